@@ -1,0 +1,108 @@
+package io.dalang.actors.apikey;
+
+import io.dalang.protocols.CborSerializable;
+import java.time.Duration;
+import java.time.Instant;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+
+/**
+ * One API key, identified by the SHA-256 of the key itself: the key is never stored, only its hash,
+ * and looking a key up is one message to the entity its hash names.
+ *
+ * <p>{@link IssueKey} binds the hash to a tenant (error if already issued); {@link RevokeKey} revokes
+ * it for good; {@link ResolveKey} replies an {@link ApiKeyView} whose {@code active} says whether the
+ * key authenticates.
+ */
+public final class ApiKeyEntity
+    extends EventSourcedBehaviorWithEnforcedReplies<ApiKeyEntity.Command, ApiKeyEntity.Event, ApiKeyEntity.State> {
+
+  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "ApiKey");
+
+  public static void init(ActorSystem<?> system) {
+    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId())));
+  }
+
+  public static Behavior<Command> create(String keyHash) {
+    return new ApiKeyEntity(keyHash);
+  }
+
+  private ApiKeyEntity(String keyHash) {
+    super(PersistenceId.of(ENTITY_KEY.name(), keyHash),
+        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1));
+  }
+
+  public sealed interface Command extends CborSerializable {}
+
+  /** @param keyId a short public name for the key (shown in listings and audit), not the secret */
+  public record IssueKey(String tenantId, String keyId, ActorRef<StatusReply<ApiKeyView>> replyTo) implements Command {}
+
+  public record RevokeKey(ActorRef<StatusReply<ApiKeyView>> replyTo) implements Command {}
+
+  public record ResolveKey(ActorRef<ApiKeyView> replyTo) implements Command {}
+
+  public sealed interface Event extends CborSerializable {}
+
+  public record KeyIssued(String tenantId, String keyId, Instant issuedAt) implements Event {}
+
+  public record KeyRevoked(Instant revokedAt) implements Event {}
+
+  public sealed interface State extends CborSerializable {}
+
+  public record Unissued() implements State {}
+
+  public record Active(String tenantId, String keyId, Instant issuedAt) implements State {}
+
+  public record Revoked(String tenantId, String keyId, Instant revokedAt) implements State {}
+
+  public record ApiKeyView(boolean active, String tenantId, String keyId) implements CborSerializable {}
+
+  @Override
+  public State emptyState() {
+    return new Unissued();
+  }
+
+  @Override
+  public CommandHandlerWithReply<Command, Event, State> commandHandler() {
+    var b = newCommandHandlerWithReplyBuilder();
+    b.forStateType(Unissued.class)
+        .onCommand(IssueKey.class, (s, c) -> Effect().persist(new KeyIssued(c.tenantId(), c.keyId(), Instant.now()))
+            .thenReply(c.replyTo(), st -> StatusReply.success(view(st))))
+        .onCommand(RevokeKey.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("no such key")))
+        .onCommand(ResolveKey.class, (s, c) -> Effect().reply(c.replyTo(), view(s)));
+    b.forStateType(Active.class)
+        .onCommand(IssueKey.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("key already issued")))
+        .onCommand(RevokeKey.class, (s, c) -> Effect().persist(new KeyRevoked(Instant.now()))
+            .thenReply(c.replyTo(), st -> StatusReply.success(view(st))))
+        .onCommand(ResolveKey.class, (s, c) -> Effect().reply(c.replyTo(), view(s)));
+    b.forStateType(Revoked.class)
+        .onCommand(IssueKey.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("key was revoked and cannot be reissued")))
+        .onCommand(RevokeKey.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.success(view(s))))
+        .onCommand(ResolveKey.class, (s, c) -> Effect().reply(c.replyTo(), view(s)));
+    return b.build();
+  }
+
+  static ApiKeyView view(State s) {
+    if (s instanceof Active a) return new ApiKeyView(true, a.tenantId(), a.keyId());
+    if (s instanceof Revoked r) return new ApiKeyView(false, r.tenantId(), r.keyId());
+    return new ApiKeyView(false, null, null);
+  }
+
+  @Override
+  public EventHandler<State, Event> eventHandler() {
+    var b = newEventHandlerBuilder();
+    b.forStateType(Unissued.class).onEvent(KeyIssued.class, (s, e) -> new Active(e.tenantId(), e.keyId(), e.issuedAt()));
+    b.forStateType(Active.class).onEvent(KeyRevoked.class, (s, e) -> new Revoked(s.tenantId(), s.keyId(), e.revokedAt()));
+    return b.build();
+  }
+}

@@ -1,0 +1,339 @@
+package io.dalang.actors.engine;
+
+import io.dalang.actors.placement.SlotStatus;
+import io.dalang.actors.slot.ModelSlotEntity;
+import io.dalang.actors.slot.SlotSpec;
+import io.dalang.engine.Digests;
+import io.dalang.engine.Engine;
+import io.dalang.protocols.CborSerializable;
+import io.dalang.protocols.error.DalangError;
+import io.dalang.protocols.error.ErrorCode;
+import io.dalang.protocols.generation.EngineTimings;
+import io.dalang.protocols.generation.GenerationEvent;
+import io.dalang.protocols.generation.GenerationRequest;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.PreRestart;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.actor.typed.pubsub.Topic;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.pattern.StatusReply;
+
+/**
+ * Runs one engine for one model slot on this node and dispatches generations to it.
+ *
+ * <p>Start-up: the slot goes to Loading, the model file is checked against its digest, the engine is
+ * ensured (provisioned if needed) and started, and only after a health check passes is the slot marked
+ * Ready. An engine that dies, fails to start or fails its health checks throws, and the supervisor
+ * ({@link #supervised}) restarts this actor with exponential backoff; in-flight and queued generations
+ * then end with a typed error, never silently.
+ *
+ * <p>{@link Generate} streams canonical events to its {@code replyTo}; at most {@code parallel} run at
+ * once, up to {@code max-queued} wait, more are answered {@code capacity_exhausted}. {@link Cancel}
+ * stops a running or queued generation.
+ */
+public final class EngineActor {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(EngineActor.class);
+
+  public interface Command extends CborSerializable {}
+
+  public record Generate(GenerationRequest request, ActorRef<GenerationEvent> replyTo) implements Command {}
+
+  public record Cancel(String runId) implements Command {}
+
+  private record Started(Engine engine, String modelDigest, long loadMs) implements Command {}
+
+  private record StartFailed(Throwable cause) implements Command {}
+
+  private record Died(String reason) implements Command {}
+
+  private record Done(String runId) implements Command {}
+
+  private record HealthChecked(boolean ok) implements Command {}
+
+  private enum Tick implements Command { STATUS, HEALTH }
+
+  private record SlotUpdated(StatusReply<ModelSlotEntity.SlotView> reply) implements Command {}
+
+  /** Raised inside the actor to hand an engine failure to the supervisor. */
+  static final class EngineFailure extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    EngineFailure(String message, Throwable cause) {
+      super(message, cause);
+      log.warn("{}; restarting it with backoff", message);
+    }
+  }
+
+  private record Running(GenerationRequest request, ActorRef<GenerationEvent> replyTo, Engine.Generation handle) {}
+
+  private record Waiting(GenerationRequest request, ActorRef<GenerationEvent> replyTo, long enqueuedNanos) {}
+
+  /** The behavior wrapped in the restart-with-backoff supervisor the settings describe. */
+  public static Behavior<Command> supervised(SlotSpec spec, EngineFactory factory, EngineSettings settings,
+      ActorRef<Topic.Command<SlotStatus>> topic, MeterRegistry metrics, AtomicInteger restarts) {
+    var strategy = SupervisorStrategy.restartWithBackoff(settings.minBackoff(), settings.maxBackoff(), settings.jitter())
+        .withMaxRestarts(settings.maxRestarts())
+        .withResetBackoffAfter(settings.restartWindow())
+        .withLoggingEnabled(false); // EngineActor logs each failure itself, in one line
+    return Behaviors.supervise(create(spec, factory, settings, topic, metrics, restarts)).onFailure(EngineFailure.class, strategy);
+  }
+
+  static Behavior<Command> create(SlotSpec spec, EngineFactory factory, EngineSettings settings,
+      ActorRef<Topic.Command<SlotStatus>> topic, MeterRegistry metrics, AtomicInteger restarts) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
+        new EngineActor(ctx, timers, spec, factory, settings, topic, metrics, restarts).starting()));
+  }
+
+  private final ActorContext<Command> ctx;
+  private final SlotSpec spec;
+  private final EngineSettings settings;
+  private final ActorRef<Topic.Command<SlotStatus>> topic;
+  private final MeterRegistry metrics;
+  private final AtomicInteger restarts;
+  private final Executor blocking;
+  private final ActorRef<StatusReply<ModelSlotEntity.SlotView>> slotReplies;
+  private final Map<String, Running> running = new HashMap<>();
+  private final Deque<Waiting> waiting = new ArrayDeque<>();
+  private Engine engine;
+  private String state = "Loading";
+  private int healthFailures;
+
+  private EngineActor(ActorContext<Command> ctx, TimerScheduler<Command> timers, SlotSpec spec, EngineFactory factory,
+      EngineSettings settings, ActorRef<Topic.Command<SlotStatus>> topic, MeterRegistry metrics, AtomicInteger restarts) {
+    this.ctx = ctx;
+    this.spec = spec;
+    this.settings = settings;
+    this.topic = topic;
+    this.metrics = metrics;
+    this.restarts = restarts;
+    this.blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
+    this.slotReplies = ctx.messageAdapter(replyClass(), SlotUpdated::new);
+    timers.startTimerWithFixedDelay(Tick.STATUS, settings.statusInterval());
+    timers.startTimerWithFixedDelay(Tick.HEALTH, settings.healthInterval());
+    int attempt = restarts.get() + 1;
+    slot().tell(new ModelSlotEntity.BeginLoading(spec, attempt, slotReplies));
+    ctx.getLog().info("slot {}: starting {} engine for model {} (attempt {})", spec.slotId(), spec.engine(), spec.modelId(), attempt);
+    Path workDir = settings.dataDir().resolve("engines").resolve(spec.slotId());
+    ctx.pipeToSelf(CompletableFuture.supplyAsync(() -> startEngine(factory, workDir), blocking),
+        (ok, err) -> err != null ? new StartFailed(err) : ok);
+    publish();
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Class<StatusReply<ModelSlotEntity.SlotView>> replyClass() {
+    return (Class<StatusReply<ModelSlotEntity.SlotView>>) (Class<?>) StatusReply.class;
+  }
+
+  /** Runs on the blocking dispatcher: model present and intact, engine ensured, model loaded, healthy. */
+  private Started startEngine(EngineFactory factory, Path workDir) {
+    Path model = Path.of(spec.modelPath());
+    if (!Files.isRegularFile(model)) throw new IllegalStateException("model file " + model + " is missing");
+    String digest;
+    try {
+      digest = Digests.sha256(model);
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("model file " + model + " cannot be read: " + e.getMessage(), e);
+    }
+    if (spec.modelDigest() != null && !spec.modelDigest().isBlank() && !spec.modelDigest().equals(digest)) {
+      throw new IllegalStateException("model file " + model.getFileName() + " has sha256 " + digest.substring(0, 12)
+          + "…, expected " + spec.modelDigest().substring(0, Math.min(12, spec.modelDigest().length())) + "…");
+    }
+    log.info("slot {}: model {} present (sha256 {}…)", spec.slotId(), model.getFileName(), digest.substring(0, 12));
+    Engine e = factory.create(spec, workDir);
+    log.info("slot {}: engine {} ensured ({})", spec.slotId(), e.kind(), e.identity().version());
+    long t0 = System.nanoTime();
+    try {
+      e.start();
+      if (!e.checkHealth()) throw new IllegalStateException("engine started but its health check failed");
+    } catch (RuntimeException ex) {
+      e.close();
+      throw ex;
+    }
+    return new Started(e, digest, (System.nanoTime() - t0) / 1_000_000);
+  }
+
+  private org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef<ModelSlotEntity.Command> slot() {
+    return ClusterSharding.get(ctx.getSystem()).entityRefFor(ModelSlotEntity.ENTITY_KEY, spec.slotId());
+  }
+
+  // Behaviors
+
+  private Behavior<Command> starting() {
+    return common()
+        .onMessage(Started.class, this::onStarted)
+        .onMessage(StartFailed.class, m -> {
+          Throwable cause = m.cause() instanceof java.util.concurrent.CompletionException c && c.getCause() != null ? c.getCause() : m.cause();
+          String reason = "engine start failed: " + cause.getMessage();
+          slot().tell(new ModelSlotEntity.MarkFailed(reason, slotReplies));
+          throw new EngineFailure("slot " + spec.slotId() + ": " + reason, cause);
+        })
+        .onMessage(Generate.class, this::onGenerate)
+        .onMessage(HealthChecked.class, m -> Behaviors.same())
+        .build();
+  }
+
+  private Behavior<Command> onStarted(Started m) {
+    engine = m.engine();
+    ctx.getLog().info("slot {}: model {} loaded in {} ms; health check passed, slot Ready ({} parallel sequences)",
+        spec.slotId(), spec.modelId(), m.loadMs(), engine.parallelism());
+    state = SlotStatus.READY;
+    var id = engine.identity();
+    slot().tell(new ModelSlotEntity.MarkReady(new ModelSlotEntity.EngineRecord(id.kind(), id.version(), id.digest(),
+        m.modelDigest(), spec.deviceId(), engine.parallelism()), slotReplies));
+    ctx.pipeToSelf(engine.terminated().toCompletableFuture(), (reason, err) -> new Died(err != null ? err.getMessage() : reason));
+    dispatch();
+    publish();
+    return ready();
+  }
+
+  private Behavior<Command> ready() {
+    return common()
+        .onMessage(Generate.class, this::onGenerate)
+        .onMessage(Died.class, m -> {
+          if (engine == null) return Behaviors.same();
+          String reason = "engine died: " + m.reason();
+          slot().tell(new ModelSlotEntity.MarkFailed(reason, slotReplies));
+          throw new EngineFailure("slot " + spec.slotId() + ": " + reason, null);
+        })
+        .onMessage(HealthChecked.class, m -> {
+          healthFailures = m.ok() ? 0 : healthFailures + 1;
+          if (healthFailures >= settings.healthFailuresBeforeRestart()) {
+            String reason = "health check failed " + healthFailures + " times in a row";
+            slot().tell(new ModelSlotEntity.MarkFailed(reason, slotReplies));
+            throw new EngineFailure("slot " + spec.slotId() + ": " + reason, null);
+          }
+          return Behaviors.same();
+        })
+        .build();
+  }
+
+  private org.apache.pekko.actor.typed.javadsl.BehaviorBuilder<Command> common() {
+    return Behaviors.<Command>receive(Command.class)
+        .onMessage(Cancel.class, this::onCancel)
+        .onMessage(Done.class, m -> {
+          running.remove(m.runId());
+          dispatch();
+          return Behaviors.same();
+        })
+        .onMessageEquals(Tick.STATUS, () -> {
+          publish();
+          return Behaviors.same();
+        })
+        .onMessageEquals(Tick.HEALTH, () -> {
+          Engine e = engine;
+          if (e != null) ctx.pipeToSelf(CompletableFuture.supplyAsync(e::checkHealth, blocking), (ok, err) -> new HealthChecked(err == null && ok));
+          return Behaviors.same();
+        })
+        .onMessage(SlotUpdated.class, m -> {
+          if (m.reply().isError()) ctx.getLog().debug("slot {}: lifecycle update refused: {}", spec.slotId(), m.reply().getError().getMessage());
+          return Behaviors.same();
+        })
+        .onMessage(Died.class, m -> Behaviors.same())
+        .onSignal(PreRestart.class, s -> {
+          int n = restarts.incrementAndGet();
+          metrics.counter("dalang_engine_restarts", "slot", spec.slotId(), "engine", spec.engine()).increment();
+          ctx.getLog().info("slot {}: engine restart #{} after backoff", spec.slotId(), n);
+          shutdown("the engine of slot " + spec.slotId() + " failed and is restarting");
+          return Behaviors.same();
+        })
+        .onSignal(PostStop.class, s -> {
+          shutdown("the engine of slot " + spec.slotId() + " stopped");
+          return Behaviors.same();
+        });
+  }
+
+  private Behavior<Command> onGenerate(Generate g) {
+    if (waiting.size() >= settings.maxQueued() && running.size() >= parallelism()) {
+      g.replyTo().tell(new GenerationEvent.Failed(g.request().runId(), DalangError.of(ErrorCode.CAPACITY_EXHAUSTED,
+          "slot " + spec.slotId() + " is busy: " + running.size() + " running and " + waiting.size() + " queued"), 0, EngineTimings.NONE));
+      return Behaviors.same();
+    }
+    waiting.addLast(new Waiting(g.request(), g.replyTo(), System.nanoTime()));
+    dispatch();
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onCancel(Cancel c) {
+    Running r = running.get(c.runId());
+    if (r != null) {
+      r.handle().cancel();
+      return Behaviors.same();
+    }
+    waiting.removeIf(w -> {
+      if (!w.request().runId().equals(c.runId())) return false;
+      w.replyTo().tell(new GenerationEvent.Failed(c.runId(), DalangError.of(ErrorCode.CANCELLED, "cancelled while queued"), 0, EngineTimings.NONE));
+      return true;
+    });
+    return Behaviors.same();
+  }
+
+  private int parallelism() {
+    return engine != null ? engine.parallelism() : spec.parallel();
+  }
+
+  private void dispatch() {
+    if (engine == null) return;
+    while (!waiting.isEmpty() && running.size() < engine.parallelism()) {
+      Waiting w = waiting.removeFirst();
+      long queuedMs = (System.nanoTime() - w.enqueuedNanos()) / 1_000_000;
+      String runId = w.request().runId();
+      ActorRef<GenerationEvent> to = w.replyTo();
+      ActorRef<Command> self = ctx.getSelf();
+      String engineKind = engine.kind();
+      // Events go straight from the engine's thread to the run: one hop per token, not two.
+      Engine.Generation handle = engine.generate(w.request(), event -> {
+        if (event instanceof GenerationEvent.Started) {
+          to.tell(new GenerationEvent.Started(runId, engineKind, spec.slotId(), queuedMs));
+        } else {
+          to.tell(event);
+        }
+        if (event.isTerminal()) self.tell(new Done(runId));
+      });
+      running.put(runId, new Running(w.request(), to, handle));
+    }
+  }
+
+  private void shutdown(String why) {
+    var err = DalangError.of(ErrorCode.ENGINE_FAILED, why);
+    for (Running r : running.values()) {
+      r.handle().cancel();
+      r.replyTo().tell(new GenerationEvent.Failed(r.request().runId(), err, -1, EngineTimings.NONE));
+    }
+    running.clear();
+    var unavailable = DalangError.of(ErrorCode.ENGINE_UNAVAILABLE, why + "; the request was not started");
+    for (Waiting w : waiting) w.replyTo().tell(new GenerationEvent.Failed(w.request().runId(), unavailable, 0, EngineTimings.NONE));
+    waiting.clear();
+    state = "Loading";
+    publish();
+    Engine e = engine;
+    engine = null;
+    if (e != null) CompletableFuture.runAsync(e::close, blocking);
+  }
+
+  private void publish() {
+    Engine e = engine;
+    int total = parallelism();
+    topic.tell(Topic.publish(new SlotStatus(spec.slotId(), spec.poolId(), spec.modelId(), spec.nodeId(), spec.deviceId(),
+        state, spec.engine(), e != null ? e.identity().version() : "", spec.contextPerSequence(), total,
+        Math.max(0, total - running.size()), waiting.size(), restarts.get(), e != null ? e.processId().orElse(-1) : -1, e != null ? e.baseUrl() : "",
+        ctx.getSelf(), System.currentTimeMillis())));
+    if (e != null) slot().tell(new ModelSlotEntity.ReportLoad(Math.max(0, total - running.size())));
+  }
+
+}

@@ -1,0 +1,30 @@
+package io.dalang.actors.engine;
+
+import com.typesafe.config.Config;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/** {@code dalang.engine} and {@code dalang.node} keys the engine actors use. */
+public record EngineSettings(
+    Path dataDir,
+    Duration startTimeout,
+    int maxQueued,
+    Duration minBackoff,
+    Duration maxBackoff,
+    double jitter,
+    int maxRestarts,
+    Duration restartWindow,
+    Duration statusInterval,
+    Duration healthInterval,
+    int healthFailuresBeforeRestart) {
+
+  public static EngineSettings from(Config c, Path dataDir) {
+    Config e = c.getConfig("dalang.engine");
+    Config r = e.getConfig("restart");
+    Config n = c.getConfig("dalang.node");
+    return new EngineSettings(dataDir, e.getDuration("start-timeout"), e.getInt("max-queued"),
+        r.getDuration("min-backoff"), r.getDuration("max-backoff"), r.getDouble("jitter"), r.getInt("max-restarts"),
+        r.getDuration("window"), n.getDuration("status-interval"), n.getDuration("health-interval"),
+        n.getInt("health-failures-before-restart"));
+  }
+}

@@ -1,0 +1,148 @@
+package io.dalang.actors.executor;
+
+import io.dalang.actors.slot.SlotSpec;
+import io.dalang.protocols.CborSerializable;
+import io.dalang.protocols.node.Device;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+
+/**
+ * The executor of one cluster node: its devices, its address, its health and the model slots assigned
+ * to it. A node agent registers it on every start and gets back the slots it must run.
+ *
+ * <p>{@link RegisterExecutor} replies the view with the assigned slots; {@link AssignSlot} (upsert by
+ * slot id) replies the updated view, or an error if the node never registered or lacks the device;
+ * {@link ReportHealth} persists only a change; {@link GetExecutor} replies the view.
+ */
+public final class ExecutorEntity
+    extends EventSourcedBehaviorWithEnforcedReplies<ExecutorEntity.Command, ExecutorEntity.Event, ExecutorEntity.State> {
+
+  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "Executor");
+
+  public static void init(ActorSystem<?> system) {
+    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId())));
+  }
+
+  public static Behavior<Command> create(String nodeId) {
+    return new ExecutorEntity(nodeId);
+  }
+
+  private final String nodeId;
+
+  private ExecutorEntity(String nodeId) {
+    super(PersistenceId.of(ENTITY_KEY.name(), nodeId),
+        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1));
+    this.nodeId = nodeId;
+  }
+
+  public sealed interface Command extends CborSerializable {}
+
+  public record RegisterExecutor(String address, List<Device> devices, ActorRef<StatusReply<ExecutorView>> replyTo) implements Command {}
+
+  public record AssignSlot(SlotSpec spec, ActorRef<StatusReply<ExecutorView>> replyTo) implements Command {}
+
+  public record ReportHealth(boolean healthy, String detail) implements Command {}
+
+  public record GetExecutor(ActorRef<ExecutorView> replyTo) implements Command {}
+
+  public sealed interface Event extends CborSerializable {}
+
+  public record ExecutorRegistered(String nodeId, String address, List<Device> devices, Instant at) implements Event {}
+
+  public record SlotAssigned(SlotSpec spec) implements Event {}
+
+  public record HealthChanged(boolean healthy, String detail, Instant at) implements Event {}
+
+  public sealed interface State extends CborSerializable {}
+
+  public record Unregistered() implements State {}
+
+  public record Registered(
+      String nodeId, String address, List<Device> devices, Map<String, SlotSpec> slots, boolean healthy,
+      String healthDetail, Instant registeredAt, int registrations) implements State {
+
+    ExecutorView view() {
+      return new ExecutorView(true, nodeId, address, devices,
+          slots.values().stream().sorted(java.util.Comparator.comparing(SlotSpec::slotId)).toList(), healthy, healthDetail, registrations);
+    }
+  }
+
+  public record ExecutorView(
+      boolean registered, String nodeId, String address, List<Device> devices, List<SlotSpec> slots, boolean healthy,
+      String healthDetail, int registrations) implements CborSerializable {}
+
+  @Override
+  public State emptyState() {
+    return new Unregistered();
+  }
+
+  @Override
+  public CommandHandlerWithReply<Command, Event, State> commandHandler() {
+    var b = newCommandHandlerWithReplyBuilder();
+    b.forStateType(Unregistered.class)
+        .onCommand(RegisterExecutor.class, this::register)
+        .onCommand(AssignSlot.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("node " + nodeId + " has never registered")))
+        .onCommand(ReportHealth.class, (s, c) -> Effect().noReply())
+        .onCommand(GetExecutor.class, (s, c) -> Effect().reply(c.replyTo(),
+            new ExecutorView(false, nodeId, null, List.of(), List.of(), false, "never registered", 0)));
+    b.forStateType(Registered.class)
+        .onCommand(RegisterExecutor.class, this::register)
+        .onCommand(AssignSlot.class, (s, c) -> {
+          if (s.devices().stream().noneMatch(d -> d.id().equals(c.spec().deviceId()))) {
+            return Effect().reply(c.replyTo(), StatusReply.error("node " + nodeId + " has no device " + c.spec().deviceId()));
+          }
+          if (c.spec().equals(s.slots().get(c.spec().slotId()))) return Effect().reply(c.replyTo(), StatusReply.success(s.view()));
+          return Effect().persist(new SlotAssigned(c.spec())).thenReply(c.replyTo(), st -> StatusReply.success(((Registered) st).view()));
+        })
+        .onCommand(ReportHealth.class, (s, c) -> s.healthy() == c.healthy()
+            ? Effect().noReply()
+            : Effect().persist(new HealthChanged(c.healthy(), c.detail(), Instant.now())).thenNoReply())
+        .onCommand(GetExecutor.class, (s, c) -> Effect().reply(c.replyTo(), s.view()));
+    return b.build();
+  }
+
+  private org.apache.pekko.persistence.typed.javadsl.ReplyEffect<Event, State> register(State s, RegisterExecutor c) {
+    return Effect().persist(new ExecutorRegistered(nodeId, c.address(), List.copyOf(c.devices()), Instant.now()))
+        .thenReply(c.replyTo(), st -> StatusReply.success(((Registered) st).view()));
+  }
+
+  @Override
+  public EventHandler<State, Event> eventHandler() {
+    var b = newEventHandlerBuilder();
+    b.forStateType(Unregistered.class).onEvent(ExecutorRegistered.class, (s, e) ->
+        new Registered(e.nodeId(), e.address(), e.devices(), Map.of(), true, "registered", e.at(), 1));
+    b.forStateType(Registered.class)
+        .onEvent(ExecutorRegistered.class, (s, e) ->
+            new Registered(s.nodeId(), e.address(), e.devices(), s.slots(), true, "registered", e.at(), s.registrations() + 1))
+        .onEvent(SlotAssigned.class, (s, e) -> {
+          var slots = new TreeMap<>(s.slots());
+          slots.put(e.spec().slotId(), e.spec());
+          return new Registered(s.nodeId(), s.address(), s.devices(), Map.copyOf(slots), s.healthy(), s.healthDetail(),
+              s.registeredAt(), s.registrations());
+        })
+        .onEvent(HealthChanged.class, (s, e) -> new Registered(s.nodeId(), s.address(), s.devices(), s.slots(), e.healthy(),
+            e.detail(), s.registeredAt(), s.registrations()));
+    return b.build();
+  }
+
+  @Override
+  public RetentionCriteria retentionCriteria() {
+    return RetentionCriteria.snapshotEvery(100, 2);
+  }
+}

@@ -1,0 +1,42 @@
+package io.dalang.actors.placement;
+
+import io.dalang.actors.engine.EngineActor;
+import io.dalang.protocols.CborSerializable;
+import org.apache.pekko.actor.typed.ActorRef;
+
+/**
+ * The live status of one model slot, published by its engine actor on every change and on a heartbeat
+ * to the {@link #TOPIC} topic. Placement and readiness read the fleet from these; a status older than
+ * the TTL counts as lost.
+ *
+ * @param state {@code Loading}, {@code Ready}, {@code Draining}, {@code Failed} or {@code Stopped}
+ * @param enginePid OS process id of an out-of-process engine, -1 otherwise
+ * @param engineUrl base URL of an out-of-process engine's own HTTP API, empty otherwise
+ */
+public record SlotStatus(
+    String slotId,
+    String poolId,
+    String modelId,
+    String nodeId,
+    String deviceId,
+    String state,
+    String engineKind,
+    String engineVersion,
+    int contextPerSequence,
+    int slotsTotal,
+    int slotsFree,
+    int queued,
+    int restarts,
+    long enginePid,
+    String engineUrl,
+    ActorRef<EngineActor.Command> engine,
+    long publishedAtMillis)
+    implements CborSerializable {
+
+  public static final String TOPIC = "dalang-slot-status";
+  public static final String READY = "Ready";
+
+  public boolean ready() {
+    return READY.equals(state);
+  }
+}

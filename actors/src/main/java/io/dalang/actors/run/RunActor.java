@@ -1,0 +1,189 @@
+package io.dalang.actors.run;
+
+import io.dalang.actors.engine.EngineActor;
+import io.dalang.actors.placement.PlacementActor;
+import io.dalang.actors.placement.SlotStatus;
+import io.dalang.actors.telemetry.TelemetryActor;
+import io.dalang.protocols.error.DalangError;
+import io.dalang.protocols.error.ErrorCode;
+import io.dalang.protocols.generation.EngineTimings;
+import io.dalang.protocols.generation.GenerationEvent;
+import io.dalang.protocols.telemetry.RunRecord;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.stream.QueueOfferResult;
+import org.apache.pekko.stream.BoundedSourceQueue;
+
+/**
+ * Owns one run from acceptance to its telemetry record: asks placement for a slot, sends the
+ * generation to that slot's engine actor, relays the canonical events into the edge's stream, and
+ * records the {@link RunRecord} on success and on every failure path (placement rejected, engine
+ * error, engine death, timeout, stall, client gone). Lives on the node whose edge took the request.
+ *
+ * <p>It guarantees the edge one terminal event: {@code End} or a typed {@code Failed}.
+ */
+public final class RunActor {
+
+  public interface Command {}
+
+  /** The client went away before the run ended: cancel at the engine. */
+  public enum ClientGone implements Command { INSTANCE }
+
+  private record PlacementResult(PlacementActor.PlacementReply reply) implements Command {}
+
+  private record EngineEvent(GenerationEvent event) implements Command {}
+
+  private record EngineGone() implements Command {}
+
+  private enum Timeout implements Command { RUN, STALL, CANCEL_GRACE }
+
+  public static Behavior<Command> create(RunSpec spec, BoundedSourceQueue<GenerationEvent> out,
+      ActorRef<PlacementActor.Command> placement, ActorRef<TelemetryActor.Command> telemetry, RunSettings settings) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
+        new RunActor(ctx, timers, spec, out, telemetry, settings).placing(placement)));
+  }
+
+  private final ActorContext<Command> ctx;
+  private final TimerScheduler<Command> timers;
+  private final RunSpec spec;
+  private final BoundedSourceQueue<GenerationEvent> out;
+  private final ActorRef<TelemetryActor.Command> telemetry;
+  private final RunSettings settings;
+  private SlotStatus slot;
+  private ActorRef<EngineActor.Command> engine;
+  private long queueMs;
+  private long firstTokenNanos;
+  private int tokens;
+  private boolean cancelling;
+
+  private RunActor(ActorContext<Command> ctx, TimerScheduler<Command> timers, RunSpec spec,
+      BoundedSourceQueue<GenerationEvent> out, ActorRef<TelemetryActor.Command> telemetry, RunSettings settings) {
+    this.ctx = ctx;
+    this.timers = timers;
+    this.spec = spec;
+    this.out = out;
+    this.telemetry = telemetry;
+    this.settings = settings;
+    timers.startSingleTimer(Timeout.RUN, settings.timeout());
+  }
+
+  private Behavior<Command> placing(ActorRef<PlacementActor.Command> placement) {
+    ctx.ask(PlacementActor.PlacementReply.class, placement, settings.placementTimeout(),
+        replyTo -> new PlacementActor.PlaceRun(spec.modelId(), spec.pools(), replyTo),
+        (reply, err) -> new PlacementResult(err != null
+            ? new PlacementActor.Rejected(DalangError.of(ErrorCode.NO_READY_SLOT, "placement did not answer in time"))
+            : reply));
+    return Behaviors.receive(Command.class)
+        .onMessage(PlacementResult.class, m -> {
+          if (m.reply() instanceof PlacementActor.Rejected r) {
+            return finish(new GenerationEvent.Failed(spec.runId(), r.error(), 0, EngineTimings.NONE));
+          }
+          slot = ((PlacementActor.Placed) m.reply()).slot();
+          engine = slot.engine();
+          ctx.watchWith(engine, new EngineGone());
+          engine.tell(new EngineActor.Generate(spec.request(), ctx.messageAdapter(GenerationEvent.class, EngineEvent::new)));
+          timers.startSingleTimer(Timeout.STALL, settings.stallTimeout());
+          return generating();
+        })
+        .onMessage(ClientGone.class, m -> finish(cancelled("the client disconnected before the run was placed")))
+        .onMessageEquals(Timeout.RUN, () -> finish(timeout("placement")))
+        .build();
+  }
+
+  private Behavior<Command> generating() {
+    return Behaviors.receive(Command.class)
+        .onMessage(EngineEvent.class, m -> onEvent(m.event()))
+        .onMessage(ClientGone.class, m -> {
+          cancelling = true;
+          engine.tell(new EngineActor.Cancel(spec.runId()));
+          timers.startSingleTimer(Timeout.CANCEL_GRACE, java.time.Duration.ofSeconds(5));
+          return Behaviors.same();
+        })
+        .onMessage(EngineGone.class, m -> finish(new GenerationEvent.Failed(spec.runId(),
+            DalangError.of(ErrorCode.ENGINE_FAILED, "the engine of slot " + slot.slotId() + " stopped during the run"), tokens, EngineTimings.NONE)))
+        .onMessageEquals(Timeout.CANCEL_GRACE, () -> finish(cancelled("the client disconnected")))
+        .onMessageEquals(Timeout.STALL, () -> {
+          engine.tell(new EngineActor.Cancel(spec.runId()));
+          return finish(timeout("the engine was silent for " + settings.stallTimeout().toSeconds() + " s"));
+        })
+        .onMessageEquals(Timeout.RUN, () -> {
+          engine.tell(new EngineActor.Cancel(spec.runId()));
+          return finish(timeout("the run exceeded " + settings.timeout().toSeconds() + " s"));
+        })
+        .build();
+  }
+
+  private Behavior<Command> onEvent(GenerationEvent e) {
+    timers.startSingleTimer(Timeout.STALL, settings.stallTimeout());
+    if (e instanceof GenerationEvent.Started s) {
+      queueMs = s.queuedMs();
+    } else if (e instanceof GenerationEvent.Token) {
+      if (tokens++ == 0) firstTokenNanos = System.nanoTime();
+    } else if (e.isTerminal()) {
+      return finish(e);
+    }
+    if (!cancelling) offer(e);
+    return Behaviors.same();
+  }
+
+  private void offer(GenerationEvent e) {
+    QueueOfferResult r = out.offer(e);
+    if (r instanceof QueueOfferResult.Dropped$ && !cancelling) {
+      // The client reads slower than the engine writes and the buffer is full: give up on the run.
+      cancelling = true;
+      if (engine != null) engine.tell(new EngineActor.Cancel(spec.runId()));
+      out.fail(new IllegalStateException("client too slow"));
+    }
+  }
+
+  private GenerationEvent.Failed cancelled(String why) {
+    return new GenerationEvent.Failed(spec.runId(), DalangError.of(ErrorCode.CANCELLED, why), tokens, EngineTimings.NONE);
+  }
+
+  private GenerationEvent.Failed timeout(String why) {
+    return new GenerationEvent.Failed(spec.runId(), DalangError.of(ErrorCode.TIMEOUT, "run timed out: " + why), tokens, EngineTimings.NONE);
+  }
+
+  private Behavior<Command> finish(GenerationEvent terminal) {
+    offer(terminal);
+    out.complete();
+    telemetry.tell(new TelemetryActor.RecordRun(record(terminal)));
+    return Behaviors.stopped();
+  }
+
+  RunRecord record(GenerationEvent terminal) {
+    long now = System.nanoTime();
+    double totalS = (now - spec.receivedAtNanos()) / 1e9;
+    EngineTimings timings = EngineTimings.NONE;
+    int promptTokens = 0;
+    int completion = tokens;
+    String outcome = "ok";
+    String finish = null;
+    List<String> reasons = new ArrayList<>();
+    if (terminal instanceof GenerationEvent.End end) {
+      timings = end.timings();
+      promptTokens = end.usage().promptTokens();
+      completion = end.usage().completionTokens();
+      finish = end.finishReason();
+    } else if (terminal instanceof GenerationEvent.Failed f) {
+      timings = f.timings();
+      outcome = f.error().code().code();
+      reasons.add("failed: " + outcome);
+    }
+    double internal = Math.min(timings.internalModelSeconds(), totalS);
+    double ttftMs = firstTokenNanos > 0 ? (firstTokenNanos - spec.receivedAtNanos()) / 1e6 : 0;
+    double genSeconds = timings.predictedMs() > 0 ? timings.predictedMs() / 1000
+        : firstTokenNanos > 0 ? (now - firstTokenNanos) / 1e9 : 0;
+    double tps = genSeconds > 0 && completion > 1 ? completion / genSeconds : 0;
+    double overhead = totalS > 0 ? Math.max(0, totalS - internal) / totalS : 0;
+    return new RunRecord(RunRecord.SCHEMA_VERSION, spec.runId(), spec.tenantId(), spec.modelId(),
+        slot != null ? slot.poolId() : null, slot != null ? slot.slotId() : null, slot != null ? slot.engineKind() : null,
+        spec.stream(), spec.receivedAtEpochMs(), queueMs, ttftMs, promptTokens, completion, tps, internal,
+        timings.reportedByEngine(), totalS, overhead, outcome, finish, reasons.isEmpty() ? "valid" : "invalid", List.copyOf(reasons));
+  }
+}

@@ -1,0 +1,142 @@
+package io.dalang.actors.telemetry;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.dalang.protocols.CborSerializable;
+import io.dalang.protocols.telemetry.RunRecord;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+
+/**
+ * Collects the {@link RunRecord} of every run that ended on this node: keeps the latest in memory for
+ * {@code GET /v1/runs/{id}}, appends each to {@code <data-dir>/runs/runs.jsonl} (read back on start),
+ * and feeds the metrics registry from valid runs only, so warm-ups and failures never skew a KPI.
+ *
+ * <p>{@link RecordRun} replies nothing; {@link GetRun} replies a {@link RunLookup} (empty if unknown or
+ * of another tenant).
+ */
+public final class TelemetryActor {
+
+  public interface Command extends CborSerializable {}
+
+  public record RecordRun(RunRecord record) implements Command {}
+
+  public record GetRun(String runId, String tenant, ActorRef<RunLookup> replyTo) implements Command {}
+
+  public record RunLookup(RunRecord run) implements CborSerializable {}
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  public static Behavior<Command> create(Path runsFile, int keep, MeterRegistry metrics) {
+    return Behaviors.setup(ctx -> new TelemetryActor(ctx, runsFile, keep, metrics).behavior());
+  }
+
+  private final ActorContext<Command> ctx;
+  private final Path runsFile;
+  private final int keep;
+  private final MeterRegistry metrics;
+  private final Map<String, RunRecord> recent;
+  private BufferedWriter writer;
+
+  private TelemetryActor(ActorContext<Command> ctx, Path runsFile, int keep, MeterRegistry metrics) {
+    this.ctx = ctx;
+    this.runsFile = runsFile;
+    this.keep = keep;
+    this.metrics = metrics;
+    this.recent = new LinkedHashMap<>(1024, 0.75f, false) {
+      private static final long serialVersionUID = 1L;
+
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<String, RunRecord> eldest) {
+        return size() > TelemetryActor.this.keep;
+      }
+    };
+    load();
+  }
+
+  private void load() {
+    if (!Files.isRegularFile(runsFile)) return;
+    try (var lines = Files.lines(runsFile, StandardCharsets.UTF_8)) {
+      lines.forEach(line -> {
+        try {
+          RunRecord r = JSON.readValue(line, RunRecord.class);
+          recent.put(r.runId(), r);
+        } catch (IOException e) {
+          ctx.getLog().warn("skipping an unreadable line in {}", runsFile);
+        }
+      });
+      ctx.getLog().info("telemetry: {} recent run record(s) loaded from {}", recent.size(), runsFile);
+    } catch (IOException e) {
+      ctx.getLog().warn("telemetry: cannot read {}: {}", runsFile, e.getMessage());
+    }
+  }
+
+  private Behavior<Command> behavior() {
+    return Behaviors.receive(Command.class)
+        .onMessage(RecordRun.class, m -> {
+          record(m.record());
+          return Behaviors.same();
+        })
+        .onMessage(GetRun.class, m -> {
+          RunRecord r = recent.get(m.runId());
+          m.replyTo().tell(new RunLookup(r != null && r.tenant().equals(m.tenant()) ? r : null));
+          return Behaviors.same();
+        })
+        .onSignal(PostStop.class, s -> {
+          closeWriter();
+          return Behaviors.same();
+        })
+        .build();
+  }
+
+  private void record(RunRecord r) {
+    recent.put(r.runId(), r);
+    append(r);
+    var tags = List.of(io.micrometer.core.instrument.Tag.of("model", r.model()), io.micrometer.core.instrument.Tag.of("outcome", r.outcome()));
+    metrics.counter("dalang_runs", tags).increment();
+    if (!"valid".equals(r.runQuality())) return;
+    DistributionSummary.builder("dalang_ttft_ms").tag("model", r.model()).publishPercentileHistogram().register(metrics).record(r.ttftMs());
+    DistributionSummary.builder("dalang_tokens_per_second").tag("model", r.model()).register(metrics).record(r.tokensPerSecond());
+    DistributionSummary.builder("dalang_queue_ms").tag("model", r.model()).register(metrics).record(r.queueMs());
+    DistributionSummary.builder("dalang_orchestration_overhead_ratio").tag("model", r.model()).register(metrics)
+        .record(r.orchestrationOverheadRatio());
+  }
+
+  private void append(RunRecord r) {
+    try {
+      if (writer == null) {
+        Files.createDirectories(runsFile.getParent());
+        writer = Files.newBufferedWriter(runsFile, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+      }
+      writer.write(JSON.writeValueAsString(r));
+      writer.newLine();
+      writer.flush();
+    } catch (IOException e) {
+      ctx.getLog().warn("telemetry: cannot append to {}: {}", runsFile, e.getMessage());
+      closeWriter();
+    }
+  }
+
+  private void closeWriter() {
+    if (writer == null) return;
+    try {
+      writer.close();
+    } catch (IOException e) {
+      ctx.getLog().debug("closing {} failed", runsFile, e);
+    }
+    writer = null;
+  }
+}

@@ -1,0 +1,57 @@
+package io.dalang.engine;
+
+import io.dalang.protocols.generation.GenerationEvent;
+import io.dalang.protocols.generation.GenerationRequest;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Consumer;
+
+/**
+ * One running inference engine serving one model. Every implementation turns a request into the
+ * canonical event stream {@code Started → Token* → End} (or {@code Failed}), delivered to the sink from
+ * the engine's own threads, and stops within moments of {@link Generation#cancel()}.
+ *
+ * <p>Lifecycle: {@link #start()} loads the model (blocking); {@link #checkHealth()} answers whether it
+ * can serve; {@link #terminated()} completes when the engine died on its own; {@link #close()} stops it.
+ */
+public interface Engine extends AutoCloseable {
+
+  /** {@code llama-inprocess} or {@code llama-server}. */
+  String kind();
+
+  /** Version and digest of the engine binary or library, known once started. */
+  EngineIdentity identity();
+
+  /** Loads the model and brings the engine up; blocks until it is healthy or throws. */
+  void start() throws EngineException;
+
+  /** A cheap, blocking health check. */
+  boolean checkHealth();
+
+  /** How many generations the engine runs at once. */
+  int parallelism();
+
+  /** Starts one generation; events go to {@code sink}, the last one terminal. Never throws. */
+  Generation generate(GenerationRequest request, Consumer<GenerationEvent> sink);
+
+  /** Completes, with a reason, when the engine stops on its own (crash, process exit). */
+  CompletionStage<String> terminated();
+
+  /** The OS process id of an out-of-process engine. */
+  default OptionalLong processId() {
+    return OptionalLong.empty();
+  }
+
+  /** Base URL of an out-of-process engine's own HTTP API; empty for in-process engines. */
+  default String baseUrl() {
+    return "";
+  }
+
+  @Override
+  void close();
+
+  /** A generation in flight. */
+  interface Generation {
+    void cancel();
+  }
+}

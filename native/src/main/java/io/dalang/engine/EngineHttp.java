@@ -1,0 +1,24 @@
+package io.dalang.engine;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.http.HttpClient;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+
+/** The one HTTP client Dalang uses to talk to engines, with its timeouts, and the one JSON mapper. */
+public final class EngineHttp {
+  public static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
+  public static final ObjectMapper JSON = new ObjectMapper();
+
+  public static final HttpClient CLIENT = HttpClient.newBuilder()
+      .version(HttpClient.Version.HTTP_1_1)
+      .connectTimeout(CONNECT_TIMEOUT)
+      .executor(Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "engine-http");
+        t.setDaemon(true);
+        return t;
+      }))
+      .build();
+
+  private EngineHttp() {}
+}

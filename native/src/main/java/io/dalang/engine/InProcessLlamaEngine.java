@@ -1,0 +1,218 @@
+package io.dalang.engine;
+
+import de.kherud.llama.InferenceParameters;
+import de.kherud.llama.LlamaIterator;
+import de.kherud.llama.LlamaModel;
+import de.kherud.llama.LlamaOutput;
+import de.kherud.llama.ModelParameters;
+import de.kherud.llama.Pair;
+import de.kherud.llama.args.LogFormat;
+import io.dalang.protocols.error.DalangError;
+import io.dalang.protocols.error.ErrorCode;
+import io.dalang.protocols.generation.ChatMessage;
+import io.dalang.protocols.generation.EngineTimings;
+import io.dalang.protocols.generation.GenerationEvent;
+import io.dalang.protocols.generation.GenerationRequest;
+import io.dalang.protocols.generation.Usage;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * llama.cpp inside the JVM through {@code de.kherud:llama} (JNI). The library runs llama.cpp's server
+ * loop with {@code parallel} sequences; each generation blocks one of our threads while it reads the
+ * token iterator, so the thread pool is exactly as large as the engine's parallelism.
+ *
+ * <p>The library reports no timings, so {@code internal_model_seconds} is measured around the native
+ * calls ({@link EngineTimings#reportedByEngine()} false).
+ */
+public final class InProcessLlamaEngine implements Engine {
+  private static final Logger log = LoggerFactory.getLogger(InProcessLlamaEngine.class);
+  private static final Logger nativeLog = LoggerFactory.getLogger("io.dalang.engine.llama.native");
+  public static final String KIND = "llama-inprocess";
+  /** llama.cpp build inside de.kherud:llama 4.2.0. */
+  static final String VERSION = "de.kherud:llama:4.2.0 (llama.cpp b4916)";
+  private static final AtomicBoolean loggerInstalled = new AtomicBoolean();
+  private static final AtomicInteger threadIds = new AtomicInteger();
+
+  private final EngineConfig config;
+  private final CompletableFuture<String> terminated = new CompletableFuture<>();
+  private volatile LlamaModel model;
+  private volatile ExecutorService workers;
+  private volatile EngineIdentity identity = new EngineIdentity(KIND, VERSION, "");
+
+  public InProcessLlamaEngine(EngineConfig config) {
+    this.config = config;
+  }
+
+  @Override
+  public String kind() {
+    return KIND;
+  }
+
+  @Override
+  public EngineIdentity identity() {
+    return identity;
+  }
+
+  @Override
+  public int parallelism() {
+    return config.parallel();
+  }
+
+  @Override
+  public void start() {
+    installLogger();
+    try {
+      var params = new ModelParameters()
+          .setModel(config.model().toString())
+          .setCtxSize(config.totalContext())
+          .setParallel(config.parallel())
+          .setThreads(config.threads())
+          .setThreadsBatch(config.threads());
+      model = new LlamaModel(params);
+    } catch (RuntimeException | UnsatisfiedLinkError e) {
+      throw new EngineException("in-process llama.cpp could not load " + config.model().getFileName() + ": " + e.getMessage(), e);
+    }
+    workers = Executors.newFixedThreadPool(config.parallel(), r -> {
+      Thread t = new Thread(r, "llama-inprocess-" + threadIds.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
+    identity = new EngineIdentity(KIND, VERSION, Digests.classpathLibraryDigest());
+  }
+
+  @Override
+  public boolean checkHealth() {
+    LlamaModel m = model;
+    if (m == null) return false;
+    try {
+      return m.encode("ok").length > 0;
+    } catch (RuntimeException e) {
+      return false;
+    }
+  }
+
+  @Override
+  public Generation generate(GenerationRequest request, Consumer<GenerationEvent> sink) {
+    var cancelled = new AtomicBoolean();
+    var iterator = new java.util.concurrent.atomic.AtomicReference<LlamaIterator>();
+    try {
+      workers.execute(() -> run(request, sink, cancelled, iterator));
+    } catch (RejectedExecutionException | NullPointerException e) {
+      sink.accept(new GenerationEvent.Failed(request.runId(),
+          DalangError.of(ErrorCode.ENGINE_UNAVAILABLE, "the in-process engine is not running"), 0, EngineTimings.NONE));
+    }
+    return () -> {
+      cancelled.set(true);
+      LlamaIterator it = iterator.get();
+      if (it != null) it.cancel();
+    };
+  }
+
+  private void run(GenerationRequest req, Consumer<GenerationEvent> sink, AtomicBoolean cancelled,
+      java.util.concurrent.atomic.AtomicReference<LlamaIterator> iteratorRef) {
+    String runId = req.runId();
+    long t0 = System.nanoTime();
+    long firstToken = 0;
+    int tokens = 0;
+    try {
+      LlamaModel m = model;
+      String prompt = req.isChat() ? m.applyTemplate(chatParams(req.messages())) : req.prompt();
+      int promptTokens = m.encode(prompt).length;
+      sink.accept(new GenerationEvent.Started(runId, KIND, null, 0));
+      var params = new InferenceParameters(prompt)
+          .setNPredict(req.maxTokens())
+          .setTemperature((float) req.temperature())
+          .setTopP((float) req.topP())
+          .setCachePrompt(true);
+      if (req.seed() != null) params.setSeed((int) (long) req.seed());
+      if (!req.stop().isEmpty()) params.setStopStrings(req.stop().toArray(String[]::new));
+      LlamaIterator it = m.generate(params).iterator();
+      iteratorRef.set(it);
+      if (cancelled.get()) it.cancel();
+      while (it.hasNext()) {
+        LlamaOutput out = it.next();
+        if (cancelled.get()) break;
+        if (!out.text.isEmpty()) {
+          if (tokens == 0) firstToken = System.nanoTime();
+          tokens++;
+          sink.accept(new GenerationEvent.Token(runId, out.text));
+        }
+      }
+      long end = System.nanoTime();
+      var timings = timings(t0, firstToken, end, tokens);
+      if (cancelled.get()) {
+        sink.accept(new GenerationEvent.Failed(runId, DalangError.of(ErrorCode.CANCELLED, "generation cancelled"), tokens, timings));
+        return;
+      }
+      String finish = tokens >= req.maxTokens() ? "length" : "stop";
+      sink.accept(new GenerationEvent.End(runId, finish, new Usage(promptTokens, tokens), timings));
+    } catch (RuntimeException e) {
+      log.warn("in-process generation {} failed", runId, e);
+      sink.accept(new GenerationEvent.Failed(runId, DalangError.of(ErrorCode.ENGINE_FAILED,
+          "the in-process engine failed: " + e.getClass().getSimpleName()), tokens,
+          timings(t0, firstToken, System.nanoTime(), tokens)));
+    }
+  }
+
+  private static EngineTimings timings(long t0, long firstToken, long end, int tokens) {
+    if (tokens == 0) return new EngineTimings((end - t0) / 1e6, 0, false);
+    return new EngineTimings((firstToken - t0) / 1e6, (end - firstToken) / 1e6, false);
+  }
+
+  private static InferenceParameters chatParams(List<ChatMessage> messages) {
+    String system = null;
+    List<Pair<String, String>> turns = new ArrayList<>();
+    for (ChatMessage msg : messages) {
+      if (system == null && turns.isEmpty() && ("system".equals(msg.role()) || "developer".equals(msg.role()))) {
+        system = msg.content();
+      } else {
+        turns.add(new Pair<>(msg.role(), msg.content()));
+      }
+    }
+    return new InferenceParameters("").setMessages(system, turns).setUseChatTemplate(true);
+  }
+
+  @Override
+  public CompletionStage<String> terminated() {
+    return terminated;
+  }
+
+  @Override
+  public void close() {
+    ExecutorService w = workers;
+    if (w != null) w.shutdownNow();
+    LlamaModel m = model;
+    model = null;
+    if (m != null) {
+      try {
+        m.close();
+      } catch (RuntimeException e) {
+        log.warn("closing the in-process engine failed", e);
+      }
+    }
+    terminated.complete("closed");
+  }
+
+  private static void installLogger() {
+    if (loggerInstalled.compareAndSet(false, true)) {
+      LlamaModel.setLogger(LogFormat.TEXT, (level, msg) -> {
+        switch (level) {
+          case ERROR -> nativeLog.error(msg.strip());
+          case WARN -> nativeLog.warn(msg.strip());
+          default -> nativeLog.debug(msg.strip());
+        }
+      });
+    }
+  }
+}

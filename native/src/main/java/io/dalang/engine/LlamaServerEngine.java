@@ -1,0 +1,326 @@
+package io.dalang.engine;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.dalang.protocols.error.DalangError;
+import io.dalang.protocols.error.ErrorCode;
+import io.dalang.protocols.generation.ChatMessage;
+import io.dalang.protocols.generation.EngineTimings;
+import io.dalang.protocols.generation.GenerationEvent;
+import io.dalang.protocols.generation.GenerationRequest;
+import io.dalang.protocols.generation.Usage;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Flow;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * llama.cpp's {@code llama-server} as a child process, spoken to over its OpenAI-compatible streaming
+ * endpoints on loopback. Chat requests go to {@code /v1/chat/completions} (the server applies the
+ * model's chat template), text requests to {@code /v1/completions}. Timings come from the server's own
+ * {@code timings} block. Cancelling a generation closes its connection, which stops the server's slot.
+ */
+public final class LlamaServerEngine implements Engine {
+  private static final Logger log = LoggerFactory.getLogger(LlamaServerEngine.class);
+  public static final String KIND = "llama-server";
+
+  private final EngineConfig config;
+  private final Path binary;
+  private final EngineIdentity baseIdentity;
+  private volatile Process process;
+  private volatile URI base;
+  private final CompletableFuture<String> terminated = new CompletableFuture<>();
+
+  /** @param identity version and digest of {@code binary}, from the engine provisioner */
+  public LlamaServerEngine(EngineConfig config, Path binary, EngineIdentity identity) {
+    this.config = config;
+    this.binary = binary;
+    this.baseIdentity = identity;
+  }
+
+  @Override
+  public String kind() {
+    return KIND;
+  }
+
+  @Override
+  public EngineIdentity identity() {
+    return baseIdentity;
+  }
+
+  @Override
+  public int parallelism() {
+    return config.parallel();
+  }
+
+  @Override
+  public OptionalLong processId() {
+    Process p = process;
+    return p == null ? OptionalLong.empty() : OptionalLong.of(p.pid());
+  }
+
+  @Override
+  public String baseUrl() {
+    URI b = base;
+    return b == null ? "" : b.toString();
+  }
+
+  @Override
+  public void start() {
+    int port = freePort();
+    base = URI.create("http://127.0.0.1:" + port);
+    List<String> cmd = List.of(binary.toString(), "-m", config.model().toString(), "--host", "127.0.0.1",
+        "--port", String.valueOf(port), "-c", String.valueOf(config.totalContext()), "-np",
+        String.valueOf(config.parallel()), "-t", String.valueOf(config.threads()), "--metrics", "--slots",
+        "--no-webui");
+    try {
+      Files.createDirectories(config.workDir());
+      Path logFile = config.workDir().resolve("llama-server.log");
+      process = new ProcessBuilder(cmd).redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile())).start();
+      log.info("llama-server started (pid {}, port {}), log {}", process.pid(), port, logFile);
+    } catch (IOException e) {
+      throw new EngineException("could not start " + binary + ": " + e.getMessage(), e);
+    }
+    Process p = process;
+    p.onExit().thenAccept(x -> terminated.complete("llama-server (pid " + x.pid() + ") exited with code " + x.exitValue()));
+    long deadline = System.nanoTime() + config.startTimeout().toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!p.isAlive()) throw new EngineException("llama-server exited with code " + p.exitValue() + " during start; see " + config.workDir().resolve("llama-server.log"));
+      if (checkHealth()) return;
+      sleep(50);
+    }
+    close();
+    throw new EngineException("llama-server was not healthy within " + config.startTimeout().toSeconds() + " s");
+  }
+
+  @Override
+  public boolean checkHealth() {
+    URI b = base;
+    Process p = process;
+    if (b == null || p == null || !p.isAlive()) return false;
+    try {
+      var req = HttpRequest.newBuilder(b.resolve("/health")).timeout(Duration.ofSeconds(2)).GET().build();
+      return EngineHttp.CLIENT.send(req, HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
+    } catch (IOException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  @Override
+  public Generation generate(GenerationRequest request, Consumer<GenerationEvent> sink) {
+    var relay = new SseRelay(request, sink);
+    URI b = base;
+    if (b == null) {
+      relay.fail(ErrorCode.ENGINE_UNAVAILABLE, "llama-server is not running");
+      return () -> {};
+    }
+    String path = request.isChat() ? "/v1/chat/completions" : "/v1/completions";
+    var httpReq = HttpRequest.newBuilder(b.resolve(path))
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofByteArray(body(request)))
+        .build();
+    EngineHttp.CLIENT.sendAsync(httpReq, HttpResponse.BodyHandlers.fromLineSubscriber(relay))
+        .whenComplete((resp, err) -> {
+          if (err != null) relay.fail(ErrorCode.ENGINE_FAILED, "llama-server connection failed: " + rootMessage(err));
+          else if (resp.statusCode() != 200) relay.fail(ErrorCode.ENGINE_FAILED, "llama-server answered HTTP " + resp.statusCode() + relay.errorText());
+          else relay.finishIfOpen();
+        });
+    return relay::cancel;
+  }
+
+  static byte[] body(GenerationRequest r) {
+    ObjectNode o = EngineHttp.JSON.createObjectNode();
+    if (r.isChat()) {
+      var msgs = o.putArray("messages");
+      for (ChatMessage m : r.messages()) msgs.addObject().put("role", m.role()).put("content", m.content());
+    } else {
+      o.put("prompt", r.prompt());
+    }
+    o.put("stream", true);
+    o.putObject("stream_options").put("include_usage", true);
+    o.put("max_tokens", r.maxTokens());
+    o.put("temperature", r.temperature());
+    o.put("top_p", r.topP());
+    if (r.seed() != null) o.put("seed", r.seed());
+    if (!r.stop().isEmpty()) {
+      var stop = o.putArray("stop");
+      r.stop().forEach(stop::add);
+    }
+    try {
+      return EngineHttp.JSON.writeValueAsBytes(o);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Reads llama-server's SSE lines and emits canonical events; terminal exactly once. */
+  static final class SseRelay implements Flow.Subscriber<String> {
+    private final GenerationRequest request;
+    private final Consumer<GenerationEvent> sink;
+    private final AtomicBoolean done = new AtomicBoolean();
+    private final AtomicBoolean cancelled = new AtomicBoolean();
+    private final List<String> nonDataLines = new ArrayList<>();
+    private volatile Flow.Subscription subscription;
+    private boolean started;
+    private int tokens;
+    private String finishReason;
+    private Usage usage;
+    private EngineTimings timings = EngineTimings.NONE;
+
+    SseRelay(GenerationRequest request, Consumer<GenerationEvent> sink) {
+      this.request = request;
+      this.sink = sink;
+    }
+
+    @Override
+    public void onSubscribe(Flow.Subscription s) {
+      subscription = s;
+      if (cancelled.get()) s.cancel();
+      else s.request(Long.MAX_VALUE);
+    }
+
+    @Override
+    public void onNext(String line) {
+      if (done.get()) return;
+      if (!line.startsWith("data: ")) {
+        if (!line.isBlank() && nonDataLines.size() < 20) nonDataLines.add(line);
+        return;
+      }
+      String data = line.substring(6);
+      if (data.equals("[DONE]")) {
+        finishIfOpen();
+        return;
+      }
+      try {
+        JsonNode chunk = EngineHttp.JSON.readTree(data);
+        if (chunk.has("error")) {
+          fail(ErrorCode.ENGINE_FAILED, "llama-server error: " + chunk.path("error").path("message").asText());
+          return;
+        }
+        if (!started) {
+          started = true;
+          sink.accept(new GenerationEvent.Started(request.runId(), KIND, null, 0));
+        }
+        JsonNode choice = chunk.path("choices").path(0);
+        JsonNode text = request.isChat() ? choice.path("delta").path("content") : choice.path("text");
+        if (text.isTextual() && !text.textValue().isEmpty()) {
+          tokens++;
+          sink.accept(new GenerationEvent.Token(request.runId(), text.textValue()));
+        }
+        if (choice.path("finish_reason").isTextual()) finishReason = choice.get("finish_reason").textValue();
+        JsonNode u = chunk.path("usage");
+        if (u.isObject()) usage = new Usage(u.path("prompt_tokens").asInt(), u.path("completion_tokens").asInt());
+        JsonNode t = chunk.path("timings");
+        if (t.isObject()) timings = new EngineTimings(t.path("prompt_ms").asDouble(), t.path("predicted_ms").asDouble(), true);
+      } catch (IOException e) {
+        fail(ErrorCode.ENGINE_FAILED, "llama-server sent an unreadable chunk");
+      }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      if (cancelled.get()) fail(ErrorCode.CANCELLED, "generation cancelled");
+      else fail(ErrorCode.ENGINE_FAILED, "llama-server connection lost after " + tokens + " tokens: " + rootMessage(t));
+    }
+
+    @Override
+    public void onComplete() {
+      // The response status is checked in the send future, which completes after this.
+    }
+
+    void finishIfOpen() {
+      if (cancelled.get()) {
+        fail(ErrorCode.CANCELLED, "generation cancelled");
+        return;
+      }
+      if (!started) return; // an error status is reported by the send future
+      if (finishReason == null) {
+        fail(ErrorCode.ENGINE_FAILED, "llama-server ended the stream without a finish reason after " + tokens + " tokens");
+        return;
+      }
+      if (done.compareAndSet(false, true)) {
+        Usage u = usage != null ? usage : new Usage(0, tokens);
+        sink.accept(new GenerationEvent.End(request.runId(), finishReason, u, timings));
+        Flow.Subscription s = subscription;
+        if (s != null) s.cancel();
+      }
+    }
+
+    void fail(ErrorCode code, String message) {
+      if (done.compareAndSet(false, true)) {
+        sink.accept(new GenerationEvent.Failed(request.runId(), DalangError.of(code, message), tokens, timings));
+      }
+    }
+
+    String errorText() {
+      return nonDataLines.isEmpty() ? "" : ": " + String.join(" ", nonDataLines);
+    }
+
+    void cancel() {
+      cancelled.set(true);
+      Flow.Subscription s = subscription;
+      if (s != null) s.cancel();
+      fail(ErrorCode.CANCELLED, "generation cancelled");
+    }
+  }
+
+  @Override
+  public CompletionStage<String> terminated() {
+    return terminated;
+  }
+
+  @Override
+  public void close() {
+    Process p = process;
+    if (p == null) return;
+    p.destroy();
+    try {
+      if (!p.waitFor(5, TimeUnit.SECONDS)) p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      p.destroyForcibly();
+    }
+  }
+
+  private static int freePort() {
+    try (ServerSocket s = new ServerSocket(0, 0, java.net.InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new EngineException("no free loopback port for llama-server", e);
+    }
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new EngineException("interrupted while starting llama-server");
+    }
+  }
+
+  static String rootMessage(Throwable t) {
+    Throwable c = t;
+    while (c.getCause() != null) c = c.getCause();
+    return c.getMessage() == null ? c.getClass().getSimpleName() : c.getMessage();
+  }
+}

@@ -1,0 +1,62 @@
+package io.dalang.protocols.error;
+
+/**
+ * Dalang's one error taxonomy. Every failure a client, operator or telemetry record sees carries one
+ * of these stable codes; the code decides the HTTP status, the gRPC status and whether retrying the
+ * same request can succeed.
+ */
+public enum ErrorCode {
+  MALFORMED_JSON(400, "INVALID_ARGUMENT", "invalid_request_error", false),
+  INVALID_REQUEST(400, "INVALID_ARGUMENT", "invalid_request_error", false),
+  CONTEXT_LENGTH_EXCEEDED(400, "INVALID_ARGUMENT", "invalid_request_error", false),
+  AUTHENTICATION_FAILED(401, "UNAUTHENTICATED", "authentication_error", false),
+  PERMISSION_DENIED(403, "PERMISSION_DENIED", "permission_error", false),
+  MODEL_NOT_FOUND(404, "NOT_FOUND", "not_found_error", false),
+  NOT_FOUND(404, "NOT_FOUND", "not_found_error", false),
+  METHOD_NOT_ALLOWED(405, "UNIMPLEMENTED", "invalid_request_error", false),
+  UNSUPPORTED_MEDIA_TYPE(415, "INVALID_ARGUMENT", "invalid_request_error", false),
+  CAPACITY_EXHAUSTED(429, "RESOURCE_EXHAUSTED", "rate_limit_error", true),
+  CANCELLED(499, "CANCELLED", "cancelled", false),
+  INTERNAL(500, "INTERNAL", "server_error", true),
+  ENGINE_FAILED(502, "UNAVAILABLE", "engine_error", true),
+  NO_READY_SLOT(503, "UNAVAILABLE", "overloaded_error", true),
+  ENGINE_UNAVAILABLE(503, "UNAVAILABLE", "engine_error", true),
+  TIMEOUT(504, "DEADLINE_EXCEEDED", "timeout_error", true);
+
+  private final int httpStatus;
+  private final String grpcStatus;
+  private final String type;
+  private final boolean retriable;
+
+  ErrorCode(int httpStatus, String grpcStatus, String type, boolean retriable) {
+    this.httpStatus = httpStatus;
+    this.grpcStatus = grpcStatus;
+    this.type = type;
+    this.retriable = retriable;
+  }
+
+  /** The HTTP status an edge answers with. */
+  public int httpStatus() {
+    return httpStatus;
+  }
+
+  /** The name of the gRPC status code ({@code io.grpc.Status.Code}) a gRPC edge answers with. */
+  public String grpcStatus() {
+    return grpcStatus;
+  }
+
+  /** OpenAI-style error {@code type}. */
+  public String type() {
+    return type;
+  }
+
+  /** True when the same request may succeed if tried again later. */
+  public boolean retriable() {
+    return retriable;
+  }
+
+  /** The wire form: lower snake case, stable across releases. */
+  public String code() {
+    return name().toLowerCase(java.util.Locale.ROOT);
+  }
+}

@@ -1,0 +1,33 @@
+package io.dalang.protocols.openai;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.List;
+
+/**
+ * {@code POST /v1/chat/completions} as the OpenAI clients send it. Fields Dalang does not act on are
+ * ignored (clients send many), fields it does act on are validated by {@link RequestValidation}.
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record ChatCompletionRequest(
+    String model,
+    List<Message> messages,
+    Boolean stream,
+    @JsonProperty("stream_options") StreamOptions streamOptions,
+    @JsonProperty("max_tokens") Integer maxTokens,
+    @JsonProperty("max_completion_tokens") Integer maxCompletionTokens,
+    Double temperature,
+    @JsonProperty("top_p") Double topP,
+    Long seed,
+    JsonNode stop,
+    Integer n,
+    String user) {
+
+  /** One message; {@code content} is a string or an array of content parts. */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Message(String role, JsonNode content, String name) {}
+
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record StreamOptions(@JsonProperty("include_usage") Boolean includeUsage) {}
+}

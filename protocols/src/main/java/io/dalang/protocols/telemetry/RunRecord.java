@@ -1,0 +1,44 @@
+package io.dalang.protocols.telemetry;
+
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import io.dalang.protocols.CborSerializable;
+import java.util.List;
+
+/**
+ * The telemetry of one run, recorded on success and on every failure path. Fields are only ever added
+ * (schema evolution is additive); {@code schemaVersion} says which fields a record can have.
+ *
+ * @param outcome {@code ok} or the error code that ended the run
+ * @param runQuality {@code valid} or {@code invalid}; an invalid run never enters KPI aggregates
+ * @param qualityReasons why the run is invalid; empty (never null) for a valid run
+ * @param orchestrationOverheadRatio (total − internal) / total
+ */
+@JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+public record RunRecord(
+    int schemaVersion,
+    String runId,
+    String tenant,
+    String model,
+    String pool,
+    String slot,
+    String engine,
+    boolean stream,
+    long receivedAtEpochMs,
+    double queueMs,
+    double ttftMs,
+    int promptTokens,
+    int completionTokens,
+    double tokensPerSecond,
+    double internalModelSeconds,
+    boolean internalFromEngine,
+    double totalSeconds,
+    double orchestrationOverheadRatio,
+    String outcome,
+    String finishReason,
+    String runQuality,
+    List<String> qualityReasons)
+    implements CborSerializable {
+
+  public static final int SCHEMA_VERSION = 1;
+}

@@ -1,0 +1,8 @@
+package io.dalang.runtime.bench;
+
+import picocli.CommandLine.Command;
+
+/** {@code dalang bench ...}: benchmarks that print ratios against a baseline measured in the same run. */
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks (not tests).",
+    subcommands = {})
+public final class BenchCommand {}

@@ -1,0 +1,48 @@
+package io.dalang.runtime.cli;
+
+import io.dalang.runtime.serve.DalangNode;
+import io.dalang.runtime.serve.ServeOptions;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code dalang serve}: runs a control node with its own engines until stopped. */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+    description = "Run Dalang: a single-node cluster on embedded H2, the demo tenant and model, and the HTTP API.")
+public final class ServeCommand implements Callable<Integer> {
+
+  @Option(names = "--http-port", description = "HTTP port (default 8080; 0 picks a free one)")
+  Integer httpPort;
+
+  @Option(names = "--grpc-port", description = "gRPC port (default 8081; reserved until gRPC lands)")
+  Integer grpcPort;
+
+  @Option(names = "--cluster-port", description = "Pekko cluster port (default 25520; 0 picks a free one)")
+  Integer clusterPort;
+
+  @Option(names = "--data-dir", description = "Journal, models, keys and run records (default ./data)")
+  Path dataDir;
+
+  @Option(names = "--config", description = "HOCON file whose keys override the defaults")
+  Path config;
+
+  @Option(names = "--engine", description = "Engine of the demo pool: llama-inprocess (default) or llama-server")
+  String engine;
+
+  @Override
+  public Integer call() throws Exception {
+    if (config != null && !config.toFile().isFile()) {
+      System.err.println("dalang serve: --config " + config + " does not exist");
+      return 2;
+    }
+    var opts = new ServeOptions(dataDir != null ? dataDir : Path.of(System.getenv().getOrDefault("DALANG_DATA_DIR", "data")),
+        httpPort, grpcPort, clusterPort, config, engine, null);
+    DalangNode node = DalangNode.start(opts, System.out);
+    Runtime.getRuntime().addShutdownHook(new Thread(node::close, "dalang-shutdown"));
+    System.out.println("Dalang is serving on http://127.0.0.1:" + node.httpPort() + "/v1 (node " + node.nodeId()
+        + ", data in " + node.dataDir() + "). Ctrl-C stops it.");
+    node.system().getWhenTerminated().toCompletableFuture().join();
+    return 0;
+  }
+}

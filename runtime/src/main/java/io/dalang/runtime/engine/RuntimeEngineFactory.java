@@ -1,0 +1,71 @@
+package io.dalang.runtime.engine;
+
+import com.typesafe.config.Config;
+import io.dalang.actors.engine.EngineFactory;
+import io.dalang.actors.slot.SlotSpec;
+import io.dalang.engine.Digests;
+import io.dalang.engine.Engine;
+import io.dalang.engine.EngineConfig;
+import io.dalang.engine.EngineException;
+import io.dalang.engine.EngineIdentity;
+import io.dalang.engine.InProcessLlamaEngine;
+import io.dalang.engine.LlamaServerEngine;
+import io.dalang.engine.provision.EngineEntry;
+import io.dalang.engine.provision.EngineProvisioner;
+import io.dalang.engine.provision.EngineSource;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Makes the engines slots ask for: llama.cpp in-process, or a llama-server process from the engine
+ * provisioner's cache (built on first use), or from {@code dalang.engine.llama-server-binary} when an
+ * operator brings their own build.
+ */
+public final class RuntimeEngineFactory implements EngineFactory {
+  private static final Logger log = LoggerFactory.getLogger(RuntimeEngineFactory.class);
+  public static final List<String> KINDS = List.of(InProcessLlamaEngine.KIND, LlamaServerEngine.KIND);
+
+  private final EngineProvisioner provisioner;
+  private final EngineSource source;
+  private final String ownBinary;
+  private final Duration startTimeout;
+
+  public RuntimeEngineFactory(Config config) {
+    Config e = config.getConfig("dalang.engine");
+    String cache = e.getString("cache-dir");
+    this.provisioner = new EngineProvisioner(cache.isBlank() ? EngineProvisioner.defaultCacheRoot() : Path.of(cache), log::info);
+    this.source = EngineSource.parse(e.getString("llama-server-source"));
+    this.ownBinary = e.getString("llama-server-binary");
+    this.startTimeout = e.getDuration("start-timeout");
+  }
+
+  @Override
+  public Engine create(SlotSpec spec, Path workDir) {
+    var cfg = new EngineConfig(Path.of(spec.modelPath()), spec.contextPerSequence(), spec.parallel(), spec.threads(), startTimeout, workDir);
+    return switch (spec.engine()) {
+      case InProcessLlamaEngine.KIND -> new InProcessLlamaEngine(cfg);
+      case LlamaServerEngine.KIND -> llamaServer(cfg);
+      default -> throw new EngineException("unknown engine '" + spec.engine() + "'; known: " + KINDS);
+    };
+  }
+
+  private Engine llamaServer(EngineConfig cfg) {
+    if (!ownBinary.isBlank()) {
+      Path bin = Path.of(ownBinary);
+      if (!Files.isExecutable(bin)) throw new EngineException("dalang.engine.llama-server-binary " + bin + " is not executable");
+      try {
+        return new LlamaServerEngine(cfg, bin, new EngineIdentity(LlamaServerEngine.KIND, "external", Digests.sha256(bin)));
+      } catch (IOException ex) {
+        throw new EngineException("cannot read " + bin, ex);
+      }
+    }
+    EngineEntry entry = provisioner.ensureLlamaServer(source);
+    return new LlamaServerEngine(cfg, provisioner.binary(entry, "llama-server"),
+        new EngineIdentity(LlamaServerEngine.KIND, entry.version(), entry.binarySha256()));
+  }
+}

@@ -1,0 +1,46 @@
+package io.dalang.runtime.http;
+
+import io.dalang.protocols.error.DalangError;
+import io.dalang.protocols.error.DalangException;
+import io.dalang.protocols.error.ErrorBody;
+import io.dalang.protocols.error.ErrorCode;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeoutException;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one place an error becomes an HTTP answer: the error code decides the status, the body is
+ * OpenAI's error object, and no stack trace or internal detail ever reaches the client. Retriable
+ * errors carry {@code Retry-After}.
+ */
+public final class ErrorMapper {
+  private static final Logger log = LoggerFactory.getLogger(ErrorMapper.class);
+
+  private ErrorMapper() {}
+
+  public static HttpResponse response(DalangError e) {
+    var r = HttpResponse.create()
+        .withStatus(StatusCodes.get(e.code().httpStatus()))
+        .withEntity(ContentTypes.APPLICATION_JSON, Json.bytes(ErrorBody.of(e)));
+    if (e.code() == ErrorCode.CAPACITY_EXHAUSTED || e.code() == ErrorCode.NO_READY_SLOT || e.code() == ErrorCode.ENGINE_UNAVAILABLE) {
+      r = r.addHeader(RawHeader.create("Retry-After", "1"));
+    }
+    return r;
+  }
+
+  /** Any throwable from an edge: typed errors as they are, anything else as a logged internal error. */
+  public static DalangError toError(Throwable t) {
+    Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+    if (c instanceof DalangException d) return d.toError();
+    if (c instanceof TimeoutException || c.getClass().getSimpleName().contains("AskTimeout")) {
+      return DalangError.of(ErrorCode.ENGINE_UNAVAILABLE, "the cluster did not answer in time; retry shortly");
+    }
+    log.error("internal error at the HTTP edge", c);
+    return DalangError.of(ErrorCode.INTERNAL, "internal error; see the server log");
+  }
+}

@@ -1,0 +1,250 @@
+package io.dalang.runtime.http;
+
+import io.dalang.actors.executor.ExecutorEntity;
+import io.dalang.actors.placement.PlacementActor;
+import io.dalang.actors.placement.SlotStatus;
+import io.dalang.actors.telemetry.TelemetryActor;
+import io.dalang.protocols.error.DalangError;
+import io.dalang.protocols.error.DalangException;
+import io.dalang.protocols.error.ErrorCode;
+import io.dalang.protocols.generation.GenerationEvent;
+import io.dalang.protocols.openai.ChatCompletionRequest;
+import io.dalang.protocols.openai.CompletionRequest;
+import io.dalang.protocols.openai.ModelList;
+import io.dalang.protocols.openai.RequestValidation;
+import io.dalang.runtime.auth.Authenticator;
+import io.dalang.runtime.auth.Principal;
+import io.dalang.runtime.runs.RunLauncher;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.MediaTypes;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.http.javadsl.server.AllDirectives;
+import org.apache.pekko.http.javadsl.server.ExceptionHandler;
+import org.apache.pekko.http.javadsl.server.MethodRejection;
+import org.apache.pekko.http.javadsl.server.PathMatchers;
+import org.apache.pekko.http.javadsl.server.RejectionHandler;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.util.ByteString;
+
+/**
+ * The OpenAI-compatible HTTP API and the operational endpoints. It only translates: authenticate,
+ * validate, hand the run to a {@code RunActor} through {@link RunLauncher}, render the events. The
+ * HTTP status of a run is decided by its first event, so a run that cannot start is a proper error
+ * response and never a 200 with an error inside.
+ */
+public final class HttpApi extends AllDirectives {
+  private final ActorSystem<?> system;
+  private final Authenticator auth;
+  private final RunLauncher runs;
+  private final ActorRef<PlacementActor.Command> placement;
+  private final ActorRef<TelemetryActor.Command> telemetry;
+  private final Duration askTimeout;
+  private final List<String> engines;
+
+  public HttpApi(ActorSystem<?> system, Authenticator auth, RunLauncher runs, ActorRef<PlacementActor.Command> placement,
+      ActorRef<TelemetryActor.Command> telemetry, Duration askTimeout, List<String> engines) {
+    this.system = system;
+    this.auth = auth;
+    this.runs = runs;
+    this.placement = placement;
+    this.telemetry = telemetry;
+    this.askTimeout = askTimeout;
+    this.engines = engines;
+  }
+
+  public Route route() {
+    return handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> concat(
+        path(PathMatchers.segment("healthz"), () -> get(() -> complete(json(StatusCodes.OK, Map.of("status", "alive"))))),
+        path(PathMatchers.segment("readyz"), () -> get(() -> completeWithFuture(readyz()))),
+        pathPrefix("v1", () -> concat(
+            path(PathMatchers.segment("chat").slash("completions"), () -> post(() -> authenticated(p -> body(b -> generate(p, b, true))))),
+            path(PathMatchers.segment("completions"), () -> post(() -> authenticated(p -> body(b -> generate(p, b, false))))),
+            path(PathMatchers.segment("models"), () -> get(() -> authenticated(this::models))),
+            path(PathMatchers.segment("capabilities"), () -> get(() -> authenticated(p -> completeWithFuture(capabilities(p))))),
+            path(PathMatchers.segment("runs").slash(PathMatchers.segment()), runId ->
+                get(() -> authenticated(p -> completeWithFuture(run(p, runId)))))))
+    )));
+  }
+
+  // Directives
+
+  private Route authenticated(Function<Principal, Route> inner) {
+    return optionalHeaderValueByName("Authorization", h -> onSuccess(auth.authenticate(h), inner));
+  }
+
+  private Route body(Function<byte[], Route> inner) {
+    return entity(Unmarshaller.entityToByteString(), bs -> inner.apply(bs.toArray()));
+  }
+
+  private ExceptionHandler exceptions() {
+    return ExceptionHandler.newBuilder()
+        .matchAny(t -> complete(ErrorMapper.response(ErrorMapper.toError(t))))
+        .build();
+  }
+
+  private RejectionHandler rejections() {
+    return RejectionHandler.newBuilder()
+        .handleAll(MethodRejection.class, rs -> complete(ErrorMapper.response(DalangError.of(ErrorCode.METHOD_NOT_ALLOWED,
+            "method not allowed here; use " + rs.stream().map(r -> r.supported().name()).toList()))))
+        .handleNotFound(extractUri(uri -> complete(ErrorMapper.response(DalangError.of(ErrorCode.NOT_FOUND,
+            "no such endpoint: " + uri.path())))))
+        .build()
+        .withFallback(RejectionHandler.defaultHandler())
+        .mapRejectionResponse(r -> r.entity().getContentType().equals(ContentTypes.APPLICATION_JSON) ? r
+            : ErrorMapper.response(DalangError.of(r.status().intValue() >= 500 ? ErrorCode.INTERNAL : ErrorCode.INVALID_REQUEST,
+                "request rejected: " + r.status().reason())).withStatus(r.status()));
+  }
+
+  // Generation
+
+  private Route generate(Principal p, byte[] body, boolean chat) {
+    long received = System.nanoTime();
+    String runId = RunLauncher.newRunId();
+    int dflt = runs.settings().defaultMaxTokens();
+    RequestValidation.Validated v = chat
+        ? RequestValidation.chat(Json.parse(body, ChatCompletionRequest.class), runId, dflt)
+        : RequestValidation.completion(Json.parse(body, CompletionRequest.class), runId, dflt);
+    Source<GenerationEvent, ?> events = runs.start(p, v, received);
+    var rendering = new OpenAiRendering(chat, runId, v.model());
+    var runHeader = RawHeader.create("x-dalang-run-id", runId);
+    CompletionStage<HttpResponse> response = events.prefixAndTail(1).runWith(Sink.head(), system).thenCompose(pair -> {
+      GenerationEvent first = pair.first().isEmpty() ? null : pair.first().get(0);
+      if (first == null) return CompletableFuture.completedFuture(ErrorMapper.response(DalangError.of(ErrorCode.INTERNAL, "the run ended without events")));
+      if (first instanceof GenerationEvent.Failed f) return CompletableFuture.completedFuture(ErrorMapper.response(f.error()));
+      Source<GenerationEvent, ?> all = Source.single(first).concat(pair.second());
+      if (v.stream()) {
+        Source<ByteString, ?> sse = all.mapConcat(rendering::sse);
+        return CompletableFuture.completedFuture(HttpResponse.create()
+            .withEntity(HttpEntities.createChunked(MediaTypes.TEXT_EVENT_STREAM.toContentType(), sse))
+            .addHeader(RawHeader.create("Cache-Control", "no-cache"))
+            .addHeader(RawHeader.create("X-Accel-Buffering", "no")));
+      }
+      return all.runWith(Sink.seq(), system).thenApply(list -> whole(rendering, list));
+    });
+    return completeWithFuture(response.thenApply(r -> r.addHeader(runHeader)));
+  }
+
+  private static HttpResponse whole(OpenAiRendering rendering, List<GenerationEvent> events) {
+    var text = new StringBuilder();
+    for (GenerationEvent e : events) {
+      if (e instanceof GenerationEvent.Token t) text.append(t.text());
+      else if (e instanceof GenerationEvent.Failed f) return ErrorMapper.response(f.error());
+      else if (e instanceof GenerationEvent.End end) return json(StatusCodes.OK, rendering.whole(text.toString(), end));
+    }
+    return ErrorMapper.response(DalangError.of(ErrorCode.INTERNAL, "the run ended without a final event"));
+  }
+
+  // Reads
+
+  private Route models(Principal p) {
+    var models = new TreeSet<>(p.models().keySet()).stream()
+        .map(id -> new ModelList.Model(id, "model", 0, p.models().get(id))).toList();
+    return complete(json(StatusCodes.OK, ModelList.of(models)));
+  }
+
+  private CompletionStage<PlacementActor.Fleet> fleet() {
+    return AskPattern.ask(placement, PlacementActor.GetFleet::new, askTimeout, system.scheduler());
+  }
+
+  private CompletionStage<HttpResponse> readyz() {
+    boolean up = Cluster.get(system).selfMember().status() == MemberStatus.up();
+    return fleet().thenApply(f -> {
+      boolean ready = up && f.anyReady();
+      var body = new LinkedHashMap<String, Object>();
+      body.put("status", ready ? "ready" : "not ready");
+      body.put("cluster_member_up", up);
+      body.put("ready_slots", f.slots().stream().filter(SlotStatus::ready).count());
+      return json(ready ? StatusCodes.OK : StatusCodes.SERVICE_UNAVAILABLE, body);
+    });
+  }
+
+  private CompletionStage<HttpResponse> capabilities(Principal p) {
+    var sharding = ClusterSharding.get(system);
+    return fleet().thenCompose(f -> {
+      var mine = f.slots().stream().filter(s -> p.pools().contains(s.poolId())).toList();
+      var nodes = new TreeSet<String>();
+      mine.forEach(s -> nodes.add(s.nodeId()));
+      CompletableFuture<List<Map<String, Object>>> devices = CompletableFuture.completedFuture(new ArrayList<>());
+      for (String node : nodes) {
+        var view = sharding.entityRefFor(ExecutorEntity.ENTITY_KEY, node)
+            .<ExecutorEntity.ExecutorView>ask(ExecutorEntity.GetExecutor::new, askTimeout).toCompletableFuture();
+        devices = devices.thenCombine(view, (acc, v) -> {
+          v.devices().forEach(d -> {
+            var m = new LinkedHashMap<String, Object>();
+            m.put("node", node);
+            m.put("id", d.id());
+            m.put("kind", d.kind());
+            m.put("name", d.name());
+            m.put("memory_total_mib", d.memoryTotalMib());
+            m.put("memory_free_mib", d.memoryFreeMib());
+            m.put("compute_capability", d.computeCapability());
+            acc.add(m);
+          });
+          return acc;
+        });
+      }
+      return devices.thenApply(devs -> {
+        var models = new ArrayList<Map<String, Object>>();
+        for (var e : new java.util.TreeMap<>(p.models()).entrySet()) {
+          var slots = mine.stream().filter(s -> s.modelId().equals(e.getKey())).map(s -> {
+            var m = new LinkedHashMap<String, Object>();
+            m.put("slot", s.slotId());
+            m.put("node", s.nodeId());
+            m.put("device", s.deviceId());
+            m.put("state", s.state());
+            m.put("engine", s.engineKind());
+            m.put("engine_version", s.engineVersion());
+            m.put("slots_total", s.slotsTotal());
+            m.put("slots_free", s.slotsFree());
+            return m;
+          }).toList();
+          var m = new LinkedHashMap<String, Object>();
+          m.put("id", e.getKey());
+          m.put("pool", e.getValue());
+          m.put("context_length", mine.stream().filter(s -> s.modelId().equals(e.getKey())).mapToInt(SlotStatus::contextPerSequence).max().orElse(0));
+          m.put("slots", slots);
+          models.add(m);
+        }
+        var body = new LinkedHashMap<String, Object>();
+        body.put("engines", engines);
+        body.put("models", models);
+        body.put("devices", devs);
+        return json(StatusCodes.OK, body);
+      });
+    });
+  }
+
+  private CompletionStage<HttpResponse> run(Principal p, String runId) {
+    CompletionStage<TelemetryActor.RunLookup> lookup =
+        AskPattern.ask(telemetry, r -> new TelemetryActor.GetRun(runId, p.tenantId(), r), askTimeout, system.scheduler());
+    return lookup.thenApply(l -> {
+      if (l.run() == null) throw new DalangException(ErrorCode.NOT_FOUND, "no run " + runId + " for this tenant");
+      return json(StatusCodes.OK, l.run());
+    });
+  }
+
+  static HttpResponse json(org.apache.pekko.http.javadsl.model.StatusCode status, Object body) {
+    return HttpResponse.create().withStatus(status).withEntity(ContentTypes.APPLICATION_JSON, Json.bytes(body));
+  }
+}

@@ -1,0 +1,61 @@
+package io.dalang.runtime.http;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import io.dalang.protocols.error.DalangException;
+import io.dalang.protocols.error.ErrorCode;
+import java.io.IOException;
+import java.util.stream.Collectors;
+
+/** The edges' one JSON mapper, and request parsing that turns Jackson's errors into typed ones. */
+public final class Json {
+  public static final ObjectMapper MAPPER = new ObjectMapper()
+      .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
+      .configure(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES, true)
+      .configure(DeserializationFeature.ACCEPT_FLOAT_AS_INT, false);
+
+  private Json() {}
+
+  public static <T> T parse(byte[] body, Class<T> type) {
+    if (body.length == 0) throw new DalangException(ErrorCode.MALFORMED_JSON, "the request body is empty; send a JSON object");
+    try {
+      T value = MAPPER.readValue(body, type);
+      if (value == null) throw new DalangException(ErrorCode.INVALID_REQUEST, "the request body must be a JSON object");
+      return value;
+    } catch (JsonParseException e) {
+      throw new DalangException(ErrorCode.MALFORMED_JSON, "the request body is not valid JSON (line "
+          + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")");
+    } catch (MismatchedInputException e) {
+      String field = e.getPath().stream()
+          .map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
+          .collect(Collectors.joining(".")).replace(".[", "[");
+      if (field.isEmpty()) throw new DalangException(ErrorCode.INVALID_REQUEST, "the request body must be a JSON object");
+      String expected = e.getTargetType() == null ? "another type" : simpleType(e.getTargetType());
+      throw new DalangException(ErrorCode.INVALID_REQUEST, "'" + field + "' has the wrong type: expected " + expected);
+    } catch (JsonProcessingException e) {
+      throw new DalangException(ErrorCode.INVALID_REQUEST, "the request body could not be read as the expected JSON object");
+    } catch (IOException e) {
+      throw new DalangException(ErrorCode.MALFORMED_JSON, "the request body could not be read");
+    }
+  }
+
+  private static String simpleType(Class<?> t) {
+    if (t == String.class) return "a string";
+    if (t == Integer.class || t == int.class || t == Long.class || t == long.class) return "an integer";
+    if (t == Double.class || t == double.class) return "a number";
+    if (t == Boolean.class || t == boolean.class) return "a boolean";
+    if (java.util.List.class.isAssignableFrom(t)) return "an array";
+    return "an object";
+  }
+
+  public static byte[] bytes(Object value) {
+    try {
+      return MAPPER.writeValueAsBytes(value);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot serialize " + value.getClass().getSimpleName(), e);
+    }
+  }
+}

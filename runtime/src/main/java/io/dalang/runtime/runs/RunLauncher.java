@@ -1,0 +1,82 @@
+package io.dalang.runtime.runs;
+
+import io.dalang.actors.placement.PlacementActor;
+import io.dalang.actors.run.RunActor;
+import io.dalang.actors.run.RunSettings;
+import io.dalang.actors.run.RunSpec;
+import io.dalang.actors.telemetry.TelemetryActor;
+import io.dalang.protocols.error.DalangException;
+import io.dalang.protocols.error.ErrorCode;
+import io.dalang.protocols.generation.GenerationEvent;
+import io.dalang.protocols.openai.RequestValidation;
+import io.dalang.runtime.auth.Principal;
+import java.security.SecureRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.japi.Pair;
+import org.apache.pekko.stream.BoundedSourceQueue;
+import org.apache.pekko.stream.javadsl.Source;
+
+/**
+ * Starts runs for the edges: spawns a {@link RunActor} for an accepted request and hands back its
+ * canonical events as a stream. When the client stops reading before the run ended (disconnect,
+ * cancelled gRPC call), the run is told, and it cancels the generation at the engine.
+ */
+public final class RunLauncher {
+  private static final SecureRandom RANDOM = new SecureRandom();
+  private static final char[] ALPHABET = "abcdefghijklmnopqrstuvwxyz234567".toCharArray();
+
+  private final ActorSystem<?> system;
+  private final ActorRef<PlacementActor.Command> placement;
+  private final ActorRef<TelemetryActor.Command> telemetry;
+  private final RunSettings settings;
+  private final int streamBuffer;
+
+  public RunLauncher(ActorSystem<?> system, ActorRef<PlacementActor.Command> placement,
+      ActorRef<TelemetryActor.Command> telemetry, RunSettings settings, int streamBuffer) {
+    this.system = system;
+    this.placement = placement;
+    this.telemetry = telemetry;
+    this.settings = settings;
+    this.streamBuffer = streamBuffer;
+  }
+
+  public RunSettings settings() {
+    return settings;
+  }
+
+  /** A fresh run id: {@code run_} and 20 base32 characters. */
+  public static String newRunId() {
+    char[] c = new char[20];
+    for (int i = 0; i < c.length; i++) c[i] = ALPHABET[RANDOM.nextInt(32)];
+    return "run_" + new String(c);
+  }
+
+  /** Starts a validated request for {@code principal}; the stream ends with End or a typed Failed. */
+  public Source<GenerationEvent, NotUsed> start(Principal principal, RequestValidation.Validated v, long receivedAtNanos) {
+    if (!principal.models().containsKey(v.model())) {
+      throw new DalangException(ErrorCode.MODEL_NOT_FOUND, "model '" + v.model() + "' does not exist or is not served to this tenant");
+    }
+    var spec = new RunSpec(principal.tenantId(), principal.pools(), v.model(), v.generation(), v.stream(),
+        receivedAtNanos, System.currentTimeMillis());
+    Pair<BoundedSourceQueue<GenerationEvent>, Source<GenerationEvent, NotUsed>> q =
+        Source.<GenerationEvent>queue(streamBuffer).preMaterialize(system);
+    ActorRef<RunActor.Command> run = system.systemActorOf(
+        RunActor.create(spec, q.first(), placement, telemetry, settings), "run-" + spec.runId(), Props.empty());
+    var terminalSeen = new AtomicBoolean();
+    return q.second()
+        .map(e -> {
+          if (e.isTerminal()) terminalSeen.set(true);
+          return e;
+        })
+        .watchTermination((mat, done) -> {
+          done.whenComplete((d, err) -> {
+            if (!terminalSeen.get()) run.tell(RunActor.ClientGone.INSTANCE);
+          });
+          return mat;
+        });
+  }
+}

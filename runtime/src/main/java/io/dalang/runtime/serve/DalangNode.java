@@ -1,0 +1,203 @@
+package io.dalang.runtime.serve;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.dalang.actors.apikey.ApiKeyEntity;
+import io.dalang.actors.engine.EngineSettings;
+import io.dalang.actors.executor.ExecutorEntity;
+import io.dalang.actors.node.NodeAgent;
+import io.dalang.actors.placement.PlacementActor;
+import io.dalang.actors.placement.SlotStatus;
+import io.dalang.actors.pool.PoolEntity;
+import io.dalang.actors.run.RunSettings;
+import io.dalang.actors.slot.ModelSlotEntity;
+import io.dalang.actors.telemetry.TelemetryActor;
+import io.dalang.actors.tenant.TenantEntity;
+import io.dalang.gpu.GpuProbe;
+import io.dalang.protocols.node.Device;
+import io.dalang.runtime.auth.Authenticator;
+import io.dalang.runtime.engine.RuntimeEngineFactory;
+import io.dalang.runtime.http.HttpApi;
+import io.dalang.runtime.runs.RunLauncher;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.pubsub.Topic;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.persistence.jdbc.testkit.javadsl.SchemaUtils;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One running Dalang process: a single-node Pekko cluster with sharding and JDBC persistence, this
+ * node's agent and engines, placement and telemetry, and the HTTP edge. {@link #start} returns once
+ * the API listens; slots become Ready in the background ({@code /readyz} says when).
+ */
+public final class DalangNode implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(DalangNode.class);
+
+  private final ActorSystem<Void> system;
+  private final ServerBinding http;
+  private final Path dataDir;
+  private final String demoKey;
+  private final String nodeId;
+
+  private DalangNode(ActorSystem<Void> system, ServerBinding http, Path dataDir, String demoKey, String nodeId) {
+    this.system = system;
+    this.http = http;
+    this.dataDir = dataDir;
+    this.demoKey = demoKey;
+    this.nodeId = nodeId;
+  }
+
+  public ActorSystem<Void> system() {
+    return system;
+  }
+
+  public int httpPort() {
+    return http.localAddress().getPort();
+  }
+
+  public Path dataDir() {
+    return dataDir;
+  }
+
+  /** The demo key if this start created or was given it, else null (it is in the key file). */
+  public String demoKey() {
+    return demoKey;
+  }
+
+  public String nodeId() {
+    return nodeId;
+  }
+
+  /** The effective configuration: flags over {@code --config FILE} over the shipped defaults. */
+  public static Config config(ServeOptions o) {
+    Map<String, Object> flags = new HashMap<>();
+    Path dataDir = o.dataDir().toAbsolutePath().normalize();
+    flags.put("dalang.data-dir", dataDir.toString());
+    if (o.httpPort() != null) flags.put("dalang.http.port", o.httpPort());
+    if (o.grpcPort() != null) flags.put("dalang.grpc.port", o.grpcPort());
+    if (o.clusterPort() != null) flags.put("pekko.remote.artery.canonical.port", o.clusterPort());
+    if (o.engine() != null) flags.put("dalang.engine.default", o.engine());
+    Config user = o.configFile() != null ? ConfigFactory.parseFile(o.configFile().toFile()) : ConfigFactory.empty();
+    Config c = ConfigFactory.parseMap(flags).withFallback(user).withFallback(ConfigFactory.load()).resolve();
+    if (c.getString("pekko-persistence-jdbc.shared-databases.slick.db.url").isBlank()) {
+      // AUTO_SERVER: other processes (dalang CLI commands) may open the database while serve runs.
+      String url = "jdbc:h2:file:" + dataDir.resolve("db").resolve("dalang") + ";AUTO_SERVER=TRUE";
+      c = ConfigFactory.parseMap(Map.of("pekko-persistence-jdbc.shared-databases.slick.db.url", url)).withFallback(c);
+    }
+    return c;
+  }
+
+  public static DalangNode start(ServeOptions options, PrintStream out) throws Exception {
+    Config config = config(options);
+    Path dataDir = Path.of(config.getString("dalang.data-dir"));
+    Files.createDirectories(dataDir);
+    String engine = config.getString("dalang.engine.default");
+    var system = ActorSystem.<Void>create(Behaviors.empty(), "dalang", config);
+    try {
+      return start(system, config, dataDir, engine, options.demoKey() != null ? options.demoKey() : System.getenv("DALANG_DEMO_KEY"), out);
+    } catch (Exception | Error e) {
+      system.terminate();
+      system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      throw e;
+    }
+  }
+
+  private static DalangNode start(ActorSystem<Void> system, Config config, Path dataDir, String engine, String demoKey,
+      PrintStream out) throws Exception {
+    var cluster = Cluster.get(system);
+    cluster.manager().tell(Join.create(cluster.selfMember().address()));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (cluster.selfMember().status() != MemberStatus.up()) {
+      if (System.nanoTime() > deadline) throw new IllegalStateException("the cluster member did not come Up within 30 s");
+      Thread.sleep(20);
+    }
+    log.info("cluster up: single node at {}", cluster.selfMember().address());
+    SchemaUtils.createIfNotExists(system).toCompletableFuture().get(60, TimeUnit.SECONDS);
+    log.info("journal ready: {}", config.getString("pekko-persistence-jdbc.shared-databases.slick.db.url"));
+
+    TenantEntity.init(system);
+    ApiKeyEntity.init(system);
+    PoolEntity.init(system);
+    ExecutorEntity.init(system);
+    ModelSlotEntity.init(system);
+
+    MeterRegistry metrics = new SimpleMeterRegistry();
+    Duration askTimeout = config.getDuration("dalang.http.ask-timeout");
+    ActorRef<Topic.Command<SlotStatus>> topic =
+        system.systemActorOf(Topic.create(SlotStatus.class, SlotStatus.TOPIC), "slot-status-topic", Props.empty());
+    var placement = system.systemActorOf(PlacementActor.create(topic, config.getDuration("dalang.node.status-ttl")), "placement", Props.empty());
+    var telemetry = system.systemActorOf(TelemetryActor.create(dataDir.resolve("runs").resolve("runs.jsonl"),
+        config.getInt("dalang.runs.keep-in-memory"), metrics), "telemetry", Props.empty());
+
+    String nodeId = nodeId(config, dataDir);
+    List<Device> devices = GpuProbe.probe(configuredDevices(config));
+    var bootstrap = new DemoBootstrap(system, dataDir, config, engine, out);
+    String key = config.getBoolean("dalang.demo.enabled") ? bootstrap.prepare(demoKey) : null;
+
+    var agent = system.systemActorOf(NodeAgent.create(nodeId, devices, new RuntimeEngineFactory(config),
+        EngineSettings.from(config, dataDir), topic, metrics), "node-agent", Props.empty());
+    NodeAgent.Registered registered = AskPattern.<NodeAgent.Command, NodeAgent.Registered>ask(agent, NodeAgent.AwaitRegistered::new,
+        Duration.ofSeconds(60), system.scheduler()).toCompletableFuture().get(65, TimeUnit.SECONDS);
+    if (config.getBoolean("dalang.demo.enabled")) bootstrap.placeReplicas(nodeId, registered.devices(), agent);
+
+    var runs = new RunLauncher(system, placement, telemetry, RunSettings.from(config), config.getInt("dalang.http.stream-buffer"));
+    var auth = new Authenticator(system, askTimeout, config.getDuration("dalang.http.auth-cache-ttl"));
+    var api = new HttpApi(system, auth, runs, placement, telemetry, askTimeout, RuntimeEngineFactory.KINDS);
+    String host = config.getString("dalang.http.host");
+    ServerBinding binding = Http.get(system).newServerAt(host, config.getInt("dalang.http.port")).bind(api.route())
+        .toCompletableFuture().get(30, TimeUnit.SECONDS);
+    binding.addToCoordinatedShutdown(Duration.ofSeconds(10), system);
+    log.info("listening on http://{}:{} (OpenAI-compatible API under /v1)", host, binding.localAddress().getPort());
+    return new DalangNode(system, binding, dataDir, key, nodeId);
+  }
+
+  /** {@code dalang.node.id}, else the id stored in {@code <data-dir>/node.id}, created on first start. */
+  static String nodeId(Config config, Path dataDir) throws IOException {
+    String configured = config.getString("dalang.node.id");
+    if (!configured.isBlank()) return configured;
+    Path f = dataDir.resolve("node.id");
+    if (Files.isRegularFile(f)) return Files.readString(f).strip();
+    String id = "node-" + UUID.randomUUID().toString().substring(0, 8);
+    Files.writeString(f, id + "\n");
+    return id;
+  }
+
+  static List<Device> configuredDevices(Config config) {
+    return config.getConfigList("dalang.node.devices").stream().map(d -> new Device(
+        d.getString("id"), d.hasPath("kind") ? d.getString("kind") : Device.CPU, d.hasPath("index") ? d.getInt("index") : 0,
+        d.hasPath("name") ? d.getString("name") : d.getString("id"), d.getLong("memory-total-mib"),
+        d.hasPath("memory-free-mib") ? d.getLong("memory-free-mib") : d.getLong("memory-total-mib"),
+        d.hasPath("compute-capability") ? d.getString("compute-capability") : "")).toList();
+  }
+
+  @Override
+  public void close() {
+    system.terminate();
+    try {
+      system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      log.warn("the actor system did not terminate cleanly", e);
+    }
+  }
+}

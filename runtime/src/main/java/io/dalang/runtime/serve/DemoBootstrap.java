@@ -1,0 +1,154 @@
+package io.dalang.runtime.serve;
+
+import com.typesafe.config.Config;
+import io.dalang.actors.apikey.ApiKeyEntity;
+import io.dalang.actors.executor.ExecutorEntity;
+import io.dalang.actors.node.NodeAgent;
+import io.dalang.actors.pool.PoolEntity;
+import io.dalang.actors.pool.PoolSpec;
+import io.dalang.actors.slot.ModelSlotEntity;
+import io.dalang.actors.slot.SlotSpec;
+import io.dalang.actors.tenant.TenantEntity;
+import io.dalang.engine.Digests;
+import io.dalang.gguf.TinyModel;
+import io.dalang.protocols.node.Device;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Makes a fresh data dir useful at once: tenant {@code demo} with an API key, the tiny generated model,
+ * and pool {@code demo} serving it as {@code dalang-demo} from one slot on this node. Everything goes
+ * through the same persistent entities an operator's changes would, so a second start recovers it from
+ * the journal instead of creating it again. The key is printed once, on the start that created it.
+ */
+final class DemoBootstrap {
+  private static final Logger log = LoggerFactory.getLogger(DemoBootstrap.class);
+  private static final Duration TIMEOUT = Duration.ofSeconds(30);
+
+  private final ActorSystem<?> system;
+  private final ClusterSharding sharding;
+  private final Path dataDir;
+  private final String tenant;
+  private final String pool;
+  private final String modelId;
+  private final Config demo;
+  private final String engine;
+  private final PrintStream out;
+
+  DemoBootstrap(ActorSystem<?> system, Path dataDir, Config config, String engine, PrintStream out) {
+    this.system = system;
+    this.sharding = ClusterSharding.get(system);
+    this.dataDir = dataDir;
+    this.demo = config.getConfig("dalang.demo");
+    this.tenant = demo.getString("tenant");
+    this.pool = demo.getString("pool");
+    this.modelId = demo.getString("model-id");
+    this.engine = engine;
+    this.out = out;
+  }
+
+  /** Before the node agent starts: tenant, key, model file and pool spec, so the node runs the right engine at once. */
+  String prepare(String demoKey) throws Exception {
+    var t = await(sharding.entityRefFor(TenantEntity.ENTITY_KEY, tenant).<TenantEntity.TenantView>ask(TenantEntity.GetTenant::new, TIMEOUT));
+    String key = demoKey;
+    if (!t.exists()) {
+      await(sharding.entityRefFor(TenantEntity.ENTITY_KEY, tenant)
+          .<TenantEntity.TenantView>askWithStatus(r -> new TenantEntity.CreateTenant("Demo tenant", List.of(pool), r), TIMEOUT));
+      if (key == null) key = "dlg-" + Base64.getUrlEncoder().withoutPadding().encodeToString(random(24));
+      issue(key);
+      writeKeyFile(key);
+      log.info("created tenant '{}' with pool '{}'", tenant, pool);
+      out.println("Demo tenant '" + tenant + "' created. Its API key (shown once, also in " + keyFile() + "):");
+      out.println("  " + key);
+    } else {
+      log.info("tenant '{}' recovered from the journal; its key is in {}", tenant, keyFile());
+      if (key != null) {
+        var view = await(sharding.entityRefFor(ApiKeyEntity.ENTITY_KEY, Digests.sha256(key)).<ApiKeyEntity.ApiKeyView>ask(ApiKeyEntity.ResolveKey::new, TIMEOUT));
+        if (!view.active()) issue(key);
+      }
+    }
+    Path model = ensureModel();
+    String digest = Digests.sha256(model);
+    var poolRef = sharding.entityRefFor(PoolEntity.ENTITY_KEY, pool);
+    var view = await(poolRef.<PoolEntity.PoolView>ask(PoolEntity.GetPool::new, TIMEOUT));
+    if (!view.exists()) {
+      var spec = new PoolSpec(modelId, model.toAbsolutePath().toString(), digest, engine, 1,
+          demo.getInt("context-per-sequence"), demo.getInt("parallel"), demo.getInt("threads"));
+      await(poolRef.<PoolEntity.PoolView>askWithStatus(r -> new PoolEntity.CreatePool(spec, r), TIMEOUT));
+      log.info("created pool '{}' serving model '{}' on engine {}", pool, modelId, engine);
+    } else if (!view.spec().engine().equals(engine)) {
+      view = await(poolRef.<PoolEntity.PoolView>askWithStatus(r -> new PoolEntity.SetEngine(engine, r), TIMEOUT));
+      log.info("pool '{}' now uses engine {}", pool, engine);
+      for (SlotSpec s : view.slotSpecs()) {
+        await(sharding.entityRefFor(ExecutorEntity.ENTITY_KEY, s.nodeId()).<ExecutorEntity.ExecutorView>askWithStatus(r -> new ExecutorEntity.AssignSlot(s, r), TIMEOUT));
+      }
+    }
+    return key;
+  }
+
+  /** After the node agent registered: place the pool's missing replicas on this node. */
+  void placeReplicas(String nodeId, List<Device> devices, ActorRef<NodeAgent.Command> agent) throws Exception {
+    var poolRef = sharding.entityRefFor(PoolEntity.ENTITY_KEY, pool);
+    var view = await(poolRef.<PoolEntity.PoolView>ask(PoolEntity.GetPool::new, TIMEOUT));
+    for (int i = view.slots().size(); i < view.spec().replicas(); i++) {
+      String slotId = pool + "-" + i;
+      var placement = new PoolEntity.SlotPlacement(slotId, nodeId, devices.get(0).id());
+      view = await(poolRef.<PoolEntity.PoolView>askWithStatus(r -> new PoolEntity.AddSlot(placement, r), TIMEOUT));
+      SlotSpec spec = view.slotSpecs().stream().filter(s -> s.slotId().equals(slotId)).findFirst().orElseThrow();
+      await(sharding.entityRefFor(ModelSlotEntity.ENTITY_KEY, slotId).<ModelSlotEntity.SlotView>askWithStatus(r -> new ModelSlotEntity.Provision(spec, r), TIMEOUT));
+      await(sharding.entityRefFor(ExecutorEntity.ENTITY_KEY, nodeId).<ExecutorEntity.ExecutorView>askWithStatus(r -> new ExecutorEntity.AssignSlot(spec, r), TIMEOUT));
+      agent.tell(new NodeAgent.HostSlot(spec));
+      log.info("placed slot {} of pool '{}' on node {} device {}", slotId, pool, nodeId, placement.deviceId());
+    }
+  }
+
+  private void issue(String key) throws Exception {
+    await(sharding.entityRefFor(ApiKeyEntity.ENTITY_KEY, Digests.sha256(key))
+        .<ApiKeyEntity.ApiKeyView>askWithStatus(r -> new ApiKeyEntity.IssueKey(tenant, tenant + "-key-1", r), TIMEOUT));
+  }
+
+  private Path keyFile() {
+    return dataDir.resolve(tenant + ".key");
+  }
+
+  private void writeKeyFile(String key) throws IOException {
+    Path f = keyFile();
+    Files.deleteIfExists(f);
+    Files.createFile(f, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    Files.writeString(f, key + "\n", StandardOpenOption.TRUNCATE_EXISTING);
+  }
+
+  private Path ensureModel() throws IOException {
+    Path model = dataDir.resolve("models").resolve(modelId + ".gguf");
+    if (!Files.isRegularFile(model)) {
+      TinyModel.write(TinyModel.DEMO, model);
+      log.info("generated the demo model {} ({} KiB, seeded random weights)", model, Files.size(model) / 1024);
+    }
+    return model;
+  }
+
+  private static byte[] random(int n) {
+    byte[] b = new byte[n];
+    new SecureRandom().nextBytes(b);
+    return b;
+  }
+
+  static <T> T await(CompletionStage<T> stage) throws Exception {
+    return stage.toCompletableFuture().get(TIMEOUT.toSeconds() + 5, TimeUnit.SECONDS);
+  }
+}
