@@ -105,22 +105,18 @@ public final class InProcessLlamaEngine implements Engine {
   @Override
   public Generation generate(GenerationRequest request, Consumer<GenerationEvent> sink) {
     var cancelled = new AtomicBoolean();
-    var iterator = new java.util.concurrent.atomic.AtomicReference<LlamaIterator>();
     try {
-      workers.execute(() -> run(request, sink, cancelled, iterator));
+      workers.execute(() -> run(request, sink, cancelled));
     } catch (RejectedExecutionException | NullPointerException e) {
       sink.accept(new GenerationEvent.Failed(request.runId(),
           DalangError.of(ErrorCode.ENGINE_UNAVAILABLE, "the in-process engine is not running"), 0, EngineTimings.NONE));
     }
-    return () -> {
-      cancelled.set(true);
-      LlamaIterator it = iterator.get();
-      if (it != null) it.cancel();
-    };
+    // Only the worker touches the iterator: cancelling it while another thread waits in the native
+    // receive leaves that thread blocked for good. The worker sees the flag after the next token.
+    return () -> cancelled.set(true);
   }
 
-  private void run(GenerationRequest req, Consumer<GenerationEvent> sink, AtomicBoolean cancelled,
-      java.util.concurrent.atomic.AtomicReference<LlamaIterator> iteratorRef) {
+  private void run(GenerationRequest req, Consumer<GenerationEvent> sink, AtomicBoolean cancelled) {
     String runId = req.runId();
     long t0 = System.nanoTime();
     long firstToken = 0;
@@ -138,11 +134,12 @@ public final class InProcessLlamaEngine implements Engine {
       if (req.seed() != null) params.setSeed((int) (long) req.seed());
       if (!req.stop().isEmpty()) params.setStopStrings(req.stop().toArray(String[]::new));
       LlamaIterator it = m.generate(params).iterator();
-      iteratorRef.set(it);
-      if (cancelled.get()) it.cancel();
       while (it.hasNext()) {
+        if (cancelled.get()) {
+          it.cancel();
+          break;
+        }
         LlamaOutput out = it.next();
-        if (cancelled.get()) break;
         if (!out.text.isEmpty()) {
           if (tokens == 0) firstToken = System.nanoTime();
           tokens++;

@@ -137,7 +137,11 @@ public final class RunActor {
       // The client reads slower than the engine writes and the buffer is full: give up on the run.
       cancelling = true;
       if (engine != null) engine.tell(new EngineActor.Cancel(spec.runId()));
-      out.fail(new IllegalStateException("client too slow"));
+      try {
+        out.fail(new IllegalStateException("client too slow"));
+      } catch (IllegalStateException alreadyClosed) {
+        // already finished
+      }
     }
   }
 
@@ -150,9 +154,13 @@ public final class RunActor {
   }
 
   private Behavior<Command> finish(GenerationEvent terminal) {
-    offer(terminal);
-    out.complete();
     telemetry.tell(new TelemetryActor.RecordRun(record(terminal)));
+    offer(terminal);
+    try {
+      out.complete();
+    } catch (IllegalStateException alreadyClosed) {
+      // The client went away (or was too slow) and the stream is already finished: nothing to tell it.
+    }
     return Behaviors.stopped();
   }
 

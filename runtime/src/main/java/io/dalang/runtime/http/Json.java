@@ -36,6 +36,10 @@ public final class Json {
       String expected = e.getTargetType() == null ? "another type" : simpleType(e.getTargetType());
       throw new DalangException(ErrorCode.INVALID_REQUEST, "'" + field + "' has the wrong type: expected " + expected);
     } catch (JsonProcessingException e) {
+      // Jackson wraps syntax errors met while binding (e.g. a body cut short) in a mapping exception.
+      for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
+        if (c instanceof JsonParseException) throw new DalangException(ErrorCode.MALFORMED_JSON, "the request body is not valid JSON");
+      }
       throw new DalangException(ErrorCode.INVALID_REQUEST, "the request body could not be read as the expected JSON object");
     } catch (IOException e) {
       throw new DalangException(ErrorCode.MALFORMED_JSON, "the request body could not be read");

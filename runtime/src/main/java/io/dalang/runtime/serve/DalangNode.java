@@ -59,9 +59,12 @@ public final class DalangNode implements AutoCloseable {
   private final Path dataDir;
   private final String demoKey;
   private final String nodeId;
+  private final ActorRef<PlacementActor.Command> placement;
 
-  private DalangNode(ActorSystem<Void> system, ServerBinding http, Path dataDir, String demoKey, String nodeId) {
+  private DalangNode(ActorSystem<Void> system, ServerBinding http, Path dataDir, String demoKey, String nodeId,
+      ActorRef<PlacementActor.Command> placement) {
     this.system = system;
+    this.placement = placement;
     this.http = http;
     this.dataDir = dataDir;
     this.demoKey = demoKey;
@@ -87,6 +90,11 @@ public final class DalangNode implements AutoCloseable {
 
   public String nodeId() {
     return nodeId;
+  }
+
+  /** The live slots as this node's placement sees them (operators, tests and benchmarks). */
+  public java.util.concurrent.CompletionStage<PlacementActor.Fleet> fleet() {
+    return AskPattern.ask(placement, PlacementActor.GetFleet::new, Duration.ofSeconds(5), system.scheduler());
   }
 
   /** The effective configuration: flags over {@code --config FILE} over the shipped defaults. */
@@ -169,7 +177,7 @@ public final class DalangNode implements AutoCloseable {
         .toCompletableFuture().get(30, TimeUnit.SECONDS);
     binding.addToCoordinatedShutdown(Duration.ofSeconds(10), system);
     log.info("listening on http://{}:{} (OpenAI-compatible API under /v1)", host, binding.localAddress().getPort());
-    return new DalangNode(system, binding, dataDir, key, nodeId);
+    return new DalangNode(system, binding, dataDir, key, nodeId, placement);
   }
 
   /** {@code dalang.node.id}, else the id stored in {@code <data-dir>/node.id}, created on first start. */

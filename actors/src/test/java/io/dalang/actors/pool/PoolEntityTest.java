@@ -1,0 +1,81 @@
+package io.dalang.actors.pool;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.dalang.actors.testing.EntityTestKits;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+@ExtendWith(LogCapturingExtension.class)
+class PoolEntityTest {
+  static final ActorTestKit testKit = ActorTestKit.create(EntityTestKits.config());
+  static final PoolSpec SPEC = new PoolSpec("m1", "/models/m1.gguf", "abc", "llama-inprocess", 2, 1024, 4, 2);
+  private EventSourcedBehaviorTestKit<PoolEntity.Command, PoolEntity.Event, PoolEntity.State> kit;
+
+  @AfterAll
+  static void shutdown() {
+    testKit.shutdownTestKit();
+  }
+
+  @BeforeEach
+  void fresh() {
+    kit = EventSourcedBehaviorTestKit.create(testKit.system(), PoolEntity.create("p1"));
+  }
+
+  private StatusReply<PoolEntity.PoolView> create(PoolSpec spec) {
+    return kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.CreatePool(spec, to)).reply();
+  }
+
+  @Test
+  void createsAPoolAndRecoversItsSlotsAfterARestart() {
+    assertTrue(create(SPEC).isSuccess());
+    kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.AddSlot(new PoolEntity.SlotPlacement("p1-0", "n1", "cpu0"), to));
+    kit.restart();
+    var view = kit.<PoolEntity.PoolView>runCommand(PoolEntity.GetPool::new).reply();
+    assertTrue(view.exists());
+    assertEquals(SPEC, view.spec());
+    assertEquals(1, view.slots().size());
+    var slot = view.slotSpecs().get(0);
+    assertEquals("p1-0", slot.slotId());
+    assertEquals("p1", slot.poolId());
+    assertEquals("m1", slot.modelId());
+    assertEquals("n1", slot.nodeId());
+    assertEquals(4, slot.parallel());
+  }
+
+  @Test
+  void rejectsAnInvalidSpecWithAReasonAndPersistsNothing() {
+    var bad = new PoolSpec("m1", "/m.gguf", "", "llama-inprocess", 1, 1024, 0, 2);
+    var r = kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.CreatePool(bad, to));
+    assertTrue(r.reply().isError());
+    assertTrue(r.reply().getError().getMessage().contains("parallel"));
+    assertTrue(r.events().isEmpty());
+  }
+
+  @Test
+  void rejectsTheSameSlotTwice() {
+    create(SPEC);
+    var p = new PoolEntity.SlotPlacement("p1-0", "n1", "cpu0");
+    kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.AddSlot(p, to));
+    var r = kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.AddSlot(p, to));
+    assertTrue(r.reply().isError());
+    assertTrue(r.events().isEmpty());
+  }
+
+  @Test
+  void changingTheEngineChangesEverySlotSpec() {
+    create(SPEC);
+    kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.AddSlot(new PoolEntity.SlotPlacement("p1-0", "n1", "cpu0"), to));
+    var r = kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.SetEngine("llama-server", to));
+    assertEquals("llama-server", r.reply().getValue().slotSpecs().get(0).engine());
+    var same = kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.SetEngine("llama-server", to));
+    assertTrue(same.events().isEmpty());
+  }
+}

@@ -1,0 +1,77 @@
+package io.dalang.actors.tenant;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.dalang.actors.testing.EntityTestKits;
+import java.util.List;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+@ExtendWith(LogCapturingExtension.class)
+class TenantEntityTest {
+  static final ActorTestKit testKit = ActorTestKit.create(EntityTestKits.config());
+  private EventSourcedBehaviorTestKit<TenantEntity.Command, TenantEntity.Event, TenantEntity.State> kit;
+
+  @AfterAll
+  static void shutdown() {
+    testKit.shutdownTestKit();
+  }
+
+  @BeforeEach
+  void fresh() {
+    kit = EventSourcedBehaviorTestKit.create(testKit.system(), TenantEntity.create("acme"));
+  }
+
+  @Test
+  void createsATenantAndRecoversItAfterARestart() {
+    var r = kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.CreateTenant("Acme", List.of("p1"), to));
+    assertTrue(r.reply().isSuccess());
+    assertEquals(List.of("p1"), r.reply().getValue().pools());
+    assertInstanceOf(TenantEntity.TenantCreated.class, r.event());
+    kit.restart();
+    var after = kit.<TenantEntity.TenantView>runCommand(TenantEntity.GetTenant::new).reply();
+    assertTrue(after.exists());
+    assertEquals("Acme", after.displayName());
+    assertEquals(List.of("p1"), after.pools());
+  }
+
+  @Test
+  void rejectsASecondCreateAndPersistsNothing() {
+    kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.CreateTenant("Acme", List.of(), to));
+    var r = kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.CreateTenant("Other", List.of(), to));
+    assertTrue(r.reply().isError());
+    assertTrue(r.events().isEmpty());
+  }
+
+  @Test
+  void rejectsABlankDisplayName() {
+    var r = kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.CreateTenant(" ", List.of(), to));
+    assertTrue(r.reply().isError());
+    assertTrue(r.events().isEmpty());
+  }
+
+  @Test
+  void grantsAPoolOnceAndIgnoresARepeat() {
+    kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.CreateTenant("Acme", List.of("p1"), to));
+    var r = kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.GrantPool("p2", to));
+    assertEquals(List.of("p1", "p2"), r.reply().getValue().pools());
+    assertEquals(1, r.events().size());
+    var again = kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.GrantPool("p2", to));
+    assertTrue(again.events().isEmpty());
+  }
+
+  @Test
+  void anUnknownTenantDoesNotExistAndCannotBeGrantedPools() {
+    assertFalse(kit.<TenantEntity.TenantView>runCommand(TenantEntity.GetTenant::new).reply().exists());
+    assertTrue(kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.GrantPool("p", to)).reply().isError());
+  }
+}

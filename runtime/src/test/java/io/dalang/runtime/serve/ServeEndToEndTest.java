@@ -1,0 +1,254 @@
+package io.dalang.runtime.serve;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.dalang.actors.apikey.ApiKeyEntity;
+import io.dalang.actors.pool.PoolEntity;
+import io.dalang.actors.tenant.TenantEntity;
+import io.dalang.engine.Digests;
+import io.dalang.runtime.testing.ApiClient;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.pattern.StatusReply;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The whole runtime on free ports with a temp data dir and the in-process llama.cpp engine. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ServeEndToEndTest {
+  static final String KEY = "e2e-" + Long.toHexString(System.nanoTime());
+  static final String CHAT = """
+      {"model": "dalang-demo", "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Tell me about rivers"}],
+       "max_tokens": 24, "temperature": 0, "seed": 11 %s}""";
+  @TempDir static Path data;
+  DalangNode node;
+  ApiClient api;
+
+  @BeforeAll
+  void start() throws Exception {
+    node = DalangNode.start(ServeOptions.forDataDir(data).withPorts(0, 0).withDemoKey(KEY), System.out);
+    api = new ApiClient(node.httpPort(), KEY);
+    api.awaitReady(Duration.ofSeconds(90));
+  }
+
+  @AfterAll
+  void stop() {
+    if (node != null) node.close();
+  }
+
+  @Test
+  void streamsAChatCompletionAsOpenAiSseEndingWithDone() throws Exception {
+    var resp = api.postStream("/v1/chat/completions", CHAT.formatted(", \"stream\": true"));
+    assertEquals(200, resp.statusCode());
+    assertEquals("text/event-stream", resp.headers().firstValue("Content-Type").orElse("").split(";")[0]);
+    assertTrue(resp.headers().firstValue("x-dalang-run-id").orElse("").startsWith("run_"));
+    List<String> data = ApiClient.sseData(resp.body());
+    assertEquals("[DONE]", data.get(data.size() - 1));
+    JsonNode first = ApiClient.json(data.get(0));
+    assertEquals("chat.completion.chunk", first.get("object").asText());
+    assertEquals("assistant", first.at("/choices/0/delta/role").asText());
+    JsonNode last = ApiClient.json(data.get(data.size() - 2));
+    assertEquals("length", last.at("/choices/0/finish_reason").asText());
+    assertEquals(24, last.at("/usage/completion_tokens").asInt());
+    assertTrue(last.at("/usage/prompt_tokens").asInt() > 0);
+    for (String d : data.subList(1, data.size() - 2)) {
+      JsonNode chunk = ApiClient.json(d);
+      assertTrue(chunk.at("/choices/0/finish_reason").isNull());
+      assertFalse(chunk.at("/choices/0/delta/content").asText().isEmpty());
+      assertEquals(first.get("id"), chunk.get("id"), "one id for the whole stream");
+    }
+    assertEquals(24, data.size() - 3, "one chunk per token between the role chunk and the final chunk");
+  }
+
+  static String streamedText(List<String> data) throws Exception {
+    var sb = new StringBuilder();
+    for (String d : data) {
+      if (d.equals("[DONE]")) continue;
+      JsonNode n = ApiClient.json(d);
+      sb.append(n.at("/choices/0/delta/content").asText(""));
+      sb.append(n.at("/choices/0/text").asText(""));
+    }
+    return sb.toString();
+  }
+
+  @Test
+  void aWholeAnswerAtTemperatureZeroWithASeedEqualsTheConcatenatedStream() throws Exception {
+    String streamed = streamedText(ApiClient.sseData(api.postStream("/v1/chat/completions", CHAT.formatted(", \"stream\": true")).body()));
+    var whole = api.post("/v1/chat/completions", CHAT.formatted(""));
+    assertEquals(200, whole.statusCode(), whole.body());
+    JsonNode body = ApiClient.json(whole.body());
+    assertEquals("chat.completion", body.get("object").asText());
+    assertEquals(streamed, body.at("/choices/0/message/content").asText());
+    assertFalse(streamed.isBlank());
+    assertEquals(24, body.at("/usage/completion_tokens").asInt());
+  }
+
+  @Test
+  void textCompletionsStreamAndAnswerWhole() throws Exception {
+    String req = """
+        {"model": "dalang-demo", "prompt": "The tree is", "max_tokens": 10, "temperature": 0, "seed": 3 %s}""";
+    var streamed = ApiClient.sseData(api.postStream("/v1/completions", req.formatted(", \"stream\": true")).body());
+    assertEquals("[DONE]", streamed.get(streamed.size() - 1));
+    assertEquals("text_completion", ApiClient.json(streamed.get(0)).get("object").asText());
+    var whole = ApiClient.json(api.post("/v1/completions", req.formatted("")).body());
+    assertEquals(streamedText(streamed), whole.at("/choices/0/text").asText());
+    assertEquals(10, whole.at("/usage/completion_tokens").asInt());
+  }
+
+  void assertError(java.net.http.HttpResponse<String> r, int status, String code) throws Exception {
+    assertEquals(status, r.statusCode(), r.body());
+    JsonNode e = ApiClient.json(r.body()).get("error");
+    assertNotNull(e, r.body());
+    assertEquals(code, e.get("code").asText(), r.body());
+    assertFalse(e.get("message").asText().isBlank());
+    assertFalse(r.body().contains("Exception") || r.body().contains("at io.") || r.body().contains("at org."), "no stack trace: " + r.body());
+  }
+
+  @Test
+  void clientMistakesGetTypedFourHundredErrors() throws Exception {
+    assertError(api.post("/v1/chat/completions", "{\"model\": \"dalang-demo\", \"messages\": ["), 400, "malformed_json");
+    assertError(api.post("/v1/chat/completions", ""), 400, "malformed_json");
+    assertError(api.post("/v1/chat/completions", "[1, 2]"), 400, "invalid_request");
+    assertError(api.post("/v1/chat/completions", "{\"model\": \"dalang-demo\", \"messages\": []}"), 400, "invalid_request");
+    var wrongType = api.post("/v1/chat/completions", "{\"model\": \"dalang-demo\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"max_tokens\": \"many\"}");
+    assertError(wrongType, 400, "invalid_request");
+    assertTrue(wrongType.body().contains("max_tokens"), wrongType.body());
+    assertError(api.post("/v1/chat/completions", "{\"model\": \"dalang-demo\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"temperature\": 9}"), 400, "invalid_request");
+    assertError(api.post("/v1/chat/completions", "{\"model\": \"no-such-model\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}"), 404, "model_not_found");
+    assertError(api.withKey(null).post("/v1/chat/completions", CHAT.formatted("")), 401, "authentication_failed");
+    assertError(api.withKey("not-a-key").post("/v1/chat/completions", CHAT.formatted("")), 401, "authentication_failed");
+    assertError(api.get("/v1/no-such-endpoint"), 404, "not_found");
+    assertError(api.get("/v1/chat/completions"), 405, "method_not_allowed");
+    assertError(api.get("/v1/runs/run_doesnotexist"), 404, "not_found");
+  }
+
+  @Test
+  void aRunsTelemetryIsRecordedAndVisibleOnlyToItsTenant() throws Exception {
+    var r = api.post("/v1/chat/completions", CHAT.formatted(""));
+    String runId = r.headers().firstValue("x-dalang-run-id").orElseThrow();
+    var run = ApiClient.json(api.get("/v1/runs/" + runId).body());
+    assertEquals(runId, run.get("run_id").asText());
+    assertEquals("demo", run.get("tenant").asText());
+    assertEquals("demo", run.get("pool").asText());
+    assertEquals("demo-0", run.get("slot").asText());
+    assertEquals("llama-inprocess", run.get("engine").asText());
+    assertEquals("ok", run.get("outcome").asText());
+    assertEquals("valid", run.get("run_quality").asText());
+    assertEquals(0, run.get("quality_reasons").size());
+    assertEquals(24, run.get("completion_tokens").asInt());
+    double internal = run.get("internal_model_seconds").asDouble();
+    double total = run.get("total_seconds").asDouble();
+    assertTrue(internal > 0 && internal <= total, run.toString());
+    assertEquals((total - internal) / total, run.get("orchestration_overhead_ratio").asDouble(), 1e-9);
+    assertTrue(run.get("ttft_ms").asDouble() > 0);
+    assertTrue(run.get("tokens_per_second").asDouble() > 0);
+
+    String otherKey = "other-" + Long.toHexString(System.nanoTime());
+    var sharding = ClusterSharding.get(node.system());
+    sharding.entityRefFor(TenantEntity.ENTITY_KEY, "other").<StatusReply<TenantEntity.TenantView>>ask(
+        to -> new TenantEntity.CreateTenant("Other", List.of(), to), Duration.ofSeconds(10)).toCompletableFuture().get(15, TimeUnit.SECONDS);
+    sharding.entityRefFor(ApiKeyEntity.ENTITY_KEY, Digests.sha256(otherKey)).<StatusReply<ApiKeyEntity.ApiKeyView>>ask(
+        to -> new ApiKeyEntity.IssueKey("other", "other-1", to), Duration.ofSeconds(10)).toCompletableFuture().get(15, TimeUnit.SECONDS);
+    var other = api.withKey(otherKey);
+    assertError(other.get("/v1/runs/" + runId), 404, "not_found");
+    assertError(other.post("/v1/chat/completions", CHAT.formatted("")), 404, "model_not_found");
+    assertEquals(0, ApiClient.json(other.get("/v1/models").body()).get("data").size());
+  }
+
+  @Test
+  void closingTheConnectionCancelsTheGenerationAtTheEngine() throws Exception {
+    // A raw socket, so that "the client went away" is unambiguous: read a few chunks, then close it.
+    String body = "{\"model\": \"dalang-demo\", \"prompt\": \"On and on\", \"max_tokens\": 100000, \"stream\": true}";
+    String runId;
+    try (var socket = new java.net.Socket("127.0.0.1", node.httpPort())) {
+      var out = socket.getOutputStream();
+      out.write(("POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + KEY
+          + "\r\nContent-Type: application/json\r\nContent-Length: " + body.getBytes(StandardCharsets.UTF_8).length
+          + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8));
+      out.flush();
+      var reader = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+      String id = null;
+      int chunks = 0;
+      for (String line; chunks < 5 && (line = reader.readLine()) != null; ) {
+        if (line.toLowerCase(java.util.Locale.ROOT).startsWith("x-dalang-run-id:")) id = line.substring(16).strip();
+        if (line.startsWith("data: ")) chunks++;
+      }
+      assertEquals(5, chunks);
+      runId = id;
+    }
+    assertNotNull(runId);
+    JsonNode run = null;
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (System.nanoTime() < deadline) {
+      var r = api.get("/v1/runs/" + runId);
+      if (r.statusCode() == 200) {
+        run = ApiClient.json(r.body());
+        break;
+      }
+      Thread.sleep(100);
+    }
+    assertNotNull(run, "the cancelled run was recorded");
+    assertEquals("cancelled", run.get("outcome").asText());
+    assertEquals("invalid", run.get("run_quality").asText());
+    assertTrue(run.get("completion_tokens").asInt() < 100000);
+  }
+
+  @Test
+  void operationalEndpointsDescribeTheNode() throws Exception {
+    assertEquals(200, api.withKey(null).get("/healthz").statusCode());
+    var ready = ApiClient.json(api.withKey(null).get("/readyz").body());
+    assertEquals("ready", ready.get("status").asText());
+    var models = ApiClient.json(api.get("/v1/models").body());
+    assertEquals("dalang-demo", models.at("/data/0/id").asText());
+    var caps = ApiClient.json(api.get("/v1/capabilities").body());
+    assertTrue(caps.get("engines").toString().contains("llama-inprocess"));
+    assertEquals("dalang-demo", caps.at("/models/0/id").asText());
+    assertEquals(1024, caps.at("/models/0/context_length").asInt());
+    assertEquals("Ready", caps.at("/models/0/slots/0/state").asText());
+    assertEquals("cpu", caps.at("/devices/0/kind").asText());
+  }
+
+  @Test
+  void theDemoKeyFileIsPrivateAndHoldsTheKey() throws Exception {
+    Path f = data.resolve("demo.key");
+    assertEquals(KEY, Files.readString(f).strip());
+    assertEquals(Set.of(java.nio.file.attribute.PosixFilePermission.OWNER_READ, java.nio.file.attribute.PosixFilePermission.OWNER_WRITE),
+        Files.getPosixFilePermissions(f), PosixFilePermissions.toString(Files.getPosixFilePermissions(f)));
+  }
+
+  @Test
+  void aRestartOnTheSameDataDirKeepsTenantKeyAndPool(@TempDir Path own) throws Exception {
+    String key;
+    try (var first = DalangNode.start(ServeOptions.forDataDir(own).withPorts(0, 0), System.out)) {
+      key = first.demoKey();
+      assertNotNull(key, "a fresh data dir creates and prints a key");
+      assertEquals(key, Files.readString(own.resolve("demo.key")).strip());
+    }
+    try (var second = DalangNode.start(ServeOptions.forDataDir(own).withPorts(0, 0), System.out)) {
+      assertEquals(null, second.demoKey(), "the key is not created again");
+      var client = new ApiClient(second.httpPort(), key);
+      client.awaitReady(Duration.ofSeconds(90));
+      var r = client.post("/v1/chat/completions", CHAT.formatted(""));
+      assertEquals(200, r.statusCode(), r.body());
+      var pool = ClusterSharding.get(second.system()).entityRefFor(PoolEntity.ENTITY_KEY, "demo")
+          .<PoolEntity.PoolView>ask(PoolEntity.GetPool::new, Duration.ofSeconds(10)).toCompletableFuture().get(15, TimeUnit.SECONDS);
+      assertEquals(1, pool.slots().size(), "the pool's replica was recovered, not placed again");
+    }
+  }
+}

@@ -1,0 +1,80 @@
+package io.dalang.runtime.testing;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/** A real HTTP client over loopback for end-to-end tests, with the few helpers they share. */
+public final class ApiClient {
+  public static final ObjectMapper JSON = new ObjectMapper();
+  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+  private final URI base;
+  private final String key;
+
+  public ApiClient(int port, String key) {
+    this.base = URI.create("http://127.0.0.1:" + port);
+    this.key = key;
+  }
+
+  public ApiClient withKey(String other) {
+    return new ApiClient(base.getPort(), other);
+  }
+
+  private HttpRequest.Builder req(String path) {
+    var b = HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(120));
+    if (key != null) b.header("Authorization", "Bearer " + key);
+    return b;
+  }
+
+  public HttpResponse<String> get(String path) throws IOException, InterruptedException {
+    return http.send(req(path).GET().build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  public HttpResponse<String> post(String path, String body) throws IOException, InterruptedException {
+    return http.send(req(path).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  public HttpResponse<InputStream> postStream(String path, String body) throws IOException, InterruptedException {
+    return http.send(req(path).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+        HttpResponse.BodyHandlers.ofInputStream());
+  }
+
+  /** The {@code data:} payloads of an SSE body, in order. */
+  public static List<String> sseData(InputStream body) throws IOException {
+    var out = new ArrayList<String>();
+    try (var r = new BufferedReader(new InputStreamReader(body, StandardCharsets.UTF_8))) {
+      for (String line; (line = r.readLine()) != null; ) if (line.startsWith("data: ")) out.add(line.substring(6));
+    }
+    return out;
+  }
+
+  public static JsonNode json(String s) throws IOException {
+    return JSON.readTree(s);
+  }
+
+  /** Waits until {@code /readyz} answers 200. */
+  public void awaitReady(Duration timeout) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      try {
+        if (get("/readyz").statusCode() == 200) return;
+      } catch (IOException e) {
+        // not listening yet
+      }
+      Thread.sleep(100);
+    }
+    throw new AssertionError("Dalang was not ready within " + timeout);
+  }
+}
