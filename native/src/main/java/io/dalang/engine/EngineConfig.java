@@ -8,6 +8,8 @@ import java.time.Duration;
  *
  * @param contextPerSequence tokens of context each parallel sequence gets
  * @param workDir where the engine may write logs
+ * @param nativeLog whether llama.cpp's own (verbose) log is passed on; llama-server always writes it
+ *     to {@code workDir/llama-server.log}
  */
 public record EngineConfig(
     Path model,
@@ -15,7 +17,12 @@ public record EngineConfig(
     int parallel,
     int threads,
     Duration startTimeout,
-    Path workDir) {
+    Path workDir,
+    boolean nativeLog) {
+
+  public EngineConfig(Path model, int contextPerSequence, int parallel, int threads, Duration startTimeout, Path workDir) {
+    this(model, contextPerSequence, parallel, threads, startTimeout, workDir, false);
+  }
 
   public int totalContext() {
     return contextPerSequence * parallel;

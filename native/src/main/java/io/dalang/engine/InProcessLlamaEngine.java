@@ -79,6 +79,8 @@ public final class InProcessLlamaEngine implements Engine {
           .setParallel(config.parallel())
           .setThreads(config.threads())
           .setThreadsBatch(config.threads());
+      // llama.cpp prints ~140 lines per load and several per request straight to stdout.
+      if (!config.nativeLog()) params.disableLog();
       model = new LlamaModel(params);
     } catch (RuntimeException | UnsatisfiedLinkError e) {
       throw new EngineException("in-process llama.cpp could not load " + config.model().getFileName() + ": " + e.getMessage(), e);

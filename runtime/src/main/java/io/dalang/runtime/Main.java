@@ -8,7 +8,8 @@ import picocli.CommandLine.Command;
 /** {@code dalang}: the one entry point for serving, provisioning engines and benchmarks. */
 @Command(name = "dalang", mixinStandardHelpOptions = true, version = "dalang 0.1.0",
     description = "Actor-based distributed runtime for LLM inference.",
-    subcommands = {ServeCommand.class, EngineCommand.class, io.dalang.runtime.bench.BenchCommand.class})
+    subcommands = {ServeCommand.class, io.dalang.runtime.cli.StatusCommand.class, EngineCommand.class,
+        io.dalang.runtime.bench.BenchCommand.class})
 public final class Main implements Runnable {
 
   public static void main(String[] args) {

@@ -47,6 +47,9 @@ public final class NodeAgent {
 
   public record GetSlots(ActorRef<List<SlotSpec>> replyTo) implements Command {}
 
+  /** Stops every engine of this node, then the agent; replies once they are stopped. */
+  public record Shutdown(ActorRef<org.apache.pekko.Done> replyTo) implements Command {}
+
   private record RegistrationResult(StatusReply<ExecutorEntity.ExecutorView> reply) implements Command {}
 
   private record EngineStopped(String slotId, SlotSpec spec) implements Command {}
@@ -115,7 +118,15 @@ public final class NodeAgent {
           m.replyTo().tell(List.copyOf(hosted.values()));
           return Behaviors.same();
         })
+        .onMessage(Shutdown.class, this::onShutdown)
         .build();
+  }
+
+  private Behavior<Command> onShutdown(Shutdown m) {
+    ctx.getLog().info("node {}: stopping {} engine(s)", nodeId, engines.size());
+    // Children stop with their parent; each engine actor closes its engine in PostStop.
+    m.replyTo().tell(org.apache.pekko.Done.getInstance());
+    return Behaviors.stopped();
   }
 
   private Behavior<Command> running() {
@@ -133,6 +144,7 @@ public final class NodeAgent {
           return Behaviors.same();
         })
         .onMessage(EngineStopped.class, this::onEngineStopped)
+        .onMessage(Shutdown.class, this::onShutdown)
         .onSignal(Terminated.class, t -> Behaviors.same())
         .build();
   }

@@ -34,6 +34,7 @@ public final class RuntimeEngineFactory implements EngineFactory {
   private final EngineSource source;
   private final String ownBinary;
   private final Duration startTimeout;
+  private final boolean nativeLog;
 
   public RuntimeEngineFactory(Config config) {
     Config e = config.getConfig("dalang.engine");
@@ -42,11 +43,12 @@ public final class RuntimeEngineFactory implements EngineFactory {
     this.source = EngineSource.parse(e.getString("llama-server-source"));
     this.ownBinary = e.getString("llama-server-binary");
     this.startTimeout = e.getDuration("start-timeout");
+    this.nativeLog = e.getBoolean("native-log");
   }
 
   @Override
   public Engine create(SlotSpec spec, Path workDir) {
-    var cfg = new EngineConfig(Path.of(spec.modelPath()), spec.contextPerSequence(), spec.parallel(), spec.threads(), startTimeout, workDir);
+    var cfg = new EngineConfig(Path.of(spec.modelPath()), spec.contextPerSequence(), spec.parallel(), spec.threads(), startTimeout, workDir, nativeLog);
     return switch (spec.engine()) {
       case InProcessLlamaEngine.KIND -> new InProcessLlamaEngine(cfg);
       case LlamaServerEngine.KIND -> llamaServer(cfg);

@@ -165,6 +165,10 @@ public final class DalangNode implements AutoCloseable {
 
     var agent = system.systemActorOf(NodeAgent.create(nodeId, devices, new RuntimeEngineFactory(config),
         EngineSettings.from(config, dataDir), topic, metrics), "node-agent", Props.empty());
+    // Engines stop before sharding and the journal go away, so their last status updates still land.
+    org.apache.pekko.actor.CoordinatedShutdown.get(system).addTask(org.apache.pekko.actor.CoordinatedShutdown.PhaseServiceStop(),
+        "stop-engines", () -> AskPattern.<NodeAgent.Command, org.apache.pekko.Done>ask(agent, NodeAgent.Shutdown::new,
+            Duration.ofSeconds(10), system.scheduler()));
     NodeAgent.Registered registered = AskPattern.<NodeAgent.Command, NodeAgent.Registered>ask(agent, NodeAgent.AwaitRegistered::new,
         Duration.ofSeconds(60), system.scheduler()).toCompletableFuture().get(65, TimeUnit.SECONDS);
     if (config.getBoolean("dalang.demo.enabled")) bootstrap.placeReplicas(nodeId, registered.devices(), agent);

@@ -225,6 +225,20 @@ class ServeEndToEndTest {
   }
 
   @Test
+  void anotherProcessReadsTheJournalWhileServeRuns() throws Exception {
+    api.post("/v1/completions", "{\"model\": \"dalang-demo\", \"prompt\": \"x\", \"max_tokens\": 2}");
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    var p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), "io.dalang.runtime.Main", "status",
+        "--data-dir", data.toString()).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+    assertEquals(0, p.exitValue(), out);
+    assertTrue(out.matches("(?s).*Tenant\\s+[12] entities.*"), out); // another test may add a second tenant
+    assertTrue(out.matches("(?s).*ModelSlot\\s+1 entities.*"), out);
+    assertTrue(out.contains("runs: ") && out.contains("dalang-demo"), out);
+  }
+
+  @Test
   void theDemoKeyFileIsPrivateAndHoldsTheKey() throws Exception {
     Path f = data.resolve("demo.key");
     assertEquals(KEY, Files.readString(f).strip());
