@@ -111,6 +111,9 @@ public final class EngineActor {
   private final Map<String, Running> running = new HashMap<>();
   private final Deque<Waiting> waiting = new ArrayDeque<>();
   private Engine engine;
+  /** An engine started on the blocking dispatcher that this actor has not taken over yet. */
+  private final java.util.concurrent.atomic.AtomicReference<Engine> unclaimed = new java.util.concurrent.atomic.AtomicReference<>();
+  private volatile boolean stopped;
   private String state = "Loading";
   private int healthFailures;
 
@@ -165,6 +168,12 @@ public final class EngineActor {
       e.close();
       throw ex;
     }
+    // If this actor stopped while the engine was starting, nobody would ever close it: do it here.
+    unclaimed.set(e);
+    if (stopped && unclaimed.compareAndSet(e, null)) {
+      e.close();
+      throw new IllegalStateException("the slot stopped while its engine was starting");
+    }
     return new Started(e, digest, (System.nanoTime() - t0) / 1_000_000);
   }
 
@@ -189,6 +198,7 @@ public final class EngineActor {
   }
 
   private Behavior<Command> onStarted(Started m) {
+    if (!unclaimed.compareAndSet(m.engine(), null)) return Behaviors.same(); // already closed by shutdown
     engine = m.engine();
     ctx.getLog().info("slot {}: model {} loaded in {} ms; health check passed, slot Ready ({} parallel sequences)",
         spec.slotId(), spec.modelId(), m.loadMs(), engine.parallelism());
@@ -310,6 +320,9 @@ public final class EngineActor {
   }
 
   private void shutdown(String why) {
+    stopped = true;
+    Engine pending = unclaimed.getAndSet(null);
+    if (pending != null) CompletableFuture.runAsync(pending::close, blocking);
     var err = DalangError.of(ErrorCode.ENGINE_FAILED, why);
     for (Running r : running.values()) {
       r.handle().cancel();
