@@ -164,6 +164,7 @@ public final class EngineActor {
     try {
       e.start();
       if (!e.checkHealth()) throw new IllegalStateException("engine started but its health check failed");
+      warmUp(e);
     } catch (RuntimeException ex) {
       e.close();
       throw ex;
@@ -175,6 +176,26 @@ public final class EngineActor {
       throw new IllegalStateException("the slot stopped while its engine was starting");
     }
     return new Started(e, digest, (System.nanoTime() - t0) / 1_000_000);
+  }
+
+  /**
+   * One short real generation before the slot is Ready: it proves the engine generates (not only that
+   * it answers a health probe), and users' first request does not pay for cold caches.
+   */
+  private void warmUp(Engine e) {
+    if (settings.warmupTokens() <= 0) return;
+    var done = new CompletableFuture<GenerationEvent>();
+    e.generate(new GenerationRequest("warmup-" + spec.slotId(), "Hello", null, settings.warmupTokens(), 0.0, 1.0, 1L,
+        java.util.List.of()), ev -> {
+          if (ev.isTerminal()) done.complete(ev);
+        });
+    GenerationEvent last;
+    try {
+      last = done.get(settings.startTimeout().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (Exception ex) {
+      throw new IllegalStateException("the warm-up generation did not finish within " + settings.startTimeout().toSeconds() + " s", ex);
+    }
+    if (last instanceof GenerationEvent.Failed f) throw new IllegalStateException("the warm-up generation failed: " + f.error().message());
   }
 
   private org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef<ModelSlotEntity.Command> slot() {
@@ -200,7 +221,7 @@ public final class EngineActor {
   private Behavior<Command> onStarted(Started m) {
     if (!unclaimed.compareAndSet(m.engine(), null)) return Behaviors.same(); // already closed by shutdown
     engine = m.engine();
-    ctx.getLog().info("slot {}: model {} loaded in {} ms; health check passed, slot Ready ({} parallel sequences)",
+    ctx.getLog().info("slot {}: model {} loaded and warmed up in {} ms; health check passed, slot Ready ({} parallel sequences)",
         spec.slotId(), spec.modelId(), m.loadMs(), engine.parallelism());
     state = SlotStatus.READY;
     var id = engine.identity();

@@ -8,6 +8,7 @@ import java.time.Duration;
 public record EngineSettings(
     Path dataDir,
     Duration startTimeout,
+    int warmupTokens,
     int maxQueued,
     Duration minBackoff,
     Duration maxBackoff,
@@ -22,7 +23,7 @@ public record EngineSettings(
     Config e = c.getConfig("dalang.engine");
     Config r = e.getConfig("restart");
     Config n = c.getConfig("dalang.node");
-    return new EngineSettings(dataDir, e.getDuration("start-timeout"), e.getInt("max-queued"),
+    return new EngineSettings(dataDir, e.getDuration("start-timeout"), e.getInt("warmup-tokens"), e.getInt("max-queued"),
         r.getDuration("min-backoff"), r.getDuration("max-backoff"), r.getDouble("jitter"), r.getInt("max-restarts"),
         r.getDuration("window"), n.getDuration("status-interval"), n.getDuration("health-interval"),
         n.getInt("health-failures-before-restart"));
