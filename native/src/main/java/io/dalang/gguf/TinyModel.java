@@ -25,7 +25,7 @@ public final class TinyModel {
   }
 
   /** The demo model: 2 layers, 64 wide, F32; about 1,000 tokens/s on one CPU core. */
-  public static final Spec DEMO = new Spec(42, 2, 64, 4, 4, 128, 2048, GgmlType.F32);
+  public static final Spec DEMO = new Spec(42, 2, 64, 4, 4, 128, 8192, GgmlType.F32);
 
   static final String CHATML_TEMPLATE =
       "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}"

@@ -31,7 +31,8 @@ public final class PlacementActor {
 
   public interface Command extends CborSerializable {}
 
-  public record PlaceRun(String modelId, Set<String> pools, ActorRef<PlacementReply> replyTo) implements Command {}
+  /** @param maxTokens the run's token budget: only slots whose context per sequence holds it are feasible */
+  public record PlaceRun(String modelId, Set<String> pools, int maxTokens, ActorRef<PlacementReply> replyTo) implements Command {}
 
   public record GetFleet(ActorRef<Fleet> replyTo) implements Command {}
 
@@ -62,7 +63,7 @@ public final class PlacementActor {
             return Behaviors.same();
           })
           .onMessage(PlaceRun.class, m -> {
-            m.replyTo().tell(place(live(slots, ttlMs), m.modelId(), m.pools()));
+            m.replyTo().tell(place(live(slots, ttlMs), m.modelId(), m.pools(), m.maxTokens()));
             return Behaviors.same();
           })
           .onMessage(GetFleet.class, m -> {
@@ -80,8 +81,15 @@ public final class PlacementActor {
         .sorted(Comparator.comparing(SlotStatus::slotId)).toList();
   }
 
-  static PlacementReply place(List<SlotStatus> fleet, String modelId, Set<String> pools) {
-    var candidates = fleet.stream().filter(s -> s.modelId().equals(modelId) && pools.contains(s.poolId())).toList();
+  static PlacementReply place(List<SlotStatus> fleet, String modelId, Set<String> pools, int maxTokens) {
+    var serving = fleet.stream().filter(s -> s.modelId().equals(modelId) && pools.contains(s.poolId())).toList();
+    // Feasibility before scoring: a slot whose context cannot hold the requested tokens never serves the run.
+    var candidates = serving.stream().filter(s -> s.contextPerSequence() > maxTokens).toList();
+    if (candidates.isEmpty() && !serving.isEmpty()) {
+      return new Rejected(DalangError.of(ErrorCode.CONTEXT_LENGTH_EXCEEDED, "max_tokens " + maxTokens
+          + " does not fit the context of any slot serving '" + modelId + "' ("
+          + serving.stream().map(s -> s.slotId() + ": " + s.contextPerSequence() + " tokens").toList() + ")"));
+    }
     if (candidates.isEmpty()) {
       // The edge already checked that one of the tenant's pools serves the model: its slots are just not live yet.
       return new Rejected(DalangError.of(ErrorCode.NO_READY_SLOT, "no slot of model '" + modelId + "' is live yet; retry shortly"));

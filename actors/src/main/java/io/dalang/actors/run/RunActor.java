@@ -74,7 +74,7 @@ public final class RunActor {
 
   private Behavior<Command> placing(ActorRef<PlacementActor.Command> placement) {
     ctx.ask(PlacementActor.PlacementReply.class, placement, settings.placementTimeout(),
-        replyTo -> new PlacementActor.PlaceRun(spec.modelId(), spec.pools(), replyTo),
+        replyTo -> new PlacementActor.PlaceRun(spec.modelId(), spec.pools(), spec.request().maxTokens(), replyTo),
         (reply, err) -> new PlacementResult(err != null
             ? new PlacementActor.Rejected(DalangError.of(ErrorCode.NO_READY_SLOT, "placement did not answer in time"))
             : reply));

@@ -20,7 +20,7 @@ class PlacementActorTest {
     long now = System.currentTimeMillis();
     var fleet = List.of(slot("b", "p", "m", "Ready", 2, now), slot("a", "p", "m", "Ready", 2, now),
         slot("c", "p", "m", "Ready", 1, now), slot("d", "p", "m", "Loading", 4, now));
-    var placed = assertInstanceOf(PlacementActor.Placed.class, PlacementActor.place(fleet, "m", Set.of("p")));
+    var placed = assertInstanceOf(PlacementActor.Placed.class, PlacementActor.place(fleet, "m", Set.of("p"), 16));
     assertEquals("a", placed.slot().slotId());
   }
 
@@ -28,7 +28,7 @@ class PlacementActorTest {
   void neverPlacesOnAPoolTheTenantMayNotUse() {
     long now = System.currentTimeMillis();
     var fleet = List.of(slot("a", "other", "m", "Ready", 4, now));
-    var r = assertInstanceOf(PlacementActor.Rejected.class, PlacementActor.place(fleet, "m", Set.of("p")));
+    var r = assertInstanceOf(PlacementActor.Rejected.class, PlacementActor.place(fleet, "m", Set.of("p"), 16));
     assertEquals(ErrorCode.NO_READY_SLOT, r.error().code());
   }
 
@@ -36,9 +36,19 @@ class PlacementActorTest {
   void saysWhichSlotsExistWhenNoneIsReady() {
     long now = System.currentTimeMillis();
     var fleet = List.of(slot("a", "p", "m", "Loading", 4, now), slot("b", "p", "m", "Failed", 0, now));
-    var r = assertInstanceOf(PlacementActor.Rejected.class, PlacementActor.place(fleet, "m", Set.of("p")));
+    var r = assertInstanceOf(PlacementActor.Rejected.class, PlacementActor.place(fleet, "m", Set.of("p"), 16));
     assertEquals(ErrorCode.NO_READY_SLOT, r.error().code());
     assertEquals(true, r.error().message().contains("a: Loading"));
+  }
+
+  @Test
+  void aRunWhoseTokensCannotFitAnySlotsContextIsRejectedAsTooLong() {
+    long now = System.currentTimeMillis();
+    var fleet = List.of(slot("a", "p", "m", "Ready", 4, now));
+    var r = assertInstanceOf(PlacementActor.Rejected.class, PlacementActor.place(fleet, "m", Set.of("p"), 512));
+    assertEquals(ErrorCode.CONTEXT_LENGTH_EXCEEDED, r.error().code());
+    assertEquals(true, r.error().message().contains("a: 512 tokens"), r.error().message());
+    assertInstanceOf(PlacementActor.Placed.class, PlacementActor.place(fleet, "m", Set.of("p"), 511));
   }
 
   @Test

@@ -73,7 +73,7 @@ class LlamaServerEndToEndTest {
     long pid = before.enginePid();
     assertTrue(pid > 0);
     var resp = api.postStream("/v1/completions", """
-        {"model": "dalang-demo", "prompt": "On and on", "max_tokens": 100000, "stream": true}""");
+        {"model": "dalang-demo", "prompt": "On and on", "max_tokens": 4000, "stream": true}""");
     assertEquals(200, resp.statusCode());
     var reader = new BufferedReader(new InputStreamReader(resp.body(), StandardCharsets.UTF_8));
     int chunks = 0;

@@ -130,6 +130,7 @@ class ServeEndToEndTest {
     assertError(wrongType, 400, "invalid_request");
     assertTrue(wrongType.body().contains("max_tokens"), wrongType.body());
     assertError(api.post("/v1/chat/completions", "{\"model\": \"dalang-demo\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"temperature\": 9}"), 400, "invalid_request");
+    assertError(api.post("/v1/chat/completions", "{\"model\": \"dalang-demo\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"max_tokens\": 5000}"), 400, "context_length_exceeded");
     assertError(api.post("/v1/chat/completions", "{\"model\": \"no-such-model\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}"), 404, "model_not_found");
     assertError(api.withKey(null).post("/v1/chat/completions", CHAT.formatted("")), 401, "authentication_failed");
     assertError(api.withKey("not-a-key").post("/v1/chat/completions", CHAT.formatted("")), 401, "authentication_failed");
@@ -174,7 +175,7 @@ class ServeEndToEndTest {
   @Test
   void closingTheConnectionCancelsTheGenerationAtTheEngine() throws Exception {
     // A raw socket, so that "the client went away" is unambiguous: read a few chunks, then close it.
-    String body = "{\"model\": \"dalang-demo\", \"prompt\": \"On and on\", \"max_tokens\": 100000, \"stream\": true}";
+    String body = "{\"model\": \"dalang-demo\", \"prompt\": \"On and on\", \"max_tokens\": 4000, \"stream\": true}";
     String runId;
     try (var socket = new java.net.Socket("127.0.0.1", node.httpPort())) {
       var out = socket.getOutputStream();
@@ -206,7 +207,7 @@ class ServeEndToEndTest {
     assertNotNull(run, "the cancelled run was recorded");
     assertEquals("cancelled", run.get("outcome").asText());
     assertEquals("invalid", run.get("run_quality").asText());
-    assertTrue(run.get("completion_tokens").asInt() < 100000);
+    assertTrue(run.get("completion_tokens").asInt() < 4000);
   }
 
   @Test
@@ -219,7 +220,7 @@ class ServeEndToEndTest {
     var caps = ApiClient.json(api.get("/v1/capabilities").body());
     assertTrue(caps.get("engines").toString().contains("llama-inprocess"));
     assertEquals("dalang-demo", caps.at("/models/0/id").asText());
-    assertEquals(1024, caps.at("/models/0/context_length").asInt());
+    assertEquals(4096, caps.at("/models/0/context_length").asInt());
     assertEquals("Ready", caps.at("/models/0/slots/0/state").asText());
     assertEquals("cpu", caps.at("/devices/0/kind").asText());
   }
