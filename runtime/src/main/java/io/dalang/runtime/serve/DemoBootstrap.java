@@ -10,6 +10,9 @@ import io.dalang.actors.slot.ModelSlotEntity;
 import io.dalang.actors.slot.SlotSpec;
 import io.dalang.actors.tenant.TenantEntity;
 import io.dalang.engine.Digests;
+import io.dalang.actors.placement.SlotFeasibility;
+import io.dalang.gguf.GgufReader;
+import io.dalang.gguf.MemoryEstimator;
 import io.dalang.gguf.TinyModel;
 import io.dalang.protocols.node.Device;
 import java.io.IOException;
@@ -39,6 +42,10 @@ import org.slf4j.LoggerFactory;
 final class DemoBootstrap {
   private static final Logger log = LoggerFactory.getLogger(DemoBootstrap.class);
   private static final Duration TIMEOUT = Duration.ofSeconds(30);
+  /** Memory an engine takes beyond the model's own buffers (runtime, thread pools); CUDA adds its context on top. */
+  static final long ENGINE_OVERHEAD_MIB = 64;
+  /** What both llama.cpp engines offer. */
+  static final java.util.Set<String> ENGINE_EXTENSIONS = java.util.Set.of("grammar", "logprobs", "stop");
 
   private final ActorSystem<?> system;
   private final ClusterSharding sharding;
@@ -107,7 +114,17 @@ final class DemoBootstrap {
     var view = await(poolRef.<PoolEntity.PoolView>ask(PoolEntity.GetPool::new, TIMEOUT));
     for (int i = view.slots().size(); i < view.spec().replicas(); i++) {
       String slotId = pool + "-" + i;
-      var placement = new PoolEntity.SlotPlacement(slotId, nodeId, devices.get(0).id());
+      var spec0 = view.spec();
+      var estimate = MemoryEstimator.estimate(GgufReader.read(Path.of(spec0.modelPath())), spec0.contextPerSequence(), spec0.parallel(),
+          ENGINE_OVERHEAD_MIB << 20);
+      var requirements = new SlotFeasibility.Requirements(estimate.totalMib(), "", true, java.util.Set.of());
+      var verdicts = SlotFeasibility.evaluate(requirements,
+          devices.stream().map(d -> new SlotFeasibility.Candidate(nodeId, d)).toList(), ENGINE_EXTENSIONS);
+      var chosen = SlotFeasibility.choose(verdicts).orElseThrow(() -> new IllegalStateException(
+          "no device can host slot " + slotId + " of pool '" + pool + "' (needs about " + estimate.totalMib() + " MiB): " + verdicts));
+      log.info("slot {} needs about {} MiB (weights {} MiB, KV cache {} MiB); candidates: {}", slotId, estimate.totalMib(),
+          estimate.weightsBytes() >> 20, estimate.kvCacheBytes() >> 20, verdicts);
+      var placement = new PoolEntity.SlotPlacement(slotId, nodeId, chosen.device().id());
       view = await(poolRef.<PoolEntity.PoolView>askWithStatus(r -> new PoolEntity.AddSlot(placement, r), TIMEOUT));
       SlotSpec spec = view.slotSpecs().stream().filter(s -> s.slotId().equals(slotId)).findFirst().orElseThrow();
       await(sharding.entityRefFor(ModelSlotEntity.ENTITY_KEY, slotId).<ModelSlotEntity.SlotView>askWithStatus(r -> new ModelSlotEntity.Provision(spec, r), TIMEOUT));
