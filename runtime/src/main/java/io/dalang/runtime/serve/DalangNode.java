@@ -30,6 +30,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -59,13 +60,16 @@ public final class DalangNode implements AutoCloseable {
   private final Path dataDir;
   private final String demoKey;
   private final String nodeId;
+  private final ActorRef<PlacementActor.Command> placement;
 
-  private DalangNode(ActorSystem<Void> system, ServerBinding http, Path dataDir, String demoKey, String nodeId) {
+  private DalangNode(ActorSystem<Void> system, ServerBinding http, Path dataDir, String demoKey, String nodeId,
+      ActorRef<PlacementActor.Command> placement) {
     this.system = system;
     this.http = http;
     this.dataDir = dataDir;
     this.demoKey = demoKey;
     this.nodeId = nodeId;
+    this.placement = placement;
   }
 
   public ActorSystem<Void> system() {
@@ -87,6 +91,11 @@ public final class DalangNode implements AutoCloseable {
 
   public String nodeId() {
     return nodeId;
+  }
+
+  /** The live slots as this node's placement sees them (e.g. to find an out-of-process engine's own URL). */
+  public CompletionStage<PlacementActor.Fleet> fleet() {
+    return AskPattern.ask(placement, PlacementActor.GetFleet::new, Duration.ofSeconds(5), system.scheduler());
   }
 
   /** The effective configuration: flags over {@code --config FILE} over the shipped defaults. */
@@ -169,7 +178,7 @@ public final class DalangNode implements AutoCloseable {
         .toCompletableFuture().get(30, TimeUnit.SECONDS);
     binding.addToCoordinatedShutdown(Duration.ofSeconds(10), system);
     log.info("listening on http://{}:{} (OpenAI-compatible API under /v1)", host, binding.localAddress().getPort());
-    return new DalangNode(system, binding, dataDir, key, nodeId);
+    return new DalangNode(system, binding, dataDir, key, nodeId, placement);
   }
 
   /** {@code dalang.node.id}, else the id stored in {@code <data-dir>/node.id}, created on first start. */
