@@ -1,0 +1,378 @@
+package io.dalang.runtime.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.dalang.actors.placement.SlotStatus;
+import io.dalang.runtime.serve.DalangNode;
+import io.dalang.runtime.serve.ServeOptions;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code dalang bench overhead}: what Dalang adds on top of calling llama-server directly. It starts a
+ * Dalang node in-process on the llama-server engine and sends the same streaming chat request both to
+ * that slot's own llama-server ("direct") and through Dalang's API ("dalang"). Both sides hit the same
+ * engine process from the same client in the same run, so the differences are Dalang's: auth,
+ * placement, queueing, the actor hop and the SSE relay.
+ *
+ * <p>Phases alternate direct/dalang/direct/dalang after a discarded warm-up, so drift (other load on
+ * the machine, caches, JIT) hits both sides alike. A request's TTFT runs from sending it to the first
+ * SSE chunk with non-empty {@code choices[0].delta.content}; its total time to the end of the stream.
+ */
+@Command(name = "overhead", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Dalang's added latency and throughput cost over calling its llama-server directly, measured in one run against one llama-server process.",
+        "Logs go to stderr; stdout holds only the report. Exit code 1 if more than 1%% of the measured requests failed.",
+        "Dalang answers 429 beyond the slot's parallel sequences plus dalang.engine.max-queued (4 + 64 by default), so keep --concurrency within that."})
+public final class OverheadBench implements Callable<Integer> {
+  static final String MODEL = "dalang-demo";
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Duration READY_TIMEOUT = Duration.ofMinutes(3);
+  // CPU time of this JVM (bench client plus node): on a small machine the node's CPU competes with
+  // llama-server's, which shows up in throughput_ratio; this says how much of it there is.
+  private static final com.sun.management.OperatingSystemMXBean CPU =
+      (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+
+  @Option(names = "--concurrency", defaultValue = "8", description = "Requests in flight at a time (default ${DEFAULT-VALUE})")
+  int concurrency;
+
+  @Option(names = "--requests", defaultValue = "200",
+      description = "Measured requests per side, split over its two phases (default ${DEFAULT-VALUE})")
+  int requests;
+
+  @Option(names = "--max-tokens", defaultValue = "64", description = "max_tokens of each request (default ${DEFAULT-VALUE})")
+  int maxTokens;
+
+  @Option(names = "--json", description = "Print one JSON object instead of the table")
+  boolean json;
+
+  private HttpClient client;
+  private ExecutorService workers;
+  private byte[] body;
+
+  @Override
+  public Integer call() throws Exception {
+    if (concurrency < 1 || requests < 2 || maxTokens < 1) {
+      System.err.println("dalang bench overhead: needs --concurrency >= 1, --requests >= 2, --max-tokens >= 1");
+      return 2;
+    }
+    PrintStream stdout = System.out;
+    // The node logs through logback's console appender, which writes to whatever System.out is at the
+    // time: point it at stderr so that stdout holds only the report (the one JSON object with --json).
+    System.setOut(System.err);
+    try {
+      Path dir = Files.createTempDirectory("dalang-bench-");
+      Result result;
+      try {
+        result = run(dir);
+      } finally {
+        deleteTree(dir);
+      }
+      stdout.println(json ? JSON.writeValueAsString(result.toMap()) : result.table());
+      stdout.flush();
+      return result.errorRate() > 0.01 ? 1 : 0;
+    } finally {
+      System.setOut(stdout);
+    }
+  }
+
+  private Result run(Path dir) throws Exception {
+    body = JSON.writeValueAsBytes(Map.of(
+        "model", MODEL,
+        "messages", List.of(Map.of("role", "user", "content", "Write a short story about a lighthouse keeper.")),
+        "stream", true, "max_tokens", maxTokens, "temperature", 0, "seed", 1));
+    // One client for both sides. Its HTTP/1.1 pool is unbounded, so it holds one connection per stream
+    // in flight on each side; its own threads only move bytes, our workers parse.
+    client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5))
+        .executor(Executors.newCachedThreadPool(daemon("bench-http"))).build();
+    workers = Executors.newCachedThreadPool(daemon("bench-worker"));
+    String key = "dlg-bench-" + UUID.randomUUID();
+    var options = ServeOptions.forDataDir(dir).withPorts(0, 0).withEngine("llama-server").withDemoKey(key);
+    try (DalangNode node = DalangNode.start(options, System.err)) {
+      URI edge = URI.create("http://127.0.0.1:" + node.httpPort());
+      SlotStatus slot = awaitReadySlot(node, edge);
+      var direct = new Target("direct", URI.create(slot.engineUrl()).resolve("/v1/chat/completions"), null);
+      var dalang = new Target("dalang", edge.resolve("/v1/chat/completions"), "Bearer " + key);
+      System.err.printf("bench: direct %s, dalang %s; warm-up %d requests each%n", direct.uri, dalang.uri, 2 * concurrency);
+      // Warm-up, discarded: opens the connections and warms the JIT on both paths and the prompt cache.
+      phase(direct, 2 * concurrency);
+      phase(dalang, 2 * concurrency);
+      var d = new ArrayList<Phase>();
+      var g = new ArrayList<Phase>();
+      int half = requests / 2;
+      d.add(phase(direct, half));
+      g.add(phase(dalang, half));
+      d.add(phase(direct, requests - half));
+      g.add(phase(dalang, requests - half));
+      return new Result(concurrency, requests, maxTokens, slot.engineKind() + " " + slot.engineVersion(), new Side(d), new Side(g));
+    } finally {
+      workers.shutdownNow();
+    }
+  }
+
+  /** Waits for {@code /readyz} and then for the demo slot's status carrying its llama-server URL. */
+  private SlotStatus awaitReadySlot(DalangNode node, URI edge) throws Exception {
+    long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+    var readyz = HttpRequest.newBuilder(edge.resolve("/readyz")).timeout(Duration.ofSeconds(5)).GET().build();
+    String last = "no answer yet";
+    while (System.nanoTime() < deadline) {
+      try {
+        var r = client.send(readyz, HttpResponse.BodyHandlers.ofString());
+        last = "/readyz " + r.statusCode() + " " + r.body();
+        if (r.statusCode() == 200) {
+          var slot = node.fleet().toCompletableFuture().get(10, TimeUnit.SECONDS).slots().stream()
+              .filter(s -> s.ready() && s.modelId().equals(MODEL)).findFirst();
+          if (slot.isPresent() && !slot.get().engineUrl().isBlank()) return slot.get();
+          last = "slot " + slot.map(SlotStatus::toString).orElse("of " + MODEL + " not in the fleet") + " has no engine URL";
+        }
+      } catch (IOException e) {
+        last = e.toString();
+      }
+      Thread.sleep(250);
+    }
+    throw new IllegalStateException("no Ready llama-server slot of " + MODEL + " within " + READY_TIMEOUT.toSeconds() + " s: " + last);
+  }
+
+  private record Target(String name, URI uri, String auth) {}
+
+  /** One request's numbers, in milliseconds from sending it. */
+  private record Sample(double ttftMs, double totalMs, int tokens, boolean retried) {}
+
+  private record Phase(List<Sample> samples, int errors, long wallNanos, long cpuNanos) {}
+
+  /** Runs {@code n} requests against {@code t}, {@link #concurrency} in flight at a time. */
+  private Phase phase(Target t, int n) throws InterruptedException {
+    System.err.printf("bench: %s, %d requests%n", t.name, n);
+    var inFlight = new Semaphore(concurrency);
+    var samples = new ConcurrentLinkedQueue<Sample>();
+    var errors = new AtomicInteger();
+    long start = System.nanoTime();
+    long cpuStart = CPU.getProcessCpuTime();
+    for (int i = 0; i < n; i++) {
+      inFlight.acquire();
+      workers.execute(() -> {
+        try {
+          samples.add(request(t));
+        } catch (Exception e) {
+          // Print the first few only: a broken side would otherwise flood stderr.
+          if (errors.incrementAndGet() <= 3) System.err.println("bench: " + t.name + " request failed: " + e);
+        } finally {
+          inFlight.release();
+        }
+      });
+    }
+    inFlight.acquire(concurrency); // all done
+    return new Phase(List.copyOf(samples), errors.get(), System.nanoTime() - start, CPU.getProcessCpuTime() - cpuStart);
+  }
+
+  private Sample request(Target t) throws IOException, InterruptedException {
+    var b = HttpRequest.newBuilder(t.uri).timeout(Duration.ofMinutes(5)).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+    if (t.auth != null) b.header("Authorization", t.auth);
+    HttpRequest req = b.build();
+    boolean retried = false;
+    long sent = System.nanoTime();
+    HttpResponse<Stream<String>> resp;
+    try {
+      resp = client.send(req, HttpResponse.BodyHandlers.ofLines());
+    } catch (IOException e) {
+      // llama-server closes keep-alive connections idle for 5 s, and the JDK client does not retry a POST
+      // when it reused one that the server closed at that moment ("header parser received no bytes").
+      // Usual clients retry that once on a fresh connection; so do we, restarting the clock.
+      retried = true;
+      sent = System.nanoTime();
+      resp = client.send(req, HttpResponse.BodyHandlers.ofLines());
+    }
+    try (Stream<String> lines = resp.body()) {
+      if (resp.statusCode() != 200) {
+        String text = lines.collect(Collectors.joining(" "));
+        throw new IOException("HTTP " + resp.statusCode() + ": " + text.substring(0, Math.min(300, text.length())));
+      }
+      long first = 0;
+      int tokens = 0;
+      boolean done = false;
+      // Read to the end of the body, past [DONE], so the connection goes back to the pool for reuse.
+      for (var it = lines.iterator(); it.hasNext(); ) {
+        String line = it.next();
+        if (!line.startsWith("data: ")) continue;
+        String data = line.substring(6);
+        if (data.equals("[DONE]")) {
+          done = true;
+          continue;
+        }
+        JsonNode chunk = JSON.readTree(data);
+        if (chunk.has("error")) throw new IOException("error in the stream: " + chunk.get("error"));
+        JsonNode content = chunk.path("choices").path(0).path("delta").path("content");
+        if (content.isTextual() && !content.textValue().isEmpty()) {
+          if (tokens == 0) first = System.nanoTime();
+          tokens++;
+        }
+      }
+      long end = System.nanoTime();
+      if (!done) throw new IOException("the stream ended without [DONE] after " + tokens + " tokens");
+      if (tokens == 0) throw new IOException("the stream carried no content, so it has no TTFT");
+      return new Sample((first - sent) / 1e6, (end - sent) / 1e6, tokens, retried);
+    } catch (UncheckedIOException e) { // what the lines stream throws when the connection breaks
+      throw e.getCause();
+    }
+  }
+
+  /** One side's phases taken together. */
+  static final class Side {
+    final int ok;
+    final int errors;
+    final double ttftP50;
+    final double ttftP99;
+    final double meanTtft;
+    final double meanTotal;
+    final long tokens;
+    final double wallSeconds;
+    final double cpuSeconds;
+    final long retries;
+
+    Side(List<Phase> phases) {
+      List<Sample> all = phases.stream().flatMap(p -> p.samples().stream()).toList();
+      double[] ttft = all.stream().mapToDouble(Sample::ttftMs).sorted().toArray();
+      ok = all.size();
+      errors = phases.stream().mapToInt(Phase::errors).sum();
+      ttftP50 = percentile(ttft, 0.50);
+      ttftP99 = percentile(ttft, 0.99);
+      meanTtft = Arrays.stream(ttft).average().orElse(Double.NaN);
+      meanTotal = all.stream().mapToDouble(Sample::totalMs).average().orElse(Double.NaN);
+      tokens = all.stream().mapToLong(Sample::tokens).sum();
+      wallSeconds = phases.stream().mapToLong(Phase::wallNanos).sum() / 1e9;
+      cpuSeconds = phases.stream().mapToLong(Phase::cpuNanos).sum() / 1e9;
+      retries = all.stream().filter(Sample::retried).count();
+    }
+
+    double tokensPerSecond() {
+      return tokens / wallSeconds;
+    }
+
+    double jvmCpuUsPerToken() {
+      return cpuSeconds * 1e6 / tokens;
+    }
+
+    /** Nearest rank: the smallest sample with at least p of all samples at or below it. */
+    static double percentile(double[] sorted, double p) {
+      if (sorted.length == 0) return Double.NaN;
+      return sorted[Math.max(0, (int) Math.ceil(p * sorted.length) - 1)];
+    }
+  }
+
+  record Result(int concurrency, int requests, int maxTokens, String engine, Side direct, Side dalang) {
+    double meanTokens() {
+      return (double) (direct.tokens + dalang.tokens) / (direct.ok + dalang.ok);
+    }
+
+    double throughputRatio() {
+      return dalang.tokensPerSecond() / direct.tokensPerSecond();
+    }
+
+    /** Streaming time after the first token that Dalang adds, per token: the cost of the relay. */
+    double relayUsPerToken() {
+      return ((dalang.meanTotal - dalang.meanTtft) - (direct.meanTotal - direct.meanTtft)) / meanTokens() * 1000;
+    }
+
+    int errors() {
+      return direct.errors + dalang.errors;
+    }
+
+    double errorRate() {
+      return errors() / (2.0 * requests);
+    }
+
+    Map<String, Object> toMap() {
+      var m = new LinkedHashMap<String, Object>();
+      m.put("added_ttft_p50_ms", round(dalang.ttftP50 - direct.ttftP50));
+      m.put("added_ttft_p99_ms", round(dalang.ttftP99 - direct.ttftP99));
+      m.put("throughput_ratio", round(throughputRatio()));
+      m.put("relay_us_per_token", round(relayUsPerToken()));
+      m.put("concurrency", concurrency);
+      m.put("requests", requests);
+      m.put("max_tokens", maxTokens);
+      m.put("engine", engine);
+      m.put("mean_tokens_per_request", round(meanTokens()));
+      m.put("errors", errors());
+      put(m, "direct_", direct);
+      put(m, "dalang_", dalang);
+      return m;
+    }
+
+    private static void put(Map<String, Object> m, String p, Side s) {
+      m.put(p + "ttft_p50_ms", round(s.ttftP50));
+      m.put(p + "ttft_p99_ms", round(s.ttftP99));
+      m.put(p + "mean_ttft_ms", round(s.meanTtft));
+      m.put(p + "mean_total_ms", round(s.meanTotal));
+      m.put(p + "tokens", s.tokens);
+      m.put(p + "wall_s", round(s.wallSeconds));
+      m.put(p + "tokens_per_s", round(s.tokensPerSecond()));
+      m.put(p + "ok", s.ok);
+      m.put(p + "errors", s.errors);
+      m.put(p + "retries", s.retries);
+      m.put(p + "jvm_cpu_us_per_token", round(s.jvmCpuUsPerToken()));
+    }
+
+    String table() {
+      var sb = new StringBuilder();
+      sb.append(String.format("Dalang overhead over direct %s: concurrency %d, %d requests per side, max_tokens %d, %.1f tokens/request%n%n",
+          engine, concurrency, requests, maxTokens, meanTokens()));
+      sb.append(String.format("%-20s %12s %12s %14s%n", "", "direct", "dalang", "dalang adds"));
+      sb.append(String.format("%-20s %12.2f %12.2f %+14.2f%n", "TTFT p50 (ms)", direct.ttftP50, dalang.ttftP50, dalang.ttftP50 - direct.ttftP50));
+      sb.append(String.format("%-20s %12.2f %12.2f %+14.2f%n", "TTFT p99 (ms)", direct.ttftP99, dalang.ttftP99, dalang.ttftP99 - direct.ttftP99));
+      sb.append(String.format("%-20s %12.1f %12.1f %14s%n", "tokens/s", direct.tokensPerSecond(), dalang.tokensPerSecond(),
+          String.format("ratio %.3f", throughputRatio())));
+      sb.append(String.format("%-20s %12s %12s %+14.1f%n", "relay (us/token)", "", "", relayUsPerToken()));
+      sb.append(String.format("%-20s %12.1f %12.1f %+14.1f%n", "JVM CPU (us/token)", direct.jvmCpuUsPerToken(), dalang.jvmCpuUsPerToken(),
+          dalang.jvmCpuUsPerToken() - direct.jvmCpuUsPerToken()));
+      sb.append(String.format("%-20s %12d %12d%n", "errors", direct.errors, dalang.errors));
+      sb.append(String.format("%-20s %12d %12d%n", "stale-conn retries", direct.retries, dalang.retries));
+      return sb.toString();
+    }
+
+    private static double round(double v) {
+      return Double.isFinite(v) ? Math.round(v * 1000) / 1000.0 : v;
+    }
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    return r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) return;
+    try (Stream<Path> paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+    }
+  }
+}
