@@ -10,6 +10,12 @@ public final class EngineHttp {
   public static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
   public static final ObjectMapper JSON = new ObjectMapper();
 
+  static {
+    // llama-server drops idle keep-alive connections after about 5 s; let ours go sooner, so a request
+    // rarely lands on a connection the server is closing (LlamaServerEngine retries the rare one).
+    if (System.getProperty("jdk.httpclient.keepalive.timeout") == null) System.setProperty("jdk.httpclient.keepalive.timeout", "3");
+  }
+
   public static final HttpClient CLIENT = HttpClient.newBuilder()
       .version(HttpClient.Version.HTTP_1_1)
       .connectTimeout(CONNECT_TIMEOUT)

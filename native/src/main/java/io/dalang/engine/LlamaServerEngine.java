@@ -138,13 +138,32 @@ public final class LlamaServerEngine implements Engine {
         .header("Content-Type", "application/json")
         .POST(HttpRequest.BodyPublishers.ofByteArray(body(request)))
         .build();
+    var current = new java.util.concurrent.atomic.AtomicReference<>(relay);
+    send(httpReq, current, 1);
+    return () -> current.get().cancel();
+  }
+
+  /**
+   * llama-server closes idle keep-alive connections on its own; a request sent on one at that moment
+   * fails before a single byte comes back. Nothing reached the model then, so it is sent once more on
+   * a fresh connection. Any failure after the first byte is the engine's and is reported as such.
+   */
+  private void send(HttpRequest httpReq, java.util.concurrent.atomic.AtomicReference<SseRelay> current, int attempt) {
+    SseRelay relay = current.get();
     EngineHttp.CLIENT.sendAsync(httpReq, HttpResponse.BodyHandlers.fromLineSubscriber(relay))
         .whenComplete((resp, err) -> {
-          if (err != null) relay.fail(ErrorCode.ENGINE_FAILED, "llama-server connection failed: " + rootMessage(err));
-          else if (resp.statusCode() != 200) relay.fail(ErrorCode.ENGINE_FAILED, "llama-server answered HTTP " + resp.statusCode() + relay.errorText());
-          else relay.finishIfOpen();
+          if (err != null && attempt == 1 && !relay.receivedAnything() && !relay.isCancelled()) {
+            log.debug("llama-server dropped an idle connection ({}); sending again", rootMessage(err));
+            current.set(relay.fresh());
+            send(httpReq, current, 2);
+          } else if (err != null) {
+            relay.fail(ErrorCode.ENGINE_FAILED, "llama-server connection failed: " + rootMessage(err));
+          } else if (resp.statusCode() != 200) {
+            relay.fail(ErrorCode.ENGINE_FAILED, "llama-server answered HTTP " + resp.statusCode() + relay.errorText());
+          } else {
+            relay.finishIfOpen();
+          }
         });
-    return relay::cancel;
   }
 
   static byte[] body(GenerationRequest r) {
@@ -176,8 +195,9 @@ public final class LlamaServerEngine implements Engine {
   static final class SseRelay implements Flow.Subscriber<String> {
     private final GenerationRequest request;
     private final Consumer<GenerationEvent> sink;
-    private final AtomicBoolean done = new AtomicBoolean();
-    private final AtomicBoolean cancelled = new AtomicBoolean();
+    private final AtomicBoolean done;
+    private final AtomicBoolean cancelled;
+    private volatile boolean receivedAnything;
     private final List<String> nonDataLines = new ArrayList<>();
     private volatile Flow.Subscription subscription;
     private boolean started;
@@ -187,8 +207,27 @@ public final class LlamaServerEngine implements Engine {
     private EngineTimings timings = EngineTimings.NONE;
 
     SseRelay(GenerationRequest request, Consumer<GenerationEvent> sink) {
+      this(request, sink, new AtomicBoolean(), new AtomicBoolean());
+    }
+
+    private SseRelay(GenerationRequest request, Consumer<GenerationEvent> sink, AtomicBoolean done, AtomicBoolean cancelled) {
       this.request = request;
       this.sink = sink;
+      this.done = done;
+      this.cancelled = cancelled;
+    }
+
+    /** A relay for a second attempt: same run, same terminal guard, nothing received yet. */
+    SseRelay fresh() {
+      return new SseRelay(request, sink, done, cancelled);
+    }
+
+    boolean receivedAnything() {
+      return receivedAnything;
+    }
+
+    boolean isCancelled() {
+      return cancelled.get();
     }
 
     @Override
@@ -200,6 +239,7 @@ public final class LlamaServerEngine implements Engine {
 
     @Override
     public void onNext(String line) {
+      receivedAnything = true;
       if (done.get()) return;
       if (!line.startsWith("data: ")) {
         if (!line.isBlank() && nonDataLines.size() < 20) nonDataLines.add(line);
