@@ -69,6 +69,9 @@ public final class OverheadBench implements Callable<Integer> {
   @Option(names = "--max-tokens", defaultValue = "64", description = "max_tokens of each request (default ${DEFAULT-VALUE})")
   int maxTokens;
 
+  @Option(names = "--config", description = "HOCON file whose keys override the defaults (e.g. dalang.engine.llama-server-args)")
+  java.nio.file.Path config;
+
   @Option(names = "--json", description = "Print one JSON object instead of the table")
   boolean json;
 
@@ -113,7 +116,7 @@ public final class OverheadBench implements Callable<Integer> {
         .executor(Executors.newCachedThreadPool(daemon("bench-http"))).build();
     workers = Executors.newCachedThreadPool(daemon("bench-worker"));
     String key = "dlg-bench-" + UUID.randomUUID();
-    var options = ServeOptions.forDataDir(dir).withPorts(0, 0).withEngine("llama-server").withDemoKey(key);
+    var options = new ServeOptions(dir, 0, null, 0, config, "llama-server", key);
     try (DalangNode node = DalangNode.start(options, System.err)) {
       URI edge = URI.create("http://127.0.0.1:" + node.httpPort());
       SlotStatus slot = awaitReadySlot(node, edge);

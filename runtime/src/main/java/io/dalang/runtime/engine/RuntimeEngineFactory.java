@@ -35,6 +35,7 @@ public final class RuntimeEngineFactory implements EngineFactory {
   private final String ownBinary;
   private final Duration startTimeout;
   private final boolean nativeLog;
+  private final List<String> llamaServerArgs;
 
   public RuntimeEngineFactory(Config config) {
     Config e = config.getConfig("dalang.engine");
@@ -44,11 +45,12 @@ public final class RuntimeEngineFactory implements EngineFactory {
     this.ownBinary = e.getString("llama-server-binary");
     this.startTimeout = e.getDuration("start-timeout");
     this.nativeLog = e.getBoolean("native-log");
+    this.llamaServerArgs = e.getStringList("llama-server-args");
   }
 
   @Override
   public Engine create(SlotSpec spec, Path workDir) {
-    var cfg = new EngineConfig(Path.of(spec.modelPath()), spec.contextPerSequence(), spec.parallel(), spec.threads(), startTimeout, workDir, nativeLog);
+    var cfg = new EngineConfig(Path.of(spec.modelPath()), spec.contextPerSequence(), spec.parallel(), spec.threads(), startTimeout, workDir, nativeLog, llamaServerArgs);
     return switch (spec.engine()) {
       case InProcessLlamaEngine.KIND -> new InProcessLlamaEngine(cfg);
       case LlamaServerEngine.KIND -> llamaServer(cfg);
