@@ -38,6 +38,12 @@ import org.slf4j.LoggerFactory;
 public final class LlamaServerEngine implements Engine {
   private static final Logger log = LoggerFactory.getLogger(LlamaServerEngine.class);
   public static final String KIND = "llama-server";
+  /** Child processes still running; a JVM exit (even one that skips orderly shutdown) takes them along. */
+  private static final java.util.Set<Process> LIVE = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  static {
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> LIVE.forEach(Process::destroyForcibly), "llama-server-reaper"));
+  }
 
   private final EngineConfig config;
   private final Path binary;
@@ -94,6 +100,7 @@ public final class LlamaServerEngine implements Engine {
       Path logFile = config.workDir().resolve("llama-server.log");
       process = new ProcessBuilder(cmd).redirectErrorStream(true)
           .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile())).start();
+      LIVE.add(process);
       log.info("llama-server started (pid {}, port {}), log {}", process.pid(), port, logFile);
     } catch (IOException e) {
       throw new EngineException("could not start " + binary + ": " + e.getMessage(), e);
@@ -333,6 +340,7 @@ public final class LlamaServerEngine implements Engine {
   public void close() {
     Process p = process;
     if (p == null) return;
+    LIVE.remove(p);
     p.destroy();
     try {
       if (!p.waitFor(5, TimeUnit.SECONDS)) p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);

@@ -60,7 +60,7 @@ public final class EngineActor {
 
   private record StartFailed(Throwable cause) implements Command {}
 
-  private record Died(String reason) implements Command {}
+  private record Died(Engine engine, String reason) implements Command {}
 
   private record Done(String runId) implements Command {}
 
@@ -91,7 +91,8 @@ public final class EngineActor {
         .withMaxRestarts(settings.maxRestarts())
         .withResetBackoffAfter(settings.restartWindow())
         .withLoggingEnabled(false); // EngineActor logs each failure itself, in one line
-    return Behaviors.supervise(create(spec, factory, settings, topic, metrics, restarts)).onFailure(EngineFailure.class, strategy);
+    // Any failure restarts the engine with backoff, not only the ones this actor raises itself.
+    return Behaviors.supervise(create(spec, factory, settings, topic, metrics, restarts)).onFailure(RuntimeException.class, strategy);
   }
 
   static Behavior<Command> create(SlotSpec spec, EngineFactory factory, EngineSettings settings,
@@ -227,7 +228,8 @@ public final class EngineActor {
     var id = engine.identity();
     slot().tell(new ModelSlotEntity.MarkReady(new ModelSlotEntity.EngineRecord(id.kind(), id.version(), id.digest(),
         m.modelDigest(), spec.deviceId(), engine.parallelism()), slotReplies));
-    ctx.pipeToSelf(engine.terminated().toCompletableFuture(), (reason, err) -> new Died(err != null ? err.getMessage() : reason));
+    Engine started = engine;
+    ctx.pipeToSelf(engine.terminated().toCompletableFuture(), (reason, err) -> new Died(started, err != null ? err.getMessage() : reason));
     dispatch();
     publish();
     return ready();
@@ -237,7 +239,7 @@ public final class EngineActor {
     return common()
         .onMessage(Generate.class, this::onGenerate)
         .onMessage(Died.class, m -> {
-          if (engine == null) return Behaviors.same();
+          if (engine == null || m.engine() != engine) return Behaviors.same(); // an earlier engine, already replaced
           String reason = "engine died: " + m.reason();
           slot().tell(new ModelSlotEntity.MarkFailed(reason, slotReplies));
           throw new EngineFailure("slot " + spec.slotId() + ": " + reason, null);
@@ -346,8 +348,9 @@ public final class EngineActor {
     if (pending != null) CompletableFuture.runAsync(pending::close, blocking);
     var err = DalangError.of(ErrorCode.ENGINE_FAILED, why);
     for (Running r : running.values()) {
-      r.handle().cancel();
+      // The typed error first: cancelling may emit its own (cancelled) terminal event, which then arrives too late.
       r.replyTo().tell(new GenerationEvent.Failed(r.request().runId(), err, -1, EngineTimings.NONE));
+      r.handle().cancel();
     }
     running.clear();
     var unavailable = DalangError.of(ErrorCode.ENGINE_UNAVAILABLE, why + "; the request was not started");

@@ -101,7 +101,11 @@ public final class NodeAgent {
           var view = r.reply().getValue();
           ctx.getLog().info("node {}: executor registered (registration #{}); {} slot(s) assigned", nodeId,
               view.registrations(), view.slots().size());
+          var pending = new java.util.ArrayList<>(hosted.values());
+          hosted.clear();
           view.slots().forEach(this::host);
+          // Slots handed over while registering and not (yet) in the executor's view start now too.
+          pending.stream().filter(s -> !engines.containsKey(s.slotId())).forEach(this::host);
           waiters.forEach(w -> w.tell(new Registered(nodeId, devices)));
           waiters.clear();
           return running();

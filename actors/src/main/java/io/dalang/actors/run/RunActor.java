@@ -87,7 +87,7 @@ public final class RunActor {
           engine = slot.engine();
           ctx.watchWith(engine, new EngineGone());
           engine.tell(new EngineActor.Generate(spec.request(), ctx.messageAdapter(GenerationEvent.class, EngineEvent::new)));
-          timers.startSingleTimer(Timeout.STALL, settings.stallTimeout());
+          // No stall timer yet: waiting in the slot's queue is not the engine being silent (the run timeout bounds it).
           return generating();
         })
         .onMessage(ClientGone.class, m -> finish(cancelled("the client disconnected before the run was placed")))

@@ -42,6 +42,7 @@ public final class EngineProvisioner {
       "-DGGML_F16C=ON");
   private static final Pattern NINJA_PROGRESS = Pattern.compile("^\\[(\\d+)/(\\d+)]");
 
+  private static final java.util.Map<String, Object> JVM_LOCKS = new java.util.concurrent.ConcurrentHashMap<>();
   private final Path cacheRoot;
   private final Consumer<String> progress;
 
@@ -82,11 +83,14 @@ public final class EngineProvisioner {
       }
       Path lockFile = cacheRoot.resolve("engines").resolve("llama-server").resolve(key + ".lock");
       Files.createDirectories(lockFile.getParent());
-      try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-           FileLock lock = ch.lock()) {
-        hit = cached(key);
-        if (hit != null) return hit;
-        return build(source, sourceDigest, key);
+      // A file lock keeps other processes out; it cannot be taken twice in one JVM, hence the monitor.
+      synchronized (JVM_LOCKS.computeIfAbsent(key, k -> new Object())) {
+        try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+             FileLock lock = ch.lock()) {
+          hit = cached(key);
+          if (hit != null) return hit;
+          return build(source, sourceDigest, key);
+        }
       }
     } catch (IOException e) {
       throw new EngineException("provisioning llama-server failed: " + e.getMessage(), e);
@@ -135,7 +139,7 @@ public final class EngineProvisioner {
   }
 
   private EngineEntry build(EngineSource source, String sourceDigest, String key) throws IOException {
-    requireTools();
+    requireTools(source);
     Path tmp = Files.createTempDirectory(tmpRoot(), "build-" + key);
     try {
       Path src = checkout(source, tmp);
@@ -204,6 +208,7 @@ public final class EngineProvisioner {
     Path dir = cacheRoot.resolve("sources").resolve("npm");
     Path tgz = dir.resolve(npm.pkg() + "-" + npm.version() + ".tgz");
     if (Files.isRegularFile(tgz)) return tgz;
+    if (!onPath("npm")) throw new EngineException("fetching " + npm.spec() + " needs npm on the PATH (Debian: apt-get install -y npm)");
     Files.createDirectories(dir);
     Path tmp = Files.createTempDirectory(tmpRoot(), "npm");
     try {
@@ -238,12 +243,14 @@ public final class EngineProvisioner {
     return "unknown";
   }
 
-  private static void requireTools() {
+  private static void requireTools(EngineSource source) {
     List<String> missing = new ArrayList<>();
-    for (String tool : List.of("cmake", "ninja", "git", "c++", "tar")) if (!onPath(tool)) missing.add(tool);
+    var tools = new ArrayList<>(List.of("cmake", "ninja", "git", "c++", "tar"));
+    if (source instanceof EngineSource.Npm) tools.add("npm");
+    for (String tool : tools) if (!onPath(tool)) missing.add(tool);
     if (!missing.isEmpty()) {
       throw new EngineException("building llama-server needs " + String.join(", ", missing)
-          + " on the PATH (Debian: apt-get install -y cmake ninja-build git g++)");
+          + " on the PATH (Debian: apt-get install -y cmake ninja-build git g++ npm)");
     }
   }
 
@@ -283,7 +290,8 @@ public final class EngineProvisioner {
   private static String treeDigest(Path dir) throws IOException {
     var sb = new StringBuilder();
     try (Stream<Path> s = Files.walk(dir)) {
-      for (Path f : s.filter(Files::isRegularFile).filter(f -> !f.toString().contains("/build")).sorted().toList()) {
+      // Relative paths: the checkout's own build folders do not count, wherever the checkout lives.
+      for (Path f : s.filter(Files::isRegularFile).filter(f -> !dir.relativize(f).toString().startsWith("build")).sorted().toList()) {
         sb.append(dir.relativize(f)).append(' ').append(Files.size(f)).append(' ').append(Files.getLastModifiedTime(f).toMillis()).append('\n');
       }
     }

@@ -6,8 +6,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.util.List;
 
 /**
- * {@code POST /v1/chat/completions} as the OpenAI clients send it. Fields Dalang does not act on are
- * ignored (clients send many), fields it does act on are validated by {@link RequestValidation}.
+ * {@code POST /v1/chat/completions} as the OpenAI clients send it. Fields Dalang acts on are validated
+ * by {@link RequestValidation}; fields it cannot honour yet (tools, structured output, logprobs,
+ * penalties) are read only to be rejected when set, never silently dropped; the rest (metadata, user,
+ * store, ...) do not change the answer and are ignored.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record ChatCompletionRequest(
@@ -22,7 +24,16 @@ public record ChatCompletionRequest(
     Long seed,
     JsonNode stop,
     Integer n,
-    String user) {
+    String user,
+    JsonNode tools,
+    @JsonProperty("tool_choice") JsonNode toolChoice,
+    JsonNode functions,
+    @JsonProperty("function_call") JsonNode functionCall,
+    @JsonProperty("response_format") JsonNode responseFormat,
+    Boolean logprobs,
+    @JsonProperty("top_logprobs") Integer topLogprobs,
+    @JsonProperty("presence_penalty") Double presencePenalty,
+    @JsonProperty("frequency_penalty") Double frequencyPenalty) {
 
   /** One message; {@code content} is a string or an array of content parts. */
   @JsonIgnoreProperties(ignoreUnknown = true)

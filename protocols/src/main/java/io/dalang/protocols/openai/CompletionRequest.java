@@ -18,4 +18,9 @@ public record CompletionRequest(
     JsonNode stop,
     Integer n,
     Boolean echo,
-    String user) {}
+    String user,
+    Integer logprobs,
+    String suffix,
+    @JsonProperty("best_of") Integer bestOf,
+    @JsonProperty("presence_penalty") Double presencePenalty,
+    @JsonProperty("frequency_penalty") Double frequencyPenalty) {}

@@ -35,6 +35,15 @@ public final class RequestValidation {
       messages.add(message(r.messages().get(i), i));
     }
     checkN(r.n());
+    unsupported(r.tools() != null && !r.tools().isNull() && !(r.tools().isArray() && r.tools().isEmpty()), "tools", "function calling");
+    unsupported(r.functions() != null && !r.functions().isNull(), "functions", "function calling");
+    unsupported(r.functionCall() != null && !r.functionCall().isNull(), "function_call", "function calling");
+    unsupported(r.toolChoice() != null && !r.toolChoice().isNull() && !"none".equals(r.toolChoice().asText()), "tool_choice", "function calling");
+    unsupported(r.responseFormat() != null && !r.responseFormat().isNull() && !"text".equals(r.responseFormat().path("type").asText()),
+        "response_format", "structured output");
+    unsupported(Boolean.TRUE.equals(r.logprobs()) || r.topLogprobs() != null, "logprobs", "log probabilities");
+    unsupported(nonZero(r.presencePenalty()), "presence_penalty", "penalties");
+    unsupported(nonZero(r.frequencyPenalty()), "frequency_penalty", "penalties");
     Integer max = r.maxCompletionTokens() != null ? r.maxCompletionTokens() : r.maxTokens();
     var gen = new GenerationRequest(runId, null, List.copyOf(messages), maxTokens(max, defaultMaxTokens),
         temperature(r.temperature()), topP(r.topP()), r.seed(), stop(r.stop()));
@@ -47,6 +56,11 @@ public final class RequestValidation {
     String prompt = prompt(r.prompt());
     checkN(r.n());
     if (Boolean.TRUE.equals(r.echo())) throw invalid("'echo' is not supported");
+    unsupported(r.logprobs() != null && r.logprobs() > 0, "logprobs", "log probabilities");
+    unsupported(r.suffix() != null && !r.suffix().isEmpty(), "suffix", "insertion");
+    unsupported(r.bestOf() != null && r.bestOf() != 1, "best_of", "several candidates");
+    unsupported(nonZero(r.presencePenalty()), "presence_penalty", "penalties");
+    unsupported(nonZero(r.frequencyPenalty()), "frequency_penalty", "penalties");
     var gen = new GenerationRequest(runId, prompt, null, maxTokens(r.maxTokens(), defaultMaxTokens),
         temperature(r.temperature()), topP(r.topP()), r.seed(), stop(r.stop()));
     return new Validated(model, Boolean.TRUE.equals(r.stream()), gen);
@@ -86,6 +100,14 @@ public final class RequestValidation {
     if (p.isTextual()) return p.textValue();
     if (p.isArray() && p.size() == 1 && p.get(0).isTextual()) return p.get(0).textValue();
     throw invalid("'prompt' must be a string (batches of prompts are not supported)");
+  }
+
+  private static boolean nonZero(Double v) {
+    return v != null && v != 0.0;
+  }
+
+  private static void unsupported(boolean set, String field, String feature) {
+    if (set) throw invalid("'" + field + "' is set, but " + feature + " is not supported yet; leave it out");
   }
 
   private static void checkN(Integer n) {

@@ -36,11 +36,12 @@ public final class ServeCommand implements Callable<Integer> {
       System.err.println("dalang serve: --config " + config + " does not exist");
       return 2;
     }
-    var opts = new ServeOptions(dataDir != null ? dataDir : Path.of(System.getenv().getOrDefault("DALANG_DATA_DIR", "data")),
-        httpPort, grpcPort, clusterPort, config, engine, null);
+    // No --data-dir: dalang.data-dir from --config, DALANG_DATA_DIR, or ./data (config/dalang.conf).
+    var opts = new ServeOptions(dataDir, httpPort, grpcPort, clusterPort, config, engine, null);
     DalangNode node = DalangNode.start(opts, System.out);
     Runtime.getRuntime().addShutdownHook(new Thread(node::close, "dalang-shutdown"));
-    System.out.println("Dalang is serving on http://127.0.0.1:" + node.httpPort() + "/v1 (node " + node.nodeId()
+    System.out.println("Dalang is serving on http://" + node.system().settings().config().getString("dalang.http.host") + ":"
+        + node.httpPort() + "/v1 (node " + node.nodeId()
         + ", data in " + node.dataDir() + "). Ctrl-C stops it.");
     node.system().getWhenTerminated().toCompletableFuture().join();
     return 0;

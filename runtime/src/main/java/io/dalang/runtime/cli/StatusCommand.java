@@ -25,8 +25,8 @@ import picocli.CommandLine.Option;
     description = "Show the entities in a data dir's journal and its most recent runs (also while serve runs).")
 public final class StatusCommand implements Callable<Integer> {
 
-  @Option(names = "--data-dir", description = "Data dir to read (default ./data)")
-  Path dataDir = Path.of("data");
+  @Option(names = "--data-dir", description = "Data dir to read (default $DALANG_DATA_DIR or ./data)")
+  Path dataDir = Path.of(System.getenv().getOrDefault("DALANG_DATA_DIR", "data"));
 
   @Option(names = "--runs", description = "How many recent runs to show (default 5)")
   int runs = 5;

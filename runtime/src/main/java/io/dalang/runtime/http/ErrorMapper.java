@@ -25,13 +25,20 @@ public final class ErrorMapper {
 
   public static HttpResponse response(DalangError e) {
     var r = HttpResponse.create()
-        .withStatus(StatusCodes.get(e.code().httpStatus()))
+        .withStatus(status(e.code().httpStatus()))
         .withEntity(ContentTypes.APPLICATION_JSON, Json.bytes(ErrorBody.of(e)));
-    if (e.code() == ErrorCode.CAPACITY_EXHAUSTED || e.code() == ErrorCode.NO_READY_SLOT || e.code() == ErrorCode.ENGINE_UNAVAILABLE) {
-      r = r.addHeader(RawHeader.create("Retry-After", "1"));
-    }
+    if (e.code().retriable()) r = r.addHeader(RawHeader.create("Retry-After", "1"));
     return r;
   }
+
+  /** 499 (client closed the request) is nginx's, not in Pekko's registry. */
+  static org.apache.pekko.http.javadsl.model.StatusCode status(int code) {
+    if (code == 499) return CLIENT_CLOSED;
+    return StatusCodes.get(code);
+  }
+
+  private static final org.apache.pekko.http.javadsl.model.StatusCode CLIENT_CLOSED =
+      StatusCodes.custom(499, "Client Closed Request", "The client closed the request before the run ended.", false, true);
 
   /** Any throwable from an edge: typed errors as they are, anything else as a logged internal error. */
   public static DalangError toError(Throwable t) {

@@ -78,8 +78,8 @@ public final class HttpApi extends AllDirectives {
         path(PathMatchers.segment("healthz"), () -> get(() -> complete(json(StatusCodes.OK, Map.of("status", "alive"))))),
         path(PathMatchers.segment("readyz"), () -> get(() -> completeWithFuture(readyz()))),
         pathPrefix("v1", () -> concat(
-            path(PathMatchers.segment("chat").slash("completions"), () -> post(() -> authenticated(p -> body(b -> generate(p, b, true))))),
-            path(PathMatchers.segment("completions"), () -> post(() -> authenticated(p -> body(b -> generate(p, b, false))))),
+            path(PathMatchers.segment("chat").slash("completions"), () -> post(() -> received(t -> authenticated(p -> body(b -> generate(p, b, true, t)))))),
+            path(PathMatchers.segment("completions"), () -> post(() -> received(t -> authenticated(p -> body(b -> generate(p, b, false, t)))))),
             path(PathMatchers.segment("models"), () -> get(() -> authenticated(this::models))),
             path(PathMatchers.segment("capabilities"), () -> get(() -> authenticated(p -> completeWithFuture(capabilities(p))))),
             path(PathMatchers.segment("runs").slash(PathMatchers.segment()), runId ->
@@ -88,6 +88,11 @@ public final class HttpApi extends AllDirectives {
   }
 
   // Directives
+
+  /** The moment the request reached the route, before authentication and body, for the run's timings. */
+  private Route received(Function<Long, Route> inner) {
+    return extractRequestContext(ctx -> inner.apply(System.nanoTime()));
+  }
 
   private Route authenticated(Function<Principal, Route> inner) {
     return optionalHeaderValueByName("Authorization", h -> onSuccess(auth.authenticate(h), inner));
@@ -118,8 +123,7 @@ public final class HttpApi extends AllDirectives {
 
   // Generation
 
-  private Route generate(Principal p, byte[] body, boolean chat) {
-    long received = System.nanoTime();
+  private Route generate(Principal p, byte[] body, boolean chat, long received) {
     String runId = RunLauncher.newRunId();
     int dflt = runs.settings().defaultMaxTokens();
     RequestValidation.Validated v = chat

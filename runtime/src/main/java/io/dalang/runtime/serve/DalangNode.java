@@ -100,14 +100,15 @@ public final class DalangNode implements AutoCloseable {
   /** The effective configuration: flags over {@code --config FILE} over the shipped defaults. */
   public static Config config(ServeOptions o) {
     Map<String, Object> flags = new HashMap<>();
-    Path dataDir = o.dataDir().toAbsolutePath().normalize();
-    flags.put("dalang.data-dir", dataDir.toString());
+    if (o.dataDir() != null) flags.put("dalang.data-dir", o.dataDir().toAbsolutePath().normalize().toString());
     if (o.httpPort() != null) flags.put("dalang.http.port", o.httpPort());
     if (o.grpcPort() != null) flags.put("dalang.grpc.port", o.grpcPort());
     if (o.clusterPort() != null) flags.put("pekko.remote.artery.canonical.port", o.clusterPort());
     if (o.engine() != null) flags.put("dalang.engine.default", o.engine());
     Config user = o.configFile() != null ? ConfigFactory.parseFile(o.configFile().toFile()) : ConfigFactory.empty();
     Config c = ConfigFactory.parseMap(flags).withFallback(user).withFallback(ConfigFactory.load()).resolve();
+    Path dataDir = Path.of(c.getString("dalang.data-dir")).toAbsolutePath().normalize();
+    c = ConfigFactory.parseMap(Map.of("dalang.data-dir", dataDir.toString())).withFallback(c);
     if (c.getString("pekko-persistence-jdbc.shared-databases.slick.db.url").isBlank()) {
       // AUTO_SERVER: other processes (dalang CLI commands) may open the database while serve runs.
       String url = "jdbc:h2:file:" + dataDir.resolve("db").resolve("dalang") + ";AUTO_SERVER=TRUE";

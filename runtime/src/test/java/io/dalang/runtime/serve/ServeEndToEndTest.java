@@ -131,6 +131,10 @@ class ServeEndToEndTest {
     assertTrue(wrongType.body().contains("max_tokens"), wrongType.body());
     assertError(api.post("/v1/chat/completions", "{\"model\": \"dalang-demo\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"temperature\": 9}"), 400, "invalid_request");
     assertError(api.post("/v1/chat/completions", "{\"model\": \"dalang-demo\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"max_tokens\": 5000}"), 400, "context_length_exceeded");
+    var tools = api.post("/v1/chat/completions", "{\"model\": \"dalang-demo\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\"}}]}");
+    assertError(tools, 400, "invalid_request");
+    assertTrue(tools.body().contains("'tools'"), tools.body());
+    assertError(api.post("/v1/chat/completions", "{\"model\": \"dalang-demo\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"response_format\": {\"type\": \"json_object\"}}"), 400, "invalid_request");
     assertError(api.post("/v1/chat/completions", "{\"model\": \"no-such-model\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}"), 404, "model_not_found");
     assertError(api.withKey(null).post("/v1/chat/completions", CHAT.formatted("")), 401, "authentication_failed");
     assertError(api.withKey("not-a-key").post("/v1/chat/completions", CHAT.formatted("")), 401, "authentication_failed");
