@@ -1,0 +1,208 @@
+package io.dalang.actors.admission;
+
+import io.dalang.protocols.error.ErrorCode;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The bounded queue of one pool: decides which jobs may wait for an engine, which one goes next, and which
+ * leave unserved. A pure, deterministic data structure: time comes in as arguments, nothing runs by itself,
+ * and the same calls give the same answers. Not thread-safe; one actor owns it.
+ *
+ * <p><b>Admission</b> ({@link #offer(Job, long, long)}), checked in this order:
+ * <ol>
+ *   <li>A job whose id is already queued is rejected with {@code invalid_request}.
+ *   <li>Deadline: a job with a deadline is rejected with {@code timeout} ("cannot start before its deadline")
+ *       when {@code now + estimatedWait > deadline}. The queue cannot know service times, so the owner, which
+ *       sees completions, passes its estimate of how long this job would wait; {@link #offer(Job, long)}
+ *       passes 0 and so refuses only jobs whose deadline has already passed. No retry hint: the same deadline
+ *       will not become reachable.
+ *   <li>Capacity: at most {@link AdmissionSettings#capacity()} jobs, all tenants and priorities together.
+ *       Under {@link OverflowPolicy#REJECT} a job that finds the queue full is rejected with
+ *       {@code capacity_exhausted} and {@code retryAfterMs} = the estimated wait rounded up to milliseconds
+ *       (by then the work queued ahead of it has started; 0 when no estimate was given). Under
+ *       {@link OverflowPolicy#DROP_LRU} the victim is the least recently enqueued job of the lowest priority
+ *       class present, evicted only when the incoming job's priority is strictly higher than that class; an
+ *       incoming job of equal or lower priority is rejected as under REJECT. Evicting an equally urgent job
+ *       would break an admission already granted to gain nothing in priority, and would let a tenant that
+ *       floods the queue push out other tenants' jobs.
+ * </ol>
+ * "Least recently enqueued" and FIFO mean offer order, not {@link Job#enqueuedNanos()}.
+ *
+ * <p><b>Dispatch</b> ({@link #poll}): first every job whose deadline has passed ({@code now > deadline}) is
+ * removed and returned in {@link PollResult#expired()}; then the next job comes from the highest-priority
+ * class that has one, so batch jobs wait while any interactive job does. Within a class tenants share by
+ * deficit round robin (Shreedhar and Varghese, 1995): tenants with jobs form a ring; at the start of its turn
+ * a tenant earns {@code quantum × weight} cost units, dispatches its jobs in FIFO order while its deficit
+ * covers the next job's {@link Job#cost()}, keeps the remainder, and passes the turn on; a tenant that runs
+ * out of jobs leaves the ring with its deficit reset, and one that gets a job joins at the tail. Hence, with
+ * unit costs, a tenant dispatches at most {@code quantum × weight} jobs per turn; a tenant that gets a job
+ * while it has none queued in that class sees it dispatched after at most {@code Σ quantum × weight_j} jobs
+ * of the other tenants j (each may also spend a carried deficit below its next job's cost when costs vary);
+ * and while tenants stay backlogged each one's share of the cost dispatched approaches its weight over the
+ * sum of their weights. Cost is a field of the job rather than a fixed 1 so that the owner may weigh jobs by
+ * size (say, tokens requested); a job costing more than its tenant's credit waits {@code ⌈cost / credit⌉}
+ * rounds.
+ *
+ * <p><b>Cost</b> per operation, n jobs queued, t tenants with jobs in the class polled: {@link #offer} O(1)
+ * expected, plus O(log n) for a job with a deadline; {@link #remove} and each eviction likewise; {@link #poll}
+ * O(log n) per expired job, plus O(1) to pick the next job when no job costs more than its tenant's credit
+ * (the turn passes at most once), else up to O(t): rounds in which nobody could dispatch are credited in
+ * one pass, never looped through. {@link #size}, {@link #capacity} and {@link #depth} O(1). Per queued job:
+ * one small node and one map entry; per tenant with jobs in a class, one small queue.
+ */
+public final class AdmissionQueue<T> {
+  private static final OfferResult<?> ADMITTED = new OfferResult.Admitted<>();
+  private static final PollResult<?> NOTHING = new PollResult<>(Optional.empty(), List.of());
+
+  private final AdmissionSettings settings;
+  /** Indexed by {@link Priority#ordinal()}: dispatch order. */
+  private final List<PriorityClass<T>> classes = new ArrayList<>();
+  private final Map<String, QueuedJob<T>> byId = new HashMap<>();
+  private final DeadlineHeap<T> deadlines = new DeadlineHeap<>();
+  private long nextSeq;
+  private int size;
+
+  public AdmissionQueue(AdmissionSettings settings) {
+    this.settings = settings;
+    for (Priority p : Priority.values()) classes.add(new PriorityClass<>(p));
+  }
+
+  /** Offers a job with no estimate of its wait: only a deadline already passed makes it impossible. */
+  public OfferResult<T> offer(Job<T> job, long nowNanos) {
+    return offer(job, nowNanos, 0);
+  }
+
+  /**
+   * Admits, rejects or admits by evicting, as the class comment describes.
+   *
+   * @param estimatedWaitNanos the owner's estimate of how long this job would wait before it starts, at least 0
+   */
+  public OfferResult<T> offer(Job<T> job, long nowNanos, long estimatedWaitNanos) {
+    if (estimatedWaitNanos < 0) throw new IllegalArgumentException("estimatedWaitNanos must not be negative, was " + estimatedWaitNanos);
+    if (byId.containsKey(job.id())) {
+      return new OfferResult.Rejected<>(ErrorCode.INVALID_REQUEST, "job " + job.id() + " is already queued", 0);
+    }
+    if (job.hasDeadline() && job.deadlineNanos() - nowNanos < estimatedWaitNanos) {
+      return new OfferResult.Rejected<>(ErrorCode.TIMEOUT, "job " + job.id() + " cannot start before its deadline ("
+          + millis(job.deadlineNanos() - nowNanos) + " ms left, estimated wait " + millis(estimatedWaitNanos) + " ms)", 0);
+    }
+    Job<T> victim = null;
+    if (size >= settings.capacity()) {
+      String full = "the admission queue is full (" + settings.capacity() + " jobs)";
+      if (settings.policy() == OverflowPolicy.REJECT) return capacityExhausted(full, estimatedWaitNanos);
+      PriorityClass<T> lowest = lowestNonEmpty();
+      if (lowest.priority.compareTo(job.priority()) <= 0) {
+        return capacityExhausted(full + " and holds no job of lower priority than " + job.priority(), estimatedWaitNanos);
+      }
+      QueuedJob<T> oldest = lowest.oldest();
+      unlink(oldest);
+      victim = oldest.job;
+    }
+    var q = classes.get(job.priority().ordinal()).add(job, nextSeq++, settings);
+    byId.put(job.id(), q);
+    if (job.hasDeadline()) deadlines.add(q);
+    size++;
+    return victim == null ? admitted() : new OfferResult.AdmittedEvicting<>(victim);
+  }
+
+  /** Removes the jobs whose deadline has passed, then takes the next job to dispatch, if any. */
+  public PollResult<T> poll(long nowNanos) {
+    List<Job<T>> expired = expire(nowNanos);
+    Job<T> next = null;
+    for (PriorityClass<T> c : classes) {
+      if (c.size() > 0) {
+        QueuedJob<T> q = c.next();
+        unlink(q);
+        next = q.job;
+        break;
+      }
+    }
+    if (next == null && expired.isEmpty()) return nothing();
+    return new PollResult<>(Optional.ofNullable(next), expired);
+  }
+
+  /**
+   * Removes and returns the jobs whose deadline has passed, earliest deadline first. {@link #poll} does this
+   * itself; an owner may also call it before {@link #offer} so that dead jobs do not hold places.
+   */
+  public List<Job<T>> expire(long nowNanos) {
+    List<Job<T>> expired = null;
+    while (!deadlines.isEmpty() && deadlines.first().job.expiredAt(nowNanos)) {
+      QueuedJob<T> q = deadlines.first();
+      unlink(q);
+      if (expired == null) expired = new ArrayList<>();
+      expired.add(q.job);
+    }
+    return expired == null ? List.of() : Collections.unmodifiableList(expired);
+  }
+
+  /** Cancels a queued job: removes and returns it, or empty when no job with that id is queued. */
+  public Optional<Job<T>> remove(String jobId) {
+    QueuedJob<T> q = byId.get(jobId);
+    if (q == null) return Optional.empty();
+    unlink(q);
+    return Optional.of(q.job);
+  }
+
+  /** Jobs queued, all tenants and priorities. */
+  public int size() {
+    return size;
+  }
+
+  /** Jobs queued for {@code tenant}, all priorities. */
+  public int depth(String tenant) {
+    int depth = 0;
+    for (PriorityClass<T> c : classes) depth += c.depth(tenant);
+    return depth;
+  }
+
+  public int capacity() {
+    return settings.capacity();
+  }
+
+  public AdmissionSettings settings() {
+    return settings;
+  }
+
+  private void unlink(QueuedJob<T> q) {
+    byId.remove(q.job.id());
+    if (q.heapIndex >= 0) deadlines.remove(q);
+    classes.get(q.job.priority().ordinal()).remove(q);
+    size--;
+  }
+
+  private PriorityClass<T> lowestNonEmpty() {
+    for (int i = classes.size() - 1; i >= 0; i--) {
+      if (classes.get(i).size() > 0) return classes.get(i);
+    }
+    throw new IllegalStateException("no priority class holds a job, yet the queue is full");
+  }
+
+  private OfferResult<T> capacityExhausted(String reason, long estimatedWaitNanos) {
+    return new OfferResult.Rejected<>(ErrorCode.CAPACITY_EXHAUSTED, reason, ceilMillis(estimatedWaitNanos));
+  }
+
+  private static long ceilMillis(long nanos) {
+    return nanos / 1_000_000 + (nanos % 1_000_000 > 0 ? 1 : 0);
+  }
+
+  private static long millis(long nanos) {
+    return nanos / 1_000_000;
+  }
+
+  // One shared instance each: neither holds a job, so the type argument is never used.
+  @SuppressWarnings("unchecked")
+  private static <T> OfferResult<T> admitted() {
+    return (OfferResult<T>) ADMITTED;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <T> PollResult<T> nothing() {
+    return (PollResult<T>) NOTHING;
+  }
+}
