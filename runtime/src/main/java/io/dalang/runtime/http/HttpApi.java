@@ -61,9 +61,13 @@ public final class HttpApi extends AllDirectives {
   private final ActorRef<TelemetryActor.Command> telemetry;
   private final Duration askTimeout;
   private final List<String> engines;
+  private final java.util.function.Supplier<String> metrics;
 
+  /** @param metrics the Prometheus text exposition of this node's meters */
   public HttpApi(ActorSystem<?> system, Authenticator auth, RunLauncher runs, ActorRef<PlacementActor.Command> placement,
-      ActorRef<TelemetryActor.Command> telemetry, Duration askTimeout, List<String> engines) {
+      ActorRef<TelemetryActor.Command> telemetry, Duration askTimeout, List<String> engines,
+      java.util.function.Supplier<String> metrics) {
+    this.metrics = metrics;
     this.system = system;
     this.auth = auth;
     this.runs = runs;
@@ -77,6 +81,8 @@ public final class HttpApi extends AllDirectives {
     return handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> concat(
         path(PathMatchers.segment("healthz"), () -> get(() -> complete(json(StatusCodes.OK, Map.of("status", "alive"))))),
         path(PathMatchers.segment("readyz"), () -> get(() -> completeWithFuture(readyz()))),
+        path(PathMatchers.segment("metrics"), () -> get(() -> complete(HttpResponse.create().withEntity(
+            ContentTypes.create(MediaTypes.TEXT_PLAIN, org.apache.pekko.http.javadsl.model.HttpCharsets.UTF_8), metrics.get())))),
         pathPrefix("v1", () -> concat(
             path(PathMatchers.segment("chat").slash("completions"), () -> post(() -> received(t -> authenticated(p -> body(b -> generate(p, b, true, t)))))),
             path(PathMatchers.segment("completions"), () -> post(() -> received(t -> authenticated(p -> body(b -> generate(p, b, false, t)))))),

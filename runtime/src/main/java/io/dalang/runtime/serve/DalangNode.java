@@ -19,8 +19,8 @@ import io.dalang.runtime.auth.Authenticator;
 import io.dalang.runtime.engine.RuntimeEngineFactory;
 import io.dalang.runtime.http.HttpApi;
 import io.dalang.runtime.runs.RunLauncher;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -151,7 +151,7 @@ public final class DalangNode implements AutoCloseable {
     ExecutorEntity.init(system);
     ModelSlotEntity.init(system);
 
-    MeterRegistry metrics = new SimpleMeterRegistry();
+    var metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     Duration askTimeout = config.getDuration("dalang.http.ask-timeout");
     ActorRef<Topic.Command<SlotStatus>> topic =
         system.systemActorOf(Topic.create(SlotStatus.class, SlotStatus.TOPIC), "slot-status-topic", Props.empty());
@@ -176,7 +176,7 @@ public final class DalangNode implements AutoCloseable {
 
     var runs = new RunLauncher(system, placement, telemetry, RunSettings.from(config), config.getInt("dalang.http.stream-buffer"));
     var auth = new Authenticator(system, askTimeout, config.getDuration("dalang.http.auth-cache-ttl"));
-    var api = new HttpApi(system, auth, runs, placement, telemetry, askTimeout, RuntimeEngineFactory.KINDS);
+    var api = new HttpApi(system, auth, runs, placement, telemetry, askTimeout, RuntimeEngineFactory.KINDS, metrics::scrape);
     String host = config.getString("dalang.http.host");
     ServerBinding binding = Http.get(system).newServerAt(host, config.getInt("dalang.http.port")).bind(api.route())
         .toCompletableFuture().get(30, TimeUnit.SECONDS);

@@ -227,6 +227,11 @@ class ServeEndToEndTest {
     assertEquals(4096, caps.at("/models/0/context_length").asInt());
     assertEquals("Ready", caps.at("/models/0/slots/0/state").asText());
     assertEquals("cpu", caps.at("/devices/0/kind").asText());
+    api.post("/v1/completions", "{\"model\": \"dalang-demo\", \"prompt\": \"x\", \"max_tokens\": 2}");
+    var metrics = api.withKey(null).get("/metrics");
+    assertEquals(200, metrics.statusCode());
+    assertTrue(metrics.body().contains("dalang_runs_total{model=\"dalang-demo\",outcome=\"ok\"}"), metrics.body());
+    assertTrue(metrics.body().contains("dalang_ttft_ms_bucket"), "TTFT is a histogram");
   }
 
   @Test
