@@ -19,6 +19,25 @@ public final class Digests {
     }
   }
 
+  private record Stamp(long size, long modifiedMillis, String digest) {}
+
+  private static final java.util.Map<Path, Stamp> FILE_DIGESTS = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /**
+   * The SHA-256 of a file, remembered by path, size and modification time: a model of many GiB is
+   * hashed once per process, not on every engine restart. A changed file is hashed again.
+   */
+  public static String sha256Cached(Path file) throws IOException {
+    Path key = file.toAbsolutePath().normalize();
+    long size = Files.size(key);
+    long modified = Files.getLastModifiedTime(key).toMillis();
+    Stamp s = FILE_DIGESTS.get(key);
+    if (s != null && s.size() == size && s.modifiedMillis() == modified) return s.digest();
+    String digest = sha256(key);
+    FILE_DIGESTS.put(key, new Stamp(size, modified, digest));
+    return digest;
+  }
+
   public static String sha256(InputStream in) throws IOException {
     MessageDigest md = sha256();
     byte[] buf = new byte[1 << 16];

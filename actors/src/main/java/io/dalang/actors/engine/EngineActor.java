@@ -150,7 +150,7 @@ public final class EngineActor {
     if (!Files.isRegularFile(model)) throw new IllegalStateException("model file " + model + " is missing");
     String digest;
     try {
-      digest = Digests.sha256(model);
+      digest = Digests.sha256Cached(model);
     } catch (java.io.IOException e) {
       throw new IllegalStateException("model file " + model + " cannot be read: " + e.getMessage(), e);
     }

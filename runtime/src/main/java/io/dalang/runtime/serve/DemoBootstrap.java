@@ -90,7 +90,7 @@ final class DemoBootstrap {
       }
     }
     Path model = ensureModel();
-    String digest = Digests.sha256(model);
+    String digest = Digests.sha256Cached(model);
     var poolRef = sharding.entityRefFor(PoolEntity.ENTITY_KEY, pool);
     var view = await(poolRef.<PoolEntity.PoolView>ask(PoolEntity.GetPool::new, TIMEOUT));
     if (!view.exists()) {
@@ -123,7 +123,7 @@ final class DemoBootstrap {
       var chosen = SlotFeasibility.choose(verdicts).orElseThrow(() -> new IllegalStateException(
           "no device can host slot " + slotId + " of pool '" + pool + "' (needs about " + estimate.totalMib() + " MiB): " + verdicts));
       log.info("slot {} needs about {} MiB (weights {} MiB, KV cache {} MiB); candidates: {}", slotId, estimate.totalMib(),
-          estimate.weightsBytes() >> 20, estimate.kvCacheBytes() >> 20, verdicts);
+          String.format("%.1f", estimate.weightsBytes() / 1048576.0), String.format("%.1f", estimate.kvCacheBytes() / 1048576.0), verdicts);
       var placement = new PoolEntity.SlotPlacement(slotId, nodeId, chosen.device().id());
       view = await(poolRef.<PoolEntity.PoolView>askWithStatus(r -> new PoolEntity.AddSlot(placement, r), TIMEOUT));
       SlotSpec spec = view.slotSpecs().stream().filter(s -> s.slotId().equals(slotId)).findFirst().orElseThrow();
