@@ -1,5 +1,10 @@
 package io.dalang.actors.engine;
 
+import io.dalang.actors.admission.AdmissionQueue;
+import io.dalang.actors.admission.Job;
+import io.dalang.actors.admission.OfferResult;
+import io.dalang.actors.admission.PollResult;
+import io.dalang.actors.admission.Priority;
 import io.dalang.actors.placement.SlotStatus;
 import io.dalang.actors.slot.ModelSlotEntity;
 import io.dalang.actors.slot.SlotSpec;
@@ -14,8 +19,6 @@ import io.dalang.protocols.generation.GenerationRequest;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
-import java.util.Deque;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -52,7 +55,13 @@ public final class EngineActor {
 
   public interface Command extends CborSerializable {}
 
-  public record Generate(GenerationRequest request, ActorRef<GenerationEvent> replyTo) implements Command {}
+  /**
+   * @param tenant whose weight decides the run's share of the slot's queue
+   * @param priority its class in the queue
+   * @param deadlineEpochMs the latest wall-clock time the run may start, 0 for none
+   */
+  public record Generate(GenerationRequest request, ActorRef<GenerationEvent> replyTo, String tenant, Priority priority,
+      long deadlineEpochMs) implements Command {}
 
   public record Cancel(String runId) implements Command {}
 
@@ -80,7 +89,7 @@ public final class EngineActor {
     }
   }
 
-  private record Running(GenerationRequest request, ActorRef<GenerationEvent> replyTo, Engine.Generation handle) {}
+  private record Running(GenerationRequest request, ActorRef<GenerationEvent> replyTo, Engine.Generation handle, long startedNanos) {}
 
   private record Waiting(GenerationRequest request, ActorRef<GenerationEvent> replyTo, long enqueuedNanos) {}
 
@@ -110,7 +119,9 @@ public final class EngineActor {
   private final Executor blocking;
   private final ActorRef<StatusReply<ModelSlotEntity.SlotView>> slotReplies;
   private final Map<String, Running> running = new HashMap<>();
-  private final Deque<Waiting> waiting = new ArrayDeque<>();
+  private final AdmissionQueue<Waiting> waiting;
+  /** Moving average of how long a run holds a sequence, for the up-front deadline check. */
+  private double averageRunNanos;
   private Engine engine;
   /** An engine started on the blocking dispatcher that this actor has not taken over yet. */
   private final java.util.concurrent.atomic.AtomicReference<Engine> unclaimed = new java.util.concurrent.atomic.AtomicReference<>();
@@ -127,6 +138,7 @@ public final class EngineActor {
     this.metrics = metrics;
     this.restarts = restarts;
     this.blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
+    this.waiting = new AdmissionQueue<>(settings.admission());
     this.slotReplies = ctx.messageAdapter(replyClass(), SlotUpdated::new);
     timers.startTimerWithFixedDelay(Tick.STATUS, settings.statusInterval());
     timers.startTimerWithFixedDelay(Tick.HEALTH, settings.healthInterval());
@@ -260,11 +272,16 @@ public final class EngineActor {
     return Behaviors.<Command>receive(Command.class)
         .onMessage(Cancel.class, this::onCancel)
         .onMessage(Done.class, m -> {
-          running.remove(m.runId());
+          Running done = running.remove(m.runId());
+          if (done != null) {
+            long took = System.nanoTime() - done.startedNanos();
+            averageRunNanos = averageRunNanos <= 0 ? took : 0.8 * averageRunNanos + 0.2 * took;
+          }
           dispatch();
           return Behaviors.same();
         })
         .onMessageEquals(Tick.STATUS, () -> {
+          expireQueued(System.nanoTime());
           publish();
           return Behaviors.same();
         })
@@ -292,14 +309,35 @@ public final class EngineActor {
   }
 
   private Behavior<Command> onGenerate(Generate g) {
-    if (waiting.size() >= settings.maxQueued() && running.size() >= parallelism()) {
-      g.replyTo().tell(new GenerationEvent.Failed(g.request().runId(), DalangError.of(ErrorCode.CAPACITY_EXHAUSTED,
-          "slot " + spec.slotId() + " is busy: " + running.size() + " running and " + waiting.size() + " queued"), 0, EngineTimings.NONE));
-      return Behaviors.same();
+    long now = System.nanoTime();
+    long deadline = g.deadlineEpochMs() <= 0 ? Job.NO_DEADLINE
+        : now + (g.deadlineEpochMs() - System.currentTimeMillis()) * 1_000_000L;
+    var job = new Job<>(g.request().runId(), g.tenant(), g.priority(), now, deadline, 1, new Waiting(g.request(), g.replyTo(), now));
+    OfferResult<Waiting> r = waiting.offer(job, now, estimatedWaitNanos());
+    if (r instanceof OfferResult.Rejected<Waiting> rejected) {
+      String detail = rejected.code() == ErrorCode.CAPACITY_EXHAUSTED
+          ? "slot " + spec.slotId() + " is busy: " + running.size() + " running and " + waiting.size() + " queued" : rejected.reason();
+      fail(job, rejected.code(), detail);
+    } else if (r instanceof OfferResult.AdmittedEvicting<Waiting> evicting) {
+      fail(evicting.victim(), ErrorCode.CAPACITY_EXHAUSTED, "evicted from the full queue of slot " + spec.slotId() + " by a higher-priority run");
     }
-    waiting.addLast(new Waiting(g.request(), g.replyTo(), System.nanoTime()));
     dispatch();
     return Behaviors.same();
+  }
+
+  /** How long a newly queued run would wait: whole rounds of the runs ahead of it, at the average run length. */
+  private long estimatedWaitNanos() {
+    int p = parallelism();
+    if (running.size() < p || averageRunNanos <= 0) return 0;
+    return (long) (Math.ceil((waiting.size() + 1) / (double) p) * averageRunNanos);
+  }
+
+  private static void fail(Job<Waiting> job, ErrorCode code, String message) {
+    job.payload().replyTo().tell(new GenerationEvent.Failed(job.id(), DalangError.of(code, message), 0, EngineTimings.NONE));
+  }
+
+  private void expireQueued(long now) {
+    for (Job<Waiting> j : waiting.expire(now)) fail(j, ErrorCode.TIMEOUT, "the run's deadline passed while it waited for slot " + spec.slotId());
   }
 
   private Behavior<Command> onCancel(Cancel c) {
@@ -308,11 +346,7 @@ public final class EngineActor {
       r.handle().cancel();
       return Behaviors.same();
     }
-    waiting.removeIf(w -> {
-      if (!w.request().runId().equals(c.runId())) return false;
-      w.replyTo().tell(new GenerationEvent.Failed(c.runId(), DalangError.of(ErrorCode.CANCELLED, "cancelled while queued"), 0, EngineTimings.NONE));
-      return true;
-    });
+    waiting.remove(c.runId()).ifPresent(j -> fail(j, ErrorCode.CANCELLED, "cancelled while queued"));
     return Behaviors.same();
   }
 
@@ -322,8 +356,11 @@ public final class EngineActor {
 
   private void dispatch() {
     if (engine == null) return;
-    while (!waiting.isEmpty() && running.size() < engine.parallelism()) {
-      Waiting w = waiting.removeFirst();
+    while (waiting.size() > 0 && running.size() < engine.parallelism()) {
+      PollResult<Waiting> next = waiting.poll(System.nanoTime());
+      for (Job<Waiting> j : next.expired()) fail(j, ErrorCode.TIMEOUT, "the run's deadline passed while it waited for slot " + spec.slotId());
+      if (next.next().isEmpty()) break;
+      Waiting w = next.next().get().payload();
       long queuedMs = (System.nanoTime() - w.enqueuedNanos()) / 1_000_000;
       String runId = w.request().runId();
       ActorRef<GenerationEvent> to = w.replyTo();
@@ -338,7 +375,7 @@ public final class EngineActor {
         }
         if (event.isTerminal()) self.tell(new Done(runId));
       });
-      running.put(runId, new Running(w.request(), to, handle));
+      running.put(runId, new Running(w.request(), to, handle, System.nanoTime()));
     }
   }
 
@@ -354,8 +391,11 @@ public final class EngineActor {
     }
     running.clear();
     var unavailable = DalangError.of(ErrorCode.ENGINE_UNAVAILABLE, why + "; the request was not started");
-    for (Waiting w : waiting) w.replyTo().tell(new GenerationEvent.Failed(w.request().runId(), unavailable, 0, EngineTimings.NONE));
-    waiting.clear();
+    for (int guard = waiting.size() * 2 + 2; waiting.size() > 0 && guard > 0; guard--) {
+      PollResult<Waiting> next = waiting.poll(System.nanoTime());
+      next.expired().forEach(j -> fail(j, ErrorCode.TIMEOUT, "the run's deadline passed while it waited"));
+      next.next().ifPresent(j -> j.payload().replyTo().tell(new GenerationEvent.Failed(j.id(), unavailable, 0, EngineTimings.NONE)));
+    }
     state = "Loading";
     publish();
     Engine e = engine;

@@ -86,7 +86,8 @@ public final class RunActor {
           slot = ((PlacementActor.Placed) m.reply()).slot();
           engine = slot.engine();
           ctx.watchWith(engine, new EngineGone());
-          engine.tell(new EngineActor.Generate(spec.request(), ctx.messageAdapter(GenerationEvent.class, EngineEvent::new)));
+          engine.tell(new EngineActor.Generate(spec.request(), ctx.messageAdapter(GenerationEvent.class, EngineEvent::new),
+              spec.tenantId(), spec.priority(), spec.deadlineEpochMs()));
           // No stall timer yet: waiting in the slot's queue is not the engine being silent (the run timeout bounds it).
           return generating();
         })

@@ -1,9 +1,14 @@
 package io.dalang.actors.run;
 
+import io.dalang.actors.admission.Priority;
 import io.dalang.protocols.generation.GenerationRequest;
 import java.util.Set;
 
-/** One accepted request, authenticated and validated, as the edge hands it to a {@link RunActor}. */
+/**
+ * One accepted request, authenticated and validated, as the edge hands it to a {@link RunActor}.
+ *
+ * @param deadlineEpochMs the latest wall-clock time the run may start, 0 for none
+ */
 public record RunSpec(
     String tenantId,
     Set<String> pools,
@@ -11,7 +16,9 @@ public record RunSpec(
     GenerationRequest request,
     boolean stream,
     long receivedAtNanos,
-    long receivedAtEpochMs) {
+    long receivedAtEpochMs,
+    Priority priority,
+    long deadlineEpochMs) {
 
   public String runId() {
     return request.runId();

@@ -1,5 +1,6 @@
 package io.dalang.runtime.http;
 
+import io.dalang.actors.admission.Priority;
 import io.dalang.actors.executor.ExecutorEntity;
 import io.dalang.actors.placement.PlacementActor;
 import io.dalang.actors.placement.SlotStatus;
@@ -129,13 +130,40 @@ public final class HttpApi extends AllDirectives {
 
   // Generation
 
+  /** {@code x-dalang-priority: interactive|batch} (default interactive). */
+  static Priority priority(java.util.Optional<String> header) {
+    if (header.isEmpty()) return Priority.INTERACTIVE;
+    try {
+      return Priority.valueOf(header.get().strip().toUpperCase(java.util.Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new DalangException(ErrorCode.INVALID_REQUEST, "header 'x-dalang-priority' must be 'interactive' or 'batch'");
+    }
+  }
+
+  /** {@code x-dalang-deadline-ms: N}: the run must start within N ms of arriving, else it fails with {@code timeout}. */
+  static long deadline(java.util.Optional<String> header) {
+    if (header.isEmpty()) return 0;
+    try {
+      long ms = Long.parseLong(header.get().strip());
+      if (ms < 0 || ms > 86_400_000L) throw new NumberFormatException();
+      return System.currentTimeMillis() + ms;
+    } catch (NumberFormatException e) {
+      throw new DalangException(ErrorCode.INVALID_REQUEST, "header 'x-dalang-deadline-ms' must be milliseconds between 0 and 86400000");
+    }
+  }
+
   private Route generate(Principal p, byte[] body, boolean chat, long received) {
+    return optionalHeaderValueByName("x-dalang-priority", prio -> optionalHeaderValueByName("x-dalang-deadline-ms", dl ->
+        generate(p, body, chat, received, priority(prio), deadline(dl))));
+  }
+
+  private Route generate(Principal p, byte[] body, boolean chat, long received, Priority priority, long deadlineEpochMs) {
     String runId = RunLauncher.newRunId();
     int dflt = runs.settings().defaultMaxTokens();
     RequestValidation.Validated v = chat
         ? RequestValidation.chat(Json.parse(body, ChatCompletionRequest.class), runId, dflt)
         : RequestValidation.completion(Json.parse(body, CompletionRequest.class), runId, dflt);
-    Source<GenerationEvent, ?> events = runs.start(p, v, received);
+    Source<GenerationEvent, ?> events = runs.start(p, v, received, priority, deadlineEpochMs);
     var rendering = new OpenAiRendering(chat, runId, v.model());
     var runHeader = RawHeader.create("x-dalang-run-id", runId);
     CompletionStage<HttpResponse> response = events.prefixAndTail(1).runWith(Sink.head(), system).thenCompose(pair -> {

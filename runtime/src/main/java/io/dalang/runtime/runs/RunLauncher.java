@@ -1,5 +1,6 @@
 package io.dalang.runtime.runs;
 
+import io.dalang.actors.admission.Priority;
 import io.dalang.actors.placement.PlacementActor;
 import io.dalang.actors.run.RunActor;
 import io.dalang.actors.run.RunSettings;
@@ -56,12 +57,13 @@ public final class RunLauncher {
   }
 
   /** Starts a validated request for {@code principal}; the stream ends with End or a typed Failed. */
-  public Source<GenerationEvent, NotUsed> start(Principal principal, RequestValidation.Validated v, long receivedAtNanos) {
+  public Source<GenerationEvent, NotUsed> start(Principal principal, RequestValidation.Validated v, long receivedAtNanos,
+      Priority priority, long deadlineEpochMs) {
     if (!principal.models().containsKey(v.model())) {
       throw new DalangException(ErrorCode.MODEL_NOT_FOUND, "model '" + v.model() + "' does not exist or is not served to this tenant");
     }
     var spec = new RunSpec(principal.tenantId(), principal.pools(), v.model(), v.generation(), v.stream(),
-        receivedAtNanos, System.currentTimeMillis());
+        receivedAtNanos, System.currentTimeMillis(), priority, deadlineEpochMs);
     Pair<BoundedSourceQueue<GenerationEvent>, Source<GenerationEvent, NotUsed>> q =
         Source.<GenerationEvent>queue(streamBuffer).preMaterialize(system);
     ActorRef<RunActor.Command> run = system.systemActorOf(

@@ -143,6 +143,24 @@ class ServeEndToEndTest {
     assertError(api.get("/v1/runs/run_doesnotexist"), 404, "not_found");
   }
 
+  java.net.http.HttpResponse<String> postWithHeaders(String body, String... headers) throws Exception {
+    var req = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + node.httpPort() + "/v1/chat/completions"))
+        .header("Authorization", "Bearer " + KEY).headers(headers).POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build();
+    return java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1).build()
+        .send(req, java.net.http.HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void priorityAndDeadlineHeadersReachTheSlotsAdmissionQueue() throws Exception {
+    assertEquals(200, postWithHeaders(CHAT.formatted(""), "x-dalang-priority", "batch").statusCode());
+    assertEquals(200, postWithHeaders(CHAT.formatted(""), "x-dalang-deadline-ms", "60000").statusCode());
+    var late = postWithHeaders(CHAT.formatted(""), "x-dalang-deadline-ms", "0");
+    assertError(late, 504, "timeout");
+    assertTrue(late.body().contains("deadline"), late.body());
+    assertError(postWithHeaders(CHAT.formatted(""), "x-dalang-priority", "urgent"), 400, "invalid_request");
+    assertError(postWithHeaders(CHAT.formatted(""), "x-dalang-deadline-ms", "soon"), 400, "invalid_request");
+  }
+
   @Test
   void aRunsTelemetryIsRecordedAndVisibleOnlyToItsTenant() throws Exception {
     var r = api.post("/v1/chat/completions", CHAT.formatted(""));
