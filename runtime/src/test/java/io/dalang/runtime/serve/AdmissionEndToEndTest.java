@@ -1,0 +1,51 @@
+package io.dalang.runtime.serve;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.dalang.runtime.testing.ApiClient;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A slot with one sequence, kept busy: queued runs leave its admission queue by priority. */
+class AdmissionEndToEndTest {
+
+  @Test
+  void anInteractiveRunOvertakesAnEarlierBatchRunAtABusySlot(@TempDir Path data) throws Exception {
+    Path conf = data.resolve("one-sequence.conf");
+    Files.writeString(conf, "dalang.demo.parallel = 1\n");
+    String key = "adm-" + Long.toHexString(System.nanoTime());
+    try (var node = DalangNode.start(new ServeOptions(data.resolve("d"), 0, null, 0, conf, null, key), System.out)) {
+      new ApiClient(node.httpPort(), key).awaitReady(Duration.ofSeconds(90));
+      var http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+      java.util.function.BiFunction<String, String, CompletableFuture<Long>> send = (priority, maxTokens) -> {
+        var req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.httpPort() + "/v1/completions"))
+            .header("Authorization", "Bearer " + key).header("x-dalang-priority", priority)
+            .POST(HttpRequest.BodyPublishers.ofString("{\"model\": \"dalang-demo\", \"prompt\": \"On and on\", \"max_tokens\": "
+                + maxTokens + ", \"temperature\": 0}")).build();
+        return http.sendAsync(req, HttpResponse.BodyHandlers.ofString()).thenApply(r -> {
+          assertEquals(200, r.statusCode(), r.body());
+          return System.nanoTime();
+        });
+      };
+      var blocker = send.apply("interactive", "3000");
+      Thread.sleep(300); // the blocker holds the only sequence
+      var batch = send.apply("batch", "8");
+      Thread.sleep(100); // the batch run is queued first
+      var interactive = send.apply("interactive", "8");
+      long batchDone = batch.get(60, TimeUnit.SECONDS);
+      long interactiveDone = interactive.get(60, TimeUnit.SECONDS);
+      blocker.get(60, TimeUnit.SECONDS);
+      assertTrue(interactiveDone < batchDone, "the interactive run finished first although it came later");
+    }
+  }
+}
