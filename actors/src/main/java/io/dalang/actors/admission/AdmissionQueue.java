@@ -149,6 +149,17 @@ public final class AdmissionQueue<T> {
     return Optional.of(q.job);
   }
 
+  /** Removes and returns every queued job (in no particular order), e.g. when the owner stops. */
+  public List<Job<T>> drain() {
+    var all = new ArrayList<>(byId.values());
+    var jobs = new ArrayList<Job<T>>(all.size());
+    for (QueuedJob<T> q : all) {
+      unlink(q);
+      jobs.add(q.job);
+    }
+    return jobs;
+  }
+
   /** Jobs queued, all tenants and priorities. */
   public int size() {
     return size;

@@ -1,12 +1,11 @@
 package io.dalang.actors.apikey;
 
+import io.dalang.actors.EntitySupervision;
 import io.dalang.protocols.CborSerializable;
-import java.time.Duration;
 import java.time.Instant;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
@@ -39,7 +38,7 @@ public final class ApiKeyEntity
 
   private ApiKeyEntity(String keyHash) {
     super(PersistenceId.of(ENTITY_KEY.name(), keyHash),
-        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1));
+        EntitySupervision.JOURNAL_BACKOFF);
   }
 
   public sealed interface Command extends CborSerializable {}

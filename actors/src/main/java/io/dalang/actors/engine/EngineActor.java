@@ -20,6 +20,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -281,7 +282,7 @@ public final class EngineActor {
           return Behaviors.same();
         })
         .onMessageEquals(Tick.STATUS, () -> {
-          expireQueued(System.nanoTime());
+          failExpired(waiting.expire(System.nanoTime()));
           publish();
           return Behaviors.same();
         })
@@ -336,8 +337,8 @@ public final class EngineActor {
     job.payload().replyTo().tell(new GenerationEvent.Failed(job.id(), DalangError.of(code, message), 0, EngineTimings.NONE));
   }
 
-  private void expireQueued(long now) {
-    for (Job<Waiting> j : waiting.expire(now)) fail(j, ErrorCode.TIMEOUT, "the run's deadline passed while it waited for slot " + spec.slotId());
+  private void failExpired(List<Job<Waiting>> expired) {
+    for (Job<Waiting> j : expired) fail(j, ErrorCode.TIMEOUT, "the run's deadline passed while it waited for slot " + spec.slotId());
   }
 
   private Behavior<Command> onCancel(Cancel c) {
@@ -358,7 +359,7 @@ public final class EngineActor {
     if (engine == null) return;
     while (waiting.size() > 0 && running.size() < engine.parallelism()) {
       PollResult<Waiting> next = waiting.poll(System.nanoTime());
-      for (Job<Waiting> j : next.expired()) fail(j, ErrorCode.TIMEOUT, "the run's deadline passed while it waited for slot " + spec.slotId());
+      failExpired(next.expired());
       if (next.next().isEmpty()) break;
       Waiting w = next.next().get().payload();
       long queuedMs = (System.nanoTime() - w.enqueuedNanos()) / 1_000_000;
@@ -391,11 +392,8 @@ public final class EngineActor {
     }
     running.clear();
     var unavailable = DalangError.of(ErrorCode.ENGINE_UNAVAILABLE, why + "; the request was not started");
-    for (int guard = waiting.size() * 2 + 2; waiting.size() > 0 && guard > 0; guard--) {
-      PollResult<Waiting> next = waiting.poll(System.nanoTime());
-      next.expired().forEach(j -> fail(j, ErrorCode.TIMEOUT, "the run's deadline passed while it waited"));
-      next.next().ifPresent(j -> j.payload().replyTo().tell(new GenerationEvent.Failed(j.id(), unavailable, 0, EngineTimings.NONE)));
-    }
+    failExpired(waiting.expire(System.nanoTime()));
+    for (Job<Waiting> j : waiting.drain()) j.payload().replyTo().tell(new GenerationEvent.Failed(j.id(), unavailable, 0, EngineTimings.NONE));
     state = "Loading";
     publish();
     Engine e = engine;

@@ -1,9 +1,9 @@
 package io.dalang.actors.executor;
 
+import io.dalang.actors.EntitySupervision;
 import io.dalang.actors.slot.SlotSpec;
 import io.dalang.protocols.CborSerializable;
 import io.dalang.protocols.node.Device;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -11,7 +11,6 @@ import java.util.TreeMap;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
@@ -47,7 +46,7 @@ public final class ExecutorEntity
 
   private ExecutorEntity(String nodeId) {
     super(PersistenceId.of(ENTITY_KEY.name(), nodeId),
-        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1));
+        EntitySupervision.JOURNAL_BACKOFF);
     this.nodeId = nodeId;
   }
 

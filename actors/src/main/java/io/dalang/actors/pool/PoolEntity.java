@@ -1,15 +1,14 @@
 package io.dalang.actors.pool;
 
+import io.dalang.actors.EntitySupervision;
 import io.dalang.actors.slot.SlotSpec;
 import io.dalang.protocols.CborSerializable;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
@@ -45,7 +44,7 @@ public final class PoolEntity
 
   private PoolEntity(String poolId) {
     super(PersistenceId.of(ENTITY_KEY.name(), poolId),
-        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1));
+        EntitySupervision.JOURNAL_BACKOFF);
     this.poolId = poolId;
   }
 

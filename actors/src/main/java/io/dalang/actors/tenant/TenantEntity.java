@@ -1,5 +1,6 @@
 package io.dalang.actors.tenant;
 
+import io.dalang.actors.EntitySupervision;
 import io.dalang.protocols.CborSerializable;
 import java.time.Instant;
 import java.util.List;
@@ -8,7 +9,6 @@ import java.util.TreeSet;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
@@ -18,7 +18,6 @@ import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
-import java.time.Duration;
 
 /**
  * A tenant: one internal team that calls Dalang with its API keys, and the pools it may use.
@@ -44,7 +43,7 @@ public final class TenantEntity
 
   private TenantEntity(String tenantId) {
     super(PersistenceId.of(ENTITY_KEY.name(), tenantId),
-        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1));
+        EntitySupervision.JOURNAL_BACKOFF);
     this.tenantId = tenantId;
   }
 

@@ -50,6 +50,21 @@ class AdmissionQueueTest {
   }
 
   @Test
+  void drainingEmptiesTheQueueAndReturnsEveryJobOnce() {
+    var q = queue(10, OverflowPolicy.REJECT);
+    admit(q, job("a", "t1", Priority.BATCH));
+    admit(q, job("b", "t2", Priority.INTERACTIVE, NOW + 1_000));
+    admit(q, job("c", "t1", Priority.INTERACTIVE));
+    var ids = q.drain().stream().map(Job::id).sorted().toList();
+    assertEquals(List.of("a", "b", "c"), ids);
+    assertEquals(0, q.size());
+    assertEquals(0, q.depth("t1"));
+    assertEquals(List.of(), q.expire(NOW + 2_000), "no deadline is left behind");
+    assertEquals(new PollResult<String>(Optional.empty(), List.of()), q.poll(NOW));
+    admit(q, job("a", "t1", Priority.BATCH)); // the ids are free again
+  }
+
+  @Test
   void dispatchesOneTenantsJobsInOfferOrder() {
     var q = queue(10, OverflowPolicy.REJECT);
     for (var id : List.of("j1", "j2", "j3")) admit(q, job(id, "t1", Priority.BATCH));
