@@ -25,6 +25,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -64,6 +65,12 @@ public final class EngineActor {
   public record Generate(GenerationRequest request, ActorRef<GenerationEvent> replyTo, String tenant, Priority priority,
       long deadlineEpochMs) implements Command {}
 
+  /**
+   * {@link Generate} from a run on this node: the engine's thread hands events straight to {@code sink}
+   * (one hand-off per token instead of a message per token). Never sent across nodes.
+   */
+  public record GenerateLocal(Generate generate, Consumer<GenerationEvent> sink) implements Command {}
+
   public record Cancel(String runId) implements Command {}
 
   private record Started(Engine engine, String modelDigest, long loadMs) implements Command {}
@@ -90,9 +97,9 @@ public final class EngineActor {
     }
   }
 
-  private record Running(GenerationRequest request, ActorRef<GenerationEvent> replyTo, Engine.Generation handle, long startedNanos) {}
+  private record Running(GenerationRequest request, Consumer<GenerationEvent> sink, Engine.Generation handle, long startedNanos) {}
 
-  private record Waiting(GenerationRequest request, ActorRef<GenerationEvent> replyTo, long enqueuedNanos) {}
+  private record Waiting(GenerationRequest request, Consumer<GenerationEvent> sink, long enqueuedNanos) {}
 
   /** The behavior wrapped in the restart-with-backoff supervisor the settings describe. */
   public static Behavior<Command> supervised(SlotSpec spec, EngineFactory factory, EngineSettings settings,
@@ -228,6 +235,7 @@ public final class EngineActor {
           throw new EngineFailure("slot " + spec.slotId() + ": " + reason, cause);
         })
         .onMessage(Generate.class, this::onGenerate)
+        .onMessage(GenerateLocal.class, this::onGenerateLocal)
         .onMessage(HealthChecked.class, m -> Behaviors.same())
         .build();
   }
@@ -251,6 +259,7 @@ public final class EngineActor {
   private Behavior<Command> ready() {
     return common()
         .onMessage(Generate.class, this::onGenerate)
+        .onMessage(GenerateLocal.class, this::onGenerateLocal)
         .onMessage(Died.class, m -> {
           if (engine == null || m.engine() != engine) return Behaviors.same(); // an earlier engine, already replaced
           String reason = "engine died: " + m.reason();
@@ -310,10 +319,19 @@ public final class EngineActor {
   }
 
   private Behavior<Command> onGenerate(Generate g) {
+    ActorRef<GenerationEvent> to = g.replyTo();
+    return enqueue(g, to::tell);
+  }
+
+  private Behavior<Command> onGenerateLocal(GenerateLocal g) {
+    return enqueue(g.generate(), g.sink());
+  }
+
+  private Behavior<Command> enqueue(Generate g, Consumer<GenerationEvent> sink) {
     long now = System.nanoTime();
     long deadline = g.deadlineEpochMs() <= 0 ? Job.NO_DEADLINE
         : now + (g.deadlineEpochMs() - System.currentTimeMillis()) * 1_000_000L;
-    var job = new Job<>(g.request().runId(), g.tenant(), g.priority(), now, deadline, 1, new Waiting(g.request(), g.replyTo(), now));
+    var job = new Job<>(g.request().runId(), g.tenant(), g.priority(), now, deadline, 1, new Waiting(g.request(), sink, now));
     OfferResult<Waiting> r = waiting.offer(job, now, estimatedWaitNanos());
     if (r instanceof OfferResult.Rejected<Waiting> rejected) {
       String detail = rejected.code() == ErrorCode.CAPACITY_EXHAUSTED
@@ -334,7 +352,7 @@ public final class EngineActor {
   }
 
   private static void fail(Job<Waiting> job, ErrorCode code, String message) {
-    job.payload().replyTo().tell(new GenerationEvent.Failed(job.id(), DalangError.of(code, message), 0, EngineTimings.NONE));
+    job.payload().sink().accept(new GenerationEvent.Failed(job.id(), DalangError.of(code, message), 0, EngineTimings.NONE));
   }
 
   private void failExpired(List<Job<Waiting>> expired) {
@@ -364,15 +382,15 @@ public final class EngineActor {
       Waiting w = next.next().get().payload();
       long queuedMs = (System.nanoTime() - w.enqueuedNanos()) / 1_000_000;
       String runId = w.request().runId();
-      ActorRef<GenerationEvent> to = w.replyTo();
+      Consumer<GenerationEvent> to = w.sink();
       ActorRef<Command> self = ctx.getSelf();
       String engineKind = engine.kind();
-      // Events go straight from the engine's thread to the run: one hop per token, not two.
+      // Events go straight from the engine's thread to the run (to its stream, for a run on this node).
       Engine.Generation handle = engine.generate(w.request(), event -> {
         if (event instanceof GenerationEvent.Started) {
-          to.tell(new GenerationEvent.Started(runId, engineKind, spec.slotId(), queuedMs));
+          to.accept(new GenerationEvent.Started(runId, engineKind, spec.slotId(), queuedMs));
         } else {
-          to.tell(event);
+          to.accept(event);
         }
         if (event.isTerminal()) self.tell(new Done(runId));
       });
@@ -387,13 +405,13 @@ public final class EngineActor {
     var err = DalangError.of(ErrorCode.ENGINE_FAILED, why);
     for (Running r : running.values()) {
       // The typed error first: cancelling may emit its own (cancelled) terminal event, which then arrives too late.
-      r.replyTo().tell(new GenerationEvent.Failed(r.request().runId(), err, -1, EngineTimings.NONE));
+      r.sink().accept(new GenerationEvent.Failed(r.request().runId(), err, -1, EngineTimings.NONE));
       r.handle().cancel();
     }
     running.clear();
     var unavailable = DalangError.of(ErrorCode.ENGINE_UNAVAILABLE, why + "; the request was not started");
     failExpired(waiting.expire(System.nanoTime()));
-    for (Job<Waiting> j : waiting.drain()) j.payload().replyTo().tell(new GenerationEvent.Failed(j.id(), unavailable, 0, EngineTimings.NONE));
+    for (Job<Waiting> j : waiting.drain()) j.payload().sink().accept(new GenerationEvent.Failed(j.id(), unavailable, 0, EngineTimings.NONE));
     state = "Loading";
     publish();
     Engine e = engine;

@@ -13,17 +13,20 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
-import org.apache.pekko.stream.QueueOfferResult;
-import org.apache.pekko.stream.BoundedSourceQueue;
 
 /**
  * Owns one run from acceptance to its telemetry record: asks placement for a slot, sends the
  * generation to that slot's engine actor, relays the canonical events into the edge's stream, and
  * records the {@link RunRecord} on success and on every failure path (placement rejected, engine
  * error, engine death, timeout, stall, client gone). Lives on the node whose edge took the request.
+ *
+ * <p>When the slot's engine runs on this node, {@code Started} and tokens go from the engine's thread
+ * straight into the stream through a {@link RunRelay}; only the terminal event comes through this
+ * actor. A remote engine's events arrive as messages and take the same relay from here.
  *
  * <p>It guarantees the edge one terminal event: {@code End} or a typed {@code Failed}.
  */
@@ -36,13 +39,19 @@ public final class RunActor {
 
   private record PlacementResult(PlacementActor.PlacementReply reply) implements Command {}
 
+  /** The stream's buffer is full: the client reads slower than the engine writes. */
+  enum ClientTooSlow implements Command { INSTANCE }
+
+  /** The run's End or Failed, handed over by its {@link RunRelay}. */
+  record Terminal(GenerationEvent event) implements Command {}
+
   private record EngineEvent(GenerationEvent event) implements Command {}
 
   private record EngineGone() implements Command {}
 
-  private enum Timeout implements Command { RUN, STALL, CANCEL_GRACE }
+  private enum Timeout implements Command { RUN, STALL_CHECK, CANCEL_GRACE }
 
-  public static Behavior<Command> create(RunSpec spec, BoundedSourceQueue<GenerationEvent> out,
+  public static Behavior<Command> create(RunSpec spec, RunOutput out,
       ActorRef<PlacementActor.Command> placement, ActorRef<TelemetryActor.Command> telemetry, RunSettings settings) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
         new RunActor(ctx, timers, spec, out, telemetry, settings).placing(placement)));
@@ -51,24 +60,24 @@ public final class RunActor {
   private final ActorContext<Command> ctx;
   private final TimerScheduler<Command> timers;
   private final RunSpec spec;
-  private final BoundedSourceQueue<GenerationEvent> out;
+  private final RunOutput out;
   private final ActorRef<TelemetryActor.Command> telemetry;
   private final RunSettings settings;
   private SlotStatus slot;
   private ActorRef<EngineActor.Command> engine;
-  private long queueMs;
-  private long firstTokenNanos;
-  private int tokens;
+  private final RunRelay relay;
   private boolean cancelling;
+  private boolean finished;
 
   private RunActor(ActorContext<Command> ctx, TimerScheduler<Command> timers, RunSpec spec,
-      BoundedSourceQueue<GenerationEvent> out, ActorRef<TelemetryActor.Command> telemetry, RunSettings settings) {
+      RunOutput out, ActorRef<TelemetryActor.Command> telemetry, RunSettings settings) {
     this.ctx = ctx;
     this.timers = timers;
     this.spec = spec;
     this.out = out;
     this.telemetry = telemetry;
     this.settings = settings;
+    this.relay = new RunRelay(out, ctx.getSelf());
     timers.startSingleTimer(Timeout.RUN, settings.timeout());
   }
 
@@ -86,29 +95,47 @@ public final class RunActor {
           slot = ((PlacementActor.Placed) m.reply()).slot();
           engine = slot.engine();
           ctx.watchWith(engine, new EngineGone());
-          engine.tell(new EngineActor.Generate(spec.request(), ctx.messageAdapter(GenerationEvent.class, EngineEvent::new),
-              spec.tenantId(), spec.priority(), spec.deadlineEpochMs()));
-          // No stall timer yet: waiting in the slot's queue is not the engine being silent (the run timeout bounds it).
+          var generate = new EngineActor.Generate(spec.request(), ctx.messageAdapter(GenerationEvent.class, EngineEvent::new),
+              spec.tenantId(), spec.priority(), spec.deadlineEpochMs());
+          engine.tell(engine.path().address().hasLocalScope() ? new EngineActor.GenerateLocal(generate, relay) : generate);
+          // Checked now and then rather than re-armed per token; waiting in the slot's queue is not the
+          // engine being silent (the run timeout bounds that).
+          java.time.Duration every = settings.stallTimeout().dividedBy(4);
+          timers.startTimerWithFixedDelay(Timeout.STALL_CHECK, every.compareTo(java.time.Duration.ofMillis(100)) < 0 ? java.time.Duration.ofMillis(100) : every);
           return generating();
         })
         .onMessage(ClientGone.class, m -> finish(cancelled("the client disconnected before the run was placed")))
         .onMessageEquals(Timeout.RUN, () -> finish(timeout("placement")))
+        .onSignal(PostStop.class, sig -> stoppedEarly())
         .build();
   }
 
   private Behavior<Command> generating() {
     return Behaviors.receive(Command.class)
-        .onMessage(EngineEvent.class, m -> onEvent(m.event()))
+        .onMessage(EngineEvent.class, m -> {
+          relay.accept(m.event());
+          return Behaviors.same();
+        })
+        .onMessage(Terminal.class, m -> finish(m.event()))
+        .onMessage(ClientTooSlow.class, m -> {
+          if (cancelling) return Behaviors.same();
+          cancelling = true;
+          engine.tell(new EngineActor.Cancel(spec.runId()));
+          out.fail(new IllegalStateException("client too slow"));
+          return Behaviors.same();
+        })
         .onMessage(ClientGone.class, m -> {
           cancelling = true;
+          relay.stop();
           engine.tell(new EngineActor.Cancel(spec.runId()));
           timers.startSingleTimer(Timeout.CANCEL_GRACE, java.time.Duration.ofSeconds(5));
           return Behaviors.same();
         })
         .onMessage(EngineGone.class, m -> finish(new GenerationEvent.Failed(spec.runId(),
-            DalangError.of(ErrorCode.ENGINE_FAILED, "the engine of slot " + slot.slotId() + " stopped during the run"), tokens, EngineTimings.NONE)))
+            DalangError.of(ErrorCode.ENGINE_FAILED, "the engine of slot " + slot.slotId() + " stopped during the run"), relay.tokens(), EngineTimings.NONE)))
         .onMessageEquals(Timeout.CANCEL_GRACE, () -> finish(cancelled("the client disconnected")))
-        .onMessageEquals(Timeout.STALL, () -> {
+        .onMessageEquals(Timeout.STALL_CHECK, () -> {
+          if (!relay.started() || System.nanoTime() - relay.lastEventNanos() < settings.stallTimeout().toNanos()) return Behaviors.same();
           engine.tell(new EngineActor.Cancel(spec.runId()));
           return finish(timeout("the engine was silent for " + settings.stallTimeout().toSeconds() + " s"));
         })
@@ -116,52 +143,38 @@ public final class RunActor {
           engine.tell(new EngineActor.Cancel(spec.runId()));
           return finish(timeout("the run exceeded " + settings.timeout().toSeconds() + " s"));
         })
+        .onSignal(PostStop.class, sig -> stoppedEarly())
         .build();
   }
 
-  private Behavior<Command> onEvent(GenerationEvent e) {
-    timers.startSingleTimer(Timeout.STALL, settings.stallTimeout());
-    if (e instanceof GenerationEvent.Started s) {
-      queueMs = s.queuedMs();
-    } else if (e instanceof GenerationEvent.Token) {
-      if (tokens++ == 0) firstTokenNanos = System.nanoTime();
-    } else if (e.isTerminal()) {
-      return finish(e);
+  /** Stopped without a terminal event (a bug, or the system shutting down): the client still gets one. */
+  private Behavior<Command> stoppedEarly() {
+    if (!finished) {
+      finished = true;
+      relay.stop();
+      var failed = new GenerationEvent.Failed(spec.runId(), DalangError.of(ErrorCode.INTERNAL, "the run stopped unexpectedly"),
+          relay.tokens(), EngineTimings.NONE);
+      telemetry.tell(new TelemetryActor.RecordRun(record(failed)));
+      out.offer(failed);
+      out.complete();
     }
-    if (!cancelling) offer(e);
     return Behaviors.same();
   }
 
-  private void offer(GenerationEvent e) {
-    QueueOfferResult r = out.offer(e);
-    if (r instanceof QueueOfferResult.Dropped$ && !cancelling) {
-      // The client reads slower than the engine writes and the buffer is full: give up on the run.
-      cancelling = true;
-      if (engine != null) engine.tell(new EngineActor.Cancel(spec.runId()));
-      try {
-        out.fail(new IllegalStateException("client too slow"));
-      } catch (IllegalStateException alreadyClosed) {
-        // already finished
-      }
-    }
-  }
-
   private GenerationEvent.Failed cancelled(String why) {
-    return new GenerationEvent.Failed(spec.runId(), DalangError.of(ErrorCode.CANCELLED, why), tokens, EngineTimings.NONE);
+    return new GenerationEvent.Failed(spec.runId(), DalangError.of(ErrorCode.CANCELLED, why), relay.tokens(), EngineTimings.NONE);
   }
 
   private GenerationEvent.Failed timeout(String why) {
-    return new GenerationEvent.Failed(spec.runId(), DalangError.of(ErrorCode.TIMEOUT, "run timed out: " + why), tokens, EngineTimings.NONE);
+    return new GenerationEvent.Failed(spec.runId(), DalangError.of(ErrorCode.TIMEOUT, "run timed out: " + why), relay.tokens(), EngineTimings.NONE);
   }
 
   private Behavior<Command> finish(GenerationEvent terminal) {
+    relay.stop();
     telemetry.tell(new TelemetryActor.RecordRun(record(terminal)));
-    offer(terminal);
-    try {
-      out.complete();
-    } catch (IllegalStateException alreadyClosed) {
-      // The client went away (or was too slow) and the stream is already finished: nothing to tell it.
-    }
+    finished = true;
+    if (!cancelling) out.offer(terminal); // a full buffer here means a too-slow client: the stream then just ends
+    out.complete();
     return Behaviors.stopped();
   }
 
@@ -170,7 +183,8 @@ public final class RunActor {
     double totalS = (now - spec.receivedAtNanos()) / 1e9;
     EngineTimings timings = EngineTimings.NONE;
     int promptTokens = 0;
-    int completion = tokens;
+    int completion = relay.tokens();
+    long firstTokenNanos = relay.firstTokenNanos();
     String outcome = "ok";
     String finish = null;
     List<String> reasons = new ArrayList<>();
@@ -192,7 +206,7 @@ public final class RunActor {
     double overhead = totalS > 0 ? Math.max(0, totalS - internal) / totalS : 0;
     return new RunRecord(RunRecord.SCHEMA_VERSION, spec.runId(), spec.tenantId(), spec.modelId(),
         slot != null ? slot.poolId() : null, slot != null ? slot.slotId() : null, slot != null ? slot.engineKind() : null,
-        spec.stream(), spec.receivedAtEpochMs(), queueMs, ttftMs, promptTokens, completion, tps, internal,
+        spec.stream(), spec.receivedAtEpochMs(), relay.queueMs(), ttftMs, promptTokens, completion, tps, internal,
         timings.reportedByEngine(), totalS, overhead, outcome, finish, reasons.isEmpty() ? "valid" : "invalid", List.copyOf(reasons));
   }
 }

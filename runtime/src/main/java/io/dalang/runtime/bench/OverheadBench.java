@@ -69,6 +69,10 @@ public final class OverheadBench implements Callable<Integer> {
   @Option(names = "--max-tokens", defaultValue = "64", description = "max_tokens of each request (default ${DEFAULT-VALUE})")
   int maxTokens;
 
+  @Option(names = "--warmup-seconds", defaultValue = "15",
+      description = "Least time spent on discarded warm-up rounds before measuring (default ${DEFAULT-VALUE})")
+  int warmupSeconds;
+
   @Option(names = "--config", description = "HOCON file whose keys override the defaults (e.g. dalang.engine.llama-server-args)")
   java.nio.file.Path config;
 
@@ -122,10 +126,7 @@ public final class OverheadBench implements Callable<Integer> {
       SlotStatus slot = awaitReadySlot(node, edge);
       var direct = new Target("direct", URI.create(slot.engineUrl()).resolve("/v1/chat/completions"), null);
       var dalang = new Target("dalang", edge.resolve("/v1/chat/completions"), "Bearer " + key);
-      System.err.printf("bench: direct %s, dalang %s; warm-up %d requests each%n", direct.uri, dalang.uri, 2 * concurrency);
-      // Warm-up, discarded: opens the connections and warms the JIT on both paths and the prompt cache.
-      phase(direct, 2 * concurrency);
-      phase(dalang, 2 * concurrency);
+      warmUp(direct, dalang);
       var d = new ArrayList<Phase>();
       var g = new ArrayList<Phase>();
       int half = requests / 2;
@@ -136,6 +137,32 @@ public final class OverheadBench implements Callable<Integer> {
       return new Result(concurrency, requests, maxTokens, slot.engineKind() + " " + slot.engineVersion(), new Side(d), new Side(g));
     } finally {
       workers.shutdownNow();
+    }
+  }
+
+  /**
+   * Discarded rounds on both paths until the JIT has settled: at least {@code --warmup-seconds}, then
+   * until a round of both sides costs less than 2% of its time in compilation (at most 3× the
+   * minimum). Without it the measured phases pay for compiling the Dalang path (most of Pekko HTTP and
+   * streams), which a long-running server pays once, and the CPU figures mostly show the compiler.
+   */
+  private void warmUp(Target direct, Target dalang) throws InterruptedException {
+    var jit = ManagementFactory.getCompilationMXBean();
+    long start = System.nanoTime();
+    long min = TimeUnit.SECONDS.toNanos(warmupSeconds);
+    int perRound = Math.max(2 * concurrency, 16);
+    System.err.printf("bench: direct %s, dalang %s; warming up for at least %d s%n", direct.uri, dalang.uri, warmupSeconds);
+    while (true) {
+      long c0 = jit.getTotalCompilationTime();
+      long t0 = System.nanoTime();
+      phase(direct, perRound);
+      phase(dalang, perRound);
+      double jitShare = (jit.getTotalCompilationTime() - c0) * 1e6 / (System.nanoTime() - t0);
+      long elapsed = System.nanoTime() - start;
+      if (elapsed >= min && jitShare < 0.02 || elapsed >= 3 * min) {
+        System.err.printf("bench: warm after %.1f s (last round %.1f%% in the JIT compiler)%n", elapsed / 1e9, jitShare * 100);
+        return;
+      }
     }
   }
 

@@ -163,16 +163,15 @@ public final class HttpApi extends AllDirectives {
     RequestValidation.Validated v = chat
         ? RequestValidation.chat(Json.parse(body, ChatCompletionRequest.class), runId, dflt)
         : RequestValidation.completion(Json.parse(body, CompletionRequest.class), runId, dflt);
-    Source<GenerationEvent, ?> events = runs.start(p, v, received, priority, deadlineEpochMs);
+    RunLauncher.StartedRun run = runs.start(p, v, received, priority, deadlineEpochMs);
     var rendering = new OpenAiRendering(chat, runId, v.model());
     var runHeader = RawHeader.create("x-dalang-run-id", runId);
-    CompletionStage<HttpResponse> response = events.prefixAndTail(1).runWith(Sink.head(), system).thenCompose(pair -> {
-      GenerationEvent first = pair.first().isEmpty() ? null : pair.first().get(0);
-      if (first == null) return CompletableFuture.completedFuture(ErrorMapper.response(DalangError.of(ErrorCode.INTERNAL, "the run ended without events")));
+    CompletionStage<HttpResponse> response = run.first().thenCompose(first -> {
       if (first instanceof GenerationEvent.Failed f) return CompletableFuture.completedFuture(ErrorMapper.response(f.error()));
-      Source<GenerationEvent, ?> all = Source.single(first).concat(pair.second());
+      Source<GenerationEvent, ?> all = Source.single(first).concat(run.rest());
       if (v.stream()) {
-        Source<ByteString, ?> sse = all.mapConcat(rendering::sse);
+        // Frames that are ready together (the client or the socket is behind) go out in one write.
+        Source<ByteString, ?> sse = all.mapConcat(rendering::sse).batch(256, b -> b, ByteString::concat);
         return CompletableFuture.completedFuture(HttpResponse.create()
             .withEntity(HttpEntities.createChunked(MediaTypes.TEXT_EVENT_STREAM.toContentType(), sse))
             .addHeader(RawHeader.create("Cache-Control", "no-cache"))

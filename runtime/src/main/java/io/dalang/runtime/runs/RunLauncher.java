@@ -3,6 +3,7 @@ package io.dalang.runtime.runs;
 import io.dalang.actors.admission.Priority;
 import io.dalang.actors.placement.PlacementActor;
 import io.dalang.actors.run.RunActor;
+import io.dalang.actors.run.RunOutput;
 import io.dalang.actors.run.RunSettings;
 import io.dalang.actors.run.RunSpec;
 import io.dalang.actors.telemetry.TelemetryActor;
@@ -12,13 +13,12 @@ import io.dalang.protocols.generation.GenerationEvent;
 import io.dalang.protocols.openai.RequestValidation;
 import io.dalang.runtime.auth.Principal;
 import java.security.SecureRandom;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
-import org.apache.pekko.japi.Pair;
-import org.apache.pekko.stream.BoundedSourceQueue;
 import org.apache.pekko.stream.javadsl.Source;
 
 /**
@@ -56,20 +56,26 @@ public final class RunLauncher {
     return "run_" + new String(c);
   }
 
-  /** Starts a validated request for {@code principal}; the stream ends with End or a typed Failed. */
-  public Source<GenerationEvent, NotUsed> start(Principal principal, RequestValidation.Validated v, long receivedAtNanos,
+  /**
+   * A started run as the edge sees it: its first event ({@code Started}, or a typed {@code Failed} if
+   * it never started), then the rest as a stream to run inside the response. The stream ends with End
+   * or a typed Failed; if the client stops reading before that, the run cancels at the engine.
+   */
+  public record StartedRun(CompletionStage<GenerationEvent> first, Source<GenerationEvent, NotUsed> rest) {}
+
+  /** Starts a validated request for {@code principal}. */
+  public StartedRun start(Principal principal, RequestValidation.Validated v, long receivedAtNanos,
       Priority priority, long deadlineEpochMs) {
     if (!principal.models().containsKey(v.model())) {
       throw new DalangException(ErrorCode.MODEL_NOT_FOUND, "model '" + v.model() + "' does not exist or is not served to this tenant");
     }
     var spec = new RunSpec(principal.tenantId(), principal.pools(), v.model(), v.generation(), v.stream(),
         receivedAtNanos, System.currentTimeMillis(), priority, deadlineEpochMs);
-    Pair<BoundedSourceQueue<GenerationEvent>, Source<GenerationEvent, NotUsed>> q =
-        Source.<GenerationEvent>queue(streamBuffer).preMaterialize(system);
+    var output = new RunOutput(streamBuffer);
     ActorRef<RunActor.Command> run = system.systemActorOf(
-        RunActor.create(spec, q.first(), placement, telemetry, settings), "run-" + spec.runId(), Props.empty());
+        RunActor.create(spec, output, placement, telemetry, settings), "run-" + spec.runId(), Props.empty());
     var terminalSeen = new AtomicBoolean();
-    return q.second()
+    Source<GenerationEvent, NotUsed> rest = output.rest()
         .map(e -> {
           if (e.isTerminal()) terminalSeen.set(true);
           return e;
@@ -80,5 +86,6 @@ public final class RunLauncher {
           });
           return mat;
         });
+    return new StartedRun(output.first(), rest);
   }
 }

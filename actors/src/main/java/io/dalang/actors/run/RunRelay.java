@@ -1,0 +1,79 @@
+package io.dalang.actors.run;
+
+import io.dalang.protocols.generation.GenerationEvent;
+import java.util.function.Consumer;
+import org.apache.pekko.actor.typed.ActorRef;
+
+/**
+ * The engine-side half of a {@link RunActor}: takes a run's events on the engine's thread and puts
+ * {@code Started} and tokens straight into the response stream, so a token crosses one thread hand-off
+ * on its way to the client instead of one more through the run actor's mailbox. The terminal event
+ * goes to the run actor, which records telemetry and closes the stream; it is handed over after the
+ * last token was offered, on the same thread, so it can never overtake one.
+ *
+ * <p>Single writer: only the thread that delivers the run's events writes the counters; the run actor
+ * reads them (volatile) for its stall check and, after the terminal event, for the run's record.
+ */
+final class RunRelay implements Consumer<GenerationEvent> {
+  private final RunOutput out;
+  private final ActorRef<RunActor.Command> run;
+  private volatile boolean stopped;
+  private volatile boolean started;
+  private volatile long queueMs;
+  private volatile long firstTokenNanos;
+  private volatile long lastEventNanos;
+  private volatile int tokens;
+
+  RunRelay(RunOutput out, ActorRef<RunActor.Command> run) {
+    this.out = out;
+    this.run = run;
+  }
+
+  @Override
+  public void accept(GenerationEvent e) {
+    if (e.isTerminal()) {
+      run.tell(new RunActor.Terminal(e));
+      return;
+    }
+    long now = System.nanoTime();
+    lastEventNanos = now;
+    if (e instanceof GenerationEvent.Started s) {
+      queueMs = s.queuedMs();
+      started = true;
+    } else if (e instanceof GenerationEvent.Token) {
+      if (tokens == 0) firstTokenNanos = now;
+      tokens = tokens + 1; // single writer
+    }
+    if (stopped) return;
+    if (!out.offer(e)) {
+      // The client reads slower than the engine writes and the stream's buffer is full.
+      stopped = true;
+      run.tell(RunActor.ClientTooSlow.INSTANCE);
+    }
+  }
+
+  /** Stops relaying: the run is cancelling or over; later events are only counted. */
+  void stop() {
+    stopped = true;
+  }
+
+  boolean started() {
+    return started;
+  }
+
+  long queueMs() {
+    return queueMs;
+  }
+
+  long firstTokenNanos() {
+    return firstTokenNanos;
+  }
+
+  long lastEventNanos() {
+    return lastEventNanos;
+  }
+
+  int tokens() {
+    return tokens;
+  }
+}
