@@ -38,6 +38,15 @@ public interface Engine extends AutoCloseable {
   CompletionStage<String> terminated();
 
   /** The OS process id of an out-of-process engine. */
+  /**
+   * Features beyond plain generation that Dalang can pass through to this engine (e.g. {@code grammar},
+   * {@code logprobs}, {@code embeddings}); placement only sends a run that needs one to a slot whose
+   * engine has it. None yet: Dalang's API accepts plain generation only.
+   */
+  default java.util.Set<String> extensions() {
+    return java.util.Set.of();
+  }
+
   default OptionalLong processId() {
     return OptionalLong.empty();
   }

@@ -57,6 +57,23 @@ public record GgufFile(int version, Map<String, Object> metadata, List<TensorInf
     return integer("general.file_type").orElse(-1L);
   }
 
+  /**
+   * The file type as llama.cpp names it ({@code F32}, {@code F16}, {@code Q8_0}, {@code Q4_K_M}, ...);
+   * without {@code general.file_type}, the type of the token embedding tensor; {@code unknown} if neither.
+   */
+  public String fileTypeName() {
+    long t = fileType();
+    if (t >= 0 && t < FILE_TYPES.length && FILE_TYPES[(int) t] != null) return FILE_TYPES[(int) t];
+    return tensors.stream().filter(ti -> ti.name().equals("token_embd.weight")).findFirst()
+        .map(ti -> ti.type().name()).orElse("unknown");
+  }
+
+  // llama.cpp's enum llama_ftype (include/llama.h): the index is the value, gaps are retired types.
+  private static final String[] FILE_TYPES = {
+      "F32", "F16", "Q4_0", "Q4_1", null, null, null, "Q8_0", "Q5_0", "Q5_1", "Q2_K", "Q3_K_S", "Q3_K_M", "Q3_K_L",
+      "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M", "Q6_K", "IQ2_XXS", "IQ2_XS", "Q2_K_S", "IQ3_XS", "IQ3_XXS", "IQ1_S",
+      "IQ4_NL", "IQ3_S", "IQ3_M", "IQ2_S", "IQ2_M", "IQ4_XS", "IQ1_M", "BF16", null, null, null, "TQ1_0", "TQ2_0", "MXFP4"};
+
   public long vocabularySize() {
     return metadata.get("tokenizer.ggml.tokens") instanceof List<?> l ? l.size() : 0;
   }

@@ -27,6 +27,7 @@ class GgufReaderTest {
     assertEquals(TinyModel.DEMO.heads(), f.headCount());
     assertEquals(TinyModel.DEMO.kvHeads(), f.headCountKv());
     assertEquals(0, f.fileType());
+    assertEquals("F32", f.fileTypeName());
     assertEquals(3 + 9 * TinyModel.DEMO.layers(), f.tensors().size());
     long vocab = f.vocabularySize();
     assertTrue(vocab > 259, "control + byte tokens + word pieces");
@@ -60,6 +61,7 @@ class GgufReaderTest {
     assertEquals(1, f.fileType());
     var q = f.tensors().stream().filter(t -> t.name().equals("blk.0.attn_k.weight")).findFirst().orElseThrow();
     assertEquals(GgmlType.F16, q.type());
+    assertEquals("F16", f.fileTypeName());
     assertArrayEquals(new long[] {32, 16}, q.dims(), "kv width = head_dim × kv_heads");
     assertEquals(2L * 32 * 16, q.bytes());
   }

@@ -10,6 +10,8 @@ import io.dalang.actors.slot.ModelSlotEntity;
 import io.dalang.actors.slot.SlotSpec;
 import io.dalang.engine.Digests;
 import io.dalang.engine.Engine;
+import io.dalang.gguf.GgufReader;
+import io.dalang.protocols.node.Device;
 import io.dalang.protocols.CborSerializable;
 import io.dalang.protocols.error.DalangError;
 import io.dalang.protocols.error.ErrorCode;
@@ -73,7 +75,7 @@ public final class EngineActor {
 
   public record Cancel(String runId) implements Command {}
 
-  private record Started(Engine engine, String modelDigest, long loadMs) implements Command {}
+  private record Started(Engine engine, String modelDigest, String quantization, long loadMs) implements Command {}
 
   private record StartFailed(Throwable cause) implements Command {}
 
@@ -102,24 +104,25 @@ public final class EngineActor {
   private record Waiting(GenerationRequest request, Consumer<GenerationEvent> sink, long enqueuedNanos) {}
 
   /** The behavior wrapped in the restart-with-backoff supervisor the settings describe. */
-  public static Behavior<Command> supervised(SlotSpec spec, EngineFactory factory, EngineSettings settings,
+  public static Behavior<Command> supervised(SlotSpec spec, Device device, EngineFactory factory, EngineSettings settings,
       ActorRef<Topic.Command<SlotStatus>> topic, MeterRegistry metrics, AtomicInteger restarts) {
     var strategy = SupervisorStrategy.restartWithBackoff(settings.minBackoff(), settings.maxBackoff(), settings.jitter())
         .withMaxRestarts(settings.maxRestarts())
         .withResetBackoffAfter(settings.restartWindow())
         .withLoggingEnabled(false); // EngineActor logs each failure itself, in one line
     // Any failure restarts the engine with backoff, not only the ones this actor raises itself.
-    return Behaviors.supervise(create(spec, factory, settings, topic, metrics, restarts)).onFailure(RuntimeException.class, strategy);
+    return Behaviors.supervise(create(spec, device, factory, settings, topic, metrics, restarts)).onFailure(RuntimeException.class, strategy);
   }
 
-  static Behavior<Command> create(SlotSpec spec, EngineFactory factory, EngineSettings settings,
+  static Behavior<Command> create(SlotSpec spec, Device device, EngineFactory factory, EngineSettings settings,
       ActorRef<Topic.Command<SlotStatus>> topic, MeterRegistry metrics, AtomicInteger restarts) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-        new EngineActor(ctx, timers, spec, factory, settings, topic, metrics, restarts).starting()));
+        new EngineActor(ctx, timers, spec, device, factory, settings, topic, metrics, restarts).starting()));
   }
 
   private final ActorContext<Command> ctx;
   private final SlotSpec spec;
+  private final Device device;
   private final EngineSettings settings;
   private final ActorRef<Topic.Command<SlotStatus>> topic;
   private final MeterRegistry metrics;
@@ -135,12 +138,15 @@ public final class EngineActor {
   private final java.util.concurrent.atomic.AtomicReference<Engine> unclaimed = new java.util.concurrent.atomic.AtomicReference<>();
   private volatile boolean stopped;
   private String state = "Loading";
+  /** The model file's type, known once the model was checked. */
+  private String quantization = "";
   private int healthFailures;
 
-  private EngineActor(ActorContext<Command> ctx, TimerScheduler<Command> timers, SlotSpec spec, EngineFactory factory,
+  private EngineActor(ActorContext<Command> ctx, TimerScheduler<Command> timers, SlotSpec spec, Device device, EngineFactory factory,
       EngineSettings settings, ActorRef<Topic.Command<SlotStatus>> topic, MeterRegistry metrics, AtomicInteger restarts) {
     this.ctx = ctx;
     this.spec = spec;
+    this.device = device;
     this.settings = settings;
     this.topic = topic;
     this.metrics = metrics;
@@ -178,7 +184,13 @@ public final class EngineActor {
       throw new IllegalStateException("model file " + model.getFileName() + " has sha256 " + digest.substring(0, 12)
           + "…, expected " + spec.modelDigest().substring(0, Math.min(12, spec.modelDigest().length())) + "…");
     }
-    log.info("slot {}: model {} present (sha256 {}…)", spec.slotId(), model.getFileName(), digest.substring(0, 12));
+    String fileType;
+    try {
+      fileType = GgufReader.read(model).fileTypeName();
+    } catch (java.io.IOException | RuntimeException e) {
+      throw new IllegalStateException("model file " + model.getFileName() + " is not a readable GGUF file: " + e.getMessage(), e);
+    }
+    log.info("slot {}: model {} present ({}, sha256 {}…)", spec.slotId(), model.getFileName(), fileType, digest.substring(0, 12));
     Engine e = factory.create(spec, workDir);
     log.info("slot {}: engine {} ensured ({})", spec.slotId(), e.kind(), e.identity().version());
     long t0 = System.nanoTime();
@@ -196,7 +208,7 @@ public final class EngineActor {
       e.close();
       throw new IllegalStateException("the slot stopped while its engine was starting");
     }
-    return new Started(e, digest, (System.nanoTime() - t0) / 1_000_000);
+    return new Started(e, digest, fileType, (System.nanoTime() - t0) / 1_000_000);
   }
 
   /**
@@ -243,6 +255,7 @@ public final class EngineActor {
   private Behavior<Command> onStarted(Started m) {
     if (!unclaimed.compareAndSet(m.engine(), null)) return Behaviors.same(); // already closed by shutdown
     engine = m.engine();
+    quantization = m.quantization();
     ctx.getLog().info("slot {}: model {} loaded and warmed up in {} ms; health check passed, slot Ready ({} parallel sequences)",
         spec.slotId(), spec.modelId(), m.loadMs(), engine.parallelism());
     state = SlotStatus.READY;
@@ -423,7 +436,9 @@ public final class EngineActor {
     Engine e = engine;
     int total = parallelism();
     topic.tell(Topic.publish(new SlotStatus(spec.slotId(), spec.poolId(), spec.modelId(), spec.nodeId(), spec.deviceId(),
-        state, spec.engine(), e != null ? e.identity().version() : "", spec.contextPerSequence(), total,
+        state, spec.engine(), e != null ? e.identity().version() : "", device.kind(),
+        device.computeCapability() == null ? "" : device.computeCapability(), quantization,
+        e != null ? e.extensions() : java.util.Set.of(), spec.contextPerSequence(), total,
         Math.max(0, total - running.size()), waiting.size(), restarts.get(), e != null ? e.processId().orElse(-1) : -1, e != null ? e.baseUrl() : "",
         ctx.getSelf(), System.currentTimeMillis())));
     if (e != null) slot().tell(new ModelSlotEntity.ReportLoad(Math.max(0, total - running.size())));

@@ -166,7 +166,9 @@ public final class NodeAgent {
     var restarts = restartCounters.computeIfAbsent(spec.slotId(), k -> new AtomicInteger());
     // A fresh name per incarnation: the old child may still be stopping.
     String name = "engine-" + spec.slotId() + "-" + restarts.get() + "-" + System.nanoTime() % 100000;
-    var ref = ctx.spawn(EngineActor.supervised(spec, factory, settings, topic, metrics, restarts), name);
+    Device device = devices.stream().filter(d -> d.id().equals(spec.deviceId())).findFirst()
+        .orElseGet(() -> new Device(spec.deviceId(), Device.CPU, 0, "unknown device", 0, 0, ""));
+    var ref = ctx.spawn(EngineActor.supervised(spec, device, factory, settings, topic, metrics, restarts), name);
     ctx.watchWith(ref, new EngineStopped(spec.slotId(), spec));
     engines.put(spec.slotId(), ref);
   }

@@ -2,41 +2,44 @@ package io.dalang.actors.placement;
 
 import io.dalang.protocols.CborSerializable;
 import io.dalang.protocols.error.DalangError;
-import io.dalang.protocols.error.ErrorCode;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
-import java.util.Comparator;
-import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.pubsub.Topic;
 
 /**
- * Chooses the slot that serves a run, from a live snapshot of the fleet that every engine actor keeps
+ * Chooses the slot that serves a run, from a live {@link FleetTable} that every engine actor keeps
  * current through the {@link SlotStatus#TOPIC} topic. One per node, so choosing needs no remote call.
+ * The decision itself is {@link Placement}'s: feasibility first, then the configured policy, with the
+ * decision cache; every decision is kept (the latest {@code keep-decisions}) for narration.
  *
- * <p>This first cut picks, among Ready slots of the requested model in a pool the tenant may use, the
- * one with the most free parallel sequences, ties broken by slot id. The feasibility prefilter and
- * scoring policies come with the scheduler.
- *
- * <p>{@link PlaceRun} replies {@link Placed} or {@link Rejected} with {@code no_ready_slot} when no
- * slot of the model in the tenant's pools is Ready (the edge has already answered {@code model_not_found}
- * for a model none of the tenant's pools serves);
- * {@link GetFleet} replies the live statuses.
+ * <p>{@link PlaceRun} replies {@link Placed} or {@link Rejected} with the typed error {@link Placement}
+ * chose; {@link GetDecision} replies a kept decision, to its own tenant only; {@link GetFleet} replies
+ * the live statuses.
  */
 public final class PlacementActor {
 
   public interface Command extends CborSerializable {}
 
-  /** @param maxTokens the run's token budget: only slots whose context per sequence holds it are feasible */
-  public record PlaceRun(String modelId, Set<String> pools, int maxTokens, ActorRef<PlacementReply> replyTo) implements Command {}
+  public record PlaceRun(String runId, String tenantId, JobSpec job, ActorRef<PlacementReply> replyTo) implements Command {}
 
   public record GetFleet(ActorRef<Fleet> replyTo) implements Command {}
 
+  /** Replies the decision for {@code runId} if this node made it and it was {@code tenantId}'s run. */
+  public record GetDecision(String runId, String tenantId, ActorRef<Optional<PlacementDecision>> replyTo) implements Command {}
+
   private record StatusUpdate(SlotStatus status) implements Command {}
+
+  private enum Tick implements Command { EXPIRE }
 
   public sealed interface PlacementReply extends CborSerializable {}
 
@@ -51,53 +54,56 @@ public final class PlacementActor {
     }
   }
 
-  public static Behavior<Command> create(ActorRef<Topic.Command<SlotStatus>> topic, Duration statusTtl) {
-    return Behaviors.setup(ctx -> {
+  public static Behavior<Command> create(ActorRef<Topic.Command<SlotStatus>> topic, PlacementSettings settings, MeterRegistry metrics) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       topic.tell(Topic.subscribe(ctx.messageAdapter(SlotStatus.class, StatusUpdate::new)));
-      Map<String, SlotStatus> slots = new HashMap<>();
-      long ttlMs = statusTtl.toMillis();
+      long ttlMs = settings.statusTtl().toMillis();
+      timers.startTimerWithFixedDelay(Tick.EXPIRE, Duration.ofMillis(Math.max(100, ttlMs / 2)));
+      var fleet = new FleetTable();
+      var placement = new Placement(settings.policy(), settings.cacheTtl().toNanos(), settings.cacheSize());
+      var decisions = new LinkedHashMap<String, PlacementDecision>(256, 0.75f, false) {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, PlacementDecision> eldest) {
+          return size() > settings.keepDecisions();
+        }
+      };
+      Timer latency = Timer.builder("dalang_placement_decision").description("Time to decide where a run goes")
+          .publishPercentileHistogram().register(metrics);
+      Counter hits = Counter.builder("dalang_placement_cache").tag("result", "hit").register(metrics);
+      Counter misses = Counter.builder("dalang_placement_cache").tag("result", "miss").register(metrics);
+      metrics.gauge("dalang_placement_fleet_version", fleet, FleetTable::version);
       return Behaviors.receive(Command.class)
           .onMessage(StatusUpdate.class, u -> {
-            SlotStatus prev = slots.get(u.status().slotId());
-            if (prev == null || prev.publishedAtMillis() <= u.status().publishedAtMillis()) slots.put(u.status().slotId(), u.status());
+            // A status already past its TTL (a late message) would only be dropped again at the next tick.
+            if (System.currentTimeMillis() - u.status().publishedAtMillis() <= ttlMs) fleet.update(u.status());
+            return Behaviors.same();
+          })
+          .onMessageEquals(Tick.EXPIRE, () -> {
+            fleet.expire(System.currentTimeMillis(), ttlMs);
             return Behaviors.same();
           })
           .onMessage(PlaceRun.class, m -> {
-            m.replyTo().tell(place(live(slots, ttlMs), m.modelId(), m.pools(), m.maxTokens()));
+            PlacementDecision d = placement.decide(fleet, m.job(), m.runId(), m.tenantId());
+            latency.record(d.decisionNanos(), TimeUnit.NANOSECONDS);
+            (d.cacheHit() ? hits : misses).increment();
+            metrics.counter("dalang_placements", "outcome", d.error() == null ? "placed" : d.error().code().code()).increment();
+            decisions.put(m.runId(), d);
+            m.replyTo().tell(d.error() == null ? new Placed(fleet.find(d.chosen()).orElseThrow()) : new Rejected(d.error()));
+            return Behaviors.same();
+          })
+          .onMessage(GetDecision.class, m -> {
+            PlacementDecision d = decisions.get(m.runId());
+            m.replyTo().tell(Optional.ofNullable(d).filter(x -> x.tenantId().equals(m.tenantId())));
             return Behaviors.same();
           })
           .onMessage(GetFleet.class, m -> {
-            m.replyTo().tell(new Fleet(live(slots, ttlMs)));
+            long now = System.currentTimeMillis();
+            m.replyTo().tell(new Fleet(fleet.all().stream().filter(s -> now - s.publishedAtMillis() <= ttlMs).toList()));
             return Behaviors.same();
           })
           .build();
-    });
-  }
-
-  static List<SlotStatus> live(Map<String, SlotStatus> slots, long ttlMs) {
-    long now = System.currentTimeMillis();
-    slots.values().removeIf(s -> now - s.publishedAtMillis() > ttlMs * 10);
-    return slots.values().stream().filter(s -> now - s.publishedAtMillis() <= ttlMs)
-        .sorted(Comparator.comparing(SlotStatus::slotId)).toList();
-  }
-
-  static PlacementReply place(List<SlotStatus> fleet, String modelId, Set<String> pools, int maxTokens) {
-    var serving = fleet.stream().filter(s -> s.modelId().equals(modelId) && pools.contains(s.poolId())).toList();
-    // Feasibility before scoring: a slot whose context cannot hold the requested tokens never serves the run.
-    var candidates = serving.stream().filter(s -> s.contextPerSequence() > maxTokens).toList();
-    if (candidates.isEmpty() && !serving.isEmpty()) {
-      return new Rejected(DalangError.of(ErrorCode.CONTEXT_LENGTH_EXCEEDED, "max_tokens " + maxTokens
-          + " does not fit the context of any slot serving '" + modelId + "' ("
-          + serving.stream().map(s -> s.slotId() + ": " + s.contextPerSequence() + " tokens").toList() + ")"));
-    }
-    if (candidates.isEmpty()) {
-      // The edge already checked that one of the tenant's pools serves the model: its slots are just not live yet.
-      return new Rejected(DalangError.of(ErrorCode.NO_READY_SLOT, "no slot of model '" + modelId + "' is live yet; retry shortly"));
-    }
-    return candidates.stream().filter(SlotStatus::ready)
-        .max(Comparator.comparingInt(SlotStatus::slotsFree).thenComparing(SlotStatus::slotId, Comparator.reverseOrder()))
-        .<PlacementReply>map(Placed::new)
-        .orElseGet(() -> new Rejected(DalangError.of(ErrorCode.NO_READY_SLOT, "model '" + modelId + "' has no Ready slot right now ("
-            + candidates.stream().map(s -> s.slotId() + ": " + s.state()).toList() + "); retry shortly")));
+    }));
   }
 }

@@ -2,6 +2,9 @@ package io.dalang.actors.placement;
 
 import io.dalang.actors.engine.EngineActor;
 import io.dalang.protocols.CborSerializable;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
 import org.apache.pekko.actor.typed.ActorRef;
 
 /**
@@ -10,6 +13,10 @@ import org.apache.pekko.actor.typed.ActorRef;
  * the TTL counts as lost.
  *
  * @param state {@code Loading}, {@code Ready}, {@code Draining}, {@code Failed} or {@code Stopped}
+ * @param deviceKind {@code cpu} or {@code cuda}
+ * @param computeCapability the CUDA device's compute capability, empty for a CPU device
+ * @param quantization the model file's type as llama.cpp names it ({@code F32}, {@code Q8_0}, ...), empty until loaded
+ * @param extensions engine features beyond plain generation ({@code grammar}, {@code embeddings}, ...)
  * @param enginePid OS process id of an out-of-process engine, -1 otherwise
  * @param engineUrl base URL of an out-of-process engine's own HTTP API, empty otherwise
  */
@@ -22,6 +29,10 @@ public record SlotStatus(
     String state,
     String engineKind,
     String engineVersion,
+    String deviceKind,
+    String computeCapability,
+    String quantization,
+    Set<String> extensions,
     int contextPerSequence,
     int slotsTotal,
     int slotsFree,
@@ -38,5 +49,14 @@ public record SlotStatus(
 
   public boolean ready() {
     return READY.equals(state);
+  }
+
+  /**
+   * The fields placement filters on, without the load figures: when this changes for a slot, decisions
+   * cached for the old fleet no longer hold.
+   */
+  public List<Object> structure() {
+    return Arrays.asList(slotId, poolId, modelId, nodeId, deviceId, state, engineKind, engineVersion, deviceKind,
+        computeCapability, quantization, extensions, contextPerSequence, slotsTotal, engine);
   }
 }

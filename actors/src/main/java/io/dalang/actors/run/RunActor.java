@@ -1,6 +1,7 @@
 package io.dalang.actors.run;
 
 import io.dalang.actors.engine.EngineActor;
+import io.dalang.actors.placement.JobSpec;
 import io.dalang.actors.placement.PlacementActor;
 import io.dalang.actors.placement.SlotStatus;
 import io.dalang.actors.telemetry.TelemetryActor;
@@ -83,7 +84,8 @@ public final class RunActor {
 
   private Behavior<Command> placing(ActorRef<PlacementActor.Command> placement) {
     ctx.ask(PlacementActor.PlacementReply.class, placement, settings.placementTimeout(),
-        replyTo -> new PlacementActor.PlaceRun(spec.modelId(), spec.pools(), spec.request().maxTokens(), replyTo),
+        replyTo -> new PlacementActor.PlaceRun(spec.runId(), spec.tenantId(),
+            JobSpec.of(spec.modelId(), spec.pools(), promptTokensAtLeast(spec.request()), spec.request().maxTokens()), replyTo),
         (reply, err) -> new PlacementResult(err != null
             ? new PlacementActor.Rejected(DalangError.of(ErrorCode.NO_READY_SLOT, "placement did not answer in time"))
             : reply));
@@ -145,6 +147,22 @@ public final class RunActor {
         })
         .onSignal(PostStop.class, sig -> stoppedEarly())
         .build();
+  }
+
+  /**
+   * A lower bound of the prompt's length in tokens, before the engine tokenizes it: its UTF-8 bytes / 8
+   * (a token of a llama-family vocabulary rarely spans more), at least 1. Placement uses it for the
+   * context check, so a request is only rejected up front when it surely does not fit; the engine
+   * checks the exact count.
+   */
+  static int promptTokensAtLeast(io.dalang.protocols.generation.GenerationRequest r) {
+    long bytes = 0;
+    if (r.isChat()) {
+      for (var m : r.messages()) bytes += m.content().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+    } else {
+      bytes = r.prompt().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+    }
+    return (int) Math.max(1, Math.min(Integer.MAX_VALUE / 2, bytes / 8));
   }
 
   /** Stopped without a terminal event (a bug, or the system shutting down): the client still gets one. */

@@ -9,6 +9,8 @@ public enum ErrorCode {
   MALFORMED_JSON(400, "INVALID_ARGUMENT", "invalid_request_error", false),
   INVALID_REQUEST(400, "INVALID_ARGUMENT", "invalid_request_error", false),
   CONTEXT_LENGTH_EXCEEDED(400, "INVALID_ARGUMENT", "invalid_request_error", false),
+  /** Slots of the model exist, but none can serve the request as asked (extensions, device, quantization). */
+  NO_FEASIBLE_SLOT(400, "FAILED_PRECONDITION", "invalid_request_error", false),
   AUTHENTICATION_FAILED(401, "UNAUTHENTICATED", "authentication_error", false),
   PERMISSION_DENIED(403, "PERMISSION_DENIED", "permission_error", false),
   MODEL_NOT_FOUND(404, "NOT_FOUND", "not_found_error", false),

@@ -3,6 +3,7 @@ package io.dalang.runtime.http;
 import io.dalang.actors.admission.Priority;
 import io.dalang.actors.executor.ExecutorEntity;
 import io.dalang.actors.placement.PlacementActor;
+import io.dalang.actors.placement.PlacementDecision;
 import io.dalang.actors.placement.SlotStatus;
 import io.dalang.actors.telemetry.TelemetryActor;
 import io.dalang.protocols.error.DalangError;
@@ -90,7 +91,9 @@ public final class HttpApi extends AllDirectives {
             path(PathMatchers.segment("models"), () -> get(() -> authenticated(this::models))),
             path(PathMatchers.segment("capabilities"), () -> get(() -> authenticated(p -> completeWithFuture(capabilities(p))))),
             path(PathMatchers.segment("runs").slash(PathMatchers.segment()), runId ->
-                get(() -> authenticated(p -> completeWithFuture(run(p, runId)))))))
+                get(() -> authenticated(p -> completeWithFuture(run(p, runId))))),
+            path(PathMatchers.segment("placements").slash(PathMatchers.segment()), runId ->
+                get(() -> authenticated(p -> completeWithFuture(placementOf(p, runId)))))))
     )));
   }
 
@@ -279,6 +282,13 @@ public final class HttpApi extends AllDirectives {
       if (l.run() == null) throw new DalangException(ErrorCode.NOT_FOUND, "no run " + runId + " for this tenant");
       return json(StatusCodes.OK, l.run());
     });
+  }
+
+  private CompletionStage<HttpResponse> placementOf(Principal p, String runId) {
+    CompletionStage<java.util.Optional<PlacementDecision>> lookup =
+        AskPattern.ask(placement, r -> new PlacementActor.GetDecision(runId, p.tenantId(), r), askTimeout, system.scheduler());
+    return lookup.thenApply(d -> json(StatusCodes.OK, PlacementNarration.of(d.orElseThrow(() ->
+        new DalangException(ErrorCode.NOT_FOUND, "no placement decision for run " + runId + " of this tenant on this node")))));
   }
 
   static HttpResponse json(org.apache.pekko.http.javadsl.model.StatusCode status, Object body) {

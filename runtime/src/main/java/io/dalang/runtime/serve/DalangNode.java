@@ -7,6 +7,7 @@ import io.dalang.actors.engine.EngineSettings;
 import io.dalang.actors.executor.ExecutorEntity;
 import io.dalang.actors.node.NodeAgent;
 import io.dalang.actors.placement.PlacementActor;
+import io.dalang.actors.placement.PlacementSettings;
 import io.dalang.actors.placement.SlotStatus;
 import io.dalang.actors.pool.PoolEntity;
 import io.dalang.actors.run.RunSettings;
@@ -155,7 +156,7 @@ public final class DalangNode implements AutoCloseable {
     Duration askTimeout = config.getDuration("dalang.http.ask-timeout");
     ActorRef<Topic.Command<SlotStatus>> topic =
         system.systemActorOf(Topic.create(SlotStatus.class, SlotStatus.TOPIC), "slot-status-topic", Props.empty());
-    var placement = system.systemActorOf(PlacementActor.create(topic, config.getDuration("dalang.node.status-ttl")), "placement", Props.empty());
+    var placement = system.systemActorOf(PlacementActor.create(topic, PlacementSettings.from(config), metrics), "placement", Props.empty());
     var telemetry = system.systemActorOf(TelemetryActor.create(dataDir.resolve("runs").resolve("runs.jsonl"),
         config.getInt("dalang.runs.keep-in-memory"), metrics), "telemetry", Props.empty());
 

@@ -162,6 +162,33 @@ class ServeEndToEndTest {
   }
 
   @Test
+  void eachRunsPlacementIsNarratedWithItsCandidatesAndTheirVerdicts() throws Exception {
+    var ok = api.post("/v1/chat/completions", CHAT.formatted(""));
+    var placed = ApiClient.json(api.get("/v1/placements/" + ok.headers().firstValue("x-dalang-run-id").orElseThrow()).body());
+    assertEquals("demo-0", placed.get("chosen").asText(), placed.toString());
+    assertEquals("least-loaded", placed.get("policy").asText());
+    assertEquals(16, placed.get("job_spec_hash").asText().length());
+    assertTrue(placed.get("snapshot_version").asLong() > 0);
+    var candidate = placed.get("candidates").get(0);
+    assertEquals("demo-0", candidate.get("slot_id").asText());
+    assertTrue(candidate.get("feasible").asBoolean());
+    assertTrue(candidate.get("chosen").asBoolean());
+    assertEquals("F32", candidate.get("quantization").asText(), "read from the model file");
+    assertEquals(0, candidate.get("rejections").size());
+
+    var tooLong = api.post("/v1/chat/completions",
+        "{\"model\": \"dalang-demo\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"max_tokens\": 5000}");
+    assertError(tooLong, 400, "context_length_exceeded");
+    var rejected = ApiClient.json(api.get("/v1/placements/" + tooLong.headers().firstValue("x-dalang-run-id").orElseThrow()).body());
+    assertTrue(rejected.get("chosen").isNull(), rejected.toString());
+    assertEquals("context_length_exceeded", rejected.get("error").get("code").asText());
+    var verdict = rejected.get("candidates").get(0);
+    assertFalse(verdict.get("feasible").asBoolean());
+    assertTrue(verdict.get("rejections").get(0).asText().contains("slot holds 4096 per sequence"), verdict.toString());
+    assertError(api.get("/v1/placements/run_doesnotexist"), 404, "not_found");
+  }
+
+  @Test
   void aRunsTelemetryIsRecordedAndVisibleOnlyToItsTenant() throws Exception {
     var r = api.post("/v1/chat/completions", CHAT.formatted(""));
     String runId = r.headers().firstValue("x-dalang-run-id").orElseThrow();
@@ -190,6 +217,7 @@ class ServeEndToEndTest {
         to -> new ApiKeyEntity.IssueKey("other", "other-1", to), Duration.ofSeconds(10)).toCompletableFuture().get(15, TimeUnit.SECONDS);
     var other = api.withKey(otherKey);
     assertError(other.get("/v1/runs/" + runId), 404, "not_found");
+    assertError(other.get("/v1/placements/" + runId), 404, "not_found");
     assertError(other.post("/v1/chat/completions", CHAT.formatted("")), 404, "model_not_found");
     assertEquals(0, ApiClient.json(other.get("/v1/models").body()).get("data").size());
   }
@@ -250,6 +278,9 @@ class ServeEndToEndTest {
     assertEquals(200, metrics.statusCode());
     assertTrue(metrics.body().contains("dalang_runs_total{model=\"dalang-demo\",outcome=\"ok\"}"), metrics.body());
     assertTrue(metrics.body().contains("dalang_ttft_ms_bucket"), "TTFT is a histogram");
+    assertTrue(metrics.body().contains("dalang_placement_decision_seconds_bucket"), "placement latency is a histogram");
+    assertTrue(metrics.body().contains("dalang_placement_cache_total{result=\"hit\"}"), metrics.body());
+    assertTrue(metrics.body().contains("dalang_placements_total{outcome=\"placed\"}"), metrics.body());
   }
 
   @Test

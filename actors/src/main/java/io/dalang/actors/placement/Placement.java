@@ -1,0 +1,212 @@
+package io.dalang.actors.placement;
+
+import io.dalang.protocols.error.DalangError;
+import io.dalang.protocols.error.ErrorCode;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Placement of runs on slots: feasibility first, then a policy's score, with a decision cache.
+ *
+ * <p>For a job, every slot serving its model is checked (pool, state, context, compute capability,
+ * quantization, extensions) and each failure is kept; only the slots that pass are scored by the
+ * {@link PlacementPolicy} on their current load, and the highest score wins, ties to the lowest slot
+ * id. Deterministic: the same {@link FleetTable} state and job give the same decision.
+ *
+ * <p>The checks that do not depend on the job's exact size are the same for every job of one
+ * {@link JobSpec.JobClass}; their outcome is cached under (job class, fleet version, policy) for
+ * {@code cacheTtlNanos}. Any structural change to the fleet raises its version, and the cache is
+ * dropped, so a stale filtering is never used. The exact context check and the scoring always run on
+ * the current fleet.
+ *
+ * <p>Not thread-safe: owned by one actor (or one benchmark thread).
+ */
+public final class Placement {
+
+  /** The cached part of a decision: which slots pass the job class's checks, which fail and why. */
+  private record Filtered(int[] passing, int[] failing, int[] failedChecks, long createdNanos) {}
+
+  private record Key(JobSpec.JobClass jobClass, long version, PlacementPolicy policy) {}
+
+  private final PlacementPolicy policy;
+  private final long cacheTtlNanos;
+  private final boolean cacheEnabled;
+  private final Map<Key, Filtered> cache;
+  private long cacheVersion = -1;
+  private long hits;
+  private long misses;
+
+  /**
+   * @param cacheTtlNanos how long a cached filtering is used at most; 0 or less disables the cache
+   * @param cacheSize how many job classes the cache holds, least recently used dropped first
+   */
+  public Placement(PlacementPolicy policy, long cacheTtlNanos, int cacheSize) {
+    this.policy = policy;
+    this.cacheTtlNanos = cacheTtlNanos;
+    this.cacheEnabled = cacheTtlNanos > 0 && cacheSize > 0;
+    this.cache = new LinkedHashMap<>(Math.max(16, Math.min(cacheSize, 1 << 16)), 0.75f, true) {
+      private static final long serialVersionUID = 1L;
+
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<Key, Filtered> eldest) {
+        return size() > cacheSize;
+      }
+    };
+  }
+
+  public PlacementPolicy policy() {
+    return policy;
+  }
+
+  public long cacheHits() {
+    return hits;
+  }
+
+  public long cacheMisses() {
+    return misses;
+  }
+
+  public int cacheSize() {
+    return cache.size();
+  }
+
+  /** Decides where {@code job} runs on the fleet as it is now. */
+  public PlacementDecision decide(FleetTable fleet, JobSpec job, String runId, String tenantId) {
+    long t0 = System.nanoTime();
+    JobSpec.JobClass jc = job.jobClass();
+    Filtered f = null;
+    boolean hit = false;
+    if (cacheEnabled) {
+      if (cacheVersion != fleet.version()) {
+        cache.clear();
+        cacheVersion = fleet.version();
+      }
+      Key key = new Key(jc, fleet.version(), policy);
+      f = cache.get(key);
+      if (f != null && t0 - f.createdNanos() > cacheTtlNanos) {
+        cache.remove(key);
+        f = null;
+      }
+      if (f != null) {
+        hit = true;
+        hits++;
+      } else {
+        misses++;
+        f = filter(fleet, jc, t0);
+        cache.put(key, f);
+      }
+    } else {
+      misses++;
+      f = filter(fleet, jc, t0);
+    }
+
+    var candidates = new ArrayList<PlacementDecision.Candidate>(f.passing().length + f.failing().length);
+    for (int k = 0; k < f.failing().length; k++) {
+      candidates.add(new PlacementDecision.Candidate(fleet.get(f.failing()[k]), f.failedChecks()[k], Double.NaN));
+    }
+    int need = job.contextTokens();
+    Map<String, Integer> nodeBusy = policy == PlacementPolicy.SPREAD ? nodeBusy(fleet, f.passing()) : null;
+    SlotStatus best = null;
+    double bestScore = Double.NEGATIVE_INFINITY;
+    for (int i : f.passing()) {
+      SlotStatus s = fleet.get(i);
+      if (s.contextPerSequence() < need) {
+        candidates.add(new PlacementDecision.Candidate(s, PlacementDecision.CONTEXT, Double.NaN));
+        continue;
+      }
+      double score = score(s, nodeBusy);
+      candidates.add(new PlacementDecision.Candidate(s, 0, score));
+      if (score > bestScore) { // passing is in slot id order: on a tie the lower id stays
+        bestScore = score;
+        best = s;
+      }
+    }
+    DalangError error = best == null ? rejection(job, candidates) : null;
+    return new PlacementDecision(runId, tenantId, job, jc.hash(), policy, fleet.version(), hit, candidates,
+        best == null ? null : best.slotId(), error, System.currentTimeMillis(), System.nanoTime() - t0);
+  }
+
+  private static Filtered filter(FleetTable fleet, JobSpec.JobClass jc, long now) {
+    int[] serving = fleet.slotsOf(jc.modelId());
+    int[] passing = new int[serving.length];
+    int[] failing = new int[serving.length];
+    int[] checks = new int[serving.length];
+    int p = 0;
+    int n = 0;
+    int floor = jc.contextFloor();
+    for (int i : serving) {
+      SlotStatus s = fleet.get(i);
+      int failed = 0;
+      if (!jc.pools().contains(s.poolId())) failed |= PlacementDecision.POOL;
+      if (!s.ready()) failed |= PlacementDecision.STATE;
+      if (s.contextPerSequence() < floor) failed |= PlacementDecision.CONTEXT;
+      if (!jc.minComputeCapability().isEmpty()
+          && (s.computeCapability().isEmpty() || SlotFeasibility.compareCapability(s.computeCapability(), jc.minComputeCapability()) < 0)) {
+        failed |= PlacementDecision.COMPUTE;
+      }
+      if (!jc.quantizations().isEmpty() && !jc.quantizations().contains(s.quantization())) failed |= PlacementDecision.QUANTIZATION;
+      if (!s.extensions().containsAll(jc.extensions())) failed |= PlacementDecision.EXTENSIONS;
+      if (failed == 0) {
+        passing[p++] = i;
+      } else {
+        failing[n] = i;
+        checks[n++] = failed;
+      }
+    }
+    return new Filtered(java.util.Arrays.copyOf(passing, p), java.util.Arrays.copyOf(failing, n), java.util.Arrays.copyOf(checks, n), now);
+  }
+
+  private double score(SlotStatus s, Map<String, Integer> nodeBusy) {
+    double total = Math.max(1, s.slotsTotal());
+    double free = s.slotsFree();
+    double queued = s.queued();
+    return switch (policy) {
+      case LEAST_LOADED -> (free - queued) / total;
+      case BIN_PACK -> free > 0 ? 1 + (total - free) / total : -queued / total;
+      // Whole sequences busy on the node first (×4 keeps the fraction from outweighing one sequence).
+      case SPREAD -> -4.0 * nodeBusy.get(s.nodeId()) + (free - queued) / (total + queued);
+    };
+  }
+
+  private static Map<String, Integer> nodeBusy(FleetTable fleet, int[] passing) {
+    var busy = new HashMap<String, Integer>();
+    for (int i : passing) {
+      SlotStatus s = fleet.get(i);
+      busy.merge(s.nodeId(), Math.max(0, s.slotsTotal() - s.slotsFree()) + s.queued(), Integer::sum);
+    }
+    return busy;
+  }
+
+  /**
+   * The typed error for a job no slot can take, chosen by what could change: a slot in the tenant's
+   * pools that only is not Ready yet may become Ready (retriable {@code no_ready_slot}); a job that
+   * fits no slot's context is the request's to fix ({@code context_length_exceeded}); any other
+   * mismatch ({@code no_feasible_slot}) names every slot and why.
+   */
+  private static DalangError rejection(JobSpec job, List<PlacementDecision.Candidate> candidates) {
+    var inPools = candidates.stream().filter(c -> (c.failed() & PlacementDecision.POOL) == 0).toList();
+    if (inPools.isEmpty()) {
+      return DalangError.of(ErrorCode.NO_READY_SLOT, "no slot of model '" + job.modelId() + "' is live in the tenant's pools yet; retry shortly");
+    }
+    if (inPools.stream().anyMatch(c -> c.failed() == PlacementDecision.STATE)) {
+      return DalangError.of(ErrorCode.NO_READY_SLOT, "model '" + job.modelId() + "' has no Ready slot right now ("
+          + describe(job, inPools) + "); retry shortly");
+    }
+    if (inPools.stream().allMatch(c -> (c.failed() & PlacementDecision.CONTEXT) != 0)) {
+      return DalangError.of(ErrorCode.CONTEXT_LENGTH_EXCEEDED, "the request needs " + job.contextTokens()
+          + " tokens of context (prompt " + job.promptTokens() + " + max_tokens " + job.maxTokens() + "), more than any slot serving '"
+          + job.modelId() + "' holds (" + inPools.stream().map(c -> c.slot().slotId() + ": " + c.slot().contextPerSequence()).toList() + ")");
+    }
+    return DalangError.of(ErrorCode.NO_FEASIBLE_SLOT, "no slot of model '" + job.modelId() + "' can serve this request: "
+        + describe(job, inPools));
+  }
+
+  private static String describe(JobSpec job, List<PlacementDecision.Candidate> cs) {
+    var parts = new ArrayList<String>();
+    for (var c : cs) parts.add(c.slot().slotId() + ": " + String.join("; ", c.reasons(job)));
+    return String.join(" | ", parts);
+  }
+}

@@ -1,0 +1,67 @@
+package io.dalang.actors.placement;
+
+import io.dalang.protocols.error.DalangError;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One placement decision, kept so that it can be told afterwards ({@code GET /v1/placements/{run_id}}):
+ * every slot of the model that was considered, why each rejected one failed, the score of each feasible
+ * one, and the choice, or the typed error when there was none.
+ *
+ * @param jobSpecHash the hash of the job's class, the decision cache's key with the snapshot version and policy
+ * @param snapshotVersion the version of the fleet snapshot the decision was made on
+ * @param cacheHit whether the filtering came from the decision cache
+ * @param chosen the chosen slot's id, null when the run was rejected
+ * @param error why the run was rejected, null when a slot was chosen
+ * @param decisionNanos how long deciding took
+ */
+public record PlacementDecision(String runId, String tenantId, JobSpec job, String jobSpecHash, PlacementPolicy policy,
+    long snapshotVersion, boolean cacheHit, List<Candidate> candidates, String chosen, DalangError error,
+    long decidedAtEpochMs, long decisionNanos) {
+
+  /** Bits of {@link Candidate#failed()}: which checks a slot failed. */
+  public static final int POOL = 1;
+  public static final int STATE = 2;
+  public static final int CONTEXT = 4;
+  public static final int COMPUTE = 8;
+  public static final int QUANTIZATION = 16;
+  public static final int EXTENSIONS = 32;
+
+  /**
+   * One slot as placement saw it.
+   *
+   * @param slot its status at the time of the decision
+   * @param failed the checks it failed ({@link #POOL} | {@link #STATE} | ...), 0 if feasible
+   * @param score its policy score if feasible (higher wins), NaN otherwise
+   */
+  public record Candidate(SlotStatus slot, int failed, double score) {
+    public boolean feasible() {
+      return failed == 0;
+    }
+
+    /** Why it was rejected, one sentence per failed check, for the job it was checked against. */
+    public List<String> reasons(JobSpec job) {
+      var out = new ArrayList<String>(2);
+      SlotStatus s = slot;
+      if ((failed & POOL) != 0) out.add("pool '" + s.poolId() + "' is not one of the tenant's pools");
+      if ((failed & STATE) != 0) out.add("slot is " + s.state() + ", not Ready");
+      if ((failed & CONTEXT) != 0) {
+        out.add("needs " + job.contextTokens() + " tokens of context (prompt " + job.promptTokens() + " + max_tokens "
+            + job.maxTokens() + "), slot holds " + s.contextPerSequence() + " per sequence");
+      }
+      if ((failed & COMPUTE) != 0) {
+        out.add("needs compute capability " + job.minComputeCapability() + ", device " + s.deviceId() + " is "
+            + (s.computeCapability().isEmpty() ? s.deviceKind() : s.computeCapability()));
+      }
+      if ((failed & QUANTIZATION) != 0) out.add("model file is " + s.quantization() + ", the run accepts " + job.quantizations());
+      if ((failed & EXTENSIONS) != 0) {
+        var missing = new ArrayList<>(job.extensions());
+        missing.removeAll(s.extensions());
+        missing.sort(null);
+        out.add("engine " + s.engineKind() + " lacks " + String.join(", ", missing));
+      }
+      return out;
+    }
+  }
+}

@@ -1,0 +1,65 @@
+package io.dalang.runtime.http;
+
+import io.dalang.actors.placement.PlacementDecision;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.TreeSet;
+
+/** The JSON body of {@code GET /v1/placements/{run_id}}: a decision told for people and tools. */
+final class PlacementNarration {
+  private PlacementNarration() {}
+
+  static Map<String, Object> of(PlacementDecision d) {
+    var job = new LinkedHashMap<String, Object>();
+    job.put("model", d.job().modelId());
+    job.put("pools", new TreeSet<>(d.job().pools()));
+    job.put("prompt_tokens_at_least", d.job().promptTokens());
+    job.put("max_tokens", d.job().maxTokens());
+    job.put("context_tokens", d.job().contextTokens());
+    job.put("extensions", new TreeSet<>(d.job().extensions()));
+    job.put("min_compute_capability", d.job().minComputeCapability());
+    job.put("quantizations", new TreeSet<>(d.job().quantizations()));
+
+    var candidates = new ArrayList<Map<String, Object>>();
+    var sorted = new ArrayList<>(d.candidates());
+    sorted.sort(Comparator.comparing(c -> c.slot().slotId()));
+    for (var c : sorted) {
+      var s = c.slot();
+      var m = new LinkedHashMap<String, Object>();
+      m.put("slot_id", s.slotId());
+      m.put("pool", s.poolId());
+      m.put("node", s.nodeId());
+      m.put("device", s.deviceId());
+      m.put("device_kind", s.deviceKind());
+      m.put("state", s.state());
+      m.put("engine", s.engineKind());
+      m.put("quantization", s.quantization());
+      m.put("context_per_sequence", s.contextPerSequence());
+      m.put("slots_total", s.slotsTotal());
+      m.put("slots_free", s.slotsFree());
+      m.put("queued", s.queued());
+      m.put("feasible", c.feasible());
+      m.put("score", Double.isNaN(c.score()) ? null : c.score());
+      m.put("rejections", c.reasons(d.job()));
+      m.put("chosen", s.slotId().equals(d.chosen()));
+      candidates.add(m);
+    }
+
+    var body = new LinkedHashMap<String, Object>();
+    body.put("run_id", d.runId());
+    body.put("decided_at", Instant.ofEpochMilli(d.decidedAtEpochMs()).toString());
+    body.put("policy", d.policy().wireName());
+    body.put("job", job);
+    body.put("job_spec_hash", d.jobSpecHash());
+    body.put("snapshot_version", d.snapshotVersion());
+    body.put("cache_hit", d.cacheHit());
+    body.put("decision_us", d.decisionNanos() / 1000.0);
+    body.put("chosen", d.chosen());
+    body.put("error", d.error() == null ? null : Map.of("code", d.error().code().code(), "message", d.error().message()));
+    body.put("candidates", candidates);
+    return body;
+  }
+}
