@@ -160,6 +160,11 @@ public final class AdmissionQueue<T> {
     return jobs;
   }
 
+  /** Whether the job is queued. */
+  public boolean contains(String jobId) {
+    return byId.containsKey(jobId);
+  }
+
   /** Jobs queued, all tenants and priorities. */
   public int size() {
     return size;

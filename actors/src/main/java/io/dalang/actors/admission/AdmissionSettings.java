@@ -27,6 +27,26 @@ public record AdmissionSettings(int capacity, OverflowPolicy policy, Map<String,
     });
   }
 
+  /**
+   * The settings of pool {@code poolId}'s queue: {@code dalang.admission}, with the keys under
+   * {@code dalang.admission.pools.<poolId>} (capacity, policy, quantum, default-weight, tenant-weights)
+   * taking precedence.
+   */
+  public static AdmissionSettings forPool(com.typesafe.config.Config c, String poolId) {
+    com.typesafe.config.Config a = c.getConfig("dalang.admission");
+    String path = "pools." + com.typesafe.config.ConfigUtil.quoteString(poolId);
+    if (a.hasPath(path)) a = a.getConfig(path).withFallback(a);
+    return from(a, a.getInt("capacity"));
+  }
+
+  /** Capacity as given, the rest from a {@code dalang.admission}-shaped config. */
+  public static AdmissionSettings from(com.typesafe.config.Config a, int capacity) {
+    var weights = new java.util.HashMap<String, Integer>();
+    a.getConfig("tenant-weights").root().keySet().forEach(t -> weights.put(t, a.getConfig("tenant-weights").getInt(t)));
+    return new AdmissionSettings(capacity, OverflowPolicy.valueOf(a.getString("policy").toUpperCase(java.util.Locale.ROOT).replace('-', '_')),
+        weights, a.getInt("default-weight"), a.getInt("quantum"));
+  }
+
   /** The weight {@code tenant} shares by. */
   public int weightOf(String tenant) {
     return tenantWeights.getOrDefault(tenant, defaultWeight);

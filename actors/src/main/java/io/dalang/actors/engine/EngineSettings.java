@@ -25,11 +25,7 @@ public record EngineSettings(
     Config r = e.getConfig("restart");
     Config n = c.getConfig("dalang.node");
     Config a = c.getConfig("dalang.admission");
-    var weights = new java.util.HashMap<String, Integer>();
-    a.getConfig("tenant-weights").root().keySet().forEach(t -> weights.put(t, a.getConfig("tenant-weights").getInt(t)));
-    var admission = new io.dalang.actors.admission.AdmissionSettings(e.getInt("max-queued"),
-        io.dalang.actors.admission.OverflowPolicy.valueOf(a.getString("policy").toUpperCase(java.util.Locale.ROOT).replace('-', '_')),
-        weights, a.getInt("default-weight"), a.getInt("quantum"));
+    var admission = io.dalang.actors.admission.AdmissionSettings.from(a, e.getInt("max-queued"));
     return new EngineSettings(dataDir, e.getDuration("start-timeout"), e.getInt("warmup-tokens"), e.getInt("max-queued"), admission,
         r.getDuration("min-backoff"), r.getDuration("max-backoff"), r.getDouble("jitter"), r.getInt("max-restarts"),
         r.getDuration("window"), n.getDuration("status-interval"), n.getDuration("health-interval"),

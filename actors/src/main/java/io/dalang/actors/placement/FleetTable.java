@@ -61,7 +61,7 @@ public final class FleetTable {
       SlotStatus prev = slots[i];
       if (prev.publishedAtMillis() > s.publishedAtMillis()) return false;
       slots[i] = s;
-      if (prev.structure().equals(s.structure())) return false;
+      if (sameStructure(prev, s)) return false;
       version++;
       rebuildModelIndex();
       return true;
@@ -70,6 +70,17 @@ public final class FleetTable {
     list.add(s);
     rebuild(list);
     return true;
+  }
+
+  /** {@link SlotStatus#structure()} equality without building the lists: this runs on every status. */
+  static boolean sameStructure(SlotStatus a, SlotStatus b) {
+    return a.contextPerSequence() == b.contextPerSequence() && a.slotsTotal() == b.slotsTotal()
+        && a.state().equals(b.state()) && a.slotId().equals(b.slotId()) && a.poolId().equals(b.poolId())
+        && a.modelId().equals(b.modelId()) && a.nodeId().equals(b.nodeId()) && a.deviceId().equals(b.deviceId())
+        && a.engineKind().equals(b.engineKind()) && a.engineVersion().equals(b.engineVersion())
+        && a.deviceKind().equals(b.deviceKind()) && a.computeCapability().equals(b.computeCapability())
+        && a.quantization().equals(b.quantization()) && a.extensions().equals(b.extensions())
+        && java.util.Objects.equals(a.engine(), b.engine());
   }
 
   /** Replaces the whole fleet (a benchmark's or a test's); always a new version. */

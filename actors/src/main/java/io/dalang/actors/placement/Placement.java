@@ -73,8 +73,18 @@ public final class Placement {
     return cache.size();
   }
 
-  /** Decides where {@code job} runs on the fleet as it is now. */
+  /** Decides where {@code job} runs on the fleet as it is now; a slot with no free sequence may be chosen. */
   public PlacementDecision decide(FleetTable fleet, JobSpec job, String runId, String tenantId) {
+    return decide(fleet, job, runId, tenantId, false);
+  }
+
+  /**
+   * Decides where {@code job} runs on the fleet as it is now.
+   *
+   * @param needFreeSequence only a slot with a free sequence may be chosen: a feasible slot without one
+   *     is marked {@link PlacementDecision#BUSY}, and if that leaves none the error is {@code capacity_exhausted}
+   */
+  public PlacementDecision decide(FleetTable fleet, JobSpec job, String runId, String tenantId, boolean needFreeSequence) {
     long t0 = System.nanoTime();
     JobSpec.JobClass jc = job.jobClass();
     Filtered f = null;
@@ -117,6 +127,10 @@ public final class Placement {
         candidates.add(new PlacementDecision.Candidate(s, PlacementDecision.CONTEXT, Double.NaN));
         continue;
       }
+      if (needFreeSequence && s.slotsFree() <= 0) {
+        candidates.add(new PlacementDecision.Candidate(s, PlacementDecision.BUSY, Double.NaN));
+        continue;
+      }
       double score = score(s, nodeBusy);
       candidates.add(new PlacementDecision.Candidate(s, 0, score));
       if (score > bestScore) { // passing is in slot id order: on a tie the lower id stays
@@ -125,7 +139,7 @@ public final class Placement {
       }
     }
     DalangError error = best == null ? rejection(job, candidates) : null;
-    return new PlacementDecision(runId, tenantId, job, jc.hash(), policy, fleet.version(), hit, candidates,
+    return new PlacementDecision(runId, tenantId, job, jc, policy, fleet.version(), hit, candidates,
         best == null ? null : best.slotId(), error, System.currentTimeMillis(), System.nanoTime() - t0);
   }
 
@@ -184,12 +198,16 @@ public final class Placement {
    * The typed error for a job no slot can take, chosen by what could change: a slot in the tenant's
    * pools that only is not Ready yet may become Ready (retriable {@code no_ready_slot}); a job that
    * fits no slot's context is the request's to fix ({@code context_length_exceeded}); any other
-   * mismatch ({@code no_feasible_slot}) names every slot and why.
+   * mismatch ({@code no_feasible_slot}) names every slot and why. Feasible slots that are only busy make it
+   * {@code capacity_exhausted}: the run can wait for one.
    */
   private static DalangError rejection(JobSpec job, List<PlacementDecision.Candidate> candidates) {
     var inPools = candidates.stream().filter(c -> (c.failed() & PlacementDecision.POOL) == 0).toList();
     if (inPools.isEmpty()) {
       return DalangError.of(ErrorCode.NO_READY_SLOT, "no slot of model '" + job.modelId() + "' is live in the tenant's pools yet; retry shortly");
+    }
+    if (inPools.stream().anyMatch(c -> c.failed() == PlacementDecision.BUSY)) {
+      return DalangError.of(ErrorCode.CAPACITY_EXHAUSTED, "every slot of model '" + job.modelId() + "' that can serve the run is busy");
     }
     if (inPools.stream().anyMatch(c -> c.failed() == PlacementDecision.STATE)) {
       return DalangError.of(ErrorCode.NO_READY_SLOT, "model '" + job.modelId() + "' has no Ready slot right now ("

@@ -9,16 +9,21 @@ import java.util.List;
  * every slot of the model that was considered, why each rejected one failed, the score of each feasible
  * one, and the choice, or the typed error when there was none.
  *
- * @param jobSpecHash the hash of the job's class, the decision cache's key with the snapshot version and policy
+ * @param jobClass the job's class, the decision cache's key with the snapshot version and policy
  * @param snapshotVersion the version of the fleet snapshot the decision was made on
  * @param cacheHit whether the filtering came from the decision cache
  * @param chosen the chosen slot's id, null when the run was rejected
  * @param error why the run was rejected, null when a slot was chosen
  * @param decisionNanos how long deciding took
  */
-public record PlacementDecision(String runId, String tenantId, JobSpec job, String jobSpecHash, PlacementPolicy policy,
+public record PlacementDecision(String runId, String tenantId, JobSpec job, JobSpec.JobClass jobClass, PlacementPolicy policy,
     long snapshotVersion, boolean cacheHit, List<Candidate> candidates, String chosen, DalangError error,
     long decidedAtEpochMs, long decisionNanos) {
+
+  /** The job class's {@code job_spec_hash}, computed when asked (narration), not per decision. */
+  public String jobSpecHash() {
+    return jobClass.hash();
+  }
 
   /** Bits of {@link Candidate#failed()}: which checks a slot failed. */
   public static final int POOL = 1;
@@ -27,6 +32,8 @@ public record PlacementDecision(String runId, String tenantId, JobSpec job, Stri
   public static final int COMPUTE = 8;
   public static final int QUANTIZATION = 16;
   public static final int EXTENSIONS = 32;
+  /** Feasible, but no free sequence when one was needed (the run waits in its pool's queue). */
+  public static final int BUSY = 64;
 
   /**
    * One slot as placement saw it.
@@ -44,6 +51,7 @@ public record PlacementDecision(String runId, String tenantId, JobSpec job, Stri
     public List<String> reasons(JobSpec job) {
       var out = new ArrayList<String>(2);
       SlotStatus s = slot;
+      if ((failed & BUSY) != 0) out.add("no free sequence (" + s.slotsTotal() + " busy)");
       if ((failed & POOL) != 0) out.add("pool '" + s.poolId() + "' is not one of the tenant's pools");
       if ((failed & STATE) != 0) out.add("slot is " + s.state() + ", not Ready");
       if ((failed & CONTEXT) != 0) {

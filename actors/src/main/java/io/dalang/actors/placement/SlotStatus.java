@@ -51,6 +51,20 @@ public record SlotStatus(
     return READY.equals(state);
   }
 
+  /** This status with other load figures (published at the same time). */
+  public SlotStatus withLoad(int free, int queuedRuns) {
+    return new SlotStatus(slotId, poolId, modelId, nodeId, deviceId, state, engineKind, engineVersion, deviceKind,
+        computeCapability, quantization, extensions, contextPerSequence, slotsTotal, free, queuedRuns, restarts, enginePid,
+        engineUrl, engine, publishedAtMillis);
+  }
+
+  /** This status in another state (published at the same time). */
+  public SlotStatus withState(String newState) {
+    return new SlotStatus(slotId, poolId, modelId, nodeId, deviceId, newState, engineKind, engineVersion, deviceKind,
+        computeCapability, quantization, extensions, contextPerSequence, slotsTotal, slotsFree, queued, restarts, enginePid,
+        engineUrl, engine, publishedAtMillis);
+  }
+
   /**
    * The fields placement filters on, without the load figures: when this changes for a slot, decisions
    * cached for the old fleet no longer hold.

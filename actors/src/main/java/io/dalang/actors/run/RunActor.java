@@ -1,5 +1,6 @@
 package io.dalang.actors.run;
 
+import io.dalang.actors.admission.PoolAdmission;
 import io.dalang.actors.engine.EngineActor;
 import io.dalang.actors.placement.JobSpec;
 import io.dalang.actors.placement.PlacementActor;
@@ -18,6 +19,7 @@ import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 
 /**
  * Owns one run from acceptance to its telemetry record: asks placement for a slot, sends the
@@ -38,7 +40,7 @@ public final class RunActor {
   /** The client went away before the run ended: cancel at the engine. */
   public enum ClientGone implements Command { INSTANCE }
 
-  private record PlacementResult(PlacementActor.PlacementReply reply) implements Command {}
+  private record AdmissionReply(PoolAdmission.Reply reply) implements Command {}
 
   /** The stream's buffer is full: the client reads slower than the engine writes. */
   enum ClientTooSlow implements Command { INSTANCE }
@@ -50,7 +52,7 @@ public final class RunActor {
 
   private record EngineGone() implements Command {}
 
-  private enum Timeout implements Command { RUN, STALL_CHECK, CANCEL_GRACE }
+  private enum Timeout implements Command { RUN, RESUBMIT, STALL_CHECK, CANCEL_GRACE }
 
   public static Behavior<Command> create(RunSpec spec, RunOutput out,
       ActorRef<PlacementActor.Command> placement, ActorRef<TelemetryActor.Command> telemetry, RunSettings settings) {
@@ -69,6 +71,9 @@ public final class RunActor {
   private final RunRelay relay;
   private boolean cancelling;
   private boolean finished;
+  /** Whether the pool's admission knows the run: it is then told when the run is over. */
+  private boolean submitted;
+  private long poolQueueMs;
 
   private RunActor(ActorContext<Command> ctx, TimerScheduler<Command> timers, RunSpec spec,
       RunOutput out, ActorRef<TelemetryActor.Command> telemetry, RunSettings settings) {
@@ -82,19 +87,31 @@ public final class RunActor {
     timers.startSingleTimer(Timeout.RUN, settings.timeout());
   }
 
+  /**
+   * Waiting for the pool's admission to dispatch the run to a slot (or reject it). The submission is
+   * repeated every {@code resubmit-interval}: idempotent for a pool actor that has it, and a pool actor
+   * that moved to another node and lost its queue learns of the run again.
+   */
   private Behavior<Command> placing(ActorRef<PlacementActor.Command> placement) {
-    ctx.ask(PlacementActor.PlacementReply.class, placement, settings.placementTimeout(),
-        replyTo -> new PlacementActor.PlaceRun(spec.runId(), spec.tenantId(),
-            JobSpec.of(spec.modelId(), spec.pools(), promptTokensAtLeast(spec.request()), spec.request().maxTokens()), replyTo),
-        (reply, err) -> new PlacementResult(err != null
-            ? new PlacementActor.Rejected(DalangError.of(ErrorCode.NO_READY_SLOT, "placement did not answer in time"))
-            : reply));
+    var pool = ClusterSharding.get(ctx.getSystem()).entityRefFor(PoolAdmission.ENTITY_KEY, spec.poolId());
+    var submit = new PoolAdmission.Submit(spec.runId(), spec.tenantId(),
+        JobSpec.of(spec.modelId(), java.util.Set.of(spec.poolId()), promptTokensAtLeast(spec.request()), spec.request().maxTokens()),
+        spec.priority(), spec.deadlineEpochMs(), ctx.messageAdapter(PoolAdmission.Reply.class, AdmissionReply::new), ctx.getSelf(),
+        System.currentTimeMillis());
+    pool.tell(submit);
+    submitted = true;
+    timers.startTimerWithFixedDelay(Timeout.RESUBMIT, settings.resubmitInterval());
     return Behaviors.receive(Command.class)
-        .onMessage(PlacementResult.class, m -> {
-          if (m.reply() instanceof PlacementActor.Rejected r) {
+        .onMessage(AdmissionReply.class, m -> {
+          if (m.reply() instanceof PoolAdmission.Rejected r) {
+            if (r.decision() != null) placement.tell(new PlacementActor.RecordDecision(r.decision()));
             return finish(new GenerationEvent.Failed(spec.runId(), r.error(), 0, EngineTimings.NONE));
           }
-          slot = ((PlacementActor.Placed) m.reply()).slot();
+          var d = (PoolAdmission.Dispatched) m.reply();
+          placement.tell(new PlacementActor.RecordDecision(d.decision()));
+          timers.cancel(Timeout.RESUBMIT);
+          poolQueueMs = d.queuedMs();
+          slot = d.slot();
           engine = slot.engine();
           ctx.watchWith(engine, new EngineGone());
           var generate = new EngineActor.Generate(spec.request(), ctx.messageAdapter(GenerationEvent.class, EngineEvent::new),
@@ -106,8 +123,12 @@ public final class RunActor {
           timers.startTimerWithFixedDelay(Timeout.STALL_CHECK, every.compareTo(java.time.Duration.ofMillis(100)) < 0 ? java.time.Duration.ofMillis(100) : every);
           return generating();
         })
+        .onMessageEquals(Timeout.RESUBMIT, () -> {
+          pool.tell(submit);
+          return Behaviors.same();
+        })
         .onMessage(ClientGone.class, m -> finish(cancelled("the client disconnected before the run was placed")))
-        .onMessageEquals(Timeout.RUN, () -> finish(timeout("placement")))
+        .onMessageEquals(Timeout.RUN, () -> finish(timeout("it waited in the queue of pool " + spec.poolId())))
         .onSignal(PostStop.class, sig -> stoppedEarly())
         .build();
   }
@@ -119,6 +140,7 @@ public final class RunActor {
           return Behaviors.same();
         })
         .onMessage(Terminal.class, m -> finish(m.event()))
+        .onMessage(AdmissionReply.class, m -> Behaviors.same()) // a repeated answer to a repeated submission
         .onMessage(ClientTooSlow.class, m -> {
           if (cancelling) return Behaviors.same();
           cancelling = true;
@@ -170,6 +192,7 @@ public final class RunActor {
     if (!finished) {
       finished = true;
       relay.stop();
+      release();
       var failed = new GenerationEvent.Failed(spec.runId(), DalangError.of(ErrorCode.INTERNAL, "the run stopped unexpectedly"),
           relay.tokens(), EngineTimings.NONE);
       telemetry.tell(new TelemetryActor.RecordRun(record(failed)));
@@ -177,6 +200,14 @@ public final class RunActor {
       out.complete();
     }
     return Behaviors.same();
+  }
+
+  /** Frees the run's place in its pool's queue, or the sequence reserved for it. */
+  private void release() {
+    if (submitted) {
+      submitted = false;
+      ClusterSharding.get(ctx.getSystem()).entityRefFor(PoolAdmission.ENTITY_KEY, spec.poolId()).tell(new PoolAdmission.Release(spec.runId()));
+    }
   }
 
   private GenerationEvent.Failed cancelled(String why) {
@@ -189,6 +220,7 @@ public final class RunActor {
 
   private Behavior<Command> finish(GenerationEvent terminal) {
     relay.stop();
+    release();
     telemetry.tell(new TelemetryActor.RecordRun(record(terminal)));
     finished = true;
     if (!cancelling) out.offer(terminal); // a full buffer here means a too-slow client: the stream then just ends
@@ -224,7 +256,7 @@ public final class RunActor {
     double overhead = totalS > 0 ? Math.max(0, totalS - internal) / totalS : 0;
     return new RunRecord(RunRecord.SCHEMA_VERSION, spec.runId(), spec.tenantId(), spec.modelId(),
         slot != null ? slot.poolId() : null, slot != null ? slot.slotId() : null, slot != null ? slot.engineKind() : null,
-        spec.stream(), spec.receivedAtEpochMs(), relay.queueMs(), ttftMs, promptTokens, completion, tps, internal,
+        spec.stream(), spec.receivedAtEpochMs(), poolQueueMs + relay.queueMs(), ttftMs, promptTokens, completion, tps, internal,
         timings.reportedByEngine(), totalS, overhead, outcome, finish, reasons.isEmpty() ? "valid" : "invalid", List.copyOf(reasons));
   }
 }

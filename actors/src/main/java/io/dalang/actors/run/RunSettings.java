@@ -3,12 +3,17 @@ package io.dalang.actors.run;
 import com.typesafe.config.Config;
 import java.time.Duration;
 
-/** {@code dalang.runs} keys. */
-public record RunSettings(Duration timeout, Duration stallTimeout, Duration placementTimeout, int defaultMaxTokens) {
+/**
+ * {@code dalang.runs} keys.
+ *
+ * @param resubmitInterval how often a run waiting in its pool's queue submits itself again, so that a
+ *     pool admission actor that moved (and lost its queue) learns of it; idempotent otherwise
+ */
+public record RunSettings(Duration timeout, Duration stallTimeout, Duration resubmitInterval, int defaultMaxTokens) {
 
   public static RunSettings from(Config c) {
     Config r = c.getConfig("dalang.runs");
-    return new RunSettings(r.getDuration("timeout"), r.getDuration("stall-timeout"),
-        c.getDuration("dalang.http.ask-timeout"), r.getInt("default-max-tokens"));
+    return new RunSettings(r.getDuration("timeout"), r.getDuration("stall-timeout"), r.getDuration("resubmit-interval"),
+        r.getInt("default-max-tokens"));
   }
 }

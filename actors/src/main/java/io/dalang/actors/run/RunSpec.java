@@ -7,11 +7,14 @@ import java.util.Set;
 /**
  * One accepted request, authenticated and validated, as the edge hands it to a {@link RunActor}.
  *
+ * @param pools the tenant's pools
+ * @param poolId the pool that serves {@code modelId} to the tenant: its admission queue takes the run
  * @param deadlineEpochMs the latest wall-clock time the run may start, 0 for none
  */
 public record RunSpec(
     String tenantId,
     Set<String> pools,
+    String poolId,
     String modelId,
     GenerationRequest request,
     boolean stream,

@@ -16,15 +16,17 @@ final class Slots {
         ctx, total, free, queued, 0, -1, "", null, publishedAt);
   }
 
-  /** The same status with other load figures (a load-only change). */
+  /** The same status with other load figures (a load-only change), published later. */
   static SlotStatus load(SlotStatus s, int free, int queued) {
-    return new SlotStatus(s.slotId(), s.poolId(), s.modelId(), s.nodeId(), s.deviceId(), s.state(), s.engineKind(), s.engineVersion(),
-        s.deviceKind(), s.computeCapability(), s.quantization(), s.extensions(), s.contextPerSequence(), s.slotsTotal(), free, queued,
-        s.restarts(), s.enginePid(), s.engineUrl(), s.engine(), s.publishedAtMillis() + 1);
+    return later(s.withLoad(free, queued));
   }
 
   static SlotStatus withState(SlotStatus s, String state) {
-    return new SlotStatus(s.slotId(), s.poolId(), s.modelId(), s.nodeId(), s.deviceId(), state, s.engineKind(), s.engineVersion(),
+    return later(s.withState(state));
+  }
+
+  private static SlotStatus later(SlotStatus s) {
+    return new SlotStatus(s.slotId(), s.poolId(), s.modelId(), s.nodeId(), s.deviceId(), s.state(), s.engineKind(), s.engineVersion(),
         s.deviceKind(), s.computeCapability(), s.quantization(), s.extensions(), s.contextPerSequence(), s.slotsTotal(), s.slotsFree(),
         s.queued(), s.restarts(), s.enginePid(), s.engineUrl(), s.engine(), s.publishedAtMillis() + 1);
   }

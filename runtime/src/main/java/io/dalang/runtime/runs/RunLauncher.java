@@ -69,7 +69,7 @@ public final class RunLauncher {
     if (!principal.models().containsKey(v.model())) {
       throw new DalangException(ErrorCode.MODEL_NOT_FOUND, "model '" + v.model() + "' does not exist or is not served to this tenant");
     }
-    var spec = new RunSpec(principal.tenantId(), principal.pools(), v.model(), v.generation(), v.stream(),
+    var spec = new RunSpec(principal.tenantId(), principal.pools(), principal.models().get(v.model()), v.model(), v.generation(), v.stream(),
         receivedAtNanos, System.currentTimeMillis(), priority, deadlineEpochMs);
     var output = new RunOutput(streamBuffer);
     ActorRef<RunActor.Command> run = system.systemActorOf(

@@ -6,6 +6,8 @@ import io.dalang.actors.apikey.ApiKeyEntity;
 import io.dalang.actors.engine.EngineSettings;
 import io.dalang.actors.executor.ExecutorEntity;
 import io.dalang.actors.node.NodeAgent;
+import io.dalang.actors.admission.AdmissionSettings;
+import io.dalang.actors.admission.PoolAdmission;
 import io.dalang.actors.placement.PlacementActor;
 import io.dalang.actors.placement.PlacementSettings;
 import io.dalang.actors.placement.SlotStatus;
@@ -156,7 +158,9 @@ public final class DalangNode implements AutoCloseable {
     Duration askTimeout = config.getDuration("dalang.http.ask-timeout");
     ActorRef<Topic.Command<SlotStatus>> topic =
         system.systemActorOf(Topic.create(SlotStatus.class, SlotStatus.TOPIC), "slot-status-topic", Props.empty());
-    var placement = system.systemActorOf(PlacementActor.create(topic, PlacementSettings.from(config), metrics), "placement", Props.empty());
+    var placementSettings = PlacementSettings.from(config);
+    var placement = system.systemActorOf(PlacementActor.create(topic, placementSettings, metrics), "placement", Props.empty());
+    PoolAdmission.init(system, new PoolAdmission.Settings(pool -> AdmissionSettings.forPool(config, pool), placementSettings), topic, metrics);
     var telemetry = system.systemActorOf(TelemetryActor.create(dataDir.resolve("runs").resolve("runs.jsonl"),
         config.getInt("dalang.runs.keep-in-memory"), metrics), "telemetry", Props.empty());
 

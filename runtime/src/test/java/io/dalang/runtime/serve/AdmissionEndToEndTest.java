@@ -27,14 +27,14 @@ class AdmissionEndToEndTest {
     try (var node = DalangNode.start(new ServeOptions(data.resolve("d"), 0, null, 0, conf, null, key), System.out)) {
       new ApiClient(node.httpPort(), key).awaitReady(Duration.ofSeconds(90));
       var http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-      java.util.function.BiFunction<String, String, CompletableFuture<Long>> send = (priority, maxTokens) -> {
+      java.util.function.BiFunction<String, String, CompletableFuture<String>> send = (priority, maxTokens) -> {
         var req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.httpPort() + "/v1/completions"))
             .header("Authorization", "Bearer " + key).header("x-dalang-priority", priority)
             .POST(HttpRequest.BodyPublishers.ofString("{\"model\": \"dalang-demo\", \"prompt\": \"On and on\", \"max_tokens\": "
                 + maxTokens + ", \"temperature\": 0}")).build();
         return http.sendAsync(req, HttpResponse.BodyHandlers.ofString()).thenApply(r -> {
           assertEquals(200, r.statusCode(), r.body());
-          return System.nanoTime();
+          return r.headers().firstValue("x-dalang-run-id").orElseThrow();
         });
       };
       var blocker = send.apply("interactive", "3000");
@@ -42,10 +42,22 @@ class AdmissionEndToEndTest {
       var batch = send.apply("batch", "8");
       Thread.sleep(100); // the batch run is queued first
       var interactive = send.apply("interactive", "8");
-      long batchDone = batch.get(60, TimeUnit.SECONDS);
-      long interactiveDone = interactive.get(60, TimeUnit.SECONDS);
-      blocker.get(60, TimeUnit.SECONDS);
-      assertTrue(interactiveDone < batchDone, "the interactive run finished first although it came later");
+      var api = new ApiClient(node.httpPort(), key);
+      // When each run started on the engine: received + time queued (pool queue and engine), from its record.
+      java.util.function.Function<String, Double> startOf = runId -> {
+        try {
+          var run = ApiClient.json(api.get("/v1/runs/" + runId).body());
+          return run.get("received_at_epoch_ms").asDouble() + run.get("queue_ms").asDouble();
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      };
+      double batchStart = startOf.apply(batch.get(60, TimeUnit.SECONDS));
+      double interactiveStart = startOf.apply(interactive.get(60, TimeUnit.SECONDS));
+      double blockerStart = startOf.apply(blocker.get(60, TimeUnit.SECONDS));
+      assertTrue(blockerStart < interactiveStart, "the blocker started first");
+      assertTrue(interactiveStart < batchStart, "the interactive run started before the earlier batch run: "
+          + interactiveStart + " vs " + batchStart);
     }
   }
 }

@@ -280,7 +280,8 @@ class ServeEndToEndTest {
     assertTrue(metrics.body().contains("dalang_ttft_ms_bucket"), "TTFT is a histogram");
     assertTrue(metrics.body().contains("dalang_placement_decision_seconds_bucket"), "placement latency is a histogram");
     assertTrue(metrics.body().contains("dalang_placement_cache_total{result=\"hit\"}"), metrics.body());
-    assertTrue(metrics.body().contains("dalang_placements_total{outcome=\"placed\"}"), metrics.body());
+    assertTrue(metrics.body().contains("dalang_admissions_total{outcome=\"dispatched\",pool=\"demo\",reason=\"\"}"), metrics.body());
+    assertTrue(metrics.body().contains("dalang_queue_depth{pool=\"demo\",tenant=\"demo\"}"), metrics.body());
   }
 
   @Test

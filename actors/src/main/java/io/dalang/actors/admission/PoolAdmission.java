@@ -1,0 +1,380 @@
+package io.dalang.actors.admission;
+
+import io.dalang.actors.placement.FleetTable;
+import io.dalang.actors.placement.JobSpec;
+import io.dalang.actors.placement.Placement;
+import io.dalang.actors.placement.PlacementDecision;
+import io.dalang.actors.placement.PlacementSettings;
+import io.dalang.actors.placement.SlotStatus;
+import io.dalang.protocols.CborSerializable;
+import io.dalang.protocols.error.DalangError;
+import io.dalang.protocols.error.ErrorCode;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.pubsub.Topic;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+
+/**
+ * One pool's admission: its bounded, tenant-fair, priority- and deadline-aware queue, and the dispatcher
+ * that hands queued runs to the pool's slots as they have free sequences. Sharded by pool id, so the
+ * whole cluster has one queue per pool; not persisted (a queued run is held by its run actor, which
+ * submits again if this actor lost it, see {@link Submit}).
+ *
+ * <p>A {@link Submit} is first checked against the pool's slots ({@link Placement}, feasibility first):
+ * a run no slot can serve is rejected at once with the typed reason. Otherwise it is offered to the
+ * {@link AdmissionQueue} (capacity and policy per pool: {@code reject} answers {@code capacity_exhausted},
+ * {@code drop-lru} evicts the oldest run of the lowest lower priority class; a run that cannot start
+ * before its deadline is rejected with {@code timeout} up front). Runs leave the queue in fair-share
+ * order only when a slot that can serve them has a free sequence by this actor's own count (it is the
+ * only dispatcher for its pool's slots): {@link Dispatched} names the slot and reserves one of its
+ * sequences until {@link Release}. So engines never get more than their parallel sequences, and the
+ * backlog waits here, bounded, not in the engines.
+ *
+ * <p>A run taken from the queue whose model has no free sequence right now is held back (at most
+ * {@link #MAX_HELD}) and dispatched first when one frees, so one model's busy slots do not block
+ * another model's runs behind it.
+ */
+public final class PoolAdmission {
+  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "PoolAdmission");
+  /** Runs taken from the queue but waiting for a sequence of their model: at most this many. */
+  static final int MAX_HELD = 16;
+
+  public interface Command extends CborSerializable {}
+
+  /**
+   * Asks for a slot for a run. Idempotent by run id: a run already queued stays where it is, a run
+   * already dispatched gets its {@link Dispatched} again, so the run actor can submit again whenever it
+   * has waited long without an answer (the pool's actor may have moved to another node and lost its
+   * queue).
+   *
+   * @param owner the run's actor, watched: if it stops, its place or sequence is freed
+   * @param deadlineEpochMs the latest wall-clock time the run may start, 0 for none
+   * @param submittedAtEpochMs when the run first asked: its time queued counts from here, also across
+   *     submissions again
+   */
+  public record Submit(String runId, String tenantId, JobSpec job, Priority priority, long deadlineEpochMs,
+      ActorRef<Reply> replyTo, ActorRef<?> owner, long submittedAtEpochMs) implements Command {}
+
+  /** The run is over or gone: free its place in the queue or its reserved sequence. */
+  public record Release(String runId) implements Command {}
+
+  private record SlotUpdate(SlotStatus status) implements Command {}
+
+  private record OwnerGone(String runId) implements Command {}
+
+  private enum Tick implements Command { INSTANCE }
+
+  public sealed interface Reply extends CborSerializable {}
+
+  /** The run may start on {@code slot}, where one sequence is reserved for it; it waited {@code queuedMs} for it. */
+  public record Dispatched(String runId, SlotStatus slot, long queuedMs, PlacementDecision decision) implements Reply {}
+
+  /** The run will not be served by this pool; {@code decision} is null when placement was not the reason. */
+  public record Rejected(String runId, DalangError error, PlacementDecision decision) implements Reply {}
+
+  /** How a pool's admission behaves. */
+  public record Settings(Function<String, AdmissionSettings> queueOf, PlacementSettings placement) {}
+
+  public static void init(ActorSystem<?> system, Settings settings, ActorRef<Topic.Command<SlotStatus>> topic, MeterRegistry metrics) {
+    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), settings, topic, metrics)));
+  }
+
+  public static Behavior<Command> create(String poolId, Settings settings, ActorRef<Topic.Command<SlotStatus>> topic, MeterRegistry metrics) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+      topic.tell(Topic.subscribe(ctx.messageAdapter(SlotStatus.class, SlotUpdate::new)));
+      timers.startTimerWithFixedDelay(Tick.INSTANCE, Duration.ofSeconds(1));
+      return new PoolAdmission(ctx, poolId, settings, metrics).behavior();
+    }));
+  }
+
+  private record Waiting(Submit submit) {}
+
+  private record Reserved(String slotId, Dispatched reply, long startedNanos) {}
+
+  private final ActorContext<Command> ctx;
+  private final String poolId;
+  private final PlacementSettings placementSettings;
+  private final FleetTable fleet = new FleetTable();
+  private final Placement placement;
+  private final AdmissionQueue<Waiting> queue;
+  private final ArrayDeque<Job<Waiting>> held = new ArrayDeque<>();
+  private final Map<String, Reserved> reserved = new HashMap<>();
+  private final Map<String, Integer> busy = new HashMap<>();
+  /** Moving average of how long a run holds its sequence, for the up-front deadline check. */
+  private double averageRunNanos;
+  private final MeterRegistry metrics;
+  private final Timer decisionTimer;
+  private final MultiGauge depthGauge;
+  /** Tenants with a depth row, and when each last queued a run: idle ones are dropped after a while. */
+  private final Map<String, Long> tenantsSeen = new HashMap<>();
+  /**
+   * Submissions that came before this actor heard from any slot of their model, within the status TTL
+   * of its start: a fresh pool actor (first use, or moved to another node) knows no slots yet, and
+   * rejecting those runs as "no slot live" would be wrong. They are taken again on each slot update,
+   * and answered for good once the TTL has passed.
+   */
+  private final List<Submit> early = new ArrayList<>();
+  private final long startedNanos = System.nanoTime();
+  private static final long FORGET_IDLE_TENANT_NANOS = TimeUnit.MINUTES.toNanos(5);
+
+  private PoolAdmission(ActorContext<Command> ctx, String poolId, Settings settings, MeterRegistry metrics) {
+    this.ctx = ctx;
+    this.poolId = poolId;
+    this.placementSettings = settings.placement();
+    this.placement = new Placement(settings.placement().policy(), settings.placement().cacheTtl().toNanos(), settings.placement().cacheSize());
+    this.queue = new AdmissionQueue<>(settings.queueOf().apply(poolId));
+    this.metrics = metrics;
+    this.decisionTimer = Timer.builder("dalang_placement_decision").description("Time to decide where a run goes")
+        .publishPercentileHistogram().register(metrics);
+    this.depthGauge = MultiGauge.builder("dalang_queue_depth").description("Runs waiting in a pool's admission queue")
+        .register(metrics);
+    ctx.getLog().info("pool {}: admission queue of {} runs ({}), placement {}", poolId, queue.capacity(),
+        queue.settings().policy().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'), placement.policy().wireName());
+  }
+
+  private Behavior<Command> behavior() {
+    return Behaviors.receive(Command.class)
+        .onMessage(Submit.class, this::onSubmit)
+        .onMessage(Release.class, m -> {
+          release(m.runId());
+          return Behaviors.same();
+        })
+        .onMessage(OwnerGone.class, m -> {
+          release(m.runId());
+          return Behaviors.same();
+        })
+        .onMessage(SlotUpdate.class, m -> {
+          SlotStatus s = m.status();
+          if (!s.poolId().equals(poolId)) return Behaviors.same();
+          if (System.currentTimeMillis() - s.publishedAtMillis() > placementSettings.statusTtl().toMillis()) return Behaviors.same();
+          fleet.update(withOwnCount(s));
+          retryEarly();
+          dispatch();
+          return Behaviors.same();
+        })
+        .onMessageEquals(Tick.INSTANCE, () -> {
+          long now = System.nanoTime();
+          fleet.expire(System.currentTimeMillis(), placementSettings.statusTtl().toMillis());
+          for (Job<Waiting> j : queue.expire(now)) expired(j);
+          for (Iterator<Job<Waiting>> it = held.iterator(); it.hasNext(); ) {
+            Job<Waiting> j = it.next();
+            if (j.expiredAt(now)) {
+              it.remove();
+              expired(j);
+            }
+          }
+          publishDepth();
+          retryEarly();
+          dispatch();
+          return Behaviors.same();
+        })
+        .build();
+  }
+
+  // Submission
+
+  private Behavior<Command> onSubmit(Submit m) {
+    Reserved r = reserved.get(m.runId());
+    if (r != null) {
+      m.replyTo().tell(r.reply());
+      return Behaviors.same();
+    }
+    if (isWaiting(m.runId())) return Behaviors.same();
+    if (fleet.all().stream().noneMatch(s -> s.modelId().equals(m.job().modelId()))
+        && System.nanoTime() - startedNanos < placementSettings.statusTtl().toNanos()) {
+      if (early.stream().noneMatch(e -> e.runId().equals(m.runId()))) early.add(m);
+      return Behaviors.same();
+    }
+    // Feasibility up front: a run no slot can serve is told why now, not after waiting.
+    PlacementDecision check = decide(m, false);
+    if (check.error() != null) {
+      count("rejected", check.error().code());
+      m.replyTo().tell(new Rejected(m.runId(), check.error(), check));
+      return Behaviors.same();
+    }
+    long now = System.nanoTime();
+    long deadline = m.deadlineEpochMs() <= 0 ? Job.NO_DEADLINE : now + (m.deadlineEpochMs() - System.currentTimeMillis()) * 1_000_000L;
+    var job = new Job<>(m.runId(), m.tenantId(), m.priority(), now, deadline, 1, new Waiting(m));
+    for (Job<Waiting> j : queue.expire(now)) expired(j);
+    OfferResult<Waiting> offered = queue.offer(job, now, estimatedWaitNanos(m.job()));
+    if (offered instanceof OfferResult.Rejected<Waiting> rejected) {
+      String detail = rejected.code() == ErrorCode.CAPACITY_EXHAUSTED
+          ? "pool " + poolId + " is busy: " + reserved.size() + " running, " + (queue.size() + held.size()) + " queued (" + rejected.reason() + ")"
+          : rejected.reason();
+      count("rejected", rejected.code());
+      m.replyTo().tell(new Rejected(m.runId(), DalangError.of(rejected.code(), detail), null));
+      return Behaviors.same();
+    }
+    if (offered instanceof OfferResult.AdmittedEvicting<Waiting> evicting) {
+      Submit victim = evicting.victim().payload().submit();
+      count("evicted", ErrorCode.CAPACITY_EXHAUSTED);
+      victim.replyTo().tell(new Rejected(victim.runId(), DalangError.of(ErrorCode.CAPACITY_EXHAUSTED,
+          "evicted from the full queue of pool " + poolId + " by a run of higher priority"), null));
+    }
+    count("admitted", null);
+    if (tenantsSeen.put(m.tenantId(), now) == null) publishDepth(); // a new tenant gets its row at once
+    ctx.watchWith(m.owner(), new OwnerGone(m.runId()));
+    dispatch();
+    return Behaviors.same();
+  }
+
+  private void retryEarly() {
+    if (early.isEmpty()) return;
+    var again = new ArrayList<>(early);
+    early.clear();
+    again.forEach(this::onSubmit);
+  }
+
+  private boolean isWaiting(String runId) {
+    if (queue.contains(runId)) return true;
+    for (Job<Waiting> j : held) if (j.id().equals(runId)) return true;
+    return false;
+  }
+
+  /**
+   * How long a new run would wait: with a free sequence for its model, nothing; else whole rounds of the
+   * runs ahead of it over the model's sequences, at the average run length.
+   */
+  private long estimatedWaitNanos(JobSpec job) {
+    if (averageRunNanos <= 0) return 0;
+    int total = 0;
+    int free = 0;
+    for (SlotStatus s : fleet.all()) {
+      if (s.modelId().equals(job.modelId()) && s.ready()) {
+        total += s.slotsTotal();
+        free += s.slotsFree();
+      }
+    }
+    if (total == 0 || free > queue.size() + held.size()) return 0;
+    return (long) (Math.ceil((queue.size() + held.size() + 1) / (double) total) * averageRunNanos);
+  }
+
+  // Dispatch
+
+  private void dispatch() {
+    long now = System.nanoTime();
+    // Runs held back for a free sequence of their model go first, in the order they left the queue.
+    for (Iterator<Job<Waiting>> it = held.iterator(); it.hasNext(); ) {
+      Job<Waiting> j = it.next();
+      if (j.expiredAt(now)) {
+        it.remove();
+        expired(j);
+      } else if (tryStart(j, now)) {
+        it.remove();
+      }
+    }
+    while (queue.size() > 0 && held.size() < MAX_HELD && anyFree()) {
+      PollResult<Waiting> next = queue.poll(now);
+      next.expired().forEach(this::expired);
+      if (next.next().isEmpty()) break;
+      Job<Waiting> j = next.next().get();
+      if (!tryStart(j, now)) held.add(j);
+    }
+  }
+
+  /** Places and starts {@code j} if a slot has a free sequence for it; false if it must wait. */
+  private boolean tryStart(Job<Waiting> j, long now) {
+    Submit m = j.payload().submit();
+    PlacementDecision d = decide(m, true);
+    if (d.chosen() == null) {
+      ErrorCode code = d.error().code();
+      // Busy, or a slot restarting: wait (bounded by the deadline and the run's own timeout).
+      if (code == ErrorCode.CAPACITY_EXHAUSTED || code == ErrorCode.NO_READY_SLOT) return false;
+      count("rejected", code);
+      m.replyTo().tell(new Rejected(m.runId(), d.error(), d));
+      ctx.unwatch(m.owner());
+      return true;
+    }
+    SlotStatus slot = fleet.find(d.chosen()).orElseThrow();
+    busy.merge(slot.slotId(), 1, Integer::sum);
+    fleet.update(withOwnCount(slot));
+    var reply = new Dispatched(m.runId(), slot, Math.max(0, System.currentTimeMillis() - m.submittedAtEpochMs()), d);
+    reserved.put(m.runId(), new Reserved(slot.slotId(), reply, now));
+    count("dispatched", null);
+    m.replyTo().tell(reply);
+    return true;
+  }
+
+  private boolean anyFree() {
+    for (SlotStatus s : fleet.all()) if (s.ready() && s.slotsFree() > 0) return true;
+    return false;
+  }
+
+  private PlacementDecision decide(Submit m, boolean needFreeSequence) {
+    PlacementDecision d = placement.decide(fleet, m.job(), m.runId(), m.tenantId(), needFreeSequence);
+    decisionTimer.record(d.decisionNanos(), TimeUnit.NANOSECONDS);
+    metrics.counter("dalang_placement_cache", "result", d.cacheHit() ? "hit" : "miss").increment();
+    return d;
+  }
+
+  /** {@code s} with this actor's own count of busy sequences (the engine's lags behind dispatches). */
+  private SlotStatus withOwnCount(SlotStatus s) {
+    int free = Math.max(0, s.slotsTotal() - busy.getOrDefault(s.slotId(), 0));
+    return free == s.slotsFree() && s.queued() == 0 ? s : s.withLoad(free, 0);
+  }
+
+  // Leaving
+
+  private void release(String runId) {
+    Reserved r = reserved.remove(runId);
+    if (r != null) {
+      long took = System.nanoTime() - r.startedNanos();
+      averageRunNanos = averageRunNanos <= 0 ? took : 0.8 * averageRunNanos + 0.2 * took;
+      busy.computeIfPresent(r.slotId(), (k, n) -> n > 1 ? n - 1 : null);
+      fleet.find(r.slotId()).ifPresent(s -> fleet.update(withOwnCount(s)));
+      dispatch();
+      return;
+    }
+    // Still waiting: leave the queue quietly (the run is gone, nobody to answer).
+    if (queue.remove(runId).isEmpty()) held.removeIf(j -> j.id().equals(runId));
+  }
+
+  private void expired(Job<Waiting> j) {
+    Submit m = j.payload().submit();
+    count("rejected", ErrorCode.TIMEOUT);
+    m.replyTo().tell(new Rejected(m.runId(), DalangError.of(ErrorCode.TIMEOUT,
+        "the run's deadline passed while it waited in the queue of pool " + poolId), null));
+    ctx.unwatch(m.owner());
+  }
+
+  // Metrics
+
+  private void count(String outcome, ErrorCode code) {
+    metrics.counter("dalang_admissions", "pool", poolId, "outcome", outcome, "reason", code == null ? "" : code.code()).increment();
+  }
+
+  private void publishDepth() {
+    var rows = new ArrayList<MultiGauge.Row<?>>();
+    Map<String, Integer> heldBy = new HashMap<>();
+    for (Job<Waiting> j : held) heldBy.merge(j.tenant(), 1, Integer::sum);
+    long now = System.nanoTime();
+    for (Iterator<Map.Entry<String, Long>> it = tenantsSeen.entrySet().iterator(); it.hasNext(); ) {
+      var e = it.next();
+      int depth = queue.depth(e.getKey()) + heldBy.getOrDefault(e.getKey(), 0);
+      if (depth == 0 && now - e.getValue() > FORGET_IDLE_TENANT_NANOS) {
+        it.remove();
+      } else {
+        rows.add(MultiGauge.Row.of(Tags.of("pool", poolId, "tenant", e.getKey()), depth));
+      }
+    }
+    depthGauge.register(rows, true);
+  }
+}
