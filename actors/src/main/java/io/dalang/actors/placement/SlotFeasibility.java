@@ -42,12 +42,24 @@ public final class SlotFeasibility {
   private SlotFeasibility() {}
 
   public static List<Verdict> evaluate(Requirements r, List<Candidate> candidates, Set<String> engineExtensions) {
+    return evaluate(r, candidates, engineExtensions, java.util.Map.of());
+  }
+
+  /**
+   * @param reservedMib memory already promised to slots placed on a device but not loaded yet, by
+   *     {@link #deviceKey}: it is not free any more, whatever the device reported
+   */
+  public static List<Verdict> evaluate(Requirements r, List<Candidate> candidates, Set<String> engineExtensions,
+      java.util.Map<String, Long> reservedMib) {
     var out = new ArrayList<Verdict>(candidates.size());
     for (Candidate c : candidates) {
       var reasons = new ArrayList<String>();
       Device d = c.device();
-      if (d.memoryFreeMib() < r.memoryMib()) {
-        reasons.add("needs " + r.memoryMib() + " MiB, device has " + d.memoryFreeMib() + " MiB free");
+      long reserved = reservedMib.getOrDefault(deviceKey(c), 0L);
+      long free = d.memoryFreeMib() - reserved;
+      if (free < r.memoryMib()) {
+        reasons.add("needs " + r.memoryMib() + " MiB, device has " + free + " MiB free"
+            + (reserved > 0 ? " (" + reserved + " MiB promised to slots placed there)" : ""));
       }
       if (Device.CPU.equals(d.kind()) && !r.cpuAllowed()) reasons.add("the engine cannot run this model on a CPU device");
       if (Device.CUDA.equals(d.kind()) && !r.minComputeCapability().isEmpty()
@@ -58,6 +70,25 @@ public final class SlotFeasibility {
       out.add(new Verdict(c, List.copyOf(reasons)));
     }
     return out;
+  }
+
+  /** How {@code reservedMib} names a device: node id and device id. */
+  public static String deviceKey(Candidate c) {
+    return c.nodeId() + "/" + c.device().id();
+  }
+
+  /**
+   * The best feasible candidate for a new slot, or a typed {@code no_feasible_slot} error that lists
+   * every candidate and why it failed.
+   */
+  public static Candidate placeOrExplain(String what, Requirements r, List<Candidate> candidates, Set<String> engineExtensions,
+      java.util.Map<String, Long> reservedMib) {
+    var verdicts = evaluate(r, candidates, engineExtensions, reservedMib);
+    return choose(verdicts).orElseThrow(() -> new io.dalang.protocols.error.DalangException(
+        io.dalang.protocols.error.ErrorCode.NO_FEASIBLE_SLOT, candidates.isEmpty()
+            ? "no device is registered to host " + what
+            : "no device can host " + what + " (needs about " + r.memoryMib() + " MiB): "
+                + String.join(" | ", verdicts.stream().map(Verdict::toString).toList())));
   }
 
   /** The best feasible candidate, or empty when none is. */

@@ -49,4 +49,18 @@ class SlotFeasibilityTest {
     assertEquals(0, SlotFeasibility.compareCapability("9.0", "9"));
     assertTrue(SlotFeasibility.compareCapability("", "7.0") < 0);
   }
+
+  @Test
+  void memoryPromisedToSlotsPlacedEarlierIsNotFreeAndNoFitIsATypedErrorThatSaysWhy() {
+    var req = new SlotFeasibility.Requirements(6_000, "", true, Set.of());
+    var gpu = new SlotFeasibility.Candidate("n1", new io.dalang.protocols.node.Device("gpu0", "cuda", 0, "A", 16_000, 10_000, "8.6"));
+    var reserved = new java.util.HashMap<String, Long>();
+    assertEquals(gpu, SlotFeasibility.placeOrExplain("slot a", req, List.of(gpu), Set.of(), reserved));
+    reserved.put(SlotFeasibility.deviceKey(gpu), 6_000L);
+    var e = org.junit.jupiter.api.Assertions.assertThrows(io.dalang.protocols.error.DalangException.class,
+        () -> SlotFeasibility.placeOrExplain("slot b", req, List.of(gpu), Set.of(), reserved));
+    assertEquals(io.dalang.protocols.error.ErrorCode.NO_FEASIBLE_SLOT, e.code());
+    assertTrue(e.getMessage().contains("n1/gpu0: needs 6000 MiB, device has 4000 MiB free (6000 MiB promised to slots placed there)"),
+        e.getMessage());
+  }
 }

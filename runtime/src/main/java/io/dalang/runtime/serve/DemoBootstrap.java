@@ -112,18 +112,20 @@ final class DemoBootstrap {
   void placeReplicas(String nodeId, List<Device> devices, ActorRef<NodeAgent.Command> agent) throws Exception {
     var poolRef = sharding.entityRefFor(PoolEntity.ENTITY_KEY, pool);
     var view = await(poolRef.<PoolEntity.PoolView>ask(PoolEntity.GetPool::new, TIMEOUT));
+    var reserved = new java.util.HashMap<String, Long>(); // MiB promised to replicas placed in this pass
     for (int i = view.slots().size(); i < view.spec().replicas(); i++) {
       String slotId = pool + "-" + i;
       var spec0 = view.spec();
       var estimate = MemoryEstimator.estimate(GgufReader.read(Path.of(spec0.modelPath())), spec0.contextPerSequence(), spec0.parallel(),
           ENGINE_OVERHEAD_MIB << 20);
       var requirements = new SlotFeasibility.Requirements(estimate.totalMib(), "", true, java.util.Set.of());
-      var verdicts = SlotFeasibility.evaluate(requirements,
-          devices.stream().map(d -> new SlotFeasibility.Candidate(nodeId, d)).toList(), ENGINE_EXTENSIONS);
-      var chosen = SlotFeasibility.choose(verdicts).orElseThrow(() -> new IllegalStateException(
-          "no device can host slot " + slotId + " of pool '" + pool + "' (needs about " + estimate.totalMib() + " MiB): " + verdicts));
+      var candidates = devices.stream().map(d -> new SlotFeasibility.Candidate(nodeId, d)).toList();
+      var chosen = SlotFeasibility.placeOrExplain("slot " + slotId + " of pool '" + pool + "'", requirements, candidates,
+          ENGINE_EXTENSIONS, reserved);
+      reserved.merge(SlotFeasibility.deviceKey(chosen), estimate.totalMib(), Long::sum);
       log.info("slot {} needs about {} MiB (weights {} MiB, KV cache {} MiB); candidates: {}", slotId, estimate.totalMib(),
-          String.format("%.1f", estimate.weightsBytes() / 1048576.0), String.format("%.1f", estimate.kvCacheBytes() / 1048576.0), verdicts);
+          String.format("%.1f", estimate.weightsBytes() / 1048576.0), String.format("%.1f", estimate.kvCacheBytes() / 1048576.0),
+          SlotFeasibility.evaluate(requirements, candidates, ENGINE_EXTENSIONS, reserved));
       var placement = new PoolEntity.SlotPlacement(slotId, nodeId, chosen.device().id());
       view = await(poolRef.<PoolEntity.PoolView>askWithStatus(r -> new PoolEntity.AddSlot(placement, r), TIMEOUT));
       SlotSpec spec = view.slotSpecs().stream().filter(s -> s.slotId().equals(slotId)).findFirst().orElseThrow();
