@@ -2,6 +2,7 @@ package io.dalang.actors.apikey;
 
 import io.dalang.actors.EntitySupervision;
 import io.dalang.protocols.CborSerializable;
+import io.dalang.protocols.auth.Role;
 import java.time.Instant;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -43,8 +44,11 @@ public final class ApiKeyEntity
 
   public sealed interface Command extends CborSerializable {}
 
-  /** @param keyId a short public name for the key (shown in listings and audit), not the secret */
-  public record IssueKey(String tenantId, String keyId, ActorRef<StatusReply<ApiKeyView>> replyTo) implements Command {}
+  /**
+   * @param keyId a short public name for the key (shown in listings and audit), not the secret
+   * @param role what the key may do ({@link io.dalang.protocols.auth.Role#wireName()})
+   */
+  public record IssueKey(String tenantId, String keyId, String role, ActorRef<StatusReply<ApiKeyView>> replyTo) implements Command {}
 
   public record RevokeKey(ActorRef<StatusReply<ApiKeyView>> replyTo) implements Command {}
 
@@ -52,7 +56,8 @@ public final class ApiKeyEntity
 
   public sealed interface Event extends CborSerializable {}
 
-  public record KeyIssued(String tenantId, String keyId, Instant issuedAt) implements Event {}
+  /** @param role null in events written before keys had roles: a tenant user */
+  public record KeyIssued(String tenantId, String keyId, Instant issuedAt, String role) implements Event {}
 
   public record KeyRevoked(Instant revokedAt) implements Event {}
 
@@ -60,11 +65,12 @@ public final class ApiKeyEntity
 
   public record Unissued() implements State {}
 
-  public record Active(String tenantId, String keyId, Instant issuedAt) implements State {}
+  public record Active(String tenantId, String keyId, Instant issuedAt, String role) implements State {}
 
-  public record Revoked(String tenantId, String keyId, Instant revokedAt) implements State {}
+  public record Revoked(String tenantId, String keyId, Instant revokedAt, String role) implements State {}
 
-  public record ApiKeyView(boolean active, String tenantId, String keyId) implements CborSerializable {}
+  /** @param role the key's role, {@code tenant-user} for keys issued before roles existed */
+  public record ApiKeyView(boolean active, String tenantId, String keyId, String role) implements CborSerializable {}
 
   @Override
   public State emptyState() {
@@ -75,7 +81,7 @@ public final class ApiKeyEntity
   public CommandHandlerWithReply<Command, Event, State> commandHandler() {
     var b = newCommandHandlerWithReplyBuilder();
     b.forStateType(Unissued.class)
-        .onCommand(IssueKey.class, (s, c) -> Effect().persist(new KeyIssued(c.tenantId(), c.keyId(), Instant.now()))
+        .onCommand(IssueKey.class, (s, c) -> Effect().persist(new KeyIssued(c.tenantId(), c.keyId(), Instant.now(), c.role()))
             .thenReply(c.replyTo(), st -> StatusReply.success(view(st))))
         .onCommand(RevokeKey.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("no such key")))
         .onCommand(ResolveKey.class, (s, c) -> Effect().reply(c.replyTo(), view(s)));
@@ -92,16 +98,16 @@ public final class ApiKeyEntity
   }
 
   static ApiKeyView view(State s) {
-    if (s instanceof Active a) return new ApiKeyView(true, a.tenantId(), a.keyId());
-    if (s instanceof Revoked r) return new ApiKeyView(false, r.tenantId(), r.keyId());
-    return new ApiKeyView(false, null, null);
+    if (s instanceof Active a) return new ApiKeyView(true, a.tenantId(), a.keyId(), Role.ofStored(a.role()).wireName());
+    if (s instanceof Revoked r) return new ApiKeyView(false, r.tenantId(), r.keyId(), Role.ofStored(r.role()).wireName());
+    return new ApiKeyView(false, null, null, null);
   }
 
   @Override
   public EventHandler<State, Event> eventHandler() {
     var b = newEventHandlerBuilder();
-    b.forStateType(Unissued.class).onEvent(KeyIssued.class, (s, e) -> new Active(e.tenantId(), e.keyId(), e.issuedAt()));
-    b.forStateType(Active.class).onEvent(KeyRevoked.class, (s, e) -> new Revoked(s.tenantId(), s.keyId(), e.revokedAt()));
+    b.forStateType(Unissued.class).onEvent(KeyIssued.class, (s, e) -> new Active(e.tenantId(), e.keyId(), e.issuedAt(), e.role()));
+    b.forStateType(Active.class).onEvent(KeyRevoked.class, (s, e) -> new Revoked(s.tenantId(), s.keyId(), e.revokedAt(), s.role()));
     return b.build();
   }
 }

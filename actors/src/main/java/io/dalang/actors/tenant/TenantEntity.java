@@ -24,7 +24,8 @@ import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
  *
  * <p>{@link CreateTenant} replies the new {@link TenantView} or an error if it exists;
  * {@link GrantPool} replies the updated view; {@link GetTenant} replies a view whose {@code exists} is
- * false for an unknown tenant.
+ * false for an unknown tenant. The tenant also lists its API keys ({@link RegisterKey},
+ * {@link MarkKeyRevoked}: ids, roles and hashes, never the keys) and holds its {@link Quotas}.
  */
 public final class TenantEntity
     extends EventSourcedBehaviorWithEnforcedReplies<TenantEntity.Command, TenantEntity.Event, TenantEntity.State> {
@@ -57,33 +58,92 @@ public final class TenantEntity
 
   public record GetTenant(ActorRef<TenantView> replyTo) implements Command {}
 
+  /** Lists a key issued to this tenant; an id already listed is an error. */
+  public record RegisterKey(String keyId, String keyHash, String role, ActorRef<StatusReply<TenantView>> replyTo) implements Command {}
+
+  public record MarkKeyRevoked(String keyId, ActorRef<StatusReply<TenantView>> replyTo) implements Command {}
+
+  public record SetQuotas(Quotas quotas, ActorRef<StatusReply<TenantView>> replyTo) implements Command {}
+
   public sealed interface Event extends CborSerializable {}
 
   public record TenantCreated(String tenantId, String displayName, List<String> pools, Instant createdAt) implements Event {}
 
   public record PoolGranted(String poolId) implements Event {}
 
+  public record KeyRegistered(String keyId, String keyHash, String role, Instant issuedAt) implements Event {}
+
+  public record KeyMarkedRevoked(String keyId, Instant revokedAt) implements Event {}
+
+  public record QuotasSet(Quotas quotas) implements Event {}
+
+  /**
+   * A tenant's limits; 0 means no limit.
+   *
+   * @param requestsPerMinute runs started per calendar minute (UTC)
+   * @param tokensPerDay prompt + completion tokens per calendar day (UTC)
+   * @param concurrentJobs runs in flight (queued or generating) at once
+   * @param queuedJobs runs waiting in one pool's queue at once
+   */
+  public record Quotas(long requestsPerMinute, long tokensPerDay, int concurrentJobs, int queuedJobs) implements CborSerializable {
+    public static final Quotas NONE = new Quotas(0, 0, 0, 0);
+  }
+
+  /** One key of the tenant as listings show it. */
+  public record KeyInfo(String keyId, String keyHash, String role, boolean active, Instant issuedAt, Instant revokedAt)
+      implements CborSerializable {}
+
   public sealed interface State extends CborSerializable {}
 
   public record Empty() implements State {}
 
-  public record Active(String tenantId, String displayName, Set<String> pools, Instant createdAt) implements State {
+  /** @param keys by key id, in issue order; null in snapshots taken before keys were listed */
+  public record Active(String tenantId, String displayName, Set<String> pools, Instant createdAt, List<KeyInfo> keys, Quotas quotas)
+      implements State {
     Active withPool(String pool) {
       var p = new TreeSet<>(pools);
       p.add(pool);
-      return new Active(tenantId, displayName, Set.copyOf(p), createdAt);
+      return new Active(tenantId, displayName, Set.copyOf(p), createdAt, keys, quotas);
+    }
+
+    List<KeyInfo> keyList() {
+      return keys == null ? List.of() : keys;
+    }
+
+    Quotas quotaSpec() {
+      return quotas == null ? Quotas.NONE : quotas;
+    }
+
+    Active withKey(KeyInfo k) {
+      var ks = new java.util.ArrayList<>(keyList());
+      ks.add(k);
+      return new Active(tenantId, displayName, pools, createdAt, List.copyOf(ks), quotas);
+    }
+
+    Active withKeyRevoked(String keyId, Instant at) {
+      var ks = keyList().stream().map(k -> k.keyId().equals(keyId) && k.active()
+          ? new KeyInfo(k.keyId(), k.keyHash(), k.role(), false, k.issuedAt(), at) : k).toList();
+      return new Active(tenantId, displayName, pools, createdAt, ks, quotas);
+    }
+
+    Active withQuotas(Quotas q) {
+      return new Active(tenantId, displayName, pools, createdAt, keys, q);
     }
 
     TenantView view() {
-      return new TenantView(true, tenantId, displayName, List.copyOf(new TreeSet<>(pools)), createdAt);
+      return new TenantView(true, tenantId, displayName, List.copyOf(new TreeSet<>(pools)), createdAt, keyList(), quotaSpec());
     }
   }
 
   /** What callers see of a tenant. */
-  public record TenantView(boolean exists, String tenantId, String displayName, List<String> pools, Instant createdAt)
-      implements CborSerializable {
+  public record TenantView(boolean exists, String tenantId, String displayName, List<String> pools, Instant createdAt,
+      List<KeyInfo> keys, Quotas quotas) implements CborSerializable {
     static TenantView missing(String id) {
-      return new TenantView(false, id, null, List.of(), null);
+      return new TenantView(false, id, null, List.of(), null, List.of(), Quotas.NONE);
+    }
+
+    public java.util.Optional<KeyInfo> key(String keyId) {
+      return keys.stream().filter(k -> k.keyId().equals(keyId)).findFirst();
     }
   }
 
@@ -104,21 +164,41 @@ public final class TenantEntity
               .thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view()));
         })
         .onCommand(GrantPool.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("tenant " + tenantId + " does not exist")))
+        .onCommand(RegisterKey.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("tenant " + tenantId + " does not exist")))
+        .onCommand(MarkKeyRevoked.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("tenant " + tenantId + " does not exist")))
+        .onCommand(SetQuotas.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("tenant " + tenantId + " does not exist")))
         .onCommand(GetTenant.class, (s, c) -> Effect().reply(c.replyTo(), TenantView.missing(tenantId)));
     b.forStateType(Active.class)
         .onCommand(CreateTenant.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("tenant " + tenantId + " already exists")))
         .onCommand(GrantPool.class, (s, c) -> s.pools().contains(c.poolId())
             ? Effect().reply(c.replyTo(), StatusReply.success(s.view()))
             : Effect().persist(new PoolGranted(c.poolId())).thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view())))
-        .onCommand(GetTenant.class, (s, c) -> Effect().reply(c.replyTo(), s.view()));
+        .onCommand(GetTenant.class, (s, c) -> Effect().reply(c.replyTo(), s.view()))
+        .onCommand(RegisterKey.class, (s, c) -> s.keyList().stream().anyMatch(k -> k.keyId().equals(c.keyId()))
+            ? Effect().reply(c.replyTo(), StatusReply.error("tenant " + tenantId + " already has a key with id " + c.keyId()))
+            : Effect().persist(new KeyRegistered(c.keyId(), c.keyHash(), c.role(), Instant.now()))
+                .thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view())))
+        .onCommand(MarkKeyRevoked.class, (s, c) -> {
+          var key = s.keyList().stream().filter(k -> k.keyId().equals(c.keyId())).findFirst();
+          if (key.isEmpty()) return Effect().reply(c.replyTo(), StatusReply.error("tenant " + tenantId + " has no key " + c.keyId()));
+          if (!key.get().active()) return Effect().reply(c.replyTo(), StatusReply.success(s.view()));
+          return Effect().persist(new KeyMarkedRevoked(c.keyId(), Instant.now())).thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view()));
+        })
+        .onCommand(SetQuotas.class, (s, c) -> Effect().persist(new QuotasSet(c.quotas()))
+            .thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view())));
     return b.build();
   }
 
   @Override
   public EventHandler<State, Event> eventHandler() {
     var b = newEventHandlerBuilder();
-    b.forStateType(Empty.class).onEvent(TenantCreated.class, (s, e) -> new Active(e.tenantId(), e.displayName(), Set.copyOf(e.pools()), e.createdAt()));
-    b.forStateType(Active.class).onEvent(PoolGranted.class, (s, e) -> s.withPool(e.poolId()));
+    b.forStateType(Empty.class).onEvent(TenantCreated.class, (s, e) -> new Active(e.tenantId(), e.displayName(), Set.copyOf(e.pools()),
+        e.createdAt(), List.of(), Quotas.NONE));
+    b.forStateType(Active.class)
+        .onEvent(PoolGranted.class, (s, e) -> s.withPool(e.poolId()))
+        .onEvent(KeyRegistered.class, (s, e) -> s.withKey(new KeyInfo(e.keyId(), e.keyHash(), e.role(), true, e.issuedAt(), null)))
+        .onEvent(KeyMarkedRevoked.class, (s, e) -> s.withKeyRevoked(e.keyId(), e.revokedAt()))
+        .onEvent(QuotasSet.class, (s, e) -> s.withQuotas(e.quotas()));
     return b.build();
   }
 

@@ -36,28 +36,28 @@ class ApiKeyEntityTest {
   @Test
   void anIssuedKeyResolvesToItsTenantAcrossARestart() {
     assertFalse(resolve().active());
-    var r = kit.<StatusReply<ApiKeyEntity.ApiKeyView>>runCommand(to -> new ApiKeyEntity.IssueKey("acme", "acme-key-1", to));
+    var r = kit.<StatusReply<ApiKeyEntity.ApiKeyView>>runCommand(to -> new ApiKeyEntity.IssueKey("acme", "acme-key-1", "tenant-user", to));
     assertTrue(r.reply().isSuccess());
     kit.restart();
-    assertEquals(new ApiKeyEntity.ApiKeyView(true, "acme", "acme-key-1"), resolve());
+    assertEquals(new ApiKeyEntity.ApiKeyView(true, "acme", "acme-key-1", "tenant-user"), resolve());
   }
 
   @Test
   void aRevokedKeyNoLongerAuthenticatesAndCannotBeReissued() {
-    kit.<StatusReply<ApiKeyEntity.ApiKeyView>>runCommand(to -> new ApiKeyEntity.IssueKey("acme", "k1", to));
+    kit.<StatusReply<ApiKeyEntity.ApiKeyView>>runCommand(to -> new ApiKeyEntity.IssueKey("acme", "k1", "tenant-user", to));
     kit.<StatusReply<ApiKeyEntity.ApiKeyView>>runCommand(ApiKeyEntity.RevokeKey::new);
     kit.restart();
     assertFalse(resolve().active());
     assertEquals("acme", resolve().tenantId());
-    var again = kit.<StatusReply<ApiKeyEntity.ApiKeyView>>runCommand(to -> new ApiKeyEntity.IssueKey("other", "k2", to));
+    var again = kit.<StatusReply<ApiKeyEntity.ApiKeyView>>runCommand(to -> new ApiKeyEntity.IssueKey("other", "k2", "tenant-user", to));
     assertTrue(again.reply().isError());
     assertTrue(again.events().isEmpty());
   }
 
   @Test
   void aKeyIsIssuedOnlyOnce() {
-    kit.<StatusReply<ApiKeyEntity.ApiKeyView>>runCommand(to -> new ApiKeyEntity.IssueKey("acme", "k1", to));
-    var r = kit.<StatusReply<ApiKeyEntity.ApiKeyView>>runCommand(to -> new ApiKeyEntity.IssueKey("evil", "k9", to));
+    kit.<StatusReply<ApiKeyEntity.ApiKeyView>>runCommand(to -> new ApiKeyEntity.IssueKey("acme", "k1", "tenant-user", to));
+    var r = kit.<StatusReply<ApiKeyEntity.ApiKeyView>>runCommand(to -> new ApiKeyEntity.IssueKey("evil", "k9", "tenant-user", to));
     assertTrue(r.reply().isError());
     assertEquals("acme", resolve().tenantId());
   }

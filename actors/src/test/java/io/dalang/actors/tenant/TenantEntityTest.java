@@ -74,4 +74,23 @@ class TenantEntityTest {
     assertFalse(kit.<TenantEntity.TenantView>runCommand(TenantEntity.GetTenant::new).reply().exists());
     assertTrue(kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.GrantPool("p", to)).reply().isError());
   }
+
+  @Test
+  void listsKeysWithRolesRevokesThemAndKeepsQuotasAcrossARestart() {
+    kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.CreateTenant("Acme", List.of("p1"), to));
+    kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.RegisterKey("k1", "hash1", "tenant-admin", to));
+    var dup = kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.RegisterKey("k1", "hash2", "tenant-user", to));
+    assertTrue(dup.reply().isError(), "a key id is unique within the tenant");
+    kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.MarkKeyRevoked("k1", to));
+    var quotas = new TenantEntity.Quotas(60, 100_000, 4, 8);
+    kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.SetQuotas(quotas, to));
+    kit.restart();
+    var v = kit.<TenantEntity.TenantView>runCommand(TenantEntity.GetTenant::new).reply();
+    var k1 = v.key("k1").orElseThrow();
+    assertEquals("tenant-admin", k1.role());
+    assertFalse(k1.active());
+    assertTrue(k1.revokedAt() != null);
+    assertEquals(quotas, v.quotas());
+    assertTrue(kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.MarkKeyRevoked("nope", to)).reply().isError());
+  }
 }

@@ -2,14 +2,23 @@ package io.dalang.protocols.error;
 
 import io.dalang.protocols.CborSerializable;
 
-/** A typed error as a value: what actors reply and what edges render. Never holds a stack trace. */
-public record DalangError(ErrorCode code, String message) implements CborSerializable {
+/**
+ * A typed error as a value: what actors reply and what edges render. Never holds a stack trace.
+ *
+ * @param param the request field or the quota the error is about (OpenAI's {@code param}), null if none
+ * @param retryAfterSeconds when retrying can succeed, in seconds from now; 0: the code's default
+ */
+public record DalangError(ErrorCode code, String message, String param, long retryAfterSeconds) implements CborSerializable {
+
+  public DalangError(ErrorCode code, String message) {
+    this(code, message, null, 0);
+  }
 
   public static DalangError of(ErrorCode code, String message) {
     return new DalangError(code, message);
   }
 
   public DalangException toException() {
-    return new DalangException(code, message);
+    return new DalangException(code, message, param, retryAfterSeconds);
   }
 }

@@ -7,15 +7,26 @@ package io.dalang.protocols.error;
 public class DalangException extends RuntimeException {
   private static final long serialVersionUID = 1L;
   private final ErrorCode code;
+  private final String param;
+  private final long retryAfterSeconds;
 
   public DalangException(ErrorCode code, String message) {
+    this(code, message, null, 0);
+  }
+
+  /** @see DalangError for {@code param} and {@code retryAfterSeconds} */
+  public DalangException(ErrorCode code, String message, String param, long retryAfterSeconds) {
     super(message);
     this.code = code;
+    this.param = param;
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 
   public DalangException(ErrorCode code, String message, Throwable cause) {
     super(message, cause);
     this.code = code;
+    this.param = null;
+    this.retryAfterSeconds = 0;
   }
 
   public ErrorCode code() {
@@ -23,6 +34,6 @@ public class DalangException extends RuntimeException {
   }
 
   public DalangError toError() {
-    return new DalangError(code, getMessage());
+    return new DalangError(code, getMessage(), param, retryAfterSeconds);
   }
 }

@@ -16,8 +16,12 @@ public enum ErrorCode {
   MODEL_NOT_FOUND(404, "NOT_FOUND", "not_found_error", false),
   NOT_FOUND(404, "NOT_FOUND", "not_found_error", false),
   METHOD_NOT_ALLOWED(405, "UNIMPLEMENTED", "invalid_request_error", false),
+  /** The thing to create exists already, or the change conflicts with its state (e.g. a revoked key). */
+  CONFLICT(409, "ALREADY_EXISTS", "invalid_request_error", false),
   UNSUPPORTED_MEDIA_TYPE(415, "INVALID_ARGUMENT", "invalid_request_error", false),
   CAPACITY_EXHAUSTED(429, "RESOURCE_EXHAUSTED", "rate_limit_error", true),
+  /** One of the tenant's quotas is used up; {@code param} names it, {@code Retry-After} says when it resets. */
+  QUOTA_EXCEEDED(429, "RESOURCE_EXHAUSTED", "rate_limit_error", true),
   CANCELLED(499, "CANCELLED", "cancelled", false),
   INTERNAL(500, "INTERNAL", "server_error", true),
   ENGINE_FAILED(502, "UNAVAILABLE", "engine_error", true),

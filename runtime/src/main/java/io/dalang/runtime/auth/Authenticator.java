@@ -4,6 +4,7 @@ import io.dalang.actors.apikey.ApiKeyEntity;
 import io.dalang.actors.pool.PoolEntity;
 import io.dalang.actors.tenant.TenantEntity;
 import io.dalang.engine.Digests;
+import io.dalang.protocols.auth.Role;
 import io.dalang.protocols.error.DalangException;
 import io.dalang.protocols.error.ErrorCode;
 import java.time.Duration;
@@ -78,7 +79,7 @@ public final class Authenticator {
       return tenantRef.<TenantEntity.TenantView>ask(TenantEntity.GetTenant::new, askTimeout)
           .thenCompose(t -> {
             if (!t.exists()) throw new DalangException(ErrorCode.AUTHENTICATION_FAILED, "invalid API key");
-            return models(t.pools()).thenApply(models -> new Principal(t.tenantId(), view.keyId(), Set.copyOf(t.pools()), models));
+            return models(t.pools()).thenApply(models -> new Principal(t.tenantId(), view.keyId(), Role.ofStored(view.role()), Set.copyOf(t.pools()), models));
           });
     });
   }

@@ -1,10 +1,22 @@
 package io.dalang.runtime.auth;
 
+import io.dalang.protocols.auth.Role;
 import java.util.Map;
 import java.util.Set;
 
 /**
- * Who is calling: the tenant an API key belongs to, the key's public id, the tenant's pools and the
- * models those pools serve ({@code model id → pool id}).
+ * Who is calling: the tenant an API key belongs to, the key's public id and role, the tenant's pools
+ * and the models those pools serve ({@code model id → pool id}).
  */
-public record Principal(String tenantId, String keyId, Set<String> pools, Map<String, String> models) {}
+public record Principal(String tenantId, String keyId, Role role, Set<String> pools, Map<String, String> models) {
+
+  /** Whether this principal may act on {@code tenant}'s resources with a tenant role (its own tenant only). */
+  public boolean ownTenant(String tenant) {
+    return !role.platform() && tenantId.equals(tenant);
+  }
+
+  /** "keyId (role, tenant)" for audit and denial messages; never the key. */
+  public String describe() {
+    return keyId + " (" + role.wireName() + ", tenant " + tenantId + ")";
+  }
+}

@@ -27,7 +27,8 @@ public final class ErrorMapper {
     var r = HttpResponse.create()
         .withStatus(status(e.code().httpStatus()))
         .withEntity(ContentTypes.APPLICATION_JSON, Json.bytes(ErrorBody.of(e)));
-    if (e.code().retriable()) r = r.addHeader(RawHeader.create("Retry-After", "1"));
+    if (e.retryAfterSeconds() > 0) r = r.addHeader(RawHeader.create("Retry-After", Long.toString(e.retryAfterSeconds())));
+    else if (e.code().retriable()) r = r.addHeader(RawHeader.create("Retry-After", "1"));
     return r;
   }
 
@@ -44,6 +45,8 @@ public final class ErrorMapper {
   public static DalangError toError(Throwable t) {
     Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
     if (c instanceof DalangException d) return d.toError();
+    // An entity's refusal (askWithStatus): its message is written for the caller ("tenant x already exists").
+    if (c instanceof org.apache.pekko.pattern.StatusReply.ErrorMessage m) return DalangError.of(ErrorCode.CONFLICT, m.getMessage());
     if (c instanceof TimeoutException || c.getClass().getSimpleName().contains("AskTimeout")) {
       return DalangError.of(ErrorCode.ENGINE_UNAVAILABLE, "the cluster did not answer in time; retry shortly");
     }

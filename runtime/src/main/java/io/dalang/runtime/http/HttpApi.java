@@ -64,11 +64,16 @@ public final class HttpApi extends AllDirectives {
   private final Duration askTimeout;
   private final List<String> engines;
   private final java.util.function.Supplier<String> metrics;
+  private final Route admin;
 
-  /** @param metrics the Prometheus text exposition of this node's meters */
+  /**
+   * @param metrics the Prometheus text exposition of this node's meters
+   * @param admin the admin API's routes, served under the same error handling
+   */
   public HttpApi(ActorSystem<?> system, Authenticator auth, RunLauncher runs, ActorRef<PlacementActor.Command> placement,
       ActorRef<TelemetryActor.Command> telemetry, Duration askTimeout, List<String> engines,
-      java.util.function.Supplier<String> metrics) {
+      java.util.function.Supplier<String> metrics, Route admin) {
+    this.admin = admin;
     this.metrics = metrics;
     this.system = system;
     this.auth = auth;
@@ -93,7 +98,8 @@ public final class HttpApi extends AllDirectives {
             path(PathMatchers.segment("runs").slash(PathMatchers.segment()), runId ->
                 get(() -> authenticated(p -> completeWithFuture(run(p, runId))))),
             path(PathMatchers.segment("placements").slash(PathMatchers.segment()), runId ->
-                get(() -> authenticated(p -> completeWithFuture(placementOf(p, runId)))))))
+                get(() -> authenticated(p -> completeWithFuture(placementOf(p, runId))))))),
+        admin
     )));
   }
 
@@ -161,6 +167,10 @@ public final class HttpApi extends AllDirectives {
   }
 
   private Route generate(Principal p, byte[] body, boolean chat, long received, Priority priority, long deadlineEpochMs) {
+    if (p.role().platform()) {
+      throw new DalangException(ErrorCode.PERMISSION_DENIED, "platform keys (" + p.role().wireName() + ") administer Dalang; "
+          + "inference needs a tenant key");
+    }
     String runId = RunLauncher.newRunId();
     int dflt = runs.settings().defaultMaxTokens();
     RequestValidation.Validated v = chat

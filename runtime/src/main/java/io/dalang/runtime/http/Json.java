@@ -17,24 +17,56 @@ public final class Json {
       .configure(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES, true)
       .configure(DeserializationFeature.ACCEPT_FLOAT_AS_INT, false);
 
+  /** For definitions (admin API): an unknown field is an error, not ignored. */
+  private static final ObjectMapper STRICT = strict();
+
+  private static ObjectMapper strict() {
+    ObjectMapper m = MAPPER.copy().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true)
+        .configure(com.fasterxml.jackson.databind.MapperFeature.ALLOW_COERCION_OF_SCALARS, false);
+    // A number or boolean where a string belongs (and the reverse) is the wrong type, not converted.
+    var fail = com.fasterxml.jackson.databind.cfg.CoercionAction.Fail;
+    var textual = m.coercionConfigFor(com.fasterxml.jackson.databind.type.LogicalType.Textual);
+    for (var shape : new com.fasterxml.jackson.databind.cfg.CoercionInputShape[] {com.fasterxml.jackson.databind.cfg.CoercionInputShape.Integer,
+        com.fasterxml.jackson.databind.cfg.CoercionInputShape.Float, com.fasterxml.jackson.databind.cfg.CoercionInputShape.Boolean}) {
+      textual.setCoercion(shape, fail);
+    }
+    m.coercionConfigFor(com.fasterxml.jackson.databind.type.LogicalType.Integer)
+        .setCoercion(com.fasterxml.jackson.databind.cfg.CoercionInputShape.String, fail)
+        .setCoercion(com.fasterxml.jackson.databind.cfg.CoercionInputShape.Float, fail);
+    return m;
+  }
+
   private Json() {}
 
+  /** Reads an OpenAI-style request: fields Dalang does not know are ignored (clients send many). */
   public static <T> T parse(byte[] body, Class<T> type) {
+    return parse(body, type, MAPPER);
+  }
+
+  /** Reads a definition strictly: unknown fields, wrong types, bad JSON are typed errors naming the field. */
+  public static <T> T parseStrict(byte[] body, Class<T> type) {
+    return parse(body, type, STRICT);
+  }
+
+  private static <T> T parse(byte[] body, Class<T> type, ObjectMapper mapper) {
     if (body.length == 0) throw new DalangException(ErrorCode.MALFORMED_JSON, "the request body is empty; send a JSON object");
     try {
-      T value = MAPPER.readValue(body, type);
+      T value = mapper.readValue(body, type);
       if (value == null) throw new DalangException(ErrorCode.INVALID_REQUEST, "the request body must be a JSON object");
       return value;
     } catch (JsonParseException e) {
       throw new DalangException(ErrorCode.MALFORMED_JSON, "the request body is not valid JSON (line "
           + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")");
+    } catch (com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException e) {
+      throw new DalangException(ErrorCode.INVALID_REQUEST, "unknown field '" + e.getPropertyName() + "'; known fields: "
+          + e.getKnownPropertyIds(), e.getPropertyName(), 0);
     } catch (MismatchedInputException e) {
       String field = e.getPath().stream()
           .map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
           .collect(Collectors.joining(".")).replace(".[", "[");
       if (field.isEmpty()) throw new DalangException(ErrorCode.INVALID_REQUEST, "the request body must be a JSON object");
       String expected = e.getTargetType() == null ? "another type" : simpleType(e.getTargetType());
-      throw new DalangException(ErrorCode.INVALID_REQUEST, "'" + field + "' has the wrong type: expected " + expected);
+      throw new DalangException(ErrorCode.INVALID_REQUEST, "'" + field + "' has the wrong type: expected " + expected, field, 0);
     } catch (JsonProcessingException e) {
       // Jackson wraps syntax errors met while binding (e.g. a body cut short) in a mapping exception.
       for (Throwable c = e.getCause(); c != null; c = c.getCause()) {

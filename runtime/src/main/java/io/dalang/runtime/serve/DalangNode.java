@@ -9,6 +9,9 @@ import io.dalang.actors.node.NodeAgent;
 import io.dalang.actors.admission.AdmissionSettings;
 import io.dalang.actors.admission.PoolAdmission;
 import io.dalang.actors.placement.PlacementActor;
+import io.dalang.runtime.admin.AdminApi;
+import io.dalang.runtime.admin.AuditSink;
+import io.dalang.runtime.admin.KeyService;
 import io.dalang.actors.placement.PlacementSettings;
 import io.dalang.actors.placement.SlotStatus;
 import io.dalang.actors.pool.PoolEntity;
@@ -56,6 +59,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class DalangNode implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(DalangNode.class);
+  private static final Logger auditLog = LoggerFactory.getLogger("io.dalang.audit");
 
   private final ActorSystem<Void> system;
   private final ServerBinding http;
@@ -166,6 +170,7 @@ public final class DalangNode implements AutoCloseable {
 
     String nodeId = nodeId(config, dataDir);
     List<Device> devices = GpuProbe.probe(configuredDevices(config));
+    AdminBootstrap.ensure(system, dataDir, System.getenv("DALANG_ADMIN_KEY"), out);
     var bootstrap = new DemoBootstrap(system, dataDir, config, engine, out);
     String key = config.getBoolean("dalang.demo.enabled") ? bootstrap.prepare(demoKey) : null;
 
@@ -181,7 +186,11 @@ public final class DalangNode implements AutoCloseable {
 
     var runs = new RunLauncher(system, placement, telemetry, RunSettings.from(config), config.getInt("dalang.http.stream-buffer"));
     var auth = new Authenticator(system, askTimeout, config.getDuration("dalang.http.auth-cache-ttl"));
-    var api = new HttpApi(system, auth, runs, placement, telemetry, askTimeout, RuntimeEngineFactory.KINDS, metrics::scrape);
+    AuditSink audit = (tenant, actor, action, target, outcome, reason, details) ->
+        auditLog.info("audit tenant={} actor={} action={} target={} outcome={} reason={} details={}", tenant, actor, action, target, outcome, reason, details);
+    var admin = new AdminApi(system, auth, new KeyService(system, askTimeout), audit, placement, askTimeout,
+        tenant -> java.util.concurrent.CompletableFuture.completedFuture(Map.of()));
+    var api = new HttpApi(system, auth, runs, placement, telemetry, askTimeout, RuntimeEngineFactory.KINDS, metrics::scrape, admin.route());
     String host = config.getString("dalang.http.host");
     ServerBinding binding = Http.get(system).newServerAt(host, config.getInt("dalang.http.port")).bind(api.route())
         .toCompletableFuture().get(30, TimeUnit.SECONDS);

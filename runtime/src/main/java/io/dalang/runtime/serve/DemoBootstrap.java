@@ -2,6 +2,8 @@ package io.dalang.runtime.serve;
 
 import com.typesafe.config.Config;
 import io.dalang.actors.apikey.ApiKeyEntity;
+import io.dalang.protocols.auth.Role;
+import io.dalang.runtime.admin.KeyService;
 import io.dalang.actors.executor.ExecutorEntity;
 import io.dalang.actors.node.NodeAgent;
 import io.dalang.actors.pool.PoolEntity;
@@ -23,7 +25,6 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Duration;
-import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
@@ -76,7 +77,7 @@ final class DemoBootstrap {
     if (!t.exists()) {
       await(sharding.entityRefFor(TenantEntity.ENTITY_KEY, tenant)
           .<TenantEntity.TenantView>askWithStatus(r -> new TenantEntity.CreateTenant("Demo tenant", List.of(pool), r), TIMEOUT));
-      if (key == null) key = "dlg-" + Base64.getUrlEncoder().withoutPadding().encodeToString(random(24));
+      if (key == null) key = KeyService.newKey();
       issue(key);
       writeKeyFile(key);
       log.info("created tenant '{}' with pool '{}'", tenant, pool);
@@ -136,9 +137,10 @@ final class DemoBootstrap {
     }
   }
 
+  /** The demo key administers its own tenant (it can issue the tenant's other keys). */
   private void issue(String key) throws Exception {
-    await(sharding.entityRefFor(ApiKeyEntity.ENTITY_KEY, Digests.sha256(key))
-        .<ApiKeyEntity.ApiKeyView>askWithStatus(r -> new ApiKeyEntity.IssueKey(tenant, tenant + "-key-1", r), TIMEOUT));
+    var t = await(sharding.entityRefFor(TenantEntity.ENTITY_KEY, tenant).<TenantEntity.TenantView>ask(TenantEntity.GetTenant::new, TIMEOUT));
+    await(new KeyService(system, TIMEOUT).issue(tenant, tenant + "-key-" + (t.keys().size() + 1), Role.TENANT_ADMIN, key));
   }
 
   private Path keyFile() {
@@ -146,10 +148,7 @@ final class DemoBootstrap {
   }
 
   private void writeKeyFile(String key) throws IOException {
-    Path f = keyFile();
-    Files.deleteIfExists(f);
-    Files.createFile(f, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    Files.writeString(f, key + "\n", StandardOpenOption.TRUNCATE_EXISTING);
+    AdminBootstrap.writePrivate(keyFile(), key);
   }
 
   private Path ensureModel() throws IOException {
@@ -159,12 +158,6 @@ final class DemoBootstrap {
       log.info("generated the demo model {} ({} KiB, seeded random weights)", model, Files.size(model) / 1024);
     }
     return model;
-  }
-
-  private static byte[] random(int n) {
-    byte[] b = new byte[n];
-    new SecureRandom().nextBytes(b);
-    return b;
   }
 
   static <T> T await(CompletionStage<T> stage) throws Exception {

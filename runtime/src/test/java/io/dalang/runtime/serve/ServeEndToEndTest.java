@@ -214,7 +214,7 @@ class ServeEndToEndTest {
     sharding.entityRefFor(TenantEntity.ENTITY_KEY, "other").<StatusReply<TenantEntity.TenantView>>ask(
         to -> new TenantEntity.CreateTenant("Other", List.of(), to), Duration.ofSeconds(10)).toCompletableFuture().get(15, TimeUnit.SECONDS);
     sharding.entityRefFor(ApiKeyEntity.ENTITY_KEY, Digests.sha256(otherKey)).<StatusReply<ApiKeyEntity.ApiKeyView>>ask(
-        to -> new ApiKeyEntity.IssueKey("other", "other-1", to), Duration.ofSeconds(10)).toCompletableFuture().get(15, TimeUnit.SECONDS);
+        to -> new ApiKeyEntity.IssueKey("other", "other-1", "tenant-user", to), Duration.ofSeconds(10)).toCompletableFuture().get(15, TimeUnit.SECONDS);
     var other = api.withKey(otherKey);
     assertError(other.get("/v1/runs/" + runId), 404, "not_found");
     assertError(other.get("/v1/placements/" + runId), 404, "not_found");
@@ -293,7 +293,7 @@ class ServeEndToEndTest {
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(p.waitFor(60, TimeUnit.SECONDS));
     assertEquals(0, p.exitValue(), out);
-    assertTrue(out.matches("(?s).*Tenant\\s+[12] entities.*"), out); // another test may add a second tenant
+    assertTrue(out.matches("(?s).*Tenant\\s+[23] entities.*"), out); // demo, platform, and another test may add one
     assertTrue(out.matches("(?s).*ModelSlot\\s+1 entities.*"), out);
     assertTrue(out.contains("runs: ") && out.contains("dalang-demo"), out);
   }

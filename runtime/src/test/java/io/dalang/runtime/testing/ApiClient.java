@@ -46,6 +46,13 @@ public final class ApiClient {
         HttpResponse.BodyHandlers.ofString());
   }
 
+  /** Any method with an optional JSON body ({@code null}: none). */
+  public HttpResponse<String> send(String method, String path, String body) throws IOException, InterruptedException {
+    var publisher = body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body);
+    return http.send(req(path).header("Content-Type", "application/json").method(method, publisher).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
   public HttpResponse<InputStream> postStream(String path, String body) throws IOException, InterruptedException {
     return http.send(req(path).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
         HttpResponse.BodyHandlers.ofInputStream());

@@ -1,0 +1,30 @@
+package io.dalang.protocols.admin;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.util.List;
+
+/**
+ * The bodies the admin API takes, in its wire form (snake_case). They are read strictly: an unknown
+ * field, a wrong type or an out-of-range value is a {@code 400 invalid_request} naming the field
+ * ({@link AdminValidation}).
+ */
+public final class AdminRequests {
+  private AdminRequests() {}
+
+  /** {@code POST /admin/v1/tenants}. */
+  public record CreateTenant(String id, @JsonProperty("display_name") String displayName, List<String> pools) {}
+
+  /** {@code POST /admin/v1/tenants/{id}/keys}, {@code POST /admin/v1/platform/keys}, and a rotation's new key. */
+  public record IssueKey(@JsonProperty("key_id") String keyId, String role) {}
+
+  /** {@code POST .../keys/{key_id}/rotate}: the new key's id (default: the old id with a rotation suffix). */
+  public record RotateKey(@JsonProperty("key_id") String keyId) {}
+
+  /** {@code POST /admin/v1/tenants/{id}/pools}. */
+  public record GrantPool(String pool) {}
+
+  /** {@code PUT /admin/v1/tenants/{id}/quotas}: every field required; 0 means no limit. */
+  public record SetQuotas(@JsonProperty("requests_per_minute") Long requestsPerMinute,
+      @JsonProperty("tokens_per_day") Long tokensPerDay, @JsonProperty("concurrent_jobs") Integer concurrentJobs,
+      @JsonProperty("queued_jobs") Integer queuedJobs) {}
+}

@@ -1,0 +1,357 @@
+package io.dalang.runtime.admin;
+
+import io.dalang.actors.placement.PlacementActor;
+import io.dalang.actors.tenant.TenantEntity;
+import io.dalang.protocols.admin.AdminRequests;
+import io.dalang.protocols.admin.AdminValidation;
+import io.dalang.protocols.auth.Role;
+import io.dalang.protocols.error.DalangException;
+import io.dalang.protocols.error.ErrorCode;
+import io.dalang.runtime.auth.Authenticator;
+import io.dalang.runtime.auth.Principal;
+import io.dalang.runtime.http.ErrorMapper;
+import io.dalang.runtime.http.Json;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCode;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.server.AllDirectives;
+import org.apache.pekko.http.javadsl.server.PathMatchers;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
+
+/**
+ * The admin API under {@code /admin/v1}: tenants, their keys and quotas, platform keys, the fleet.
+ * Every endpoint names the roles it admits ({@link #allow}), and every check is tenant-scoped: a key
+ * of tenant A never reads or changes anything of tenant B. Every change and every denial is audited.
+ * Bodies are read strictly ({@link Json#parseStrict}, {@link AdminValidation}). Keys are shown once,
+ * in the answer that issues them.
+ *
+ * <p>Who may do what:
+ * <pre>
+ * tenant.create, pool.grant, quota.set          platform-admin
+ * tenant.read, quota.read                       platform-admin, operator, the tenant's own keys
+ * key.issue / key.rotate / key.revoke (tenant)  platform-admin; tenant-admin of the tenant (tenant roles only)
+ * key.issue / key.revoke (platform)             platform-admin
+ * fleet.read                                    platform-admin, operator
+ * </pre>
+ */
+public final class AdminApi extends AllDirectives {
+  private static final List<Role> TENANT_ROLES = List.of(Role.TENANT_ADMIN, Role.TENANT_USER);
+  private static final List<Role> PLATFORM_ROLES = List.of(Role.PLATFORM_ADMIN, Role.OPERATOR);
+
+  private final ActorSystem<?> system;
+  private final ClusterSharding sharding;
+  private final Authenticator auth;
+  private final KeyService keys;
+  private final AuditSink audit;
+  private final ActorRef<PlacementActor.Command> placement;
+  private final Duration timeout;
+  private final Function<String, CompletionStage<Map<String, Object>>> usage;
+
+  /** @param usage a tenant's quota usage now (counters and reset times), for {@code GET .../quotas} */
+  public AdminApi(ActorSystem<?> system, Authenticator auth, KeyService keys, AuditSink audit,
+      ActorRef<PlacementActor.Command> placement, Duration timeout, Function<String, CompletionStage<Map<String, Object>>> usage) {
+    this.system = system;
+    this.sharding = ClusterSharding.get(system);
+    this.auth = auth;
+    this.keys = keys;
+    this.audit = audit;
+    this.placement = placement;
+    this.timeout = timeout;
+    this.usage = usage;
+  }
+
+  /** The routes under {@code /admin/v1}; errors are rendered by the enclosing API's handlers. */
+  public Route route() {
+    return pathPrefix("admin", () -> pathPrefix("v1", () -> admin(p -> concat(
+        path("tenants", () -> post(() -> body(b -> completeWithFuture(createTenant(p, b))))),
+        pathPrefix("tenants", () -> pathPrefix(PathMatchers.segment(), tenant -> concat(
+            pathEnd(() -> get(() -> completeWithFuture(getTenant(p, tenant)))),
+            path("pools", () -> post(() -> body(b -> completeWithFuture(grantPool(p, tenant, b))))),
+            path("quotas", () -> concat(
+                get(() -> completeWithFuture(getQuotas(p, tenant))),
+                put(() -> body(b -> completeWithFuture(setQuotas(p, tenant, b)))))),
+            path("keys", () -> post(() -> body(b -> completeWithFuture(issueKey(p, tenant, b))))),
+            path(PathMatchers.segment("keys").slash(PathMatchers.segment()).slash("rotate"), keyId ->
+                post(() -> body(b -> completeWithFuture(rotateKey(p, tenant, keyId, b))))),
+            path(PathMatchers.segment("keys").slash(PathMatchers.segment()), keyId ->
+                delete(() -> completeWithFuture(revokeKey(p, tenant, keyId))))))),
+        path(PathMatchers.segment("platform").slash("keys"), () -> post(() -> body(b -> completeWithFuture(issueKey(p, Role.PLATFORM_TENANT, b))))),
+        path(PathMatchers.segment("platform").slash("keys").slash(PathMatchers.segment()), keyId ->
+            delete(() -> completeWithFuture(revokeKey(p, Role.PLATFORM_TENANT, keyId)))),
+        path("fleet", () -> get(() -> completeWithFuture(fleet(p))))))));
+  }
+
+  /** Authenticates, and audits a failed authentication on the admin API as a denied operation. */
+  private Route admin(Function<Principal, Route> inner) {
+    return extractMethod(method -> extractUri(uri -> optionalHeaderValueByName("Authorization", h -> onSuccess(
+        auth.authenticate(h).exceptionally(t -> {
+          var e = ErrorMapper.toError(t);
+          audit.record("", "anonymous", "admin." + method.name().toLowerCase(java.util.Locale.ROOT), uri.path(), "denied", e.message(), Map.of());
+          throw e.toException();
+        }), inner))));
+  }
+
+  private Route body(Function<byte[], Route> inner) {
+    return entity(Unmarshaller.entityToByteString(), bs -> inner.apply(bs.toArray()));
+  }
+
+  // Access
+
+  /**
+   * Lets the call through if {@code allowed}; else audits the denial and answers {@code 403
+   * permission_denied} saying which roles would do.
+   */
+  private void allow(Principal p, String action, String tenant, String target, boolean allowed, String who) {
+    if (allowed) return;
+    String reason = p.describe() + " may not " + action + (tenant.isEmpty() ? "" : " on tenant " + tenant) + "; needs " + who;
+    audit.record(tenant, p.keyId(), "access.denied", target, "denied", reason, Map.of("attempted", action, "role", p.role().wireName()));
+    throw new DalangException(ErrorCode.PERMISSION_DENIED, reason);
+  }
+
+  private boolean platformAdmin(Principal p) {
+    return p.role() == Role.PLATFORM_ADMIN;
+  }
+
+  private boolean readsTenant(Principal p, String tenant) {
+    return p.role() == Role.PLATFORM_ADMIN || p.role() == Role.OPERATOR || p.ownTenant(tenant);
+  }
+
+  /** Who may manage keys of {@code role} on {@code tenant}. */
+  private void allowKeyChange(Principal p, String action, String tenant, String keyId, Role role) {
+    if (tenant.equals(Role.PLATFORM_TENANT)) {
+      allow(p, action, tenant, keyId, platformAdmin(p), "platform-admin");
+    } else {
+      allow(p, action, tenant, keyId, platformAdmin(p) || (p.role() == Role.TENANT_ADMIN && p.ownTenant(tenant)),
+          "platform-admin, or tenant-admin of tenant " + tenant);
+    }
+    if (role != null && role.platform() != tenant.equals(Role.PLATFORM_TENANT)) {
+      throw AdminValidation.invalid("role", "'role' " + role.wireName() + " does not belong to " + (role.platform() ? "a tenant" : "the platform"));
+    }
+  }
+
+  // Tenants
+
+  private CompletionStage<HttpResponse> createTenant(Principal p, byte[] body) {
+    var req = Json.parseStrict(body, AdminRequests.CreateTenant.class);
+    allow(p, "tenant.create", "", req.id() == null ? "" : req.id(), platformAdmin(p), "platform-admin");
+    String id = AdminValidation.tenantId("id", req.id());
+    String name = AdminValidation.displayName("display_name", req.displayName());
+    List<String> pools = AdminValidation.ids("pools", req.pools());
+    return tenant(id).thenCompose(existing -> {
+      if (existing.exists()) throw new DalangException(ErrorCode.CONFLICT, "tenant " + id + " already exists");
+      return sharding.entityRefFor(TenantEntity.ENTITY_KEY, id)
+          .<TenantEntity.TenantView>askWithStatus(r -> new TenantEntity.CreateTenant(name, pools, r), timeout);
+    }).thenApply(v -> {
+      audit.record(id, p.keyId(), "tenant.create", id, "ok", "", Map.of("display_name", name, "pools", String.join(",", pools)));
+      return json(StatusCodes.CREATED, tenantBody(v, true));
+    });
+  }
+
+  private CompletionStage<HttpResponse> getTenant(Principal p, String tenant) {
+    allow(p, "tenant.read", tenant, tenant, readsTenant(p, tenant), "platform-admin, operator or a key of tenant " + tenant);
+    return existingTenant(tenant).thenApply(v -> json(StatusCodes.OK,
+        tenantBody(v, p.role() != Role.TENANT_USER)));
+  }
+
+  private CompletionStage<HttpResponse> grantPool(Principal p, String tenant, byte[] body) {
+    allow(p, "pool.grant", tenant, tenant, platformAdmin(p), "platform-admin");
+    var req = Json.parseStrict(body, AdminRequests.GrantPool.class);
+    String pool = AdminValidation.id("pool", req.pool());
+    return existingTenant(tenant).thenCompose(t -> sharding.entityRefFor(TenantEntity.ENTITY_KEY, tenant)
+        .<TenantEntity.TenantView>askWithStatus(r -> new TenantEntity.GrantPool(pool, r), timeout)).thenApply(v -> {
+          auth.invalidateAll(); // the tenant's keys now reach the pool's models
+          audit.record(tenant, p.keyId(), "pool.grant", pool, "ok", "", Map.of());
+          return json(StatusCodes.OK, tenantBody(v, true));
+        });
+  }
+
+  // Quotas
+
+  private CompletionStage<HttpResponse> setQuotas(Principal p, String tenant, byte[] body) {
+    allow(p, "quota.set", tenant, tenant, platformAdmin(p), "platform-admin");
+    var req = Json.parseStrict(body, AdminRequests.SetQuotas.class);
+    var q = new TenantEntity.Quotas(
+        AdminValidation.range("requests_per_minute", req.requestsPerMinute(), AdminValidation.MAX_REQUESTS_PER_MINUTE),
+        AdminValidation.range("tokens_per_day", req.tokensPerDay(), AdminValidation.MAX_TOKENS_PER_DAY),
+        (int) AdminValidation.range("concurrent_jobs", req.concurrentJobs() == null ? null : req.concurrentJobs().longValue(), AdminValidation.MAX_JOBS),
+        (int) AdminValidation.range("queued_jobs", req.queuedJobs() == null ? null : req.queuedJobs().longValue(), AdminValidation.MAX_JOBS));
+    return existingTenant(tenant).thenCompose(t -> sharding.entityRefFor(TenantEntity.ENTITY_KEY, tenant)
+        .<TenantEntity.TenantView>askWithStatus(r -> new TenantEntity.SetQuotas(q, r), timeout)).thenApply(v -> {
+          auth.invalidateAll(); // principals carry the quotas
+          audit.record(tenant, p.keyId(), "quota.set", tenant, "ok", "", Map.of("requests_per_minute", "" + q.requestsPerMinute(),
+              "tokens_per_day", "" + q.tokensPerDay(), "concurrent_jobs", "" + q.concurrentJobs(), "queued_jobs", "" + q.queuedJobs()));
+          return json(StatusCodes.OK, quotasBody(v.quotas()));
+        });
+  }
+
+  private CompletionStage<HttpResponse> getQuotas(Principal p, String tenant) {
+    allow(p, "quota.read", tenant, tenant, readsTenant(p, tenant), "platform-admin, operator or a key of tenant " + tenant);
+    return existingTenant(tenant).thenCompose(v -> usage.apply(tenant).thenApply(u -> {
+      var body = quotasBody(v.quotas());
+      body.put("usage", u);
+      return json(StatusCodes.OK, body);
+    }));
+  }
+
+  // Keys
+
+  private CompletionStage<HttpResponse> issueKey(Principal p, String tenant, byte[] body) {
+    var req = Json.parseStrict(body, AdminRequests.IssueKey.class);
+    boolean platform = tenant.equals(Role.PLATFORM_TENANT);
+    Role role = Role.parse(req.role()).orElse(null);
+    allowKeyChange(p, "key.issue", tenant, req.keyId() == null ? "" : req.keyId(), role);
+    String keyId = AdminValidation.id("key_id", req.keyId());
+    role = AdminValidation.role("role", req.role(), platform ? PLATFORM_ROLES : TENANT_ROLES);
+    if (p.role() == Role.TENANT_ADMIN && !TENANT_ROLES.contains(role)) throw AdminValidation.invalid("role", "a tenant-admin issues tenant roles only");
+    return issue(p, tenant, keyId, role, "key.issue", Map.of());
+  }
+
+  private CompletionStage<HttpResponse> issue(Principal p, String tenant, String keyId, Role role, String action, Map<String, String> more) {
+    String key = KeyService.newKey();
+    Role r = role;
+    return existingTenant(tenant).thenCompose(t -> {
+      if (t.key(keyId).isPresent()) throw new DalangException(ErrorCode.CONFLICT, "tenant " + tenant + " already has a key with id " + keyId);
+      return keys.issue(tenant, keyId, r, key);
+    }).thenApply(v -> {
+      var details = new LinkedHashMap<String, String>(more);
+      details.put("role", r.wireName());
+      audit.record(tenant, p.keyId(), action, keyId, "ok", "", details);
+      var out = new LinkedHashMap<String, Object>();
+      out.put("tenant", tenant);
+      out.put("key_id", keyId);
+      out.put("role", r.wireName());
+      out.put("key", key);
+      out.put("note", "the key is shown only now; Dalang keeps only its SHA-256");
+      return json(StatusCodes.CREATED, out);
+    });
+  }
+
+  private CompletionStage<HttpResponse> rotateKey(Principal p, String tenant, String keyId, byte[] body) {
+    var req = body.length == 0 ? new AdminRequests.RotateKey(null) : Json.parseStrict(body, AdminRequests.RotateKey.class);
+    return existingTenant(tenant).thenCompose(t -> {
+      var old = t.key(keyId).orElseThrow(() -> new DalangException(ErrorCode.NOT_FOUND, "tenant " + tenant + " has no key " + keyId));
+      Role role = Role.ofStored(old.role());
+      allowKeyChange(p, "key.rotate", tenant, keyId, role);
+      if (!old.active()) throw new DalangException(ErrorCode.CONFLICT, "key " + keyId + " is revoked; issue a new one instead");
+      String newId = req.keyId() != null ? AdminValidation.id("key_id", req.keyId()) : nextId(t, keyId);
+      return issue(p, tenant, newId, role, "key.rotate", Map.of("replaces", keyId))
+          .thenCompose(resp -> keys.revoke(tenant, keyId).thenApply(v -> {
+            auth.invalidateAll();
+            audit.record(tenant, p.keyId(), "key.revoke", keyId, "ok", "", Map.of("replaced_by", newId));
+            return resp;
+          }));
+    });
+  }
+
+  private static String nextId(TenantEntity.TenantView t, String keyId) {
+    String base = keyId.replaceFirst("-r[0-9]+$", "");
+    for (int n = 2; ; n++) {
+      String candidate = base + "-r" + n;
+      if (candidate.length() <= 63 && t.key(candidate).isEmpty()) return candidate;
+      if (candidate.length() > 63) throw AdminValidation.invalid("key_id", "name the rotated key: 'key_id' is required for this key");
+    }
+  }
+
+  private CompletionStage<HttpResponse> revokeKey(Principal p, String tenant, String keyId) {
+    return existingTenant(tenant).thenCompose(t -> {
+      var info = t.key(keyId).orElse(null);
+      allowKeyChange(p, "key.revoke", tenant, keyId, info == null ? null : Role.ofStored(info.role()));
+      if (info == null) throw new DalangException(ErrorCode.NOT_FOUND, "tenant " + tenant + " has no key " + keyId);
+      return keys.revoke(tenant, keyId);
+    }).thenApply(v -> {
+      auth.invalidateAll(); // on this node at once; other nodes within the auth cache TTL
+      audit.record(tenant, p.keyId(), "key.revoke", keyId, "ok", "", Map.of());
+      return json(StatusCodes.OK, keyBody(v.key(keyId).orElseThrow()));
+    });
+  }
+
+  // Fleet
+
+  private CompletionStage<HttpResponse> fleet(Principal p) {
+    allow(p, "fleet.read", "", "fleet", p.role() == Role.PLATFORM_ADMIN || p.role() == Role.OPERATOR, "platform-admin or operator");
+    return AskPattern.<PlacementActor.Command, PlacementActor.Fleet>ask(placement, PlacementActor.GetFleet::new, timeout, system.scheduler())
+        .thenApply(f -> {
+          var slots = new ArrayList<Map<String, Object>>();
+          for (var s : f.slots()) {
+            var m = new LinkedHashMap<String, Object>();
+            m.put("slot_id", s.slotId());
+            m.put("pool", s.poolId());
+            m.put("model", s.modelId());
+            m.put("node", s.nodeId());
+            m.put("device", s.deviceId());
+            m.put("state", s.state());
+            m.put("engine", s.engineKind());
+            m.put("slots_total", s.slotsTotal());
+            m.put("slots_free", s.slotsFree());
+            m.put("queued", s.queued());
+            m.put("restarts", s.restarts());
+            slots.add(m);
+          }
+          return json(StatusCodes.OK, Map.of("slots", slots));
+        });
+  }
+
+  // Helpers
+
+  private CompletionStage<TenantEntity.TenantView> tenant(String id) {
+    return sharding.entityRefFor(TenantEntity.ENTITY_KEY, id).<TenantEntity.TenantView>ask(TenantEntity.GetTenant::new, timeout);
+  }
+
+  private CompletionStage<TenantEntity.TenantView> existingTenant(String id) {
+    if (!AdminValidation.ID.matcher(id).matches()) {
+      return CompletableFuture.failedFuture(new DalangException(ErrorCode.NOT_FOUND, "no tenant " + id));
+    }
+    return tenant(id).thenApply(v -> {
+      if (!v.exists()) throw new DalangException(ErrorCode.NOT_FOUND, "no tenant " + id);
+      return v;
+    });
+  }
+
+  private static Map<String, Object> tenantBody(TenantEntity.TenantView v, boolean withKeys) {
+    var m = new LinkedHashMap<String, Object>();
+    m.put("id", v.tenantId());
+    m.put("display_name", v.displayName());
+    m.put("pools", v.pools());
+    m.put("created_at", v.createdAt() == null ? null : v.createdAt().toString());
+    if (withKeys) m.put("keys", v.keys().stream().map(AdminApi::keyBody).toList());
+    m.put("quotas", quotasBody(v.quotas()));
+    return m;
+  }
+
+  private static Map<String, Object> keyBody(TenantEntity.KeyInfo k) {
+    var m = new LinkedHashMap<String, Object>();
+    m.put("key_id", k.keyId());
+    m.put("role", Role.ofStored(k.role()).wireName());
+    m.put("active", k.active());
+    m.put("issued_at", k.issuedAt() == null ? null : k.issuedAt().toString());
+    m.put("revoked_at", k.revokedAt() == null ? null : k.revokedAt().toString());
+    return m;
+  }
+
+  private static Map<String, Object> quotasBody(TenantEntity.Quotas q) {
+    var m = new LinkedHashMap<String, Object>();
+    m.put("requests_per_minute", q.requestsPerMinute());
+    m.put("tokens_per_day", q.tokensPerDay());
+    m.put("concurrent_jobs", q.concurrentJobs());
+    m.put("queued_jobs", q.queuedJobs());
+    return m;
+  }
+
+  private static HttpResponse json(StatusCode status, Object body) {
+    return HttpResponse.create().withStatus(status).withEntity(ContentTypes.APPLICATION_JSON, Json.bytes(body));
+  }
+}
