@@ -69,9 +69,11 @@ public final class PoolAdmission {
    * @param deadlineEpochMs the latest wall-clock time the run may start, 0 for none
    * @param submittedAtEpochMs when the run first asked: its time queued counts from here, also across
    *     submissions again
+   * @param queuedJobsLimit the tenant's {@code queued_jobs} quota: runs of the tenant waiting in this
+   *     pool's queue at most; 0 for no limit
    */
   public record Submit(String runId, String tenantId, JobSpec job, Priority priority, long deadlineEpochMs,
-      ActorRef<Reply> replyTo, ActorRef<?> owner, long submittedAtEpochMs) implements Command {}
+      ActorRef<Reply> replyTo, ActorRef<?> owner, long submittedAtEpochMs, int queuedJobsLimit) implements Command {}
 
   /** The run is over or gone: free its place in the queue or its reserved sequence. */
   public record Release(String runId) implements Command {}
@@ -210,6 +212,12 @@ public final class PoolAdmission {
       m.replyTo().tell(new Rejected(m.runId(), check.error(), check));
       return Behaviors.same();
     }
+    if (m.queuedJobsLimit() > 0 && waitingOf(m.tenantId()) >= m.queuedJobsLimit()) {
+      count("rejected", ErrorCode.QUOTA_EXCEEDED);
+      m.replyTo().tell(new Rejected(m.runId(), new DalangError(ErrorCode.QUOTA_EXCEEDED, "quota queued_jobs exceeded: tenant "
+          + m.tenantId() + " already has " + m.queuedJobsLimit() + " runs waiting in the queue of pool " + poolId, "queued_jobs", 1), null));
+      return Behaviors.same();
+    }
     long now = System.nanoTime();
     long deadline = m.deadlineEpochMs() <= 0 ? Job.NO_DEADLINE : now + (m.deadlineEpochMs() - System.currentTimeMillis()) * 1_000_000L;
     var job = new Job<>(m.runId(), m.tenantId(), m.priority(), now, deadline, 1, new Waiting(m));
@@ -241,6 +249,13 @@ public final class PoolAdmission {
     var again = new ArrayList<>(early);
     early.clear();
     again.forEach(this::onSubmit);
+  }
+
+  /** Runs of {@code tenant} waiting here: queued or held back. */
+  private int waitingOf(String tenant) {
+    int n = queue.depth(tenant);
+    for (Job<Waiting> j : held) if (j.tenant().equals(tenant)) n++;
+    return n;
   }
 
   private boolean isWaiting(String runId) {

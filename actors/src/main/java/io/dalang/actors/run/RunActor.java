@@ -4,6 +4,7 @@ import io.dalang.actors.admission.PoolAdmission;
 import io.dalang.actors.engine.EngineActor;
 import io.dalang.actors.placement.JobSpec;
 import io.dalang.actors.placement.PlacementActor;
+import io.dalang.actors.quota.TenantUsage;
 import io.dalang.actors.placement.SlotStatus;
 import io.dalang.actors.telemetry.TelemetryActor;
 import io.dalang.protocols.error.DalangError;
@@ -42,6 +43,11 @@ public final class RunActor {
 
   private record AdmissionReply(PoolAdmission.Reply reply) implements Command {}
 
+  /** The usage actor's answer; null when it did not answer in time. */
+  private record QuotaDecision(TenantUsage.Decision decision) implements Command {}
+
+  private static final java.time.Duration QUOTA_TIMEOUT = java.time.Duration.ofSeconds(3);
+
   /** The stream's buffer is full: the client reads slower than the engine writes. */
   enum ClientTooSlow implements Command { INSTANCE }
 
@@ -57,7 +63,7 @@ public final class RunActor {
   public static Behavior<Command> create(RunSpec spec, RunOutput out,
       ActorRef<PlacementActor.Command> placement, ActorRef<TelemetryActor.Command> telemetry, RunSettings settings) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-        new RunActor(ctx, timers, spec, out, telemetry, settings).placing(placement)));
+        new RunActor(ctx, timers, spec, out, telemetry, settings).admitting(placement)));
   }
 
   private final ActorContext<Command> ctx;
@@ -71,6 +77,8 @@ public final class RunActor {
   private final RunRelay relay;
   private boolean cancelling;
   private boolean finished;
+  /** Whether the tenant's usage counts the run as in flight: it is then told the run's tokens at the end. */
+  private boolean acquired;
   /** Whether the pool's admission knows the run: it is then told when the run is over. */
   private boolean submitted;
   private long poolQueueMs;
@@ -88,6 +96,34 @@ public final class RunActor {
   }
 
   /**
+   * The tenant's quotas first ({@link TenantUsage}): a refused run ends here with {@code quota_exceeded}.
+   * If the usage actor does not answer in time the run goes on (quotas fail open: a slow control plane
+   * must not stop serving), and the miss is logged.
+   */
+  private Behavior<Command> admitting(ActorRef<PlacementActor.Command> placement) {
+    var usage = ClusterSharding.get(ctx.getSystem()).entityRefFor(TenantUsage.ENTITY_KEY, spec.tenantId());
+    ctx.ask(TenantUsage.Decision.class, usage, QUOTA_TIMEOUT,
+        replyTo -> new TenantUsage.Acquire(spec.runId(), spec.quotas(), replyTo),
+        (d, err) -> new QuotaDecision(err != null ? null : d));
+    return Behaviors.receive(Command.class)
+        .onMessage(QuotaDecision.class, m -> {
+          if (m.decision() == null) {
+            ctx.getLog().warn("run {}: the usage of tenant {} did not answer in {} ms; quotas not checked", spec.runId(), spec.tenantId(),
+                QUOTA_TIMEOUT.toMillis());
+          } else if (!m.decision().granted()) {
+            return finish(new GenerationEvent.Failed(spec.runId(), m.decision().error(), 0, EngineTimings.NONE));
+          } else {
+            acquired = true;
+          }
+          return placing(placement);
+        })
+        .onMessage(ClientGone.class, m -> finish(cancelled("the client disconnected before the run was admitted")))
+        .onMessageEquals(Timeout.RUN, () -> finish(timeout("quota check")))
+        .onSignal(PostStop.class, sig -> stoppedEarly())
+        .build();
+  }
+
+  /**
    * Waiting for the pool's admission to dispatch the run to a slot (or reject it). The submission is
    * repeated every {@code resubmit-interval}: idempotent for a pool actor that has it, and a pool actor
    * that moved to another node and lost its queue learns of the run again.
@@ -97,7 +133,7 @@ public final class RunActor {
     var submit = new PoolAdmission.Submit(spec.runId(), spec.tenantId(),
         JobSpec.of(spec.modelId(), java.util.Set.of(spec.poolId()), promptTokensAtLeast(spec.request()), spec.request().maxTokens()),
         spec.priority(), spec.deadlineEpochMs(), ctx.messageAdapter(PoolAdmission.Reply.class, AdmissionReply::new), ctx.getSelf(),
-        System.currentTimeMillis());
+        System.currentTimeMillis(), spec.quotas() == null ? 0 : spec.quotas().queuedJobs());
     pool.tell(submit);
     submitted = true;
     timers.startTimerWithFixedDelay(Timeout.RESUBMIT, settings.resubmitInterval());
@@ -195,11 +231,21 @@ public final class RunActor {
       release();
       var failed = new GenerationEvent.Failed(spec.runId(), DalangError.of(ErrorCode.INTERNAL, "the run stopped unexpectedly"),
           relay.tokens(), EngineTimings.NONE);
-      telemetry.tell(new TelemetryActor.RecordRun(record(failed)));
+      RunRecord rec = record(failed);
+      settle(rec);
+      telemetry.tell(new TelemetryActor.RecordRun(rec));
       out.offer(failed);
       out.complete();
     }
     return Behaviors.same();
+  }
+
+  /** Tells the tenant's usage the run is over and what it used. */
+  private void settle(RunRecord rec) {
+    if (!acquired) return;
+    acquired = false;
+    ClusterSharding.get(ctx.getSystem()).entityRefFor(TenantUsage.ENTITY_KEY, spec.tenantId())
+        .tell(new TenantUsage.Settle(spec.runId(), (long) rec.promptTokens() + rec.completionTokens()));
   }
 
   /** Frees the run's place in its pool's queue, or the sequence reserved for it. */
@@ -221,7 +267,9 @@ public final class RunActor {
   private Behavior<Command> finish(GenerationEvent terminal) {
     relay.stop();
     release();
-    telemetry.tell(new TelemetryActor.RecordRun(record(terminal)));
+    RunRecord rec = record(terminal);
+    settle(rec);
+    telemetry.tell(new TelemetryActor.RecordRun(rec));
     finished = true;
     if (!cancelling) out.offer(terminal); // a full buffer here means a too-slow client: the stream then just ends
     out.complete();

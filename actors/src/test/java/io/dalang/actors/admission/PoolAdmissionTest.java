@@ -65,8 +65,13 @@ class PoolAdmissionTest {
     }
 
     ActorRef<Void> submit(String runId, String tenant, Priority priority, JobSpec job) {
+      return submit(runId, tenant, priority, job, 0);
+    }
+
+    ActorRef<Void> submit(String runId, String tenant, Priority priority, JobSpec job, int queuedJobsLimit) {
       ActorRef<Void> owner = testKit.spawn(Behaviors.empty());
-      admission.tell(new PoolAdmission.Submit(runId, tenant, job, priority, 0, replies.getRef(), owner, System.currentTimeMillis()));
+      admission.tell(new PoolAdmission.Submit(runId, tenant, job, priority, 0, replies.getRef(), owner, System.currentTimeMillis(),
+          queuedJobsLimit));
       return owner;
     }
 
@@ -197,5 +202,23 @@ class PoolAdmissionTest {
     pool.release("r1");
     assertEquals("r2", pool.dispatched());
     pool.nothing();
+  }
+
+  @Test
+  void aTenantsQueuedJobsQuotaBoundsItsRunsWaitingNotOthers() {
+    var pool = new Pool(8, OverflowPolicy.REJECT, slot("s1", "m", 1));
+    var job = JobSpec.of("m", Set.of(pool.id), 1, 1);
+    pool.submit("r0", "a", Priority.INTERACTIVE, job, 1);
+    pool.dispatched();
+    pool.submit("a1", "a", Priority.INTERACTIVE, job, 1);
+    pool.submit("a2", "a", Priority.INTERACTIVE, job, 1);
+    var r = pool.replies.expectMessageClass(PoolAdmission.Rejected.class, Duration.ofSeconds(5));
+    assertEquals("a2", r.runId());
+    assertEquals(ErrorCode.QUOTA_EXCEEDED, r.error().code());
+    assertEquals("queued_jobs", r.error().param());
+    pool.submit("b1", "b", Priority.INTERACTIVE, job, 1);
+    pool.nothing();
+    pool.release("r0");
+    assertEquals("a1", pool.dispatched());
   }
 }

@@ -79,7 +79,7 @@ public final class Authenticator {
       return tenantRef.<TenantEntity.TenantView>ask(TenantEntity.GetTenant::new, askTimeout)
           .thenCompose(t -> {
             if (!t.exists()) throw new DalangException(ErrorCode.AUTHENTICATION_FAILED, "invalid API key");
-            return models(t.pools()).thenApply(models -> new Principal(t.tenantId(), view.keyId(), Role.ofStored(view.role()), Set.copyOf(t.pools()), models));
+            return models(t.pools()).thenApply(models -> new Principal(t.tenantId(), view.keyId(), Role.ofStored(view.role()), Set.copyOf(t.pools()), models, t.quotas()));
           });
     });
   }

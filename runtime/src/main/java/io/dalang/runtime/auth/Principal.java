@@ -1,14 +1,16 @@
 package io.dalang.runtime.auth;
 
+import io.dalang.actors.tenant.TenantEntity;
 import io.dalang.protocols.auth.Role;
 import java.util.Map;
 import java.util.Set;
 
 /**
  * Who is calling: the tenant an API key belongs to, the key's public id and role, the tenant's pools
- * and the models those pools serve ({@code model id → pool id}).
+ * and the models those pools serve ({@code model id → pool id}), and the tenant's quotas.
  */
-public record Principal(String tenantId, String keyId, Role role, Set<String> pools, Map<String, String> models) {
+public record Principal(String tenantId, String keyId, Role role, Set<String> pools, Map<String, String> models,
+    TenantEntity.Quotas quotas) {
 
   /** Whether this principal may act on {@code tenant}'s resources with a tenant role (its own tenant only). */
   public boolean ownTenant(String tenant) {

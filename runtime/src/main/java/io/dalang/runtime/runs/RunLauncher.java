@@ -70,7 +70,7 @@ public final class RunLauncher {
       throw new DalangException(ErrorCode.MODEL_NOT_FOUND, "model '" + v.model() + "' does not exist or is not served to this tenant");
     }
     var spec = new RunSpec(principal.tenantId(), principal.pools(), principal.models().get(v.model()), v.model(), v.generation(), v.stream(),
-        receivedAtNanos, System.currentTimeMillis(), priority, deadlineEpochMs);
+        receivedAtNanos, System.currentTimeMillis(), priority, deadlineEpochMs, principal.quotas());
     var output = new RunOutput(streamBuffer);
     ActorRef<RunActor.Command> run = system.systemActorOf(
         RunActor.create(spec, output, placement, telemetry, settings), "run-" + spec.runId(), Props.empty());

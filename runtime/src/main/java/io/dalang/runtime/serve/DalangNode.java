@@ -9,6 +9,7 @@ import io.dalang.actors.node.NodeAgent;
 import io.dalang.actors.admission.AdmissionSettings;
 import io.dalang.actors.admission.PoolAdmission;
 import io.dalang.actors.placement.PlacementActor;
+import io.dalang.actors.quota.TenantUsage;
 import io.dalang.runtime.admin.AdminApi;
 import io.dalang.runtime.admin.AuditSink;
 import io.dalang.runtime.admin.KeyService;
@@ -44,6 +45,7 @@ import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.http.javadsl.Http;
@@ -102,6 +104,20 @@ public final class DalangNode implements AutoCloseable {
   /** The live slots as this node's placement sees them (operators, tests and benchmarks). */
   public java.util.concurrent.CompletionStage<PlacementActor.Fleet> fleet() {
     return AskPattern.ask(placement, PlacementActor.GetFleet::new, Duration.ofSeconds(5), system.scheduler());
+  }
+
+  /** A tenant's quota usage now, as the admin API shows it. */
+  private static java.util.concurrent.CompletionStage<Map<String, Object>> usage(ActorSystem<?> system, String tenant, Duration timeout) {
+    return ClusterSharding.get(system).entityRefFor(TenantUsage.ENTITY_KEY, tenant)
+        .<TenantUsage.Usage>ask(TenantUsage.GetUsage::new, timeout).thenApply(u -> {
+          var m = new java.util.LinkedHashMap<String, Object>();
+          m.put("requests_this_minute", u.requestsThisMinute());
+          m.put("minute_resets_at", u.minuteResetsAt().toString());
+          m.put("tokens_today", u.tokensToday());
+          m.put("day_resets_at", u.dayResetsAt().toString());
+          m.put("in_flight", u.inFlight());
+          return m;
+        });
   }
 
   /** The effective configuration: flags over {@code --config FILE} over the shipped defaults. */
@@ -165,6 +181,7 @@ public final class DalangNode implements AutoCloseable {
     var placementSettings = PlacementSettings.from(config);
     var placement = system.systemActorOf(PlacementActor.create(topic, placementSettings, metrics), "placement", Props.empty());
     PoolAdmission.init(system, new PoolAdmission.Settings(pool -> AdmissionSettings.forPool(config, pool), placementSettings), topic, metrics);
+    TenantUsage.init(system, config.getDuration("dalang.quotas.checkpoint-interval"));
     var telemetry = system.systemActorOf(TelemetryActor.create(dataDir.resolve("runs").resolve("runs.jsonl"),
         config.getInt("dalang.runs.keep-in-memory"), metrics), "telemetry", Props.empty());
 
@@ -189,7 +206,7 @@ public final class DalangNode implements AutoCloseable {
     AuditSink audit = (tenant, actor, action, target, outcome, reason, details) ->
         auditLog.info("audit tenant={} actor={} action={} target={} outcome={} reason={} details={}", tenant, actor, action, target, outcome, reason, details);
     var admin = new AdminApi(system, auth, new KeyService(system, askTimeout), audit, placement, askTimeout,
-        tenant -> java.util.concurrent.CompletableFuture.completedFuture(Map.of()));
+        tenant -> usage(system, tenant, askTimeout));
     var api = new HttpApi(system, auth, runs, placement, telemetry, askTimeout, RuntimeEngineFactory.KINDS, metrics::scrape, admin.route());
     String host = config.getString("dalang.http.host");
     ServerBinding binding = Http.get(system).newServerAt(host, config.getInt("dalang.http.port")).bind(api.route())
