@@ -58,14 +58,18 @@ public final class PlacementActor {
         }
       };
       metrics.gauge("dalang_placement_fleet_version", fleet, FleetTable::version);
+      var slotStates = io.micrometer.core.instrument.MultiGauge.builder("dalang_slots")
+          .description("Live model slots by pool, model and state, as this node sees the fleet").register(metrics);
       return Behaviors.receive(Command.class)
           .onMessage(StatusUpdate.class, u -> {
             // A status already past its TTL (a late message) would only be dropped again at the next tick.
-            if (System.currentTimeMillis() - u.status().publishedAtMillis() <= ttlMs) fleet.update(u.status());
+            if (System.currentTimeMillis() - u.status().publishedAtMillis() <= ttlMs && fleet.update(u.status())) {
+              publishSlots(fleet, slotStates); // a slot came, went or changed state
+            }
             return Behaviors.same();
           })
           .onMessageEquals(Tick.EXPIRE, () -> {
-            fleet.expire(System.currentTimeMillis(), ttlMs);
+            if (fleet.expire(System.currentTimeMillis(), ttlMs)) publishSlots(fleet, slotStates);
             return Behaviors.same();
           })
           .onMessage(RecordDecision.class, m -> {
@@ -84,5 +88,19 @@ public final class PlacementActor {
           })
           .build();
     }));
+  }
+
+  /** {@code dalang_slots{pool, model, state}}: how many live slots are in each state. */
+  private static void publishSlots(FleetTable fleet, io.micrometer.core.instrument.MultiGauge gauge) {
+    var counts = new java.util.TreeMap<String, Integer>();
+    var tags = new java.util.HashMap<String, io.micrometer.core.instrument.Tags>();
+    for (SlotStatus s : fleet.all()) {
+      String k = s.poolId() + "\u0000" + s.modelId() + "\u0000" + s.state();
+      counts.merge(k, 1, Integer::sum);
+      tags.putIfAbsent(k, io.micrometer.core.instrument.Tags.of("pool", s.poolId(), "model", s.modelId(), "state", s.state()));
+    }
+    var rows = new java.util.ArrayList<io.micrometer.core.instrument.MultiGauge.Row<?>>();
+    counts.forEach((k, n) -> rows.add(io.micrometer.core.instrument.MultiGauge.Row.of(tags.get(k), n)));
+    gauge.register(rows, true);
   }
 }

@@ -302,9 +302,11 @@ public final class RunActor {
         : firstTokenNanos > 0 ? (now - firstTokenNanos) / 1e9 : 0;
     double tps = genSeconds > 0 && completion > 1 ? completion / genSeconds : 0;
     double overhead = totalS > 0 ? Math.max(0, totalS - internal) / totalS : 0;
+    int seen = relay.tokens();
+    double meanInterTokenMs = seen > 1 ? (relay.lastTokenNanos() - firstTokenNanos) / 1e6 / (seen - 1) : 0;
     return new RunRecord(RunRecord.SCHEMA_VERSION, spec.runId(), spec.tenantId(), spec.modelId(),
         slot != null ? slot.poolId() : null, slot != null ? slot.slotId() : null, slot != null ? slot.engineKind() : null,
         spec.stream(), spec.receivedAtEpochMs(), poolQueueMs + relay.queueMs(), ttftMs, promptTokens, completion, tps, internal,
-        timings.reportedByEngine(), totalS, overhead, outcome, finish, reasons.isEmpty() ? "valid" : "invalid", List.copyOf(reasons));
+        timings.reportedByEngine(), totalS, overhead, outcome, finish, reasons.isEmpty() ? "valid" : "invalid", List.copyOf(reasons), meanInterTokenMs);
   }
 }

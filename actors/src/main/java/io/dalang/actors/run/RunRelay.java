@@ -22,6 +22,7 @@ final class RunRelay implements Consumer<GenerationEvent> {
   private volatile long queueMs;
   private volatile long firstTokenNanos;
   private volatile long lastEventNanos;
+  private volatile long lastTokenNanos;
   private volatile int tokens;
 
   RunRelay(RunOutput out, ActorRef<RunActor.Command> run) {
@@ -42,6 +43,7 @@ final class RunRelay implements Consumer<GenerationEvent> {
       started = true;
     } else if (e instanceof GenerationEvent.Token) {
       if (tokens == 0) firstTokenNanos = now;
+      lastTokenNanos = now;
       tokens = tokens + 1; // single writer
     }
     if (stopped) return;
@@ -67,6 +69,10 @@ final class RunRelay implements Consumer<GenerationEvent> {
 
   long firstTokenNanos() {
     return firstTokenNanos;
+  }
+
+  long lastTokenNanos() {
+    return lastTokenNanos;
   }
 
   long lastEventNanos() {

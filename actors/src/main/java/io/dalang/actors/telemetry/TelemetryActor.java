@@ -38,7 +38,9 @@ public final class TelemetryActor {
 
   public record RunLookup(RunRecord run) implements CborSerializable {}
 
-  private static final ObjectMapper JSON = new ObjectMapper();
+  // Records of any schema version parse: missing (older) fields take their defaults, unknown (newer) ones are skipped.
+  private static final ObjectMapper JSON = new ObjectMapper()
+      .configure(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
   public static Behavior<Command> create(Path runsFile, int keep, MeterRegistry metrics) {
     return Behaviors.setup(ctx -> new TelemetryActor(ctx, runsFile, keep, metrics).behavior());
@@ -67,12 +69,17 @@ public final class TelemetryActor {
     load();
   }
 
+  /** One line of {@code runs.jsonl}, of any schema version. */
+  static RunRecord parse(String line) throws IOException {
+    return JSON.readValue(line, RunRecord.class);
+  }
+
   private void load() {
     if (!Files.isRegularFile(runsFile)) return;
     try (var lines = Files.lines(runsFile, StandardCharsets.UTF_8)) {
       lines.forEach(line -> {
         try {
-          RunRecord r = JSON.readValue(line, RunRecord.class);
+          RunRecord r = parse(line);
           recent.put(r.runId(), r);
         } catch (IOException e) {
           ctx.getLog().warn("skipping an unreadable line in {}", runsFile);
@@ -109,6 +116,10 @@ public final class TelemetryActor {
     metrics.counter("dalang_runs", tags).increment();
     if (!"valid".equals(r.runQuality())) return;
     DistributionSummary.builder("dalang_ttft_ms").tag("model", r.model()).publishPercentileHistogram().register(metrics).record(r.ttftMs());
+    if (r.meanInterTokenMs() > 0) {
+      DistributionSummary.builder("dalang_inter_token_latency_ms").description("Mean time between tokens of a run")
+          .tag("model", r.model()).publishPercentileHistogram().register(metrics).record(r.meanInterTokenMs());
+    }
     DistributionSummary.builder("dalang_tokens_per_second").tag("model", r.model()).register(metrics).record(r.tokensPerSecond());
     DistributionSummary.builder("dalang_queue_ms").tag("model", r.model()).register(metrics).record(r.queueMs());
     DistributionSummary.builder("dalang_orchestration_overhead_ratio").tag("model", r.model()).register(metrics)

@@ -13,6 +13,8 @@ import java.util.List;
  * @param runQuality {@code valid} or {@code invalid}; an invalid run never enters KPI aggregates
  * @param qualityReasons why the run is invalid; empty (never null) for a valid run
  * @param orchestrationOverheadRatio (total − internal) / total
+ * @param meanInterTokenMs (since schema 2) mean time between consecutive tokens as the run saw them
+ *     arrive, 0 with fewer than two tokens; absent (0) in schema-1 records
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 public record RunRecord(
@@ -37,8 +39,10 @@ public record RunRecord(
     String outcome,
     String finishReason,
     String runQuality,
-    List<String> qualityReasons)
+    List<String> qualityReasons,
+    double meanInterTokenMs)
     implements CborSerializable {
 
-  public static final int SCHEMA_VERSION = 1;
+  /** 2: {@code mean_inter_token_ms} added. */
+  public static final int SCHEMA_VERSION = 2;
 }

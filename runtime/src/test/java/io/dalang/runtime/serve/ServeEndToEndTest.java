@@ -282,6 +282,8 @@ class ServeEndToEndTest {
     assertTrue(metrics.body().contains("dalang_placement_cache_total{result=\"hit\"}"), metrics.body());
     assertTrue(metrics.body().contains("dalang_admissions_total{outcome=\"dispatched\",pool=\"demo\",reason=\"\"}"), metrics.body());
     assertTrue(metrics.body().contains("dalang_queue_depth{pool=\"demo\",tenant=\"demo\"}"), metrics.body());
+    assertTrue(metrics.body().contains("dalang_inter_token_latency_ms_bucket"), metrics.body());
+    assertTrue(metrics.body().contains("dalang_slots{model=\"dalang-demo\",pool=\"demo\",state=\"Ready\"} 1.0"), metrics.body());
   }
 
   @Test

@@ -1,0 +1,42 @@
+package io.dalang.actors.telemetry;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.dalang.protocols.telemetry.RunRecord;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Objects;
+import org.junit.jupiter.api.Test;
+
+/** Run records only ever gain fields: records stored by older versions still read, and newer ones too. */
+class RunRecordSchemaTest {
+
+  @Test
+  void schemaOneRecordsStoredByAnOlderVersionStillRead() throws Exception {
+    String text = new String(Objects.requireNonNull(getClass().getResourceAsStream("/telemetry/run-records-v1.jsonl")).readAllBytes(),
+        StandardCharsets.UTF_8);
+    List<String> lines = text.lines().toList();
+    RunRecord ok = TelemetryActor.parse(lines.get(0));
+    assertEquals(1, ok.schemaVersion());
+    assertEquals("run_k3v7q2x4m5n6b7c2d3e4", ok.runId());
+    assertEquals(16, ok.completionTokens());
+    assertEquals(0.095, ok.orchestrationOverheadRatio(), 1e-12);
+    assertEquals(0.0, ok.meanInterTokenMs(), "absent before schema 2");
+    RunRecord failed = TelemetryActor.parse(lines.get(1));
+    assertEquals("engine_failed", failed.outcome());
+    assertEquals(List.of("failed: engine_failed"), failed.qualityReasons());
+  }
+
+  @Test
+  void aRecordFromANewerVersionWithFieldsThisOneDoesNotKnowStillReads() throws Exception {
+    String newer = """
+        {"schema_version":9,"run_id":"run_x","tenant":"t","model":"m","pool":"p","slot":"s","engine":"e","stream":true,\
+        "received_at_epoch_ms":1,"queue_ms":0,"ttft_ms":1,"prompt_tokens":1,"completion_tokens":2,"tokens_per_second":3,\
+        "internal_model_seconds":0.1,"internal_from_engine":true,"total_seconds":0.2,"orchestration_overhead_ratio":0.5,\
+        "outcome":"ok","finish_reason":"stop","run_quality":"valid","quality_reasons":[],"mean_inter_token_ms":4.5,\
+        "some_future_field":{"a":1}}""";
+    RunRecord r = TelemetryActor.parse(newer);
+    assertEquals(9, r.schemaVersion());
+    assertEquals(4.5, r.meanInterTokenMs());
+  }
+}
