@@ -307,6 +307,6 @@ public final class RunActor {
     return new RunRecord(RunRecord.SCHEMA_VERSION, spec.runId(), spec.tenantId(), spec.modelId(),
         slot != null ? slot.poolId() : null, slot != null ? slot.slotId() : null, slot != null ? slot.engineKind() : null,
         spec.stream(), spec.receivedAtEpochMs(), poolQueueMs + relay.queueMs(), ttftMs, promptTokens, completion, tps, internal,
-        timings.reportedByEngine(), totalS, overhead, outcome, finish, reasons.isEmpty() ? "valid" : "invalid", List.copyOf(reasons), meanInterTokenMs);
+        timings.reportedByEngine(), totalS, overhead, outcome, finish, reasons.isEmpty() ? "valid" : "invalid", List.copyOf(reasons), meanInterTokenMs, null);
   }
 }

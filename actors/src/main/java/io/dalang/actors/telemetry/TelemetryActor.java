@@ -43,7 +43,45 @@ public final class TelemetryActor {
       .configure(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
   public static Behavior<Command> create(Path runsFile, int keep, MeterRegistry metrics) {
-    return Behaviors.setup(ctx -> new TelemetryActor(ctx, runsFile, keep, metrics).behavior());
+    return create(runsFile, keep, metrics, "off", java.time.Duration.ofSeconds(2));
+  }
+
+  /**
+   * @param sidecar {@code off}; {@code auto}: sample nvidia-smi when the machine has it (else every run
+   *     records {@code absent}); {@code file:PATH}: read a sidecar file in nvidia-smi's CSV form
+   * @param sidecarInterval how often the sidecar is sampled; a run records the latest sample
+   */
+  public static Behavior<Command> create(Path runsFile, int keep, MeterRegistry metrics, String sidecar, java.time.Duration sidecarInterval) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+      var actor = new TelemetryActor(ctx, runsFile, keep, metrics);
+      if (!sidecar.equals("off")) {
+        actor.sidecarSource = sidecar;
+        timers.startTimerWithFixedDelay(SampleSidecar.INSTANCE, java.time.Duration.ZERO, sidecarInterval);
+      }
+      return actor.behavior();
+    }));
+  }
+
+  private enum SampleSidecar implements Command { INSTANCE }
+
+  private record SidecarSampled(List<Map<String, Object>> samples) implements Command {}
+
+  /** Null when the sidecar is off: records then carry no sidecar block. */
+  private String sidecarSource;
+  private List<Map<String, Object>> latestSidecar = List.of(io.dalang.gpu.GpuSidecar.absent());
+  private boolean sampling;
+
+  /** Runs on the blocking dispatcher: spawning nvidia-smi or reading a file must not hold an actor thread. */
+  private static List<Map<String, Object>> sampleSidecar(String source) {
+    if (source.startsWith("file:")) {
+      try {
+        return io.dalang.gpu.GpuSidecar.parse(Files.readString(Path.of(source.substring(5)), StandardCharsets.UTF_8));
+      } catch (IOException | RuntimeException e) {
+        return List.of(Map.of(io.dalang.gpu.GpuSidecar.STATUS, "failed", io.dalang.gpu.GpuSidecar.ERRORS,
+            List.of("cannot read the sidecar file: " + e.getMessage())));
+      }
+    }
+    return io.dalang.gpu.GpuSidecar.sample();
   }
 
   private final ActorContext<Command> ctx;
@@ -97,6 +135,22 @@ public final class TelemetryActor {
           record(m.record());
           return Behaviors.same();
         })
+        .onMessageEquals(SampleSidecar.INSTANCE, () -> {
+          if (!sampling) {
+            sampling = true;
+            String source = sidecarSource;
+            ctx.pipeToSelf(java.util.concurrent.CompletableFuture.supplyAsync(() -> sampleSidecar(source),
+                    ctx.getSystem().dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking())),
+                (samples, err) -> new SidecarSampled(err != null ? List.of(Map.of(io.dalang.gpu.GpuSidecar.STATUS, "failed",
+                    io.dalang.gpu.GpuSidecar.ERRORS, List.of(String.valueOf(err.getMessage())))) : samples));
+          }
+          return Behaviors.same();
+        })
+        .onMessage(SidecarSampled.class, m -> {
+          sampling = false;
+          latestSidecar = List.copyOf(m.samples());
+          return Behaviors.same();
+        })
         .onMessage(GetRun.class, m -> {
           RunRecord r = recent.get(m.runId());
           m.replyTo().tell(new RunLookup(r != null && r.tenant().equals(m.tenant()) ? r : null));
@@ -109,7 +163,8 @@ public final class TelemetryActor {
         .build();
   }
 
-  private void record(RunRecord r) {
+  private void record(RunRecord r0) {
+    RunRecord r = sidecarSource != null && r0.sidecar() == null ? r0.withSidecar(latestSidecar) : r0;
     recent.put(r.runId(), r);
     append(r);
     var tags = List.of(io.micrometer.core.instrument.Tag.of("model", r.model()), io.micrometer.core.instrument.Tag.of("outcome", r.outcome()));

@@ -15,6 +15,9 @@ import java.util.List;
  * @param orchestrationOverheadRatio (total − internal) / total
  * @param meanInterTokenMs (since schema 2) mean time between consecutive tokens as the run saw them
  *     arrive, 0 with fewer than two tokens; absent (0) in schema-1 records
+ * @param sidecar (since schema 2) the device samples nearest the run's end, one map per GPU in the
+ *     sidecar's canonical keys, each with {@code sidecar_parse_status} and {@code sidecar_parse_errors};
+ *     for diagnostics only, never for gates; null in schema-1 records
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 public record RunRecord(
@@ -40,9 +43,17 @@ public record RunRecord(
     String finishReason,
     String runQuality,
     List<String> qualityReasons,
-    double meanInterTokenMs)
+    double meanInterTokenMs,
+    List<java.util.Map<String, Object>> sidecar)
     implements CborSerializable {
 
-  /** 2: {@code mean_inter_token_ms} added. */
+  /** This record with {@code samples} as its sidecar block. */
+  public RunRecord withSidecar(List<java.util.Map<String, Object>> samples) {
+    return new RunRecord(schemaVersion, runId, tenant, model, pool, slot, engine, stream, receivedAtEpochMs, queueMs, ttftMs,
+        promptTokens, completionTokens, tokensPerSecond, internalModelSeconds, internalFromEngine, totalSeconds,
+        orchestrationOverheadRatio, outcome, finishReason, runQuality, qualityReasons, meanInterTokenMs, samples);
+  }
+
+  /** 2: {@code mean_inter_token_ms} and {@code sidecar} added. */
   public static final int SCHEMA_VERSION = 2;
 }

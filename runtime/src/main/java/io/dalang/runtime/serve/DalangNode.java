@@ -183,7 +183,8 @@ public final class DalangNode implements AutoCloseable {
     PoolAdmission.init(system, new PoolAdmission.Settings(pool -> AdmissionSettings.forPool(config, pool), placementSettings), topic, metrics);
     TenantUsage.init(system, config.getDuration("dalang.quotas.checkpoint-interval"));
     var telemetry = system.systemActorOf(TelemetryActor.create(dataDir.resolve("runs").resolve("runs.jsonl"),
-        config.getInt("dalang.runs.keep-in-memory"), metrics), "telemetry", Props.empty());
+        config.getInt("dalang.runs.keep-in-memory"), metrics, config.getString("dalang.telemetry.sidecar"),
+        config.getDuration("dalang.telemetry.sidecar-interval")), "telemetry", Props.empty());
 
     String nodeId = nodeId(config, dataDir);
     List<Device> devices = GpuProbe.probe(configuredDevices(config));

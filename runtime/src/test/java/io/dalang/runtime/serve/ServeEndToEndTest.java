@@ -200,6 +200,8 @@ class ServeEndToEndTest {
     assertEquals("llama-inprocess", run.get("engine").asText());
     assertEquals("ok", run.get("outcome").asText());
     assertEquals("valid", run.get("run_quality").asText());
+    String sidecar = run.at("/sidecar/0/sidecar_parse_status").asText();
+    assertTrue(java.util.Set.of("ok", "partial", "failed", "absent").contains(sidecar), run.toString()); // absent without nvidia-smi
     assertEquals(0, run.get("quality_reasons").size());
     assertEquals(24, run.get("completion_tokens").asInt());
     double internal = run.get("internal_model_seconds").asDouble();
