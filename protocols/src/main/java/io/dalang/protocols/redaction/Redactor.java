@@ -24,8 +24,10 @@ import java.util.regex.PatternSyntaxException;
  *       switch these.
  * </ul>
  *
- * <p>Built to be cheap when nothing matches: one pass counts digits and looks for {@code @}, and each
- * rule runs its regular expression only when plain substring checks say it could match. Plain numbers,
+ * <p>Built to be cheap when nothing matches: one pass measures runs of digits, and each rule runs its
+ * regular expression only when that pass and plain substring checks say it could match (a phone number
+ * needs 9 digits with separators or a {@code +}, an email a domain with a letter TLD after an
+ * {@code @}); credential fields are found by {@code indexOf}. Plain numbers,
  * timestamps, ports, versions and ids are left alone: the card rule needs the Luhn check and an issuer
  * digit (so epoch milliseconds, which start with 1, never qualify), the phone rules need phone-like
  * grouping. Immutable and thread-safe.
@@ -36,12 +38,10 @@ public final class Redactor {
   private static final List<RedactionRule> CREDENTIALS = List.of(
       RedactionRule.fixed("private-key", s -> s.contains("PRIVATE KEY"),
           "-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\\s\\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\\z)", "[private-key]"),
-      RedactionRule.keepingPrefix("credential-field", s -> s.containsAnyIgnoreCase("authorization", "key", "secret", "passw", "token"),
-          "(?i)([\\w-]*(?:authorization|api[-_]?key|apikey|access[-_]?key|secret[-_]?key|private[-_]?key|secret|password|passwd|token))"
-              + "([\"']?\\s*[:=]\\s*[\"']?)((?:bearer|basic|token|digest)\\s+)?[^\\s\"',;&}\\]]+", 3, "[redacted]"),
-      RedactionRule.keepingPrefix("bearer", s -> s.containsIgnoreCase("bearer"),
+      new CredentialFieldRule(),
+      RedactionRule.keepingPrefix("bearer", s -> s.containsAnyIgnoreCase("bearer"),
           "(?i)\\b(bearer\\s+)[A-Za-z0-9._~+/=-]{8,}", 1, "[key]"),
-      RedactionRule.keepingPrefix("url-credentials", s -> s.hasAt && s.contains("://"),
+      RedactionRule.keepingPrefix("url-credentials", s -> s.contains("@") && s.contains("://"),
           "(://[^\\s/:@]+:)[^\\s/@]+@", 1, "[redacted]@"),
       RedactionRule.fixed("dalang-key", s -> s.contains("dlg-"),
           "(?<![\\w-])dlg-[A-Za-z0-9_-]{16,}", "[key]"),
@@ -52,12 +52,12 @@ public final class Redactor {
           "(?<![\\w-])eyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}", "[token]"));
 
   private static final List<RedactionRule> PII = List.of(
-      RedactionRule.fixed("email", s -> s.hasAt,
+      RedactionRule.fixed("email", TextScan::mayHoldEmail,
           "(?<![A-Za-z0-9._%+/-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}(?![A-Za-z0-9-])", "[email]"),
       // Before phones: a card number must not be half-eaten as a phone number.
-      RedactionRule.validated("card", s -> s.digits >= 13,
+      RedactionRule.validated("card", s -> s.longestDigitRun >= 13,
           "(?<![\\w-])[2-6]\\d(?:[ -]?\\d){11,17}(?![\\w-])", Redactor::isCardNumber, "[card]"),
-      RedactionRule.validated("phone", s -> s.digits >= 9,
+      RedactionRule.validated("phone", s -> s.longestSeparatedRun >= 9 || s.plusBeforeDigit && s.longestDigitRun >= 9,
           "(?<![\\w+.-])(?:"
               + "\\+[1-9]\\d{0,3}(?:[ .-]?\\(?\\d{1,5}\\)?){1,6}"
               + "|\\(\\d{3}\\) ?\\d{3}[ .-]\\d{4}"
@@ -136,14 +136,14 @@ public final class Redactor {
     String s = text.toString();
     if (s.isEmpty()) return s;
     if (!known.isEmpty()) s = known.scrub(s, SECRET);
-    // One scan of the text before any replacement: replacements only remove digits, '@' and keywords,
-    // so a check that says "cannot match" stays true for the text the rule then sees.
+    // One scan of the text before any replacement: replacements only remove digits, '@' and keywords
+    // (and split digit runs), so a check that says "cannot match" stays true for the text the rule sees.
     var scan = new TextScan(s);
     for (RedactionRule r : CREDENTIALS) {
-      if (r.mayMatch().test(scan)) s = r.apply(s);
+      if (r.mayMatch(scan)) s = r.apply(s);
     }
     for (RedactionRule r : contentRules) {
-      if (r.mayMatch().test(scan)) s = r.apply(s);
+      if (r.mayMatch(scan)) s = r.apply(s);
     }
     return s;
   }

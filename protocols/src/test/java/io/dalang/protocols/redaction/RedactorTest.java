@@ -40,7 +40,8 @@ class RedactorTest {
       "version 1.2.3", "took 1234567 ms", "port 25520", "epoch 1718000000000 ms", "run_abcdefghij234567abcd",
       "sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "123e4567-e89b-12d3-a456-426614174000",
       "context 4096 × 4 sequences, 16384 tokens", "offset +0200", "max_tokens=24 prompt_tokens: 7 completion_tokens 24",
-      "slot demo-0 needs about 81 MiB (weights 12.5 MiB, KV cache 64.0 MiB)", "seed 11, 1234 5678", "node-1a2b3c4d"})
+      "slot demo-0 needs about 81 MiB (weights 12.5 MiB, KV cache 64.0 MiB)", "seed 11, 1234 5678", "node-1a2b3c4d",
+      "ApiKey: [307] allocated at [Actor[pekko://dalang/system/sharding/ApiKey#-607909315]]", "TenantSecrets: shard [651] home"})
   void leavesTimestampsIdsAndPlainNumbersAlone(String text) {
     assertSame(text, redact(text), "nothing to redact in: " + text);
   }
@@ -109,6 +110,7 @@ class RedactorTest {
     known.remember("correct horse battery staple");
     known.remember("short");
     assertEquals("upstream said: bad key '[secret]'", redact("upstream said: bad key 'correct horse battery staple'"));
+    assertEquals("Authorization: Bearer [secret]", redact("Authorization: Bearer correct horse battery staple"));
     assertEquals("short", redact("short"));
     known.forget("correct horse battery staple");
     assertEquals("correct horse battery staple", redact("correct horse battery staple"));
