@@ -56,7 +56,8 @@ import org.slf4j.LoggerFactory;
 public final class SecretEntity
     extends EventSourcedBehaviorWithEnforcedReplies<SecretEntity.Command, SecretEntity.Event, SecretEntity.State> {
 
-  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "Secret");
+  /** Not "Secret": Pekko sharding starts its log lines with the type name, and "Secret: …" reads as a credential to the redactor. */
+  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "TenantSecrets");
 
   private static final Logger log = LoggerFactory.getLogger(SecretEntity.class);
 
