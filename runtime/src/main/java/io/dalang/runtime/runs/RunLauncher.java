@@ -10,16 +10,21 @@ import io.dalang.actors.telemetry.TelemetryActor;
 import io.dalang.protocols.error.DalangException;
 import io.dalang.protocols.error.ErrorCode;
 import io.dalang.protocols.generation.GenerationEvent;
+import io.dalang.protocols.generation.GenerationRequest;
 import io.dalang.protocols.openai.RequestValidation;
+import io.dalang.protocols.redaction.Redaction;
 import io.dalang.runtime.auth.Principal;
 import java.security.SecureRandom;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Collectors;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.stream.javadsl.Source;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Starts runs for the edges: spawns a {@link RunActor} for an accepted request and hands back its
@@ -28,6 +33,8 @@ import org.apache.pekko.stream.javadsl.Source;
  */
 public final class RunLauncher {
   private static final SecureRandom RANDOM = new SecureRandom();
+  private static final Logger log = LoggerFactory.getLogger(RunLauncher.class);
+  private static final int PREVIEW_CHARS = 2000;
   private static final char[] ALPHABET = "abcdefghijklmnopqrstuvwxyz234567".toCharArray();
 
   private final ActorSystem<?> system;
@@ -47,6 +54,18 @@ public final class RunLauncher {
 
   public RunSettings settings() {
     return settings;
+  }
+
+  /**
+   * The prompt for a DEBUG line: redacted as the tenant's exports are (before shortening, so no half of
+   * a card number survives the cut), then cut to {@link #PREVIEW_CHARS}. The log layout redacts again.
+   */
+  static String promptPreview(String tenant, GenerationRequest g) {
+    String text = g.isChat()
+        ? g.messages().stream().map(m -> m.role() + ": " + m.content()).collect(Collectors.joining(" | "))
+        : g.prompt();
+    String redacted = Redaction.current().redactForTenant(tenant, text);
+    return redacted.length() <= PREVIEW_CHARS ? redacted : redacted.substring(0, PREVIEW_CHARS) + "…";
   }
 
   /** A fresh run id: {@code run_} and 20 base32 characters. */
@@ -71,6 +90,9 @@ public final class RunLauncher {
     }
     var spec = new RunSpec(principal.tenantId(), principal.pools(), principal.models().get(v.model()), v.model(), v.generation(), v.stream(),
         receivedAtNanos, System.currentTimeMillis(), priority, deadlineEpochMs, principal.quotas());
+    if (log.isDebugEnabled()) {
+      log.debug("run {} for tenant {} on model {}: {}", spec.runId(), spec.tenantId(), v.model(), promptPreview(principal.tenantId(), v.generation()));
+    }
     var output = new RunOutput(streamBuffer);
     ActorRef<RunActor.Command> run = system.systemActorOf(
         RunActor.create(spec, output, placement, telemetry, settings), "run-" + spec.runId(), Props.empty());

@@ -22,6 +22,8 @@ import io.dalang.actors.telemetry.TelemetryActor;
 import io.dalang.actors.tenant.TenantEntity;
 import io.dalang.gpu.GpuProbe;
 import io.dalang.protocols.node.Device;
+import io.dalang.protocols.redaction.Redaction;
+import io.dalang.protocols.redaction.Redactor;
 import io.dalang.runtime.auth.Authenticator;
 import io.dalang.runtime.engine.RuntimeEngineFactory;
 import io.dalang.runtime.http.HttpApi;
@@ -142,6 +144,8 @@ public final class DalangNode implements AutoCloseable {
 
   public static DalangNode start(ServeOptions options, PrintStream out) throws Exception {
     Config config = config(options);
+    // Before the actor system starts, so its first log line already follows dalang.redaction.
+    Redaction.install(Redactor.of(RedactionConfig.read(config)));
     Path dataDir = Path.of(config.getString("dalang.data-dir"));
     Files.createDirectories(dataDir);
     String engine = config.getString("dalang.engine.default");

@@ -17,6 +17,7 @@ import io.dalang.gguf.GgufReader;
 import io.dalang.gguf.MemoryEstimator;
 import io.dalang.gguf.TinyModel;
 import io.dalang.protocols.node.Device;
+import io.dalang.protocols.redaction.KnownSecrets;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -90,6 +91,8 @@ final class DemoBootstrap {
         if (!view.active()) issue(key);
       }
     }
+    // The demo key may have any shape (DALANG_DEMO_KEY): remembered, it is scrubbed from every log line.
+    KnownSecrets.GLOBAL.remember(key);
     Path model = ensureModel();
     String digest = Digests.sha256Cached(model);
     var poolRef = sharding.entityRefFor(PoolEntity.ENTITY_KEY, pool);
