@@ -1,5 +1,6 @@
 package io.dalang.actors.audit;
 
+import io.dalang.engine.Digests;
 import io.dalang.protocols.CborSerializable;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -139,6 +140,14 @@ public final class AuditChain {
 
     /** Checks the next event; false once the chain is broken (here or before). */
     public boolean event(AuditEvent e) {
+      return event(e, null);
+    }
+
+    /**
+     * Checks the next event read from a store that also keeps its canonical JSON as text: that text must
+     * be the event's canonical JSON too (checked after the seq, the link and the hash).
+     */
+    public boolean event(AuditEvent e, String storedCanonical) {
       if (chainBroken) return false;
       long want = lastSeq + 1;
       if (e.seq() != want) {
@@ -151,9 +160,13 @@ public final class AuditChain {
         return breakChain(want, "prev_hash " + e.prevHash() + " is not the hash of "
             + (lastSeq == 0 ? "the genesis (" : "seq " + lastSeq + " (") + lastHash + ")");
       }
-      String computed = e.computeHash();
+      String canonical = e.canonicalJson();
+      String computed = Digests.sha256(canonical);
       if (!computed.equals(e.hash())) {
         return breakChain(want, "hash does not match the event's content: stored " + e.hash() + ", computed " + computed);
+      }
+      if (storedCanonical != null && !storedCanonical.equals(canonical)) {
+        return breakChain(want, "the stored canonical_json differs from the event's columns");
       }
       lastSeq = want;
       lastHash = computed;

@@ -1,7 +1,6 @@
 package io.dalang.actors.audit;
 
 import static io.dalang.actors.audit.AuditFixtures.chain;
-import static io.dalang.actors.audit.AuditFixtures.roots;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -25,8 +24,7 @@ class AuditExportTest {
 
   @BeforeEach
   void tenEventsInBlocksOfFour() {
-    store = AuditFixtures.store(dir);
-    store.append(events, roots(events, 4));
+    store = AuditFixtures.storeWith(dir, events, 4);
   }
 
   @Test

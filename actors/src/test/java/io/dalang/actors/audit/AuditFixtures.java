@@ -17,6 +17,13 @@ final class AuditFixtures {
     return store;
   }
 
+  /** A store in {@code dir} holding {@code events} and the roots of their full blocks. */
+  static AuditStore storeWith(Path dir, List<AuditEvent> events, int blockSize) {
+    AuditStore store = store(dir);
+    store.append(events, roots(events, blockSize));
+    return store;
+  }
+
   /** The i-th of a varied set of entries: two tenants, issue/revoke/denied. */
   static AuditEntry entry(int i) {
     String tenant = i % 2 == 0 ? "acme" : "globex";
