@@ -50,6 +50,15 @@ public final class AuditExport {
   /** What an export wrote. */
   public record Summary(long events, long roots, boolean filtered, AuditChain.Head head) {}
 
+  /** A stored row cannot be read as an event: the chain is broken there, so no export is written past it. */
+  public static final class UnreadableEvent extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    UnreadableEvent(long seq, String why) {
+      super("audit event " + seq + " is unreadable (" + why + "); the chain is broken there, see `dalang audit verify`");
+    }
+  }
+
   /** The file given to {@link #verify} is not a Dalang audit export (its first line says so). */
   public static final class NotAnExport extends Exception {
     private static final long serialVersionUID = 1L;
@@ -61,8 +70,7 @@ public final class AuditExport {
 
   /**
    * Writes the stored chain up to its current head, or the events the filter selects. A stored row that
-   * cannot be read as an event stops the export with an {@link AuditStoreException} (the chain is broken
-   * there; {@code dalang audit verify} says more).
+   * cannot be read as an event stops the export with {@link UnreadableEvent}.
    */
   public static Summary write(AuditStore store, AuditFilter filter, int configuredBlockSize, Format format, Writer out,
       long nowEpochMs) throws IOException {
@@ -76,8 +84,7 @@ public final class AuditExport {
     try {
       store.forEachRow(filter, head.seq(), row -> {
         if (row.event() == null) {
-          throw new AuditStoreException("audit event " + row.seq() + " is unreadable (" + row.unreadable()
-              + "); the chain is broken there, see `dalang audit verify`", null);
+          throw new UnreadableEvent(row.seq(), row.unreadable());
         }
         sink.event(row.event());
         counts[0]++;
