@@ -21,6 +21,11 @@ public final class AuditAction {
   public static final String SECRET_WRITE = "secret.write";
   public static final String SECRET_READ = "secret.read";
   public static final String SECRET_DELETE = "secret.delete";
+  /**
+   * The writer pruned events by retention; details {@code through_seq} and {@code through_hash} name the
+   * last pruned event. The latest one attests the checkpoint the remaining chain starts from.
+   */
+  public static final String AUDIT_PRUNE = "audit.prune";
   /** An operation refused for lack of credentials or permission; the target names the operation. */
   public static final String ACCESS_DENIED = "access.denied";
 

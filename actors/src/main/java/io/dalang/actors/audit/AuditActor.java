@@ -8,6 +8,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -37,6 +38,11 @@ import org.apache.pekko.pattern.StatusReply;
  * {@code afterSeq}); {@link Verify} replies {@code StatusReply<VerifyResult>}. Both run after every
  * entry recorded before them has been written, so a caller reads its own records. They reply
  * {@code StatusReply} rather than a plain value because the database may fail them.
+ *
+ * <p>With {@code dalang.audit.retention} set, every {@code prune-interval} the writer prunes the whole
+ * blocks whose last event is older than the retention: it appends an {@link AuditAction#AUDIT_PRUNE}
+ * event naming the last pruned event and, in the same transaction, deletes the events up to it and
+ * records that checkpoint. The blocks' roots stay; the rest of the chain still verifies.
  */
 public final class AuditActor {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(AuditActor.class);
@@ -73,7 +79,10 @@ public final class AuditActor {
 
   private record AppendFailed(String error) implements Command {}
 
-  private enum Internal implements Command { RELOAD, STOP, STOP_NOW }
+  private enum Internal implements Command { RELOAD, STOP, STOP_NOW, PRUNE_TICK, NOTHING_TO_PRUNE }
+
+  /** Retention found blocks to prune, through this event. */
+  private record PruneDue(AuditChain.Head through) implements Command {}
 
   /** An entry waiting for its place, with the time the writer received it. */
   private record Pending(AuditEntry entry, long timeEpochMs) {}
@@ -113,6 +122,10 @@ public final class AuditActor {
   private List<String> blockHashes;
   /** The batch being written, and where the chain stands once it is. */
   private List<Pending> inFlight;
+  /** How far the batch being written prunes (null: it does not). */
+  private AuditChain.Head inFlightPrune;
+  /** A prune found due, waiting for the writer to be free. */
+  private AuditChain.Head prunePending;
   private AuditChain.Head inFlightHead;
   private List<String> inFlightBlockHashes;
   private int failures;
@@ -186,6 +199,9 @@ public final class AuditActor {
     blockSize = m.blockSize();
     blockHashes = new ArrayList<>(m.blockHashes());
     log.info("audit ledger: resuming after seq {} (block size {})", head.seq(), blockSize);
+    if (settings.prunes() && !timers.isTimerActive(Internal.PRUNE_TICK)) {
+      timers.startTimerWithFixedDelay(Internal.PRUNE_TICK, settings.pruneInterval());
+    }
   }
 
   // ---- writing ----
@@ -210,9 +226,11 @@ public final class AuditActor {
           return Behaviors.same();
         })
         .onMessage(Appended.class, m -> {
+          if (inFlightPrune != null) log.info("audit ledger: pruned the events through seq {} (retention {})", inFlightPrune.seq(), settings.retention());
           head = inFlightHead;
           blockHashes = inFlightBlockHashes;
           inFlight = null;
+          inFlightPrune = null;
           failures = 0;
           return afterWrite();
         })
@@ -226,12 +244,23 @@ public final class AuditActor {
           load();
           return Behaviors.same();
         })
+        .onMessageEquals(Internal.PRUNE_TICK, () -> {
+          if (prunePending == null && inFlightPrune == null) findPrunable();
+          return Behaviors.same();
+        })
+        .onMessageEquals(Internal.NOTHING_TO_PRUNE, Behaviors::same)
+        .onMessage(PruneDue.class, m -> {
+          prunePending = m.through();
+          writeNext();
+          return Behaviors.same();
+        })
         .onMessage(Loaded.class, m -> {
           if (inFlight != null && m.head().equals(inFlightHead)) {
             // The failed batch was committed after all (only its acknowledgement was lost).
             for (int i = 0; i < inFlight.size(); i++) pending.removeFirst();
           }
           inFlight = null;
+          inFlightPrune = null;
           resume(m);
           writeNext();
           return Behaviors.same();
@@ -253,18 +282,32 @@ public final class AuditActor {
         .build();
   }
 
-  /** Chains the next batch onto the head and writes it, unless a write is under way. */
+  /**
+   * Chains the next batch onto the head and writes it, unless a write is under way. A due prune goes
+   * alone: its audit.prune event, the deletion and the checkpoint in one transaction (and, if that
+   * fails, not again until the next tick finds it due).
+   */
   private void writeNext() {
-    if (inFlight != null || pending.isEmpty()) return;
-    var batch = new ArrayList<Pending>(Math.min(BATCH, pending.size()));
-    var events = new ArrayList<AuditEvent>(batch.size());
+    if (inFlight != null || (pending.isEmpty() && prunePending == null)) return;
+    List<Pending> batch = new ArrayList<>();
+    List<Pending> toChain = batch;
+    if (prunePending != null) {
+      inFlightPrune = prunePending;
+      prunePending = null;
+      toChain = List.of(new Pending(AuditEntry.ok("", "system", AuditAction.AUDIT_PRUNE, "")
+          .with(Map.of("through_seq", Long.toString(inFlightPrune.seq()), "through_hash", inFlightPrune.hash(),
+              "retention", settings.retention().toString())), clock.millis()));
+    } else {
+      for (var it = pending.iterator(); it.hasNext() && batch.size() < BATCH; ) {
+        batch.add(it.next());
+        it.remove();
+      }
+    }
+    var events = new ArrayList<AuditEvent>(toChain.size());
     var roots = new ArrayList<BlockRoot>();
     var hashes = new ArrayList<>(blockHashes);
     AuditChain.Head h = head;
-    for (var it = pending.iterator(); it.hasNext() && batch.size() < BATCH; ) {
-      Pending p = it.next();
-      it.remove();
-      batch.add(p);
+    for (Pending p : toChain) {
       AuditEvent e = AuditChain.next(h, p.timeEpochMs(), p.entry());
       events.add(e);
       h = AuditChain.headOf(e);
@@ -277,8 +320,21 @@ public final class AuditActor {
     inFlight = batch;
     inFlightHead = h;
     inFlightBlockHashes = hashes;
-    ctx.pipeToSelf(CompletableFuture.runAsync(() -> store.append(events, roots), blocking),
+    AuditChain.Head prune = inFlightPrune;
+    ctx.pipeToSelf(CompletableFuture.runAsync(() -> store.appendAndPrune(events, roots, prune), blocking),
         (ok, err) -> err == null ? new Appended() : new AppendFailed(message(err)));
+  }
+
+  /** Asks the store, off the actor, whether whole blocks have outlived the retention. */
+  private void findPrunable() {
+    long cutoff = clock.millis() - settings.retention().toMillis();
+    ctx.pipeToSelf(CompletableFuture.supplyAsync(() -> store.pruneCandidate(cutoff), blocking), (found, err) -> {
+      if (err != null) {
+        log.warn("audit ledger: cannot look for events to prune: {}", message(err));
+        return Internal.NOTHING_TO_PRUNE;
+      }
+      return found.<Command>map(PruneDue::new).orElse(Internal.NOTHING_TO_PRUNE);
+    });
   }
 
   private Behavior<Command> afterWrite() {

@@ -25,6 +25,13 @@ import java.util.TreeMap;
  * event {@code n - 1}; event 1 holds {@link #GENESIS_HASH}. Each hash is SHA-256 over the event's
  * canonical JSON ({@link AuditEvent#canonicalJson()}).
  *
+ * <h2>Pruning</h2>
+ * With a retention set, whole blocks of old events may be deleted. The chain then starts after a
+ * <em>checkpoint</em> (the last pruned event's seq and hash): the first remaining event links to the
+ * checkpoint's hash, the pruned blocks keep their stored roots, and the latest
+ * {@link AuditAction#AUDIT_PRUNE} event in the chain must name the checkpoint, so that deleting old
+ * events without the writer (and without that attestation) still breaks verification.
+ *
  * <h2>Blocks and Merkle roots</h2>
  * With block size N, block {@code k} (from 0) holds events {@code k*N+1 .. (k+1)*N}. When its last event
  * is appended, the block's root is stored beside the chain (in the same transaction). A partial last
@@ -115,6 +122,10 @@ public final class AuditChain {
    * block, it covers exactly that block's seq range and equals the root computed from the block's
    * hashes, and no root is stored for a block the chain does not fill.
    *
+   * <p>A verifier built with a checkpoint starts after it (see "Pruning" above); the roots of pruned
+   * blocks are accepted without their events, and the latest {@code audit.prune} event must name the
+   * checkpoint (and there must be none without one).
+   *
    * <p>Roots may be fed before, among or after the events. Once an event fails, later events are
    * ignored (every link after a break is meaningless); {@link #finish()} reports the failure with the
    * lowest position.
@@ -125,8 +136,11 @@ public final class AuditChain {
     private final Map<Long, String> computedWaiting = new TreeMap<>();
     private final Set<Long> rootsSeen = new HashSet<>();
     private final List<String> blockHashes = new ArrayList<>();
+    private final Head checkpoint;
     private long lastSeq;
-    private String lastHash = GENESIS_HASH;
+    private String lastHash;
+    /** What the latest audit.prune event walked so far says was pruned; null if none. */
+    private Head attestedPrune;
     private long count;
     private long rootsOk;
     private boolean chainBroken;
@@ -134,8 +148,20 @@ public final class AuditChain {
     private String failureReason;
 
     public Verifier(int blockSize) {
+      this(blockSize, Head.GENESIS);
+    }
+
+    /** A verifier for a chain whose events up to {@code checkpoint} were pruned. */
+    public Verifier(int blockSize, Head checkpoint) {
       if (blockSize < 1) throw new IllegalArgumentException("block size must be at least 1, not " + blockSize);
       this.blockSize = blockSize;
+      this.checkpoint = checkpoint;
+      this.lastSeq = checkpoint.seq();
+      this.lastHash = checkpoint.hash();
+      if (checkpoint.seq() % blockSize != 0) {
+        breakChain(checkpoint.seq() + 1, "the chain is said to be pruned through seq " + checkpoint.seq()
+            + ", which does not end a block of " + blockSize + "; the writer prunes whole blocks only");
+      }
     }
 
     /** Checks the next event; false once the chain is broken (here or before). */
@@ -171,6 +197,7 @@ public final class AuditChain {
       lastSeq = want;
       lastHash = computed;
       count++;
+      if (AuditAction.AUDIT_PRUNE.equals(e.action())) attestedPrune = prunedBy(e);
       blockHashes.add(computed);
       if (endsBlock(want, blockSize)) {
         long block = blockOf(want, blockSize);
@@ -195,6 +222,9 @@ public final class AuditChain {
             + r.firstSeq() + ".." + r.lastSeq() + "; with block size " + blockSize + " block " + r.block() + " is seq "
             + first + ".." + last);
         return;
+      }
+      if (last <= checkpoint.seq()) {
+        return; // a pruned block: its root stays on record, its events are gone
       }
       if (!rootsSeen.add(r.block())) {
         fail(first, "block " + r.block() + " (seq " + first + ".." + last + ") has more than one stored root");
@@ -234,10 +264,33 @@ public final class AuditChain {
       if (!chainBroken) {
         storedWaiting.values().forEach(r -> fail(r.firstSeq(), "a Merkle root is stored for block " + r.block() + " (seq "
             + r.firstSeq() + ".." + r.lastSeq() + ") but the chain ends at seq " + lastSeq));
+        checkPruneAttested();
       }
       return failureReason == null
-          ? VerifyResult.intact(count, lastSeq, lastHash, rootsOk, true)
-          : VerifyResult.broken(count, lastSeq, lastHash, rootsOk, failureSeq, failureReason, true);
+          ? VerifyResult.intact(count, lastSeq, lastHash, rootsOk, true, checkpoint.seq())
+          : VerifyResult.broken(count, lastSeq, lastHash, rootsOk, failureSeq, failureReason, true, checkpoint.seq());
+    }
+
+    private void checkPruneAttested() {
+      Head attested = attestedPrune != null ? attestedPrune : Head.GENESIS;
+      if (attested.equals(checkpoint)) return;
+      if (checkpoint.seq() == 0) {
+        fail(1, "the latest audit.prune event says seq 1.." + attested.seq() + " were pruned, but the chain holds no checkpoint");
+      } else if (attestedPrune == null) {
+        fail(checkpoint.seq() + 1, "the chain starts after seq " + checkpoint.seq()
+            + " (pruned), but no audit.prune event in the chain attests that pruning");
+      } else {
+        fail(checkpoint.seq() + 1, "the chain starts after seq " + checkpoint.seq() + " (" + checkpoint.hash()
+            + "), but the latest audit.prune event says it was pruned through seq " + attested.seq() + " (" + attested.hash() + ")");
+      }
+    }
+
+    private static Head prunedBy(AuditEvent prune) {
+      try {
+        return new Head(Long.parseLong(prune.details().getOrDefault("through_seq", "")), prune.details().getOrDefault("through_hash", ""));
+      } catch (NumberFormatException e) {
+        return new Head(-1, "");
+      }
     }
 
     private void compare(BlockRoot stored, String computed) {

@@ -20,9 +20,10 @@ import java.util.TreeMap;
  *
  * <h2>JSON Lines</h2>
  * Line 1 is a header, then one line per event in seq order, each full block's root on the line after the
- * block's last event. Every line is one JSON object in the canonical form ({@link CanonicalJson}):
+ * block's last event (the roots of blocks pruned by retention come before the first event; the header
+ * names the checkpoint the chain starts from). Every line is one JSON object in the canonical form ({@link CanonicalJson}):
  * <pre>{@code
- * {"block_size":64,"criteria":{},"exported_at_epoch_ms":…,"filtered":false,"format":"dalang-audit/1","head_hash":"…","head_seq":130,"type":"header"}
+ * {"block_size":64,"criteria":{},"exported_at_epoch_ms":…,"filtered":false,"format":"dalang-audit/1","head_hash":"…","head_seq":130,"pruned_through_hash":"000…","pruned_through_seq":0,"type":"header"}
  * {"action":"key.issue","actor":"bootstrap-admin","details":{},"hash":"…","outcome":"ok","prev_hash":"000…","reason":"","seq":1,"target":"k1","tenant":"acme","time_epoch_ms":…,"type":"event"}
  * {"block":0,"first_seq":1,"last_seq":64,"root":"…","type":"root"}
  * }</pre>
@@ -74,35 +75,42 @@ public final class AuditExport {
    */
   public static Summary write(AuditStore store, AuditFilter filter, int configuredBlockSize, Format format, Writer out,
       long nowEpochMs) throws IOException {
-    AuditChain.Head head = store.head();
-    int blockSize = store.chainBlockSize().orElse(configuredBlockSize);
-    boolean filtered = filter.selects();
-    Deque<BlockRoot> roots = new ArrayDeque<>(filtered ? List.of() : store.roots(head.seq()));
     var sink = format == Format.JSONL ? new JsonLines(out) : new Csv(out);
-    sink.header(head, blockSize, filter, nowEpochMs);
-    long[] counts = new long[2];
     try {
-      store.forEachRow(filter, head.seq(), row -> {
-        if (row.event() == null) {
-          throw new UnreadableEvent(row.seq(), row.unreadable());
-        }
-        sink.event(row.event());
-        counts[0]++;
-        while (!roots.isEmpty() && roots.peekFirst().lastSeq() <= row.seq()) {
-          sink.root(roots.removeFirst());
-          counts[1]++;
-        }
-        return true;
+      Summary summary = store.read("export the audit chain", snap -> {
+        AuditChain.Head head = snap.head();
+        boolean filtered = filter.selects();
+        Deque<BlockRoot> roots = new ArrayDeque<>(filtered ? List.of() : snap.roots(head.seq()));
+        sink.header(new Header(head, snap.checkpoint(), snap.chainBlockSize().orElse(configuredBlockSize), filter, nowEpochMs));
+        long[] counts = new long[2];
+        snap.forEachRow(filter, head.seq(), row -> {
+          if (row.event() == null) throw new UnreadableEvent(row.seq(), row.unreadable());
+          counts[1] += writeRoots(roots, row.seq() - 1, sink); // pruned blocks' roots come first
+          sink.event(row.event());
+          counts[0]++;
+          counts[1] += writeRoots(roots, row.seq(), sink);
+          return true;
+        });
+        return new Summary(counts[0], counts[1], filtered, head);
       });
+      out.flush();
+      return summary;
     } catch (UncheckedIOException e) {
       throw e.getCause();
     }
-    out.flush();
-    return new Summary(counts[0], counts[1], filtered, head);
   }
 
+  /** Writes the roots of blocks that end at or before {@code seq}; how many. */
+  private static int writeRoots(Deque<BlockRoot> roots, long seq, Sink sink) {
+    int n = 0;
+    for (; !roots.isEmpty() && roots.peekFirst().lastSeq() <= seq; n++) sink.root(roots.removeFirst());
+    return n;
+  }
+
+  private record Header(AuditChain.Head head, AuditChain.Head checkpoint, int blockSize, AuditFilter filter, long nowEpochMs) {}
+
   private interface Sink {
-    void header(AuditChain.Head head, int blockSize, AuditFilter filter, long nowEpochMs);
+    void header(Header h);
 
     void event(AuditEvent e);
 
@@ -132,16 +140,18 @@ public final class AuditExport {
     }
 
     @Override
-    public void header(AuditChain.Head head, int blockSize, AuditFilter filter, long nowEpochMs) {
+    public void header(Header h) {
       var m = new TreeMap<String, Object>();
       m.put("type", "header");
       m.put("format", FORMAT);
-      m.put("block_size", blockSize);
-      m.put("filtered", filter.selects());
-      m.put("criteria", new TreeMap<>(filter.criteria()));
-      m.put("head_seq", head.seq());
-      m.put("head_hash", head.hash());
-      m.put("exported_at_epoch_ms", nowEpochMs);
+      m.put("block_size", h.blockSize());
+      m.put("filtered", h.filter().selects());
+      m.put("criteria", new TreeMap<>(h.filter().criteria()));
+      m.put("head_seq", h.head().seq());
+      m.put("head_hash", h.head().hash());
+      m.put("pruned_through_seq", h.checkpoint().seq());
+      m.put("pruned_through_hash", h.checkpoint().hash());
+      m.put("exported_at_epoch_ms", h.nowEpochMs());
       line(CanonicalJson.object(m), "\n");
     }
 
@@ -171,7 +181,7 @@ public final class AuditExport {
     }
 
     @Override
-    public void header(AuditChain.Head head, int blockSize, AuditFilter filter, long nowEpochMs) {
+    public void header(Header h) {
       row(CSV_COLUMNS);
     }
 
@@ -223,7 +233,9 @@ public final class AuditExport {
     boolean filtered = header.path("filtered").asBoolean(true);
     int blockSize = header.path("block_size").asInt(0);
     if (!filtered && blockSize < 1) throw new NotAnExport("the export's header has no valid block_size");
-    var check = filtered ? new HashesOnly() : new WholeChain(new AuditChain.Verifier(blockSize), header);
+    var checkpoint = new AuditChain.Head(header.path("pruned_through_seq").asLong(0),
+        header.path("pruned_through_hash").asText(AuditChain.GENESIS_HASH));
+    var check = filtered ? new HashesOnly() : new WholeChain(new AuditChain.Verifier(blockSize, checkpoint), header);
     long lineNo = 1;
     for (String line; (line = in.readLine()) != null; ) {
       lineNo++;
@@ -304,7 +316,7 @@ public final class AuditExport {
       if (r.ok() && (r.headSeq() != headSeq || !r.headHash().equals(headHash))) {
         return VerifyResult.broken(r.count(), r.headSeq(), r.headHash(), r.roots(), Math.min(r.headSeq(), Math.max(headSeq, 0)) + 1,
             "the export ends at seq " + r.headSeq() + " (" + r.headHash() + ") but its header names head seq " + headSeq
-                + " (" + headHash + ")", true);
+                + " (" + headHash + ")", true, r.prunedThroughSeq());
       }
       return r;
     }
@@ -350,8 +362,8 @@ public final class AuditExport {
     @Override
     public VerifyResult finish() {
       return failure == null
-          ? VerifyResult.intact(count, lastSeq, lastHash, 0, false)
-          : VerifyResult.broken(count, lastSeq, lastHash, 0, failureSeq, failure, false);
+          ? VerifyResult.intact(count, lastSeq, lastHash, 0, false, 0)
+          : VerifyResult.broken(count, lastSeq, lastHash, 0, failureSeq, failure, false, 0);
     }
   }
 

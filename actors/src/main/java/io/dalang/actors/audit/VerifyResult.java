@@ -14,18 +14,20 @@ import io.dalang.protocols.CborSerializable;
  * @param reason why it is broken, in words; empty when ok
  * @param linksChecked false for a filtered export: each event's own hash was checked, but not the
  *     links between events (events are missing by design) nor the block roots
+ * @param prunedThroughSeq events up to this seq were pruned by retention (0: none); the walk started
+ *     after it, from the checkpoint's hash
  */
 public record VerifyResult(
     boolean ok, long count, long headSeq, String headHash, long roots, long firstBrokenSeq, String reason,
-    boolean linksChecked)
+    boolean linksChecked, long prunedThroughSeq)
     implements CborSerializable {
 
-  static VerifyResult intact(long count, long headSeq, String headHash, long roots, boolean linksChecked) {
-    return new VerifyResult(true, count, headSeq, headHash, roots, 0, "", linksChecked);
+  static VerifyResult intact(long count, long headSeq, String headHash, long roots, boolean linksChecked, long prunedThroughSeq) {
+    return new VerifyResult(true, count, headSeq, headHash, roots, 0, "", linksChecked, prunedThroughSeq);
   }
 
   static VerifyResult broken(long count, long headSeq, String headHash, long roots, long at, String reason,
-      boolean linksChecked) {
-    return new VerifyResult(false, count, headSeq, headHash, roots, at, reason, linksChecked);
+      boolean linksChecked, long prunedThroughSeq) {
+    return new VerifyResult(false, count, headSeq, headHash, roots, at, reason, linksChecked, prunedThroughSeq);
   }
 }

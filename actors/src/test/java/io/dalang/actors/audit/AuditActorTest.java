@@ -104,6 +104,66 @@ class AuditActorTest {
   }
 
   @Test
+  void retentionPrunesOldBlocksAndTheChainStillVerifiesAfterARestart() {
+    var store = AuditFixtures.store(dir);
+    var clock = new MutableClock(AuditFixtures.T0);
+    var settings = new AuditSettings(4, Duration.ofHours(1), Duration.ofMillis(100));
+    var audit = testKit.spawn(AuditActor.create(store, settings, clock));
+    for (int i = 0; i < 9; i++) audit.tell(new AuditActor.Record(entry(i)));
+    assertEquals(9, query(audit, AuditFilter.ALL).size());
+    clock.advance(Duration.ofHours(2));
+    testKit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
+      assertEquals(8, store.checkpoint().seq());
+      return null;
+    });
+    List<AuditEvent> left = query(audit, AuditFilter.ALL);
+    assertEquals(List.of(9L, 10L), left.stream().map(AuditEvent::seq).toList());
+    assertEquals(AuditAction.AUDIT_PRUNE, left.get(1).action());
+    assertEquals("8", left.get(1).details().get("through_seq"));
+    testKit.stop(audit);
+
+    var again = testKit.spawn(AuditActor.create(store, settings, clock));
+    again.tell(new AuditActor.Record(entry(10)));
+    VerifyResult r = verify(again);
+    assertTrue(r.ok(), r.reason());
+    assertEquals(8, r.prunedThroughSeq());
+    assertEquals(3, r.count());
+  }
+
+  /** A clock the test moves forward. */
+  static final class MutableClock extends Clock {
+    private volatile long millis;
+
+    MutableClock(long millis) {
+      this.millis = millis;
+    }
+
+    void advance(Duration d) {
+      millis += d.toMillis();
+    }
+
+    @Override
+    public long millis() {
+      return millis;
+    }
+
+    @Override
+    public java.time.Instant instant() {
+      return java.time.Instant.ofEpochMilli(millis);
+    }
+
+    @Override
+    public java.time.ZoneId getZone() {
+      return java.time.ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(java.time.ZoneId zone) {
+      return this;
+    }
+  }
+
+  @Test
   void everyMessageSurvivesSerialization() {
     var ser = testKit.serializationTestKit();
     var probe = testKit.<StatusReply<AuditActor.Events>>createTestProbe();
@@ -118,7 +178,7 @@ class AuditActorTest {
   }
 
   private static ActorRef<AuditActor.Command> spawn(AuditStore store, int blockSize) {
-    return testKit.spawn(AuditActor.create(store, new AuditSettings(blockSize), Clock.systemUTC()));
+    return testKit.spawn(AuditActor.create(store, AuditSettings.keepForever(blockSize), Clock.systemUTC()));
   }
 
   private static List<AuditEvent> query(ActorRef<AuditActor.Command> audit, AuditFilter filter) {

@@ -145,6 +145,40 @@ class AuditChainTest {
   }
 
   @Test
+  void aPrunedChainVerifiesFromItsCheckpointOnlyWhenAnAuditPruneEventAttestsIt() {
+    var events = new ArrayList<>(chain(8));
+    var prune = AuditEntry.ok("", "system", AuditAction.AUDIT_PRUNE, "")
+        .with(java.util.Map.of("through_seq", "4", "through_hash", events.get(3).hash()));
+    events.add(AuditChain.next(AuditChain.headOf(events.get(7)), T0 + 9000, prune));
+    var kept = events.subList(4, 9);
+    var roots = roots(events, 4);
+    var checkpoint = AuditChain.headOf(events.get(3));
+
+    var v = new AuditChain.Verifier(4, checkpoint);
+    roots.forEach(v::root);
+    kept.forEach(v::event);
+    VerifyResult ok = v.finish();
+    assertTrue(ok.ok(), ok.reason());
+    assertEquals(5, ok.count());
+    assertEquals(1, ok.roots()); // block 0 was pruned: its root is kept but cannot be recomputed
+    assertEquals(4, ok.prunedThroughSeq());
+
+    var unattested = new AuditChain.Verifier(4, checkpoint);
+    roots.forEach(unattested::root);
+    kept.subList(0, 4).forEach(unattested::event);
+    VerifyResult r = unattested.finish();
+    assertEquals(5, r.firstBrokenSeq());
+    assertTrue(r.reason().contains("no audit.prune event in the chain attests"), r.reason());
+
+    var unpruned = new AuditChain.Verifier(4);
+    roots.forEach(unpruned::root);
+    events.forEach(unpruned::event);
+    VerifyResult noCheckpoint = unpruned.finish();
+    assertEquals(1, noCheckpoint.firstBrokenSeq());
+    assertTrue(noCheckpoint.reason().contains("but the chain holds no checkpoint"), noCheckpoint.reason());
+  }
+
+  @Test
   void entriesRejectMalformedActionsAndCutOverlongText() {
     assertThrows(IllegalArgumentException.class, () -> AuditEntry.ok("t", "a", "Key Issue", ""));
     assertThrows(IllegalArgumentException.class, () -> AuditEntry.ok("t", "a", "issue", ""));

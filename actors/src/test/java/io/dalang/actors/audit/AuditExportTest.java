@@ -32,11 +32,12 @@ class AuditExportTest {
     List<String> lines = export(AuditFilter.ALL).lines().toList();
     assertEquals(1 + 10 + 2, lines.size());
     assertTrue(lines.get(0).startsWith("{\"block_size\":4,\"criteria\":{},\"exported_at_epoch_ms\":42,\"filtered\":false,"
-        + "\"format\":\"dalang-audit/1\",\"head_hash\":\"" + events.get(9).hash() + "\",\"head_seq\":10,\"type\":\"header\"}"), lines.get(0));
+        + "\"format\":\"dalang-audit/1\",\"head_hash\":\"" + events.get(9).hash() + "\",\"head_seq\":10,"
+        + "\"pruned_through_hash\":\"" + AuditChain.GENESIS_HASH + "\",\"pruned_through_seq\":0,\"type\":\"header\"}"), lines.get(0));
     assertTrue(lines.get(5).startsWith("{\"block\":0,\"first_seq\":1,\"last_seq\":4,\"root\":"), lines.get(5));
     assertTrue(lines.get(10).startsWith("{\"block\":1,"), lines.get(10));
     // An event line minus "hash" and "type" is the event's canonical JSON.
-    var line = new TreeMap<String, Object>(AuditJson.MAPPER.readValue(lines.get(1), TreeMap.class));
+    TreeMap<String, Object> line = AuditJson.MAPPER.readValue(lines.get(1), new com.fasterxml.jackson.core.type.TypeReference<>() {});
     line.remove("hash");
     line.remove("type");
     assertEquals(events.get(0).canonicalJson(), AuditJson.MAPPER.writeValueAsString(line));
@@ -89,6 +90,22 @@ class AuditExportTest {
     assertEquals(5, r.count());
     VerifyResult flipped = verify(text.replace("\"target\":\"key-3\"", "\"target\":\"key-4\""));
     assertEquals(5, flipped.firstBrokenSeq());
+  }
+
+  @Test
+  void anExportOfAPrunedChainVerifiesFromItsCheckpoint() throws Exception {
+    var pruned = AuditFixtures.pruned(dir.resolve("pruned"));
+    var out = new StringWriter();
+    AuditExport.write(pruned, AuditFilter.ALL, 4, AuditExport.Format.JSONL, out, 42);
+    List<String> lines = out.toString().lines().toList();
+    assertTrue(lines.get(0).contains("\"pruned_through_seq\":8,"), lines.get(0));
+    assertTrue(lines.get(1).startsWith("{\"block\":0,"), lines.get(1)); // pruned blocks keep their roots
+    VerifyResult r = verify(out.toString());
+    assertTrue(r.ok(), r.reason());
+    assertEquals(8, r.prunedThroughSeq());
+    assertEquals(3, r.count());
+    VerifyResult forged = verify(out.toString().replace("\"pruned_through_seq\":8,", "\"pruned_through_seq\":4,"));
+    assertFalse(forged.ok());
   }
 
   @Test

@@ -24,6 +24,21 @@ final class AuditFixtures {
     return store;
   }
 
+  /**
+   * A store whose chain of 11 events in blocks of 4 was pruned through seq 8 the way the writer does it:
+   * event 11 is the audit.prune event naming seq 8, written in the same transaction as the deletion.
+   */
+  static AuditStore pruned(Path dir) {
+    var events = new ArrayList<>(chain(10));
+    AuditEvent through = events.get(7);
+    var entry = AuditEntry.ok("", "system", AuditAction.AUDIT_PRUNE, "")
+        .with(java.util.Map.of("through_seq", "8", "through_hash", through.hash()));
+    AuditEvent prune = AuditChain.next(AuditChain.headOf(events.get(9)), T0 + 3_600_000L, entry);
+    AuditStore store = storeWith(dir, events, 4);
+    store.appendAndPrune(List.of(prune), List.of(), AuditChain.headOf(through));
+    return store;
+  }
+
   /** The i-th of a varied set of entries: two tenants, issue/revoke/denied. */
   static AuditEntry entry(int i) {
     String tenant = i % 2 == 0 ? "acme" : "globex";

@@ -109,6 +109,47 @@ class AuditStoreTest {
   }
 
   @Test
+  void retentionPrunesWholeOldBlocksAndTheRestVerifiesFromTheCheckpoint() {
+    assertEquals(events.get(7).seq(), store.pruneCandidate(AuditFixtures.T0 + 9_000).orElseThrow().seq());
+    assertEquals(4, store.pruneCandidate(AuditFixtures.T0 + 7_000).orElseThrow().seq());
+    assertTrue(store.pruneCandidate(AuditFixtures.T0 + 3_000).isEmpty());
+
+    var pruned = AuditFixtures.pruned(dir.resolve("pruned"));
+    assertEquals(AuditChain.headOf(events.get(7)), pruned.checkpoint());
+    assertEquals(List.of(9L, 10L, 11L), seqs(pruned.query(AuditFilter.ALL)));
+    assertEquals(2, pruned.roots(11).size());
+    VerifyResult r = pruned.verify(64);
+    assertTrue(r.ok(), r.reason());
+    assertEquals(8, r.prunedThroughSeq());
+    assertEquals(3, r.count());
+    assertEquals(11, r.headSeq());
+  }
+
+  @Test
+  void eventsDeletedWithoutAnAttestingPruneEventAreReported() throws Exception {
+    var pruned = AuditFixtures.pruned(dir.resolve("pruned"));
+    try (var c = DriverManager.getConnection(pruned.url(), "dalang", ""); var st = c.createStatement()) {
+      st.executeUpdate("DELETE FROM dalang_audit_event WHERE seq <= 10");
+      st.executeUpdate("UPDATE dalang_audit_prune SET through_seq = 10, through_hash = '" + events.get(9).hash() + "'");
+    }
+    VerifyResult r = pruned.verify(64);
+    assertFalse(r.ok());
+    assertEquals(11, r.firstBrokenSeq());
+    assertTrue(r.reason().contains("does not end a block of 4"), r.reason());
+  }
+
+  @Test
+  void aDeletedCheckpointIsReported() throws Exception {
+    var pruned = AuditFixtures.pruned(dir.resolve("pruned"));
+    try (var c = DriverManager.getConnection(pruned.url(), "dalang", ""); var st = c.createStatement()) {
+      st.executeUpdate("DELETE FROM dalang_audit_prune");
+    }
+    VerifyResult r = pruned.verify(64);
+    assertEquals(1, r.firstBrokenSeq());
+    assertEquals("events 1..8 are missing (the next one found is seq 9)", r.reason());
+  }
+
+  @Test
   void anUnreachableDatabaseIsATypedErrorNamingIt() {
     var nowhere = new AuditStore("jdbc:h2:tcp://127.0.0.1:1/nowhere", "u", "");
     var e = assertThrows(AuditStoreException.class, nowhere::head);

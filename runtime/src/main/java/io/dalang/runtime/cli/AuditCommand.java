@@ -130,6 +130,10 @@ public final class AuditCommand {
       if (r.ok() && r.linksChecked()) {
         out.printf("OK: %s intact: %s, %s%n", what, plural(r.count(), "event"), plural(r.roots(), "Merkle root"));
         out.printf("head: seq %d hash %s%n", r.headSeq(), r.headHash());
+        if (r.prunedThroughSeq() > 0) {
+          out.printf("pruned: seq 1..%d by retention; the rest verified from that checkpoint, which the chain's latest audit.prune event attests%n",
+              r.prunedThroughSeq());
+        }
         return INTACT;
       }
       if (r.ok()) {

@@ -115,6 +115,23 @@ class AuditCommandTest {
   }
 
   @Test
+  void aChainPrunedByRetentionVerifiesFromItsCheckpointInTheStoreAndInAnExport() throws Exception {
+    var store = new AuditStore(url, "dalang", "");
+    var through = store.query(io.dalang.actors.audit.AuditFilter.ALL.page(63, 1)).get(0);
+    var prune = AuditChain.next(new AuditChain.Head(70, head), 1_735_700_000_000L,
+        AuditEntry.ok("", "system", AuditAction.AUDIT_PRUNE, "").with(java.util.Map.of("through_seq", "64", "through_hash", through.hash())));
+    store.appendAndPrune(List.of(prune), List.of(), AuditChain.headOf(through));
+
+    Run r = dalang("audit", "verify", "--data-dir", data.toString());
+    assertEquals(0, r.code(), r.out());
+    assertEquals("OK: audit chain intact: 7 events, 0 Merkle roots\nhead: seq 71 hash " + prune.hash() + "\n"
+        + "pruned: seq 1..64 by retention; the rest verified from that checkpoint, which the chain's latest audit.prune event attests\n", r.out());
+    Path file = data.resolve("pruned.jsonl");
+    assertEquals(0, dalang("audit", "export", "--data-dir", data.toString(), "--out", file.toString()).code());
+    assertEquals(r.out().replace("audit chain", file.toString()), dalang("audit", "verify", "--file", file.toString()).out());
+  }
+
+  @Test
   void userMistakesExitTwoWithAMessageAndNoStackTrace() {
     Run noDb = dalang("audit", "verify", "--data-dir", data.resolve("nothing").toString());
     assertEquals(2, noDb.code());
