@@ -106,7 +106,7 @@ public final class AuditStore {
   }
 
   /** The hashes of events {@code fromSeq} .. head, in seq order (the writer's partial block on start). */
-  public List<String> hashesFrom(long fromSeq) {
+  List<String> hashesFrom(long fromSeq) {
     return run("read audit hashes from seq " + fromSeq, c -> {
       try (var st = c.prepareStatement("SELECT hash FROM " + EVENT_TABLE + " WHERE seq >= ? ORDER BY seq")) {
         st.setLong(1, fromSeq);
@@ -180,7 +180,7 @@ public final class AuditStore {
    * The last event of the newest full block whose last event is older than {@code cutoffEpochMs}: how
    * far retention may prune now (whole blocks only, so their roots stay checkable against old exports).
    */
-  public Optional<AuditChain.Head> pruneCandidate(long cutoffEpochMs) {
+  Optional<AuditChain.Head> pruneCandidate(long cutoffEpochMs) {
     return run("find audit events to prune", c -> {
       try (var st = c.prepareStatement("SELECT e.seq, e.hash FROM " + ROOT_TABLE + " r JOIN " + EVENT_TABLE
           + " e ON e.seq = r.last_seq WHERE e.time_epoch_ms < ? ORDER BY e.seq DESC LIMIT 1")) {
@@ -217,7 +217,7 @@ public final class AuditStore {
    * One stored row: the event its columns describe, the canonical JSON stored beside it, or why the row
    * cannot be read as an event at all ({@code event} is null then).
    */
-  public record Row(long seq, AuditEvent event, String storedCanonical, String unreadable) {}
+  record Row(long seq, AuditEvent event, String storedCanonical, String unreadable) {}
 
   /**
    * Walks the whole stored chain up to its head, from its checkpoint if it was pruned: every hash, every
@@ -245,7 +245,7 @@ public final class AuditStore {
    * Runs {@code walk} on one consistent view of the tables (one read-only transaction): a writer
    * appending or pruning meanwhile is not seen half-way.
    */
-  public <T> T read(String what, SnapshotWork<T> walk) {
+  <T> T read(String what, SnapshotWork<T> walk) {
     return run(what, c -> {
       c.setAutoCommit(false);
       c.setReadOnly(true);
@@ -261,12 +261,12 @@ public final class AuditStore {
   }
 
   /** What a walk does with a {@link Snapshot}. */
-  public interface SnapshotWork<T> {
+  interface SnapshotWork<T> {
     T on(Snapshot snapshot) throws SQLException;
   }
 
   /** The tables as one read transaction sees them. */
-  public static final class Snapshot {
+  static final class Snapshot {
     private final Connection c;
 
     private Snapshot(Connection c) {
