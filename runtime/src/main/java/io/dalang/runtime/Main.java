@@ -1,5 +1,6 @@
 package io.dalang.runtime;
 
+import io.dalang.runtime.cli.AuditCommand;
 import io.dalang.runtime.cli.EngineCommand;
 import io.dalang.runtime.cli.ServeCommand;
 import picocli.CommandLine;
@@ -8,7 +9,7 @@ import picocli.CommandLine.Command;
 /** {@code dalang}: the one entry point for serving, provisioning engines and benchmarks. */
 @Command(name = "dalang", mixinStandardHelpOptions = true, version = "dalang 0.1.0",
     description = "Actor-based distributed runtime for LLM inference.",
-    subcommands = {ServeCommand.class, io.dalang.runtime.cli.StatusCommand.class, EngineCommand.class,
+    subcommands = {ServeCommand.class, io.dalang.runtime.cli.StatusCommand.class, AuditCommand.class, EngineCommand.class,
         io.dalang.runtime.bench.BenchCommand.class})
 public final class Main implements Runnable {
 
