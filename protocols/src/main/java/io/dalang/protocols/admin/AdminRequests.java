@@ -27,4 +27,13 @@ public final class AdminRequests {
   public record SetQuotas(@JsonProperty("requests_per_minute") Long requestsPerMinute,
       @JsonProperty("tokens_per_day") Long tokensPerDay, @JsonProperty("concurrent_jobs") Integer concurrentJobs,
       @JsonProperty("queued_jobs") Integer queuedJobs) {}
+
+  /** {@code PUT /admin/v1/tenants/{id}/secrets/{namespace}/{name}}: the value, stored encrypted as a new version. */
+  public record PutSecret(String value) {
+    /** Never the value: a request object must not leak it into a log line by accident. */
+    @Override
+    public String toString() {
+      return "PutSecret[value=[REDACTED]]";
+    }
+  }
 }

@@ -1,6 +1,13 @@
 package io.dalang.runtime.admin;
 
+import io.dalang.actors.audit.AuditActor;
+import io.dalang.actors.audit.AuditExport;
+import io.dalang.actors.audit.AuditFilter;
+import io.dalang.actors.audit.AuditOutcome;
+import io.dalang.actors.audit.AuditStore;
 import io.dalang.actors.placement.PlacementActor;
+import io.dalang.actors.secrets.SecretValue;
+import io.dalang.actors.secrets.SecretsClient;
 import io.dalang.actors.tenant.TenantEntity;
 import io.dalang.protocols.admin.AdminRequests;
 import io.dalang.protocols.admin.AdminValidation;
@@ -60,10 +67,22 @@ public final class AdminApi extends AllDirectives {
   private final ActorRef<PlacementActor.Command> placement;
   private final Duration timeout;
   private final Function<String, CompletionStage<Map<String, Object>>> usage;
+  private final SecretsClient secrets;
+  private final ActorRef<AuditActor.Command> ledger;
+  private final AuditStore auditStore;
+  private final int auditBlockSize;
 
-  /** @param usage a tenant's quota usage now (counters and reset times), for {@code GET .../quotas} */
+  /**
+   * @param usage a tenant's quota usage now (counters and reset times), for {@code GET .../quotas}
+   * @param ledger the audit ledger's writer, for queries; {@code auditStore} for exports
+   */
   public AdminApi(ActorSystem<?> system, Authenticator auth, KeyService keys, AuditSink audit,
-      ActorRef<PlacementActor.Command> placement, Duration timeout, Function<String, CompletionStage<Map<String, Object>>> usage) {
+      ActorRef<PlacementActor.Command> placement, Duration timeout, Function<String, CompletionStage<Map<String, Object>>> usage,
+      SecretsClient secrets, ActorRef<AuditActor.Command> ledger, AuditStore auditStore, int auditBlockSize) {
+    this.secrets = secrets;
+    this.ledger = ledger;
+    this.auditStore = auditStore;
+    this.auditBlockSize = auditBlockSize;
     this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.auth = auth;
@@ -88,7 +107,13 @@ public final class AdminApi extends AllDirectives {
             path(PathMatchers.segment("keys").slash(PathMatchers.segment()).slash("rotate"), keyId ->
                 post(() -> body(b -> completeWithFuture(rotateKey(p, tenant, keyId, b))))),
             path(PathMatchers.segment("keys").slash(PathMatchers.segment()), keyId ->
-                delete(() -> completeWithFuture(revokeKey(p, tenant, keyId))))))),
+                delete(() -> completeWithFuture(revokeKey(p, tenant, keyId)))),
+            path("secrets", () -> get(() -> parameterOptional("namespace", ns -> completeWithFuture(listSecrets(p, tenant, ns.orElse(null)))))),
+            path(PathMatchers.segment("secrets").slash("rotate"), () -> post(() -> completeWithFuture(rotateSecrets(p, tenant)))),
+            path(PathMatchers.segment("secrets").slash(PathMatchers.segment()).slash(PathMatchers.segment()), (ns, name) -> concat(
+                put(() -> body(b -> completeWithFuture(putSecret(p, tenant, ns, name, b)))),
+                delete(() -> completeWithFuture(deleteSecret(p, tenant, ns, name)))))))),
+        path("audit", () -> get(() -> parameterMap(q -> completeWithFuture(audit(p, q))))),
         path(PathMatchers.segment("platform").slash("keys"), () -> post(() -> body(b -> completeWithFuture(issueKey(p, Role.PLATFORM_TENANT, b))))),
         path(PathMatchers.segment("platform").slash("keys").slash(PathMatchers.segment()), keyId ->
             delete(() -> completeWithFuture(revokeKey(p, Role.PLATFORM_TENANT, keyId)))),
@@ -118,7 +143,9 @@ public final class AdminApi extends AllDirectives {
   private void allow(Principal p, String action, String tenant, String target, boolean allowed, String who) {
     if (allowed) return;
     String reason = p.describe() + " may not " + action + (tenant.isEmpty() ? "" : " on tenant " + tenant) + "; needs " + who;
-    audit.record(tenant, p.keyId(), "access.denied", target, "denied", reason, Map.of("attempted", action, "role", p.role().wireName()));
+    // Recorded under the caller's tenant, so its own admins see what its keys were refused.
+    audit.record(p.role().platform() ? "" : p.tenantId(), p.keyId(), "access.denied", target, "denied", reason,
+        Map.of("attempted", action, "role", p.role().wireName(), "on_tenant", tenant));
     throw new DalangException(ErrorCode.PERMISSION_DENIED, reason);
   }
 
@@ -277,6 +304,149 @@ public final class AdminApi extends AllDirectives {
       audit.record(tenant, p.keyId(), "key.revoke", keyId, "ok", "", Map.of());
       return json(StatusCodes.OK, keyBody(v.key(keyId).orElseThrow()));
     });
+  }
+
+  // Secrets: values go in, never out (internal consumers read them through SecretsClient).
+
+  private String actor(Principal p) {
+    return "key:" + p.keyId();
+  }
+
+  private void allowSecrets(Principal p, String action, String tenant, String target, boolean write) {
+    boolean reader = p.role() == Role.OPERATOR && !write;
+    allow(p, action, tenant, target, platformAdmin(p) || reader || (p.role() == Role.TENANT_ADMIN && p.ownTenant(tenant)),
+        write ? "platform-admin, or tenant-admin of tenant " + tenant : "platform-admin, operator, or tenant-admin of tenant " + tenant);
+  }
+
+  private CompletionStage<HttpResponse> putSecret(Principal p, String tenant, String ns, String name, byte[] body) {
+    allowSecrets(p, "secret.write", tenant, ns + "/" + name, true);
+    var req = Json.parseStrict(body, AdminRequests.PutSecret.class);
+    if (req.value() == null || req.value().isEmpty()) throw AdminValidation.invalid("value", "'value' is required and must not be empty");
+    if (req.value().length() > 65_536) throw AdminValidation.invalid("value", "'value' must be at most 65536 characters");
+    var value = SecretValue.of(req.value());
+    return existingTenant(tenant).thenCompose(t -> secrets.put(tenant, ns, name, value, actor(p))).thenApply(v -> {
+      value.destroy();
+      var m = new LinkedHashMap<String, Object>();
+      m.put("namespace", ns);
+      m.put("name", name);
+      m.put("version", v.version());
+      m.put("key_id", v.keyId());
+      m.put("created_at", v.createdAt().toString());
+      return json(StatusCodes.OK, m);
+    });
+  }
+
+  private CompletionStage<HttpResponse> listSecrets(Principal p, String tenant, String ns) {
+    allowSecrets(p, "secret.list", tenant, ns == null ? "" : ns, false);
+    return existingTenant(tenant).thenCompose(t -> secrets.list(tenant, ns, actor(p))).thenApply(list -> json(StatusCodes.OK, Map.of(
+        "secrets", list.stream().map(i -> Map.of("namespace", i.namespace(), "name", i.name(), "versions",
+            i.versions().stream().map(v -> Map.of("version", v.version(), "key_id", v.keyId(), "created_at", v.createdAt().toString())).toList()))
+            .toList())));
+  }
+
+  private CompletionStage<HttpResponse> deleteSecret(Principal p, String tenant, String ns, String name) {
+    allowSecrets(p, "secret.delete", tenant, ns + "/" + name, true);
+    return existingTenant(tenant).thenCompose(t -> secrets.delete(tenant, ns, name, actor(p)))
+        .thenApply(n -> json(StatusCodes.OK, Map.of("namespace", ns, "name", name, "versions_deleted", n)));
+  }
+
+  private CompletionStage<HttpResponse> rotateSecrets(Principal p, String tenant) {
+    allow(p, "secret.rotate", tenant, tenant, platformAdmin(p), "platform-admin");
+    return existingTenant(tenant).thenCompose(t -> secrets.rotateMasterKey(tenant, actor(p))).thenApply(r -> {
+      if (r.error() != null) throw r.error().toException();
+      return json(StatusCodes.OK, Map.of("rewrapped", r.rewrapped(), "already_current", r.alreadyCurrent(), "key_id", r.keyId()));
+    });
+  }
+
+  // Audit
+
+  /**
+   * {@code GET /admin/v1/audit?tenant&actor&action&outcome&since&until&after&limit&format}: platform
+   * roles see all, a tenant-admin its own tenant's events. {@code format=json} (default) pages through
+   * the ledger writer (at most 1000 per page, next page {@code after=<last seq>}); {@code jsonl} and
+   * {@code csv} export the selection with its hashes and roots ({@code dalang audit verify --file}).
+   */
+  private CompletionStage<HttpResponse> audit(Principal p, Map<String, String> q) {
+    for (String k : q.keySet()) {
+      if (!List.of("tenant", "actor", "action", "outcome", "since", "until", "after", "limit", "format").contains(k)) {
+        throw AdminValidation.invalid(k, "unknown query parameter '" + k + "'");
+      }
+    }
+    var filter = AuditFilter.ALL.tenant(q.get("tenant")).actor(q.get("actor")).action(q.get("action"))
+        .since(instant("since", q.get("since"))).until(instant("until", q.get("until")));
+    if (q.containsKey("outcome")) {
+      filter = filter.outcome(java.util.Arrays.stream(AuditOutcome.values()).filter(o -> o.name().equalsIgnoreCase(q.get("outcome")))
+          .findFirst().orElseThrow(() -> AdminValidation.invalid("outcome", "'outcome' must be ok, denied or failed")));
+    }
+    if (p.role() == Role.TENANT_ADMIN) {
+      var scoped = filter.forTenantAdmin(p.tenantId());
+      allow(p, "audit.read", q.getOrDefault("tenant", ""), "audit", scoped.isPresent(), "platform-admin, operator, or tenant-admin of that tenant");
+      filter = scoped.get();
+    } else {
+      allow(p, "audit.read", q.getOrDefault("tenant", ""), "audit", p.role() == Role.PLATFORM_ADMIN || p.role() == Role.OPERATOR,
+          "platform-admin, operator or tenant-admin");
+    }
+    String format = q.getOrDefault("format", "json");
+    if (format.equals("jsonl") || format.equals("csv")) {
+      var f = filter;
+      var fmt = format.equals("csv") ? AuditExport.Format.CSV : AuditExport.Format.JSONL;
+      return CompletableFuture.supplyAsync(() -> {
+        var out = new java.io.StringWriter();
+        try {
+          AuditExport.write(auditStore, f, auditBlockSize, fmt, out, System.currentTimeMillis());
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+        return HttpResponse.create().withEntity(fmt == AuditExport.Format.CSV ? ContentTypes.TEXT_CSV_UTF8 : ContentTypes.TEXT_PLAIN_UTF8,
+            out.toString());
+      }, system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking()));
+    }
+    if (!format.equals("json")) throw AdminValidation.invalid("format", "'format' must be json, jsonl or csv");
+    long after = (long) AdminValidation.range("after", parseLong("after", q.getOrDefault("after", "0")), Long.MAX_VALUE);
+    int limit = (int) AdminValidation.range("limit", parseLong("limit", q.getOrDefault("limit", "100")), AuditActor.MAX_PAGE);
+    var page = filter.page(after, limit == 0 ? AuditActor.MAX_PAGE : limit);
+    return AskPattern.<AuditActor.Command, org.apache.pekko.pattern.StatusReply<AuditActor.Events>>ask(ledger,
+        to -> new AuditActor.Query(page, to), timeout, system.scheduler()).thenApply(r -> {
+          if (r.isError()) throw new DalangException(ErrorCode.ENGINE_UNAVAILABLE, "the audit ledger cannot be read now: " + r.getError().getMessage());
+          var events = r.getValue().events();
+          var body = new LinkedHashMap<String, Object>();
+          body.put("events", events.stream().map(AdminApi::eventBody).toList());
+          body.put("next_after", events.isEmpty() ? null : events.get(events.size() - 1).seq());
+          return json(StatusCodes.OK, body);
+        });
+  }
+
+  private static Map<String, Object> eventBody(io.dalang.actors.audit.AuditEvent e) {
+    var m = new LinkedHashMap<String, Object>();
+    m.put("seq", e.seq());
+    m.put("time", java.time.Instant.ofEpochMilli(e.timeEpochMs()).toString());
+    m.put("tenant", e.tenant());
+    m.put("actor", e.actor());
+    m.put("action", e.action());
+    m.put("target", e.target());
+    m.put("outcome", e.outcome());
+    m.put("reason", e.reason());
+    m.put("details", e.details());
+    m.put("prev_hash", e.prevHash());
+    m.put("hash", e.hash());
+    return m;
+  }
+
+  private static Long instant(String field, String v) {
+    if (v == null) return null;
+    try {
+      return java.time.Instant.parse(v).toEpochMilli();
+    } catch (java.time.format.DateTimeParseException e) {
+      throw AdminValidation.invalid(field, "'" + field + "' must be an ISO-8601 instant like 2026-11-23T00:00:00Z");
+    }
+  }
+
+  private static Long parseLong(String field, String v) {
+    try {
+      return Long.parseLong(v);
+    } catch (NumberFormatException e) {
+      throw AdminValidation.invalid(field, "'" + field + "' must be a whole number");
+    }
   }
 
   // Fleet

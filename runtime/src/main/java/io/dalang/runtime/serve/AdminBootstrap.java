@@ -2,6 +2,7 @@ package io.dalang.runtime.serve;
 
 import io.dalang.actors.tenant.TenantEntity;
 import io.dalang.protocols.auth.Role;
+import io.dalang.protocols.redaction.KnownSecrets;
 import io.dalang.runtime.admin.KeyService;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -31,23 +32,27 @@ final class AdminBootstrap {
 
   private AdminBootstrap() {}
 
-  static void ensure(ActorSystem<?> system, Path dataDir, String envKey, PrintStream out) throws Exception {
+  /** @return whether a bootstrap key was issued now */
+  static boolean ensure(ActorSystem<?> system, Path dataDir, String envKey, PrintStream out) throws Exception {
     var ref = ClusterSharding.get(system).entityRefFor(TenantEntity.ENTITY_KEY, Role.PLATFORM_TENANT);
     var t = await(ref.<TenantEntity.TenantView>ask(TenantEntity.GetTenant::new, TIMEOUT));
     if (!t.exists()) {
       t = await(ref.<TenantEntity.TenantView>askWithStatus(r -> new TenantEntity.CreateTenant("Platform", List.of(), r), TIMEOUT));
     }
     Path file = dataDir.resolve("admin.key");
+    if (Files.isRegularFile(file)) KnownSecrets.GLOBAL.remember(Files.readString(file).strip());
     if (!t.keys().isEmpty()) {
       log.info("platform admin keys recovered from the journal; the bootstrap key is in {} (if not deleted)", file);
-      return;
+      return false;
     }
     String key = envKey != null && !envKey.isBlank() ? envKey.strip() : KeyService.newKey();
+    KnownSecrets.GLOBAL.remember(key);
     await(new KeyService(system, TIMEOUT).issue(Role.PLATFORM_TENANT, KEY_ID, Role.PLATFORM_ADMIN, key));
     writePrivate(file, key);
     log.info("issued the bootstrap platform-admin key '{}'", KEY_ID);
     out.println("Platform admin key '" + KEY_ID + "' (shown once, also in " + file + "):");
     out.println("  " + key);
+    return true;
   }
 
   /** Writes {@code key} to a new file readable by its owner only. */

@@ -8,7 +8,17 @@ import io.dalang.actors.executor.ExecutorEntity;
 import io.dalang.actors.node.NodeAgent;
 import io.dalang.actors.admission.AdmissionSettings;
 import io.dalang.actors.admission.PoolAdmission;
+import io.dalang.actors.audit.AuditActor;
+import io.dalang.actors.audit.AuditEntry;
+import io.dalang.actors.audit.AuditSettings;
+import io.dalang.actors.audit.AuditStore;
 import io.dalang.actors.placement.PlacementActor;
+import io.dalang.actors.secrets.MasterKeys;
+import io.dalang.actors.secrets.SecretAccess;
+import io.dalang.actors.secrets.SecretEntity;
+import io.dalang.actors.secrets.SecretsClient;
+import io.dalang.actors.secrets.SecretsSettings;
+import io.dalang.protocols.auth.Role;
 import io.dalang.actors.quota.TenantUsage;
 import io.dalang.runtime.admin.AdminApi;
 import io.dalang.runtime.admin.AuditSink;
@@ -63,7 +73,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class DalangNode implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(DalangNode.class);
-  private static final Logger auditLog = LoggerFactory.getLogger("io.dalang.audit");
 
   private final ActorSystem<Void> system;
   private final ServerBinding http;
@@ -192,7 +201,28 @@ public final class DalangNode implements AutoCloseable {
 
     String nodeId = nodeId(config, dataDir);
     List<Device> devices = GpuProbe.probe(configuredDevices(config));
-    AdminBootstrap.ensure(system, dataDir, System.getenv("DALANG_ADMIN_KEY"), out);
+    // The audit ledger's single writer (a cluster singleton), and the edges' way to it.
+    ActorRef<AuditActor.Command> auditLedger = AuditActor.init(system, config);
+    AuditSink audit = (tenant, actor, action, target, outcome, reason, details) -> {
+      AuditEntry e = switch (outcome) {
+        case "ok" -> AuditEntry.ok(tenant, actor, action, target);
+        case "denied" -> AuditEntry.denied(tenant, actor, action, target, reason);
+        default -> AuditEntry.failed(tenant, actor, action, target, reason);
+      };
+      auditLedger.tell(new AuditActor.Record(e.with(details)));
+    };
+    // Tenant secrets, encrypted under the master key; every access goes to the ledger.
+    var secretKeys = MasterKeys.load(SecretsSettings.from(config, dataDir), System.getenv());
+    SecretEntity.init(system, secretKeys, access -> audit.record(access.tenant(), access.actor(),
+        "secret." + access.action().name().toLowerCase(java.util.Locale.ROOT),
+        access.namespace() == null ? "" : access.namespace() + (access.name() == null ? "" : "/" + access.name()),
+        access.outcome() == SecretAccess.Outcome.OK ? "ok" : "failed",
+        access.outcome() == SecretAccess.Outcome.OK ? "" : access.outcome().name().toLowerCase(java.util.Locale.ROOT),
+        access.version() > 0 ? Map.of("version", Integer.toString(access.version())) : Map.of()));
+    var secrets = new SecretsClient(system, secretKeys, askTimeout);
+    if (AdminBootstrap.ensure(system, dataDir, System.getenv("DALANG_ADMIN_KEY"), out)) {
+      audit.record(Role.PLATFORM_TENANT, "system", "key.issue", AdminBootstrap.KEY_ID, "ok", "", Map.of("role", "platform-admin"));
+    }
     var bootstrap = new DemoBootstrap(system, dataDir, config, engine, out);
     String key = config.getBoolean("dalang.demo.enabled") ? bootstrap.prepare(demoKey) : null;
 
@@ -208,10 +238,9 @@ public final class DalangNode implements AutoCloseable {
 
     var runs = new RunLauncher(system, placement, telemetry, RunSettings.from(config), config.getInt("dalang.http.stream-buffer"));
     var auth = new Authenticator(system, askTimeout, config.getDuration("dalang.http.auth-cache-ttl"));
-    AuditSink audit = (tenant, actor, action, target, outcome, reason, details) ->
-        auditLog.info("audit tenant={} actor={} action={} target={} outcome={} reason={} details={}", tenant, actor, action, target, outcome, reason, details);
     var admin = new AdminApi(system, auth, new KeyService(system, askTimeout), audit, placement, askTimeout,
-        tenant -> usage(system, tenant, askTimeout));
+        tenant -> usage(system, tenant, askTimeout), secrets, auditLedger, AuditStore.fromConfig(config),
+        AuditSettings.from(config).blockSize());
     var api = new HttpApi(system, auth, runs, placement, telemetry, askTimeout, RuntimeEngineFactory.KINDS, metrics::scrape, admin.route());
     String host = config.getString("dalang.http.host");
     ServerBinding binding = Http.get(system).newServerAt(host, config.getInt("dalang.http.port")).bind(api.route())

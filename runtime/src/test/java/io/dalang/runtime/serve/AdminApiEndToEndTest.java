@@ -140,4 +140,76 @@ class AdminApiEndToEndTest {
     error(fresh.post("/v1/chat/completions", CHAT), 401, "authentication_failed");
     error(admin.post("/admin/v1/tenants/initech/keys/initech-app/rotate", ""), 409, "conflict");
   }
+
+  /** The ledger is written asynchronously: ask until the expected events are there. */
+  static JsonNode auditUntil(ApiClient client, String query, java.util.function.Predicate<JsonNode> done) throws Exception {
+    JsonNode last = null;
+    for (int i = 0; i < 50; i++) {
+      last = ok(client.get("/admin/v1/audit" + query), 200);
+      if (done.test(last.get("events"))) return last.get("events");
+      Thread.sleep(100);
+    }
+    throw new AssertionError("audit events never matched: " + last);
+  }
+
+  static boolean has(JsonNode events, String action, String outcome) {
+    for (JsonNode e : events) if (e.get("action").asText().equals(action) && e.get("outcome").asText().equals(outcome)) return true;
+    return false;
+  }
+
+  @Test
+  void changesAndDenialsAreInTheAuditLedgerAndTenantAdminsSeeOnlyTheirOwn(@TempDir Path tmp) throws Exception {
+    var umbrella = tenantKey("umbrella", "umbrella-admin", "tenant-admin");
+    error(umbrella.get("/admin/v1/tenants/demo"), 403, "permission_denied");
+    error(admin.withKey("dlg-nobody").get("/admin/v1/fleet"), 401, "authentication_failed");
+
+    var mine = auditUntil(umbrella, "?limit=1000", e -> has(e, "tenant.create", "ok") && has(e, "key.issue", "ok") && has(e, "access.denied", "denied"));
+    for (JsonNode e : mine) assertEquals("umbrella", e.get("tenant").asText(), "a tenant admin sees its own tenant only");
+    var denial = java.util.stream.StreamSupport.stream(mine.spliterator(), false)
+        .filter(e -> e.get("action").asText().equals("access.denied")).findFirst().orElseThrow();
+    assertEquals("umbrella-admin", denial.get("actor").asText());
+    assertTrue(denial.get("reason").asText().contains("tenant.read"), denial.toString());
+    error(umbrella.get("/admin/v1/audit?tenant=demo"), 403, "permission_denied");
+
+    var anonymous = auditUntil(admin, "?actor=anonymous&outcome=denied", e -> e.size() > 0);
+    assertEquals("denied", anonymous.get(0).get("outcome").asText());
+    assertFalse(anonymous.toString().contains("dlg-nobody"), "a key never goes into the ledger");
+    error(admin.get("/admin/v1/audit?colour=red"), 400, "invalid_request");
+
+    // The whole chain exported over HTTP verifies on its own, away from the node.
+    var export = admin.get("/admin/v1/audit?format=jsonl");
+    assertEquals(200, export.statusCode());
+    Path file = tmp.resolve("audit.jsonl");
+    Files.writeString(file, export.body());
+    var cli = new picocli.CommandLine(new io.dalang.runtime.Main());
+    assertEquals(0, cli.execute("audit", "verify", "--file", file.toString()));
+    Files.writeString(file, export.body().replaceFirst("umbrella", "umbrellb"));
+    assertEquals(1, cli.execute("audit", "verify", "--file", file.toString()), "one changed byte breaks the chain");
+  }
+
+  @Test
+  void secretsGoInEncryptedVersionedAndAuditedAndNeverComeBackOut() throws Exception {
+    var hooli = tenantKey("hooli", "hooli-admin", "tenant-admin");
+    String value = "sk-test-" + Long.toHexString(System.nanoTime()) + "abcdefghijklmnop";
+    var v1 = ok(hooli.send("PUT", "/admin/v1/tenants/hooli/secrets/providers/openai", "{\"value\": \"" + value + "\"}"), 200);
+    assertEquals(1, v1.get("version").asInt());
+    var v2 = ok(hooli.send("PUT", "/admin/v1/tenants/hooli/secrets/providers/openai", "{\"value\": \"" + value + "-2\"}"), 200);
+    assertEquals(2, v2.get("version").asInt());
+    assertFalse(v2.toString().contains(value));
+    var list = ok(hooli.get("/admin/v1/tenants/hooli/secrets"), 200);
+    assertEquals("openai", list.at("/secrets/0/name").asText());
+    assertEquals(2, list.at("/secrets/0/versions").size());
+    assertFalse(list.toString().contains(value), "listings carry names and versions, never values");
+    error(hooli.send("PUT", "/admin/v1/tenants/hooli/secrets/providers/openai", "{\"value\": \"\"}"), 400, "invalid_request");
+    error(hooli.send("PUT", "/admin/v1/tenants/hooli/secrets/providers/openai", "{\"value\": \"x\", \"note\": 1}"), 400, "invalid_request");
+    var other = tenantKey("piedpiper", "pp-admin", "tenant-admin");
+    error(other.get("/admin/v1/tenants/hooli/secrets"), 403, "permission_denied");
+    error(other.send("PUT", "/admin/v1/tenants/hooli/secrets/providers/openai", "{\"value\": \"x\"}"), 403, "permission_denied");
+    var rotated = ok(admin.post("/admin/v1/tenants/hooli/secrets/rotate", ""), 200);
+    assertEquals(0, rotated.get("rewrapped").asInt(), "already under the current key");
+    ok(hooli.send("DELETE", "/admin/v1/tenants/hooli/secrets/providers/openai", null), 200);
+    var events = auditUntil(admin, "?tenant=hooli&limit=1000", e -> has(e, "secret.put", "ok") && has(e, "secret.delete", "ok"));
+    assertFalse(events.toString().contains(value), "the ledger names secrets, never their values");
+    assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(data.resolve("master.key"))));
+  }
 }
