@@ -93,7 +93,16 @@ public final class PoolAdmission {
   public record Rejected(String runId, DalangError error, PlacementDecision decision) implements Reply {}
 
   /** How a pool's admission behaves. */
-  public record Settings(Function<String, AdmissionSettings> queueOf, PlacementSettings placement) {}
+  /**
+   * @param lookahead runs dispatched to a slot beyond its parallel sequences, to wait in its engine
+   *     actor: the next run starts the moment a sequence frees instead of after a round trip to this
+   *     actor. Bounded priority inversion: at most this many runs per slot are committed early.
+   */
+  public record Settings(Function<String, AdmissionSettings> queueOf, PlacementSettings placement, int lookahead) {
+    public Settings(Function<String, AdmissionSettings> queueOf, PlacementSettings placement) {
+      this(queueOf, placement, 0);
+    }
+  }
 
   public static void init(ActorSystem<?> system, Settings settings, ActorRef<Topic.Command<SlotStatus>> topic, MeterRegistry metrics) {
     ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), settings, topic, metrics)));
@@ -113,6 +122,7 @@ public final class PoolAdmission {
 
   private final ActorContext<Command> ctx;
   private final String poolId;
+  private final int lookahead;
   private final PlacementSettings placementSettings;
   private final FleetTable fleet = new FleetTable();
   private final Placement placement;
@@ -141,6 +151,7 @@ public final class PoolAdmission {
     this.ctx = ctx;
     this.poolId = poolId;
     this.placementSettings = settings.placement();
+    this.lookahead = Math.max(0, settings.lookahead());
     this.placement = new Placement(settings.placement().policy(), settings.placement().cacheTtl().toNanos(), settings.placement().cacheSize());
     this.queue = new AdmissionQueue<>(settings.queueOf().apply(poolId));
     this.metrics = metrics;
@@ -340,9 +351,12 @@ public final class PoolAdmission {
     return d;
   }
 
-  /** {@code s} with this actor's own count of busy sequences (the engine's lags behind dispatches). */
+  /**
+   * {@code s} with this actor's own count of free places (its parallel sequences plus the lookahead,
+   * less the runs dispatched to it); the engine's own count lags behind dispatches.
+   */
   private SlotStatus withOwnCount(SlotStatus s) {
-    int free = Math.max(0, s.slotsTotal() - busy.getOrDefault(s.slotId(), 0));
+    int free = Math.max(0, s.slotsTotal() + (s.slotsTotal() > 0 ? lookahead : 0) - busy.getOrDefault(s.slotId(), 0));
     return free == s.slotsFree() && s.queued() == 0 ? s : s.withLoad(free, 0);
   }
 

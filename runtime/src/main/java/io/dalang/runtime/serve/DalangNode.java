@@ -193,7 +193,8 @@ public final class DalangNode implements AutoCloseable {
         system.systemActorOf(Topic.create(SlotStatus.class, SlotStatus.TOPIC), "slot-status-topic", Props.empty());
     var placementSettings = PlacementSettings.from(config);
     var placement = system.systemActorOf(PlacementActor.create(topic, placementSettings, metrics), "placement", Props.empty());
-    PoolAdmission.init(system, new PoolAdmission.Settings(pool -> AdmissionSettings.forPool(config, pool), placementSettings), topic, metrics);
+    PoolAdmission.init(system, new PoolAdmission.Settings(pool -> AdmissionSettings.forPool(config, pool), placementSettings,
+        config.getInt("dalang.admission.engine-lookahead")), topic, metrics);
     TenantUsage.init(system, config.getDuration("dalang.quotas.checkpoint-interval"));
     var telemetry = system.systemActorOf(TelemetryActor.create(dataDir.resolve("runs").resolve("runs.jsonl"),
         config.getInt("dalang.runs.keep-in-memory"), metrics, config.getString("dalang.telemetry.sidecar"),

@@ -16,13 +16,17 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A slot with one sequence, kept busy: queued runs leave its admission queue by priority. */
+/**
+ * A slot with one sequence, kept busy: queued runs leave its pool's admission queue by priority. The
+ * pool commits {@code dalang.admission.engine-lookahead} runs (1 here) to a busy slot ahead of time;
+ * every later one is still ordered by priority.
+ */
 class AdmissionEndToEndTest {
 
   @Test
-  void anInteractiveRunOvertakesAnEarlierBatchRunAtABusySlot(@TempDir Path data) throws Exception {
+  void anInteractiveRunOvertakesEarlierBatchRunsBeyondTheLookaheadAtABusySlot(@TempDir Path data) throws Exception {
     Path conf = data.resolve("one-sequence.conf");
-    Files.writeString(conf, "dalang.demo.parallel = 1\n");
+    Files.writeString(conf, "dalang.demo.parallel = 1\ndalang.admission.engine-lookahead = 1\n");
     String key = "adm-" + Long.toHexString(System.nanoTime());
     try (var node = DalangNode.start(new ServeOptions(data.resolve("d"), 0, null, 0, conf, null, key), System.out)) {
       new ApiClient(node.httpPort(), key).awaitReady(Duration.ofSeconds(90));
@@ -39,8 +43,10 @@ class AdmissionEndToEndTest {
       };
       var blocker = send.apply("interactive", "3000");
       Thread.sleep(300); // the blocker holds the only sequence
+      var early = send.apply("batch", "8");
+      Thread.sleep(100); // committed to the busy slot as its one lookahead run
       var batch = send.apply("batch", "8");
-      Thread.sleep(100); // the batch run is queued first
+      Thread.sleep(100); // queued in the pool, before the interactive run
       var interactive = send.apply("interactive", "8");
       var api = new ApiClient(node.httpPort(), key);
       // When each run started on the engine: received + time queued (pool queue and engine), from its record.
@@ -52,10 +58,12 @@ class AdmissionEndToEndTest {
           throw new IllegalStateException(e);
         }
       };
+      double earlyStart = startOf.apply(early.get(60, TimeUnit.SECONDS));
       double batchStart = startOf.apply(batch.get(60, TimeUnit.SECONDS));
       double interactiveStart = startOf.apply(interactive.get(60, TimeUnit.SECONDS));
       double blockerStart = startOf.apply(blocker.get(60, TimeUnit.SECONDS));
       assertTrue(blockerStart < interactiveStart, "the blocker started first");
+      assertTrue(earlyStart < interactiveStart, "the lookahead run was already committed to the slot");
       assertTrue(interactiveStart < batchStart, "the interactive run started before the earlier batch run: "
           + interactiveStart + " vs " + batchStart);
     }
