@@ -36,6 +36,7 @@ import io.dalang.protocols.redaction.Redaction;
 import io.dalang.protocols.redaction.Redactor;
 import io.dalang.runtime.auth.Authenticator;
 import io.dalang.runtime.engine.RuntimeEngineFactory;
+import io.dalang.runtime.grpc.GrpcServer;
 import io.dalang.runtime.http.HttpApi;
 import io.dalang.runtime.runs.RunLauncher;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -76,16 +77,18 @@ public final class DalangNode implements AutoCloseable {
 
   private final ActorSystem<Void> system;
   private final ServerBinding http;
+  private final ServerBinding grpc;
   private final Path dataDir;
   private final String demoKey;
   private final String nodeId;
   private final ActorRef<PlacementActor.Command> placement;
 
-  private DalangNode(ActorSystem<Void> system, ServerBinding http, Path dataDir, String demoKey, String nodeId,
+  private DalangNode(ActorSystem<Void> system, ServerBinding http, ServerBinding grpc, Path dataDir, String demoKey, String nodeId,
       ActorRef<PlacementActor.Command> placement) {
     this.system = system;
     this.placement = placement;
     this.http = http;
+    this.grpc = grpc;
     this.dataDir = dataDir;
     this.demoKey = demoKey;
     this.nodeId = nodeId;
@@ -97,6 +100,10 @@ public final class DalangNode implements AutoCloseable {
 
   public int httpPort() {
     return http.localAddress().getPort();
+  }
+
+  public int grpcPort() {
+    return grpc.localAddress().getPort();
   }
 
   public Path dataDir() {
@@ -137,6 +144,8 @@ public final class DalangNode implements AutoCloseable {
     if (o.dataDir() != null) flags.put("dalang.data-dir", o.dataDir().toAbsolutePath().normalize().toString());
     if (o.httpPort() != null) flags.put("dalang.http.port", o.httpPort());
     if (o.grpcPort() != null) flags.put("dalang.grpc.port", o.grpcPort());
+    // A free HTTP port asked for (tests, benchmarks, sweeps) means a free gRPC port too, unless given.
+    else if (o.httpPort() != null && o.httpPort() == 0) flags.put("dalang.grpc.port", 0);
     if (o.clusterPort() != null) flags.put("pekko.remote.artery.canonical.port", o.clusterPort());
     if (o.engine() != null) flags.put("dalang.engine.default", o.engine());
     Config user = o.configFile() != null ? ConfigFactory.parseFile(o.configFile().toFile()) : ConfigFactory.empty();
@@ -248,7 +257,8 @@ public final class DalangNode implements AutoCloseable {
         .toCompletableFuture().get(30, TimeUnit.SECONDS);
     binding.addToCoordinatedShutdown(Duration.ofSeconds(10), system);
     log.info("listening on http://{}:{} (OpenAI-compatible API under /v1)", host, binding.localAddress().getPort());
-    return new DalangNode(system, binding, dataDir, key, nodeId, placement);
+    ServerBinding grpc = GrpcServer.bind(system, config, auth, runs, placement, askTimeout);
+    return new DalangNode(system, binding, grpc, dataDir, key, nodeId, placement);
   }
 
   /** {@code dalang.node.id}, else the id stored in {@code <data-dir>/node.id}, created on first start. */

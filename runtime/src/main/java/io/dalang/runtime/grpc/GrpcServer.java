@@ -1,0 +1,46 @@
+package io.dalang.runtime.grpc;
+
+import com.typesafe.config.Config;
+import io.dalang.actors.placement.PlacementActor;
+import io.dalang.grpc.v1.AdminPowerApi;
+import io.dalang.grpc.v1.AdminPowerApiHandlerFactory;
+import io.dalang.grpc.v1.InferencePowerApi;
+import io.dalang.grpc.v1.InferencePowerApiHandlerFactory;
+import io.dalang.runtime.auth.Authenticator;
+import io.dalang.runtime.runs.RunLauncher;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.grpc.javadsl.ServerReflection;
+import org.apache.pekko.grpc.javadsl.ServiceHandler;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Binds Dalang's gRPC services (Inference, Admin, and server reflection so generic tools such as
+ * grpcurl can list them) on {@code dalang.grpc.host}:{@code dalang.grpc.port}, HTTP/2 cleartext.
+ */
+public final class GrpcServer {
+  private static final Logger log = LoggerFactory.getLogger(GrpcServer.class);
+
+  private GrpcServer() {}
+
+  public static ServerBinding bind(ActorSystem<?> system, Config config, Authenticator auth, RunLauncher runs,
+      ActorRef<PlacementActor.Command> placement, Duration askTimeout) throws Exception {
+    var inference = InferencePowerApiHandlerFactory.partial(new GrpcInferenceService(system, auth, runs), InferencePowerApi.name, system);
+    var admin = AdminPowerApiHandlerFactory.partial(new GrpcAdminService(system, auth, placement, askTimeout), AdminPowerApi.name, system);
+    var reflection = ServerReflection.create(List.of(io.dalang.grpc.v1.Inference.description, io.dalang.grpc.v1.Admin.description), system);
+    @SuppressWarnings("unchecked")
+    var handler = ServiceHandler.concatOrNotFound(inference, admin, reflection);
+    String host = config.getString("dalang.grpc.host");
+    ServerBinding binding = Http.get(system).newServerAt(host, config.getInt("dalang.grpc.port")).bind(handler)
+        .toCompletableFuture().get(30, TimeUnit.SECONDS);
+    binding.addToCoordinatedShutdown(Duration.ofSeconds(10), system);
+    log.info("listening on grpc://{}:{} (dalang.v1.Inference, dalang.v1.Admin, server reflection)", host, binding.localAddress().getPort());
+    return binding;
+  }
+}
