@@ -12,6 +12,8 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -122,12 +124,18 @@ public final class BaselineCommand {
       } else if (rows.isEmpty()) {
         out.println("no baselines in " + store.dir());
       } else {
-        out.printf("%-40s %-20s %-6s %-16s %-16s %s%n", "id", "added", "pinned", "label", "preset", "recommendation");
+        String format = "%-40s %-20s %-6s %-16s %-16s %s%n";
+        out.printf(format, "id", "added", "pinned", "label", "preset", "recommendation");
         for (var r : rows) {
-          out.printf("%-40s %-20s %-6s %-16s %-16s %s%n", r.get("id"), r.get("added_at"), (boolean) r.get("pinned") ? "yes" : "no",
-              r.get("label") == null ? "-" : r.get("label"), r.get("preset"), r.get("recommendation"));
+          String added = Instant.parse((String) r.get("added_at")).truncatedTo(ChronoUnit.SECONDS).toString();
+          out.printf(format, r.get("id"), added, (boolean) r.get("pinned") ? "yes" : "no", dash(r.get("label")), dash(r.get("preset")),
+              dash(r.get("recommendation")));
         }
       }
+    }
+
+    private static Object dash(Object value) {
+      return value == null ? "-" : value;
     }
 
     private static Map<String, Object> row(Baseline b) {

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -66,7 +67,7 @@ public final class BaselineStore {
     if (id == null || !SummaryFiles.isSafeId(id)) throw new IOException("sweep_id '" + id + "' cannot name a baseline file");
     Path target = dir.resolve(id + SUMMARY);
     SummaryFiles.writeAtomically(target, Files.readAllBytes(summaryFile));
-    if (!Files.exists(dir.resolve(id + META))) writeMeta(id, new Meta(clock.instant().toString(), false, null));
+    if (!Files.exists(dir.resolve(id + META))) writeMeta(id, new Meta(clock.instant().truncatedTo(ChronoUnit.SECONDS).toString(), false, null));
     return target;
   }
 
