@@ -7,6 +7,8 @@ import io.dalang.engine.provision.EngineSource;
 import io.dalang.engine.quantize.LlamaQuantize;
 import io.dalang.gpu.GpuProbe;
 import io.dalang.protocols.sweep.SweepSummary;
+import io.dalang.runtime.baseline.BaselineSettings;
+import io.dalang.runtime.baseline.BaselineStore;
 import io.dalang.runtime.serve.DalangNode;
 import io.dalang.runtime.serve.ServeOptions;
 import java.io.PrintStream;
@@ -88,7 +90,7 @@ public final class SweepCommand implements Callable<Integer> {
         + UUID.randomUUID().toString().substring(0, 6);
     Path dir = out != null ? out : dataDir.resolve("sweeps").resolve(sweepId);
     Files.createDirectories(dir);
-    var config = DalangNode.config(new ServeOptions(dir.resolve("work"), null, null, null, configFile, null, null));
+    var config = DalangNode.config(new ServeOptions(dataDir, null, null, null, configFile, null, null));
     String cache = config.getString("dalang.engine.cache-dir");
     var provisioner = new EngineProvisioner(cache.isBlank() ? EngineProvisioner.defaultCacheRoot() : Path.of(cache), m -> err.println("sweep: " + m));
     err.println("sweep: " + sweepId + ": ensuring llama-server and llama-quantize (built once, then cached)");
@@ -127,7 +129,7 @@ public final class SweepCommand implements Callable<Integer> {
     var summary = new SweepSummary(SweepSummary.SCHEMA_VERSION, sweepId, Instant.now().toString(), provenance, refName, analysis.variants(),
         analysis.recommendation(), analysis.frontier(), includeInvalid);
     Path summaryFile = dir.resolve("summary.json");
-    JSON.writeValue(summaryFile.toFile(), summary);
+    SummaryFiles.writeAtomically(summaryFile, JSON.writeValueAsBytes(summary));
     FrontierPlot.writeSvg(summary, dir.resolve("frontier.svg"));
     try {
       FrontierPlot.writePng(summary, dir.resolve("frontier.png"));
@@ -136,18 +138,13 @@ public final class SweepCommand implements Callable<Integer> {
     }
     deleteTree(dir.resolve("work"));
     if (!noBaseline) {
-      Path b = recordBaseline(summary, summaryFile);
-      if (b != null) err.println("sweep: recorded as a baseline: " + b);
+      Path b = new BaselineStore(BaselineSettings.from(config).dir()).record(summary, summaryFile);
+      err.println("sweep: recorded as baseline " + sweepId + " (" + b + "; `dalang baseline pin " + sweepId + "` keeps it)");
     }
     System.out.print(table(summary));
     System.out.println("summary: " + summaryFile);
     System.out.println("plots:   " + dir.resolve("frontier.svg") + ", " + dir.resolve("frontier.png"));
     return 0;
-  }
-
-  /** The baseline store lands with {@code dalang baseline}; until then nothing is recorded. */
-  private Path recordBaseline(SweepSummary summary, Path summaryFile) {
-    return null;
   }
 
   static String table(SweepSummary s) {

@@ -1,5 +1,6 @@
 package io.dalang.runtime.cli;
 
+import static io.dalang.runtime.testing.DalangCli.dalang;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,9 +11,7 @@ import io.dalang.actors.audit.AuditEntry;
 import io.dalang.actors.audit.AuditEvent;
 import io.dalang.actors.audit.AuditStore;
 import io.dalang.actors.audit.BlockRoot;
-import io.dalang.runtime.Main;
-import java.io.PrintWriter;
-import java.io.StringWriter;
+import io.dalang.runtime.testing.DalangCli.Run;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,7 +21,6 @@ import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** {@code dalang audit ...} run in-process, as {@code Main} registers it, against a data dir's H2 database. */
 class AuditCommandTest {
@@ -153,17 +151,5 @@ class AuditCommandTest {
     assertTrue(notAnExport.err().contains("not a Dalang audit export"), notAnExport.err());
 
     for (Run r : List.of(noDb, badTime, badOutcome, both, notAnExport)) assertFalse(r.err().contains("\tat "), r.err());
-  }
-
-  record Run(int code, String out, String err) {}
-
-  private static Run dalang(String... args) {
-    var out = new StringWriter();
-    var err = new StringWriter();
-    var cli = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true);
-    cli.setOut(new PrintWriter(out, true));
-    cli.setErr(new PrintWriter(err, true));
-    int code = cli.execute(args);
-    return new Run(code, out.toString(), err.toString());
   }
 }

@@ -100,6 +100,7 @@ class SweepEndToEndTest {
     var png = ImageIO.read(out.resolve("frontier.png").toFile());
     assertEquals(FrontierPlot.W, png.getWidth());
     assertTrue(Files.notExists(out.resolve("work")), "the variants' nodes leave no data dirs behind");
+    assertTrue(Files.isRegularFile(dir.resolve("data").resolve("baselines").resolve(s.sweepId() + ".json")), "recorded as a baseline");
   }
 
   @Test
