@@ -85,7 +85,7 @@ public final class SweepCommand implements Callable<Integer> {
       err.println("dalang sweep: " + e.getMessage());
       return 2;
     }
-    if (!verbose) quietLogs();
+    if (!verbose) io.dalang.runtime.cli.QuietLogs.install(); // the variants' nodes: errors only; progress goes to stderr
     String sweepId = "sweep-" + DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(Instant.now()) + "-"
         + UUID.randomUUID().toString().substring(0, 6);
     Path dir = out != null ? out : dataDir.resolve("sweeps").resolve(sweepId);
@@ -169,15 +169,6 @@ public final class SweepCommand implements Callable<Integer> {
   private static String version() {
     String v = SweepCommand.class.getPackage().getImplementationVersion();
     return v != null ? v : "0.1.0";
-  }
-
-  /** Only errors from the variants' nodes: the sweep's own progress goes to stderr. */
-  private static void quietLogs() {
-    var context = (ch.qos.logback.classic.LoggerContext) org.slf4j.LoggerFactory.getILoggerFactory();
-    for (var logger : context.getLoggerList()) {
-      if (logger.getLevel() != null) logger.setLevel(ch.qos.logback.classic.Level.ERROR);
-    }
-    context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).setLevel(ch.qos.logback.classic.Level.ERROR);
   }
 
   static void deleteTree(Path dir) {
