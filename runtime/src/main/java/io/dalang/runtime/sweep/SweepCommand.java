@@ -105,7 +105,13 @@ public final class SweepCommand implements Callable<Integer> {
     planned.add(new Planned(refName, model.toAbsolutePath(), baseDigest, Files.size(model), baseTypes, true));
     for (String q : quants) {
       err.printf("sweep: quantizing to %s%n", q);
-      var v = quantizer.quantize(model, baseDigest, q, dir.resolve("variants"), p.threads());
+      LlamaQuantize.Variant v;
+      try {
+        v = quantizer.quantize(model, baseDigest, q, dir.resolve("variants"), p.threads());
+      } catch (io.dalang.engine.EngineException e) {
+        err.println("dalang sweep: " + e.getMessage());
+        return 2;
+      }
       err.printf("sweep: %s %s (%d KiB, tensors %s, sha256 %s)%n", v.type(), v.reused() ? "reused" : "made", v.bytes() / 1024,
           v.tensorTypes(), v.digest().substring(0, 12));
       planned.add(new Planned(v.type(), v.path(), v.digest(), v.bytes(), v.tensorTypes(), false));
@@ -117,9 +123,20 @@ public final class SweepCommand implements Callable<Integer> {
     for (Planned v : planned) {
       i++;
       err.printf("sweep: [%d/%d] %s: loading into a live slot%n", i, planned.size(), v.name());
-      var result = runner.measure(v.name(), v.path(), dir.resolve("work").resolve(v.name()));
-      engine = result.engine();
-      measured.add(new SweepAnalysis.Measured(v.name(), v.path().toString(), v.digest(), v.bytes(), v.types(), v.ref(), result.runs()));
+      List<SweepAnalysis.Observation> runs;
+      try {
+        var result = runner.measure(v.name(), v.path(), dir.resolve("work").resolve(v.name()));
+        engine = result.engine();
+        runs = result.runs();
+      } catch (Exception e) { // the variant could not be served: it is reported, the sweep goes on
+        err.printf("sweep: %s could not be measured: %s%n", v.name(), e.getMessage());
+        runs = List.of(new SweepAnalysis.Observation("(slot)", 0, List.of(), 0, 0, List.of("slot_failed: " + e.getMessage())));
+      }
+      measured.add(new SweepAnalysis.Measured(v.name(), v.path().toString(), v.digest(), v.bytes(), v.types(), v.ref(), runs));
+    }
+    if (engine == null) {
+      err.println("dalang sweep: no variant could be served; see the messages above");
+      return 1;
     }
     var analysis = SweepAnalysis.analyse(measured, p.promptIds(), floor, includeInvalid);
     var provenance = new SweepSummary.Provenance(version(), Provenance.commit(), engine.kind(), engine.version(), engine.digest(),
