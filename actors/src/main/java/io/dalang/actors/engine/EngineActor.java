@@ -8,6 +8,7 @@ import io.dalang.actors.admission.Priority;
 import io.dalang.actors.placement.SlotStatus;
 import io.dalang.actors.slot.ModelSlotEntity;
 import io.dalang.actors.slot.SlotSpec;
+import io.dalang.actors.telemetry.ValidRunPolicy;
 import io.dalang.engine.Digests;
 import io.dalang.engine.Engine;
 import io.dalang.gguf.GgufReader;
@@ -221,7 +222,7 @@ public final class EngineActor {
   private void warmUp(Engine e) {
     if (settings.warmupTokens() <= 0) return;
     var done = new CompletableFuture<GenerationEvent>();
-    e.generate(new GenerationRequest("warmup-" + spec.slotId(), "Hello", null, settings.warmupTokens(), 0.0, 1.0, 1L,
+    e.generate(new GenerationRequest(ValidRunPolicy.WARMUP_RUN_PREFIX + spec.slotId(), "Hello", null, settings.warmupTokens(), 0.0, 1.0, 1L,
         java.util.List.of()), ev -> {
           if (ev.isTerminal()) done.complete(ev);
         });
