@@ -253,6 +253,7 @@ public final class EngineActor {
         .onMessage(Generate.class, this::onGenerate)
         .onMessage(GenerateLocal.class, this::onGenerateLocal)
         .onMessage(HealthChecked.class, m -> Behaviors.same())
+        .onMessage(Died.class, m -> Behaviors.same()) // an engine of before the restart
         .build();
   }
 
@@ -321,7 +322,6 @@ public final class EngineActor {
           if (m.reply().isError()) ctx.getLog().debug("slot {}: lifecycle update refused: {}", spec.slotId(), m.reply().getError().getMessage());
           return Behaviors.same();
         })
-        .onMessage(Died.class, m -> Behaviors.same())
         .onSignal(PreRestart.class, s -> {
           int n = restarts.incrementAndGet();
           metrics.counter("dalang_engine_restarts", "slot", spec.slotId(), "engine", spec.engine()).increment();
