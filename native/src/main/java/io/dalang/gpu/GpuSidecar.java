@@ -15,7 +15,8 @@ import java.util.concurrent.TimeUnit;
  * turned into canonical snake_case keys. Parsing never throws: every sample carries
  * {@code sidecar_parse_status} ({@code ok}, {@code partial}, {@code failed} or {@code absent}) and
  * {@code sidecar_parse_errors}, so a problem with the sidecar never fails a run. These numbers describe
- * the device for diagnostics; gates use Dalang's own telemetry, never these.
+ * the device for diagnostics; gates use Dalang's own telemetry, never these. Only
+ * {@link #FOREIGN_PROCESSES} decides something: a run during which it is above 0 is not valid for KPIs.
  *
  * <p>Required keys: {@code gpu_util_percent}, {@code memory_used_mib}, {@code power_draw_w},
  * {@code temperature_c}, {@code sm_clock_mhz}. Optional when present: {@code gpu_index},
@@ -37,7 +38,7 @@ public final class GpuSidecar {
    * GPU compute processes of this machine that are neither this process nor one it started (another
    * workload sharing the devices); the same count on every GPU's sample. {@link #sample()} asks
    * nvidia-smi for them; a sidecar file may carry its own sampler's count as a {@code foreign_processes}
-   * column. A run during which it is above 0 is not valid for KPIs.
+   * column.
    */
   public static final String FOREIGN_PROCESSES = "foreign_processes";
 

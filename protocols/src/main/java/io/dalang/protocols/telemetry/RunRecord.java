@@ -22,7 +22,8 @@ import java.util.List;
  *     arrive, 0 with fewer than two tokens; absent (0) in schema-1 records
  * @param sidecar (since schema 2) the device samples nearest the run's end, one map per GPU in the
  *     sidecar's canonical keys, each with {@code sidecar_parse_status} and {@code sidecar_parse_errors};
- *     for diagnostics only, never for gates; null in schema-1 records
+ *     for diagnostics, never for gates (only a {@code foreign_processes} count above 0 from the run's start
+ *     to its end makes the run invalid); null when the sidecar is off and in schema-1 records
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 public record RunRecord(
