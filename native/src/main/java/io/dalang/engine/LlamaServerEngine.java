@@ -135,7 +135,7 @@ public final class LlamaServerEngine implements Engine {
 
   @Override
   public Generation generate(GenerationRequest request, Consumer<GenerationEvent> sink) {
-    var relay = new SseRelay(request, sink);
+    var relay = new SseRelay(request, sink, terminated);
     URI b = base;
     if (b == null) {
       relay.fail(ErrorCode.ENGINE_UNAVAILABLE, "llama-server is not running");
@@ -165,7 +165,7 @@ public final class LlamaServerEngine implements Engine {
             current.set(relay.fresh());
             send(httpReq, current, 2);
           } else if (err != null) {
-            relay.fail(ErrorCode.ENGINE_FAILED, "llama-server connection failed: " + rootMessage(err));
+            relay.connectionLost(err);
           } else if (resp.statusCode() != 200) {
             relay.fail(ErrorCode.ENGINE_FAILED, "llama-server answered HTTP " + resp.statusCode() + relay.errorText());
           } else {
@@ -201,8 +201,12 @@ public final class LlamaServerEngine implements Engine {
 
   /** Reads llama-server's SSE lines and emits canonical events; terminal exactly once. */
   static final class SseRelay implements Flow.Subscriber<String> {
+    /** How long a lost connection waits for the server's exit to be known before it is reported. */
+    static final Duration EXIT_GRACE = Duration.ofSeconds(1);
     private final GenerationRequest request;
     private final Consumer<GenerationEvent> sink;
+    /** Completes when the server process exited. */
+    private final CompletableFuture<String> exited;
     private final AtomicBoolean done;
     private final AtomicBoolean cancelled;
     private volatile boolean receivedAnything;
@@ -214,20 +218,22 @@ public final class LlamaServerEngine implements Engine {
     private Usage usage;
     private EngineTimings timings = EngineTimings.NONE;
 
-    SseRelay(GenerationRequest request, Consumer<GenerationEvent> sink) {
-      this(request, sink, new AtomicBoolean(), new AtomicBoolean());
+    SseRelay(GenerationRequest request, Consumer<GenerationEvent> sink, CompletableFuture<String> exited) {
+      this(request, sink, exited, new AtomicBoolean(), new AtomicBoolean());
     }
 
-    private SseRelay(GenerationRequest request, Consumer<GenerationEvent> sink, AtomicBoolean done, AtomicBoolean cancelled) {
+    private SseRelay(GenerationRequest request, Consumer<GenerationEvent> sink, CompletableFuture<String> exited, AtomicBoolean done,
+        AtomicBoolean cancelled) {
       this.request = request;
       this.sink = sink;
+      this.exited = exited;
       this.done = done;
       this.cancelled = cancelled;
     }
 
     /** A relay for a second attempt: same run, same terminal guard, nothing received yet. */
     SseRelay fresh() {
-      return new SseRelay(request, sink, done, cancelled);
+      return new SseRelay(request, sink, exited, done, cancelled);
     }
 
     boolean receivedAnything() {
@@ -286,8 +292,23 @@ public final class LlamaServerEngine implements Engine {
 
     @Override
     public void onError(Throwable t) {
-      if (cancelled.get()) fail(ErrorCode.CANCELLED, "generation cancelled");
-      else fail(ErrorCode.ENGINE_FAILED, "llama-server connection lost after " + tokens + " tokens: " + rootMessage(t));
+      connectionLost(t);
+    }
+
+    /**
+     * A killed server's connections drop before the JVM has reaped the process, so the run's failure
+     * waits (at most {@link #EXIT_GRACE}) to say which it was: the engine's death, or only its
+     * connection. By then {@link #terminated()} is complete if the server died.
+     */
+    void connectionLost(Throwable t) {
+      if (cancelled.get()) {
+        fail(ErrorCode.CANCELLED, "generation cancelled");
+        return;
+      }
+      int seen = tokens;
+      exited.copy().completeOnTimeout(null, EXIT_GRACE.toMillis(), TimeUnit.MILLISECONDS).whenComplete((exit, err) ->
+          fail(ErrorCode.ENGINE_FAILED, exit != null ? "llama-server died after " + seen + " tokens: " + exit
+              : "llama-server connection lost after " + seen + " tokens: " + rootMessage(t)));
     }
 
     @Override

@@ -15,12 +15,14 @@ import java.util.concurrent.TimeUnit;
  * turned into canonical snake_case keys. Parsing never throws: every sample carries
  * {@code sidecar_parse_status} ({@code ok}, {@code partial}, {@code failed} or {@code absent}) and
  * {@code sidecar_parse_errors}, so a problem with the sidecar never fails a run. These numbers describe
- * the device for diagnostics; gates use Dalang's own telemetry, never these.
+ * the device for diagnostics; gates use Dalang's own telemetry, never these. Only
+ * {@link #FOREIGN_PROCESSES} decides something: a run during which it is above 0 is not valid for KPIs.
  *
  * <p>Required keys: {@code gpu_util_percent}, {@code memory_used_mib}, {@code power_draw_w},
  * {@code temperature_c}, {@code sm_clock_mhz}. Optional when present: {@code gpu_index},
  * {@code gpu_name}, {@code gpu_uuid}, {@code memory_total_mib}, {@code memory_util_percent},
- * {@code power_limit_w}, {@code mem_clock_mhz}, {@code fan_speed_percent}, {@code pstate}.
+ * {@code power_limit_w}, {@code mem_clock_mhz}, {@code fan_speed_percent}, {@code pstate}, and
+ * {@link #FOREIGN_PROCESSES}.
  * Values nvidia-smi cannot give ({@code [N/A]}, {@code [Not Supported]}, {@code N/A}) are left out and
  * named in the errors; a required one left out makes the sample {@code partial} (none at all:
  * {@code failed}), an optional one does not change the status.
@@ -32,6 +34,13 @@ public final class GpuSidecar {
   public static final List<String> REQUIRED = List.of("gpu_util_percent", "memory_used_mib", "power_draw_w", "temperature_c", "sm_clock_mhz");
   public static final String STATUS = "sidecar_parse_status";
   public static final String ERRORS = "sidecar_parse_errors";
+  /**
+   * GPU compute processes of this machine that are neither this process nor one it started (another
+   * workload sharing the devices); the same count on every GPU's sample. {@link #sample()} asks
+   * nvidia-smi for them; a sidecar file may carry its own sampler's count as a {@code foreign_processes}
+   * column.
+   */
+  public static final String FOREIGN_PROCESSES = "foreign_processes";
 
   private static final Map<String, String> FIELDS = new LinkedHashMap<>();
 
@@ -56,7 +65,10 @@ public final class GpuSidecar {
     FIELDS.put("clocks.current.memory", "mem_clock_mhz");
     FIELDS.put("fan.speed", "fan_speed_percent");
     FIELDS.put("pstate", "pstate");
+    FIELDS.put(FOREIGN_PROCESSES, FOREIGN_PROCESSES);
   }
+
+  private static final java.util.Set<String> INTEGERS = java.util.Set.of("gpu_index", FOREIGN_PROCESSES);
 
   private static final java.util.Set<String> TEXT = java.util.Set.of("gpu_name", "gpu_uuid", "pstate");
 
@@ -72,13 +84,72 @@ public final class GpuSidecar {
         return List.of(failed("nvidia-smi did not answer within 5 s"));
       }
       if (p.exitValue() != 0) return List.of(failed("nvidia-smi exited with " + p.exitValue() + ": " + firstLine(out)));
-      return parse(out);
+      return withForeignProcesses(parse(out));
     } catch (IOException e) {
       return List.of(absent());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return List.of(failed("interrupted while sampling"));
     }
+  }
+
+  /** The samples with {@link #FOREIGN_PROCESSES} from nvidia-smi's compute processes, or an error saying why not. */
+  private static List<Map<String, Object>> withForeignProcesses(List<Map<String, Object>> samples) {
+    Object count;
+    try {
+      Process p = new ProcessBuilder("nvidia-smi", "--query-compute-apps=pid", "--format=csv,noheader").redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      boolean exited = p.waitFor(5, TimeUnit.SECONDS);
+      if (!exited) p.destroyForcibly();
+      count = !exited ? "nvidia-smi did not list compute processes within 5 s"
+          : p.exitValue() != 0 ? "nvidia-smi exited with " + p.exitValue() + " listing compute processes" : foreignProcesses(out, ownProcesses());
+    } catch (IOException e) {
+      count = "cannot list compute processes: " + e.getMessage();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      count = "interrupted while listing compute processes";
+    }
+    var out = new ArrayList<Map<String, Object>>();
+    for (Map<String, Object> s : samples) {
+      var m = new LinkedHashMap<>(s);
+      if (count instanceof Integer n) {
+        m.put(FOREIGN_PROCESSES, n);
+      } else {
+        @SuppressWarnings("unchecked")
+        var errors = new ArrayList<>((List<String>) s.getOrDefault(ERRORS, List.of()));
+        errors.add(FOREIGN_PROCESSES + ": " + count);
+        m.put(ERRORS, List.copyOf(errors));
+      }
+      out.add(m);
+    }
+    return out;
+  }
+
+  /** This JVM and every process it started (llama-server engines). */
+  private static java.util.Set<Long> ownProcesses() {
+    var own = new java.util.HashSet<Long>();
+    own.add(ProcessHandle.current().pid());
+    ProcessHandle.current().descendants().forEach(h -> own.add(h.pid()));
+    return own;
+  }
+
+  /**
+   * How many of the pids in nvidia-smi's {@code --query-compute-apps=pid --format=csv,noheader} output
+   * are not in {@code own}, each counted once. Lines that are no pid (some drivers print "No running processes found")
+   * count for nothing. In a container with its own pid namespace nvidia-smi may list host pids: they
+   * then count as foreign, and the sidecar should be off or a file there.
+   */
+  static int foreignProcesses(String computeApps, java.util.Set<Long> own) {
+    var foreign = new java.util.HashSet<Long>(); // a process on two GPUs is listed twice
+    for (String line : computeApps.lines().map(String::strip).toList()) {
+      try {
+        long pid = Long.parseLong(line);
+        if (!own.contains(pid)) foreign.add(pid);
+      } catch (NumberFormatException notAPid) {
+        // a message, not a process
+      }
+    }
+    return foreign.size();
   }
 
   /**
@@ -124,7 +195,7 @@ public final class GpuSidecar {
       Double v = number(raw);
       if (v == null) {
         errors.add(key + ": not a number: '" + raw + "'");
-      } else if (key.equals("gpu_index")) {
+      } else if (INTEGERS.contains(key)) {
         sample.put(key, v.intValue());
       } else {
         sample.putIfAbsent(key, v); // power.draw before power.draw.instant: the first wins

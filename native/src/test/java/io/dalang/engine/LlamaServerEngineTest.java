@@ -49,6 +49,7 @@ class LlamaServerEngineTest extends EngineContract {
       while (!last.isTerminal()) last = events.poll(10, TimeUnit.SECONDS);
       var failed = assertInstanceOf(GenerationEvent.Failed.class, last);
       assertEquals(ErrorCode.ENGINE_FAILED, failed.error().code());
+      assertTrue(failed.error().message().contains("died"), "the failure says the server died: " + failed.error().message());
     }
   }
 }

@@ -85,6 +85,25 @@ class GpuSidecarTest {
   }
 
   @Test
+  void computeProcessesThatAreNotThisProcessOrItsChildrenAreForeignEachCountedOnce() {
+    var own = java.util.Set.of(100L, 101L);
+    assertEquals(0, GpuSidecar.foreignProcesses("", own));
+    assertEquals(0, GpuSidecar.foreignProcesses("No running processes found\n", own));
+    assertEquals(0, GpuSidecar.foreignProcesses("100\n101\n", own));
+    assertEquals(2, GpuSidecar.foreignProcesses("100\n 4242\n4242\n777 \n", own), "4242 on two GPUs is one process");
+  }
+
+  @Test
+  void aSidecarFileMayCarryItsOwnForeignProcessCount() {
+    var g = GpuSidecar.parse("""
+        index, name, utilization.gpu [%], memory.used [MiB], power.draw [W], temperature.gpu, clocks.sm [MHz], foreign_processes
+        0, NVIDIA L4, 71 %, 10240 MiB, 61.50 W, 55, 2040 MHz, 2
+        """).get(0);
+    assertEquals("ok", g.get(GpuSidecar.STATUS), g.toString());
+    assertEquals(2, g.get(GpuSidecar.FOREIGN_PROCESSES));
+  }
+
+  @Test
   void onThisMachineASampleIsAbsentOrParsedButNeverAnException() {
     var samples = GpuSidecar.sample();
     assertFalse(samples.isEmpty());

@@ -8,6 +8,7 @@ import io.dalang.actors.admission.Priority;
 import io.dalang.actors.placement.SlotStatus;
 import io.dalang.actors.slot.ModelSlotEntity;
 import io.dalang.actors.slot.SlotSpec;
+import io.dalang.actors.telemetry.ValidRunPolicy;
 import io.dalang.engine.Digests;
 import io.dalang.engine.Engine;
 import io.dalang.gguf.GgufReader;
@@ -127,6 +128,8 @@ public final class EngineActor {
   private final ActorRef<Topic.Command<SlotStatus>> topic;
   private final MeterRegistry metrics;
   private final AtomicInteger restarts;
+  /** The slot's restart count when this engine instance was started, stamped on each run's Started. */
+  private final int engineRestarts;
   private final Executor blocking;
   private final ActorRef<StatusReply<ModelSlotEntity.SlotView>> slotReplies;
   private final Map<String, Running> running = new HashMap<>();
@@ -151,6 +154,7 @@ public final class EngineActor {
     this.topic = topic;
     this.metrics = metrics;
     this.restarts = restarts;
+    this.engineRestarts = restarts.get();
     this.blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
     this.waiting = new AdmissionQueue<>(settings.admission());
     this.slotReplies = ctx.messageAdapter(replyClass(), SlotUpdated::new);
@@ -218,7 +222,7 @@ public final class EngineActor {
   private void warmUp(Engine e) {
     if (settings.warmupTokens() <= 0) return;
     var done = new CompletableFuture<GenerationEvent>();
-    e.generate(new GenerationRequest("warmup-" + spec.slotId(), "Hello", null, settings.warmupTokens(), 0.0, 1.0, 1L,
+    e.generate(new GenerationRequest(ValidRunPolicy.WARMUP_RUN_PREFIX + spec.slotId(), "Hello", null, settings.warmupTokens(), 0.0, 1.0, 1L,
         java.util.List.of()), ev -> {
           if (ev.isTerminal()) done.complete(ev);
         });
@@ -249,6 +253,7 @@ public final class EngineActor {
         .onMessage(Generate.class, this::onGenerate)
         .onMessage(GenerateLocal.class, this::onGenerateLocal)
         .onMessage(HealthChecked.class, m -> Behaviors.same())
+        .onMessage(Died.class, m -> Behaviors.same()) // an engine of before the restart
         .build();
   }
 
@@ -317,7 +322,6 @@ public final class EngineActor {
           if (m.reply().isError()) ctx.getLog().debug("slot {}: lifecycle update refused: {}", spec.slotId(), m.reply().getError().getMessage());
           return Behaviors.same();
         })
-        .onMessage(Died.class, m -> Behaviors.same())
         .onSignal(PreRestart.class, s -> {
           int n = restarts.incrementAndGet();
           metrics.counter("dalang_engine_restarts", "slot", spec.slotId(), "engine", spec.engine()).increment();
@@ -397,11 +401,15 @@ public final class EngineActor {
       String runId = w.request().runId();
       Consumer<GenerationEvent> to = w.sink();
       ActorRef<Command> self = ctx.getSelf();
-      String engineKind = engine.kind();
+      Engine current = engine;
+      String engineKind = current.kind();
       // Events go straight from the engine's thread to the run (to its stream, for a run on this node).
-      Engine.Generation handle = engine.generate(w.request(), event -> {
+      Engine.Generation handle = current.generate(w.request(), event -> {
         if (event instanceof GenerationEvent.Started) {
-          to.accept(new GenerationEvent.Started(runId, engineKind, spec.slotId(), queuedMs));
+          to.accept(new GenerationEvent.Started(runId, engineKind, spec.slotId(), queuedMs, engineRestarts));
+        } else if (event instanceof GenerationEvent.Failed f && !f.engineLost() && current.terminated().toCompletableFuture().isDone()) {
+          // The engine went away under the run (a killed llama-server reports its death before failing its runs).
+          to.accept(f.withEngineLost());
         } else {
           to.accept(event);
         }
@@ -418,13 +426,13 @@ public final class EngineActor {
     var err = DalangError.of(ErrorCode.ENGINE_FAILED, why);
     for (Running r : running.values()) {
       // The typed error first: cancelling may emit its own (cancelled) terminal event, which then arrives too late.
-      r.sink().accept(new GenerationEvent.Failed(r.request().runId(), err, -1, EngineTimings.NONE));
+      r.sink().accept(new GenerationEvent.Failed(r.request().runId(), err, -1, EngineTimings.NONE, true));
       r.handle().cancel();
     }
     running.clear();
     var unavailable = DalangError.of(ErrorCode.ENGINE_UNAVAILABLE, why + "; the request was not started");
     failExpired(waiting.expire(System.nanoTime()));
-    for (Job<Waiting> j : waiting.drain()) j.payload().sink().accept(new GenerationEvent.Failed(j.id(), unavailable, 0, EngineTimings.NONE));
+    for (Job<Waiting> j : waiting.drain()) j.payload().sink().accept(new GenerationEvent.Failed(j.id(), unavailable, 0, EngineTimings.NONE, true));
     state = "Loading";
     publish();
     Engine e = engine;

@@ -7,13 +7,12 @@ import io.dalang.actors.placement.PlacementActor;
 import io.dalang.actors.quota.TenantUsage;
 import io.dalang.actors.placement.SlotStatus;
 import io.dalang.actors.telemetry.TelemetryActor;
+import io.dalang.actors.telemetry.ValidRunPolicy;
 import io.dalang.protocols.error.DalangError;
 import io.dalang.protocols.error.ErrorCode;
 import io.dalang.protocols.generation.EngineTimings;
 import io.dalang.protocols.generation.GenerationEvent;
 import io.dalang.protocols.telemetry.RunRecord;
-import java.util.ArrayList;
-import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
@@ -27,6 +26,7 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
  * generation to that slot's engine actor, relays the canonical events into the edge's stream, and
  * records the {@link RunRecord} on success and on every failure path (placement rejected, engine
  * error, engine death, timeout, stall, client gone). Lives on the node whose edge took the request.
+ * Whether the record is valid for KPIs is the {@link ValidRunPolicy}'s call, from what this actor saw.
  *
  * <p>When the slot's engine runs on this node, {@code Started} and tokens go from the engine's thread
  * straight into the stream through a {@link RunRelay}; only the terminal event comes through this
@@ -76,6 +76,8 @@ public final class RunActor {
   private ActorRef<EngineActor.Command> engine;
   private final RunRelay relay;
   private boolean cancelling;
+  /** The client went away or read too slowly before the end: it did not get the whole stream. */
+  private boolean clientGone;
   private boolean finished;
   /** Whether the tenant's usage counts the run as in flight: it is then told the run's tokens at the end. */
   private boolean acquired;
@@ -117,7 +119,10 @@ public final class RunActor {
           }
           return placing(placement);
         })
-        .onMessage(ClientGone.class, m -> finish(cancelled("the client disconnected before the run was admitted")))
+        .onMessage(ClientGone.class, m -> {
+          clientGone = true;
+          return finish(cancelled("the client disconnected before the run was admitted"));
+        })
         .onMessageEquals(Timeout.RUN, () -> finish(timeout("quota check")))
         .onSignal(PostStop.class, sig -> stoppedEarly())
         .build();
@@ -163,7 +168,10 @@ public final class RunActor {
           pool.tell(submit);
           return Behaviors.same();
         })
-        .onMessage(ClientGone.class, m -> finish(cancelled("the client disconnected before the run was placed")))
+        .onMessage(ClientGone.class, m -> {
+          clientGone = true;
+          return finish(cancelled("the client disconnected before the run was placed"));
+        })
         .onMessageEquals(Timeout.RUN, () -> finish(timeout("it waited in the queue of pool " + spec.poolId())))
         .onSignal(PostStop.class, sig -> stoppedEarly())
         .build();
@@ -180,19 +188,22 @@ public final class RunActor {
         .onMessage(ClientTooSlow.class, m -> {
           if (cancelling) return Behaviors.same();
           cancelling = true;
+          clientGone = true;
           engine.tell(new EngineActor.Cancel(spec.runId()));
           out.fail(new IllegalStateException("client too slow"));
           return Behaviors.same();
         })
         .onMessage(ClientGone.class, m -> {
           cancelling = true;
+          clientGone = true;
           relay.stop();
           engine.tell(new EngineActor.Cancel(spec.runId()));
           timers.startSingleTimer(Timeout.CANCEL_GRACE, java.time.Duration.ofSeconds(5));
           return Behaviors.same();
         })
         .onMessage(EngineGone.class, m -> finish(new GenerationEvent.Failed(spec.runId(),
-            DalangError.of(ErrorCode.ENGINE_FAILED, "the engine of slot " + slot.slotId() + " stopped during the run"), relay.tokens(), EngineTimings.NONE)))
+            DalangError.of(ErrorCode.ENGINE_FAILED, "the engine of slot " + slot.slotId() + " stopped during the run"), relay.tokens(),
+            EngineTimings.NONE, true)))
         .onMessageEquals(Timeout.CANCEL_GRACE, () -> finish(cancelled("the client disconnected")))
         .onMessageEquals(Timeout.STALL_CHECK, () -> {
           if (!relay.started() || System.nanoTime() - relay.lastEventNanos() < settings.stallTimeout().toNanos()) return Behaviors.same();
@@ -278,14 +289,12 @@ public final class RunActor {
 
   RunRecord record(GenerationEvent terminal) {
     long now = System.nanoTime();
-    double totalS = (now - spec.receivedAtNanos()) / 1e9;
     EngineTimings timings = EngineTimings.NONE;
     int promptTokens = 0;
     int completion = relay.tokens();
     long firstTokenNanos = relay.firstTokenNanos();
     String outcome = "ok";
     String finish = null;
-    List<String> reasons = new ArrayList<>();
     if (terminal instanceof GenerationEvent.End end) {
       timings = end.timings();
       promptTokens = end.usage().promptTokens();
@@ -294,19 +303,22 @@ public final class RunActor {
     } else if (terminal instanceof GenerationEvent.Failed f) {
       timings = f.timings();
       outcome = f.error().code().code();
-      reasons.add("failed: " + outcome);
     }
-    double internal = Math.min(timings.internalModelSeconds(), totalS);
+    // What Dalang saw of the engine's work when the engine's own timings say nothing (most failures).
+    double measured = relay.started() ? Math.max(0, relay.lastEventNanos() - relay.startedNanos()) / 1e9 : 0;
+    var times = RunTimes.of((now - spec.receivedAtNanos()) / 1e9, timings, measured);
+    var reasons = ValidRunPolicy.reasons(spec.runId(), terminal, new ValidRunPolicy.Observed(clientGone,
+        slot != null ? slot.restarts() : -1, relay.started(), relay.engineRestarts(), relay.tokens()));
     double ttftMs = firstTokenNanos > 0 ? (firstTokenNanos - spec.receivedAtNanos()) / 1e6 : 0;
     double genSeconds = timings.predictedMs() > 0 ? timings.predictedMs() / 1000
         : firstTokenNanos > 0 ? (now - firstTokenNanos) / 1e9 : 0;
     double tps = genSeconds > 0 && completion > 1 ? completion / genSeconds : 0;
-    double overhead = totalS > 0 ? Math.max(0, totalS - internal) / totalS : 0;
     int seen = relay.tokens();
     double meanInterTokenMs = seen > 1 ? (relay.lastTokenNanos() - firstTokenNanos) / 1e6 / (seen - 1) : 0;
     return new RunRecord(RunRecord.SCHEMA_VERSION, spec.runId(), spec.tenantId(), spec.modelId(),
         slot != null ? slot.poolId() : null, slot != null ? slot.slotId() : null, slot != null ? slot.engineKind() : null,
-        spec.stream(), spec.receivedAtEpochMs(), poolQueueMs + relay.queueMs(), ttftMs, promptTokens, completion, tps, internal,
-        timings.reportedByEngine(), totalS, overhead, outcome, finish, reasons.isEmpty() ? "valid" : "invalid", List.copyOf(reasons), meanInterTokenMs, null);
+        spec.stream(), spec.receivedAtEpochMs(), poolQueueMs + relay.queueMs(), ttftMs, promptTokens, completion, tps,
+        times.internalSeconds(), times.internalFromEngine(), times.totalSeconds(), times.overheadRatio(), outcome, finish,
+        ValidRunPolicy.quality(reasons), reasons, meanInterTokenMs, null);
   }
 }

@@ -19,6 +19,8 @@ final class RunRelay implements Consumer<GenerationEvent> {
   private final ActorRef<RunActor.Command> run;
   private volatile boolean stopped;
   private volatile boolean started;
+  private volatile long startedNanos;
+  private volatile int engineRestarts;
   private volatile long queueMs;
   private volatile long firstTokenNanos;
   private volatile long lastEventNanos;
@@ -40,6 +42,8 @@ final class RunRelay implements Consumer<GenerationEvent> {
     lastEventNanos = now;
     if (e instanceof GenerationEvent.Started s) {
       queueMs = s.queuedMs();
+      engineRestarts = s.engineRestarts();
+      startedNanos = now;
       started = true;
     } else if (e instanceof GenerationEvent.Token) {
       if (tokens == 0) firstTokenNanos = now;
@@ -61,6 +65,16 @@ final class RunRelay implements Consumer<GenerationEvent> {
 
   boolean started() {
     return started;
+  }
+
+  /** When {@code Started} arrived; meaningful once {@link #started()}. */
+  long startedNanos() {
+    return startedNanos;
+  }
+
+  /** The engine instance's restart count from {@code Started}; meaningful once {@link #started()}. */
+  int engineRestarts() {
+    return engineRestarts;
   }
 
   long queueMs() {

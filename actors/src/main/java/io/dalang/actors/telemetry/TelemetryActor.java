@@ -23,7 +23,9 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 /**
  * Collects the {@link RunRecord} of every run that ended on this node: keeps the latest in memory for
  * {@code GET /v1/runs/{id}}, appends each to {@code <data-dir>/runs/runs.jsonl} (read back on start),
- * and feeds the metrics registry from valid runs only, so warm-ups and failures never skew a KPI.
+ * and feeds the metrics registry's KPI summaries from valid runs only, so warm-ups, failures and
+ * polluted runs never skew a KPI; no setting lets an invalid run in. With a sidecar, a run is first
+ * judged against the device samples from its start to its end ({@link ValidRunPolicy#withSidecar}).
  *
  * <p>{@link RecordRun} replies nothing; {@link GetRun} replies a {@link RunLookup} (empty if unknown or
  * of another tenant).
@@ -64,11 +66,14 @@ public final class TelemetryActor {
 
   private enum SampleSidecar implements Command { INSTANCE }
 
-  private record SidecarSampled(List<Map<String, Object>> samples) implements Command {}
+  private record SidecarSampled(long atEpochMs, List<Map<String, Object>> samples) implements Command {}
+
+  /** Sampling rounds kept to judge runs by; at the default 2 s interval, longer than the longest run. */
+  private static final int SIDECAR_ROUNDS = 1024;
 
   /** Null when the sidecar is off: records then carry no sidecar block. */
   private String sidecarSource;
-  private List<Map<String, Object>> latestSidecar = List.of(io.dalang.gpu.GpuSidecar.absent());
+  private final SidecarHistory sidecar = new SidecarHistory(SIDECAR_ROUNDS);
   private boolean sampling;
 
   /** Runs on the blocking dispatcher: spawning nvidia-smi or reading a file must not hold an actor thread. */
@@ -139,16 +144,17 @@ public final class TelemetryActor {
           if (!sampling) {
             sampling = true;
             String source = sidecarSource;
+            long at = System.currentTimeMillis();
             ctx.pipeToSelf(java.util.concurrent.CompletableFuture.supplyAsync(() -> sampleSidecar(source),
                     ctx.getSystem().dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking())),
-                (samples, err) -> new SidecarSampled(err != null ? List.of(Map.of(io.dalang.gpu.GpuSidecar.STATUS, "failed",
+                (samples, err) -> new SidecarSampled(at, err != null ? List.of(Map.of(io.dalang.gpu.GpuSidecar.STATUS, "failed",
                     io.dalang.gpu.GpuSidecar.ERRORS, List.of(String.valueOf(err.getMessage())))) : samples));
           }
           return Behaviors.same();
         })
         .onMessage(SidecarSampled.class, m -> {
           sampling = false;
-          latestSidecar = List.copyOf(m.samples());
+          sidecar.add(m.atEpochMs(), m.samples());
           return Behaviors.same();
         })
         .onMessage(GetRun.class, m -> {
@@ -164,12 +170,16 @@ public final class TelemetryActor {
   }
 
   private void record(RunRecord r0) {
-    RunRecord r = sidecarSource != null && r0.sidecar() == null ? r0.withSidecar(latestSidecar) : r0;
+    RunRecord r = r0;
+    if (sidecarSource != null) {
+      if (r.sidecar() == null) r = r.withSidecar(sidecar.latest(List.of(io.dalang.gpu.GpuSidecar.absent())));
+      r = ValidRunPolicy.withSidecar(r, sidecar.since(r.receivedAtEpochMs()));
+    }
     recent.put(r.runId(), r);
     append(r);
     var tags = List.of(io.micrometer.core.instrument.Tag.of("model", r.model()), io.micrometer.core.instrument.Tag.of("outcome", r.outcome()));
     metrics.counter("dalang_runs", tags).increment();
-    if (!"valid".equals(r.runQuality())) return;
+    if (!ValidRunPolicy.VALID.equals(r.runQuality())) return; // KPIs take valid runs only, always
     DistributionSummary.builder("dalang_ttft_ms").tag("model", r.model()).publishPercentileHistogram().register(metrics).record(r.ttftMs());
     if (r.meanInterTokenMs() > 0) {
       DistributionSummary.builder("dalang_inter_token_latency_ms").description("Mean time between tokens of a run")

@@ -11,8 +11,19 @@ public sealed interface GenerationEvent extends CborSerializable {
 
   String runId();
 
-  /** The engine accepted the request and began work; {@code queuedMs} is time spent waiting for it. */
-  record Started(String runId, String engine, String slotId, long queuedMs) implements GenerationEvent {}
+  /**
+   * The engine accepted the request and began work; {@code queuedMs} is time spent waiting for it.
+   *
+   * @param engineRestarts how often the slot's engine had been restarted when the engine instance that
+   *     runs this generation started (its slot status's {@code restarts} then); 0 from an engine itself,
+   *     the slot's engine actor stamps it
+   */
+  record Started(String runId, String engine, String slotId, long queuedMs, int engineRestarts) implements GenerationEvent {
+
+    public Started(String runId, String engine, String slotId, long queuedMs) {
+      this(runId, engine, slotId, queuedMs, 0);
+    }
+  }
 
   /** One piece of generated text (usually one token). */
   record Token(String runId, String text) implements GenerationEvent {}
@@ -21,9 +32,24 @@ public sealed interface GenerationEvent extends CborSerializable {
   record End(String runId, String finishReason, Usage usage, EngineTimings timings)
       implements GenerationEvent {}
 
-  /** Abnormal end, with a typed error and how many tokens had already been emitted. */
-  record Failed(String runId, DalangError error, int tokensEmitted, EngineTimings timings)
-      implements GenerationEvent {}
+  /**
+   * Abnormal end, with a typed error and how many tokens had already been emitted.
+   *
+   * @param engineLost the engine instance that ran the generation died, was restarted or stopped before
+   *     it ended: the failure is the engine's going, not the request's
+   */
+  record Failed(String runId, DalangError error, int tokensEmitted, EngineTimings timings, boolean engineLost)
+      implements GenerationEvent {
+
+    public Failed(String runId, DalangError error, int tokensEmitted, EngineTimings timings) {
+      this(runId, error, tokensEmitted, timings, false);
+    }
+
+    /** This failure, marked as caused by the engine's going. */
+    public Failed withEngineLost() {
+      return new Failed(runId, error, tokensEmitted, timings, true);
+    }
+  }
 
   default boolean isTerminal() {
     return this instanceof End || this instanceof Failed;

@@ -11,13 +11,19 @@ import java.util.List;
  *
  * @param outcome {@code ok} or the error code that ended the run
  * @param runQuality {@code valid} or {@code invalid}; an invalid run never enters KPI aggregates
- * @param qualityReasons why the run is invalid; empty (never null) for a valid run
- * @param orchestrationOverheadRatio (total − internal) / total
+ * @param qualityReasons why the run is invalid, as stable codes ({@code failed:<code>}, {@code engine_restarted},
+ *     ... see {@code ValidRunPolicy} in the actors module); empty (never null) for a valid run. Schema 1 and 2
+ *     records spell the failure reason {@code failed: <code>}, with a space
+ * @param internalModelSeconds the model's own time on the run: the engine's timings, else (a run that
+ *     failed after the engine started it) Dalang's measure from {@code Started} to the engine's last
+ *     event, else 0; never more than {@code totalSeconds}
+ * @param orchestrationOverheadRatio (total − internal) / total, in [0, 1]; 1 for a run the engine never started
  * @param meanInterTokenMs (since schema 2) mean time between consecutive tokens as the run saw them
  *     arrive, 0 with fewer than two tokens; absent (0) in schema-1 records
  * @param sidecar (since schema 2) the device samples nearest the run's end, one map per GPU in the
  *     sidecar's canonical keys, each with {@code sidecar_parse_status} and {@code sidecar_parse_errors};
- *     for diagnostics only, never for gates; null in schema-1 records
+ *     for diagnostics, never for gates (only a {@code foreign_processes} count above 0 from the run's start
+ *     to its end makes the run invalid); null when the sidecar is off and in schema-1 records
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 public record RunRecord(
@@ -54,6 +60,16 @@ public record RunRecord(
         orchestrationOverheadRatio, outcome, finishReason, runQuality, qualityReasons, meanInterTokenMs, samples);
   }
 
-  /** 2: {@code mean_inter_token_ms} and {@code sidecar} added. */
-  public static final int SCHEMA_VERSION = 2;
+  /** This record with another verdict of the valid-run policy. */
+  public RunRecord withQuality(String quality, List<String> reasons) {
+    return new RunRecord(schemaVersion, runId, tenant, model, pool, slot, engine, stream, receivedAtEpochMs, queueMs, ttftMs,
+        promptTokens, completionTokens, tokensPerSecond, internalModelSeconds, internalFromEngine, totalSeconds,
+        orchestrationOverheadRatio, outcome, finishReason, quality, reasons, meanInterTokenMs, sidecar);
+  }
+
+  /**
+   * 2: {@code mean_inter_token_ms} and {@code sidecar} added. 3: no new field; {@code quality_reasons}
+   * are the valid-run policy's codes ({@code failed:<code>} without a space, and the others).
+   */
+  public static final int SCHEMA_VERSION = 3;
 }

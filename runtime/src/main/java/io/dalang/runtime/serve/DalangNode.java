@@ -82,11 +82,13 @@ public final class DalangNode implements AutoCloseable {
   private final String demoKey;
   private final String nodeId;
   private final ActorRef<PlacementActor.Command> placement;
+  private final RunLauncher runs;
 
   private DalangNode(ActorSystem<Void> system, ServerBinding http, ServerBinding grpc, Path dataDir, String demoKey, String nodeId,
-      ActorRef<PlacementActor.Command> placement) {
+      ActorRef<PlacementActor.Command> placement, RunLauncher runs) {
     this.system = system;
     this.placement = placement;
+    this.runs = runs;
     this.http = http;
     this.grpc = grpc;
     this.dataDir = dataDir;
@@ -122,6 +124,11 @@ public final class DalangNode implements AutoCloseable {
   /** The live slots as this node's placement sees them (operators, tests and benchmarks). */
   public java.util.concurrent.CompletionStage<PlacementActor.Fleet> fleet() {
     return AskPattern.ask(placement, PlacementActor.GetFleet::new, Duration.ofSeconds(5), system.scheduler());
+  }
+
+  /** Starts runs as the HTTP edge does, minus HTTP: the canonical events a run hands its edge (tests, benchmarks). */
+  public RunLauncher runs() {
+    return runs;
   }
 
   /** A tenant's quota usage now, as the admin API shows it. */
@@ -258,7 +265,7 @@ public final class DalangNode implements AutoCloseable {
     binding.addToCoordinatedShutdown(Duration.ofSeconds(10), system);
     log.info("listening on http://{}:{} (OpenAI-compatible API under /v1)", host, binding.localAddress().getPort());
     ServerBinding grpc = GrpcServer.bind(system, config, auth, runs, placement, askTimeout);
-    return new DalangNode(system, binding, grpc, dataDir, key, nodeId, placement);
+    return new DalangNode(system, binding, grpc, dataDir, key, nodeId, placement, runs);
   }
 
   /** {@code dalang.node.id}, else the id stored in {@code <data-dir>/node.id}, created on first start. */

@@ -28,7 +28,7 @@ public final class SweepAnalysis {
    * @param pieces the content pieces streamed, one per token
    * @param tokensPerSecond generation speed from the engine's own timings
    * @param reasons why the run does not count (empty when valid): the run record's quality reasons,
-   *     plus {@code warmup} and {@code truncated_stream} from the sweep's own view
+   *     plus {@code failed:<code>}, {@code truncated_stream} and {@code no_run_record} from the sweep's own view
    */
   public record Observation(String promptId, int repeat, List<String> pieces, double tokensPerSecond, double ttftMs, List<String> reasons) {
     public boolean valid() {

@@ -3,6 +3,7 @@ package io.dalang.runtime.sweep;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.dalang.actors.slot.ModelSlotEntity;
+import io.dalang.actors.telemetry.ValidRunPolicy;
 import io.dalang.engine.Digests;
 import io.dalang.runtime.serve.DalangNode;
 import io.dalang.runtime.serve.ServeOptions;
@@ -112,7 +113,13 @@ final class SweepRunner {
     try (var in = new BufferedReader(new InputStreamReader(resp.body(), StandardCharsets.UTF_8))) {
       if (resp.statusCode() != 200) {
         String text = in.lines().reduce("", String::concat);
-        reasons.add("failed: http " + resp.statusCode());
+        String code = "http_" + resp.statusCode();
+        try {
+          code = JSON.readTree(text).path("error").path("code").asText(code);
+        } catch (IOException notJson) {
+          // keep the status
+        }
+        reasons.add(ValidRunPolicy.FAILED + code);
         progress.printf("sweep: %s failed with HTTP %d: %s%n", p.id(), resp.statusCode(), text);
         return new SweepAnalysis.Observation(p.id(), repeat, pieces, 0, 0, reasons);
       }
@@ -127,13 +134,13 @@ final class SweepRunner {
         }
         JsonNode chunk = JSON.readTree(data);
         if (chunk.has("error")) {
-          reasons.add("failed: " + chunk.path("error").path("code").asText("error"));
+          reasons.add(ValidRunPolicy.FAILED + chunk.path("error").path("code").asText("error"));
           continue;
         }
         JsonNode content = chunk.path("choices").path(0).path("delta").path("content");
         if (content.isTextual() && !content.asText().isEmpty()) pieces.add(content.asText());
       }
-      if (!done && reasons.isEmpty()) reasons.add("truncated_stream");
+      if (!done && reasons.isEmpty()) reasons.add(ValidRunPolicy.TRUNCATED_STREAM);
     }
     JsonNode record = runRecord(edge, key, runId);
     double tps = 0;
@@ -145,7 +152,7 @@ final class SweepRunner {
       ttft = record.path("ttft_ms").asDouble();
       for (JsonNode r : record.path("quality_reasons")) if (!reasons.contains(r.asText())) reasons.add(r.asText());
       if (!"valid".equals(record.path("run_quality").asText()) && reasons.isEmpty()) reasons.add("invalid");
-      if (reasons.isEmpty() && record.path("completion_tokens").asInt() != pieces.size()) reasons.add("truncated_stream");
+      if (reasons.isEmpty() && record.path("completion_tokens").asInt() != pieces.size()) reasons.add(ValidRunPolicy.TRUNCATED_STREAM);
     }
     return new SweepAnalysis.Observation(p.id(), repeat, List.copyOf(pieces), tps, ttft, List.copyOf(reasons));
   }

@@ -22,10 +22,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The runtime serving the demo model through a provisioned llama-server process, and surviving that
- * process being killed.
+ * process being killed; llama-server keeps the {@link RunTelemetryContract}.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class LlamaServerEndToEndTest {
+class LlamaServerEndToEndTest implements RunTelemetryContract {
   static final String KEY = "ls-" + Long.toHexString(System.nanoTime());
   @TempDir static Path data;
   DalangNode node;
@@ -42,6 +42,11 @@ class LlamaServerEndToEndTest {
   @AfterAll
   void stop() {
     if (node != null) node.close();
+  }
+
+  @Override
+  public Served served() {
+    return new Served(node, api, "llama-server");
   }
 
   SlotStatus slot() throws Exception {

@@ -11,8 +11,6 @@ import io.dalang.actors.pool.PoolEntity;
 import io.dalang.actors.tenant.TenantEntity;
 import io.dalang.engine.Digests;
 import io.dalang.runtime.testing.ApiClient;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,9 +27,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The whole runtime on free ports with a temp data dir and the in-process llama.cpp engine. */
+/**
+ * The whole runtime on free ports with a temp data dir and the in-process llama.cpp engine, which keeps
+ * the {@link RunTelemetryContract}.
+ */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class ServeEndToEndTest {
+class ServeEndToEndTest implements RunTelemetryContract {
   static final String KEY = "e2e-" + Long.toHexString(System.nanoTime());
   static final String CHAT = """
       {"model": "dalang-demo", "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Tell me about rivers"}],
@@ -50,6 +51,11 @@ class ServeEndToEndTest {
   @AfterAll
   void stop() {
     if (node != null) node.close();
+  }
+
+  @Override
+  public Served served() {
+    return new Served(node, api, "llama-inprocess");
   }
 
   @Test
@@ -144,10 +150,7 @@ class ServeEndToEndTest {
   }
 
   java.net.http.HttpResponse<String> postWithHeaders(String body, String... headers) throws Exception {
-    var req = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + node.httpPort() + "/v1/chat/completions"))
-        .header("Authorization", "Bearer " + KEY).headers(headers).POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build();
-    return java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1).build()
-        .send(req, java.net.http.HttpResponse.BodyHandlers.ofString());
+    return api.post("/v1/chat/completions", body, headers);
   }
 
   @Test
@@ -226,39 +229,13 @@ class ServeEndToEndTest {
 
   @Test
   void closingTheConnectionCancelsTheGenerationAtTheEngine() throws Exception {
-    // A raw socket, so that "the client went away" is unambiguous: read a few chunks, then close it.
-    String body = "{\"model\": \"dalang-demo\", \"prompt\": \"On and on\", \"max_tokens\": 4000, \"stream\": true}";
-    String runId;
-    try (var socket = new java.net.Socket("127.0.0.1", node.httpPort())) {
-      var out = socket.getOutputStream();
-      out.write(("POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + KEY
-          + "\r\nContent-Type: application/json\r\nContent-Length: " + body.getBytes(StandardCharsets.UTF_8).length
-          + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8));
-      out.flush();
-      var reader = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
-      String id = null;
-      int chunks = 0;
-      for (String line; chunks < 5 && (line = reader.readLine()) != null; ) {
-        if (line.toLowerCase(java.util.Locale.ROOT).startsWith("x-dalang-run-id:")) id = line.substring(16).strip();
-        if (line.startsWith("data: ")) chunks++;
-      }
-      assertEquals(5, chunks);
-      runId = id;
-    }
+    String runId = api.streamThenHangUp("/v1/completions",
+        "{\"model\": \"dalang-demo\", \"prompt\": \"On and on\", \"max_tokens\": 4000, \"stream\": true}", 5);
     assertNotNull(runId);
-    JsonNode run = null;
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (System.nanoTime() < deadline) {
-      var r = api.get("/v1/runs/" + runId);
-      if (r.statusCode() == 200) {
-        run = ApiClient.json(r.body());
-        break;
-      }
-      Thread.sleep(100);
-    }
-    assertNotNull(run, "the cancelled run was recorded");
+    JsonNode run = api.awaitRun(runId, Duration.ofSeconds(30));
     assertEquals("cancelled", run.get("outcome").asText());
     assertEquals("invalid", run.get("run_quality").asText());
+    assertEquals("[\"failed:cancelled\",\"truncated_stream\"]", run.get("quality_reasons").toString());
     assertTrue(run.get("completion_tokens").asInt() < 4000);
   }
 

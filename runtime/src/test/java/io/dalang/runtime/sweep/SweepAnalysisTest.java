@@ -55,12 +55,12 @@ class SweepAnalysisTest {
   @Test
   void variantFiguresComeFromValidRunsOnlyAndInvalidOnesAreCountedByReason() {
     var q = variant("Q8_0", false, 500, bad("a", REF_A, 9999, "warmup"), ok("a", List.of("x", "y", "Q", "Q"), 200),
-        bad("b", REF_B, 5000, "failed: engine_failed"), ok("b", REF_B, 300));
+        bad("b", REF_B, 5000, "failed:engine_failed"), ok("b", REF_B, 300));
     var r = SweepAnalysis.analyse(List.of(reference(), q), PROMPTS, 0.5, false);
     var v = r.variants().get(1);
     assertEquals(4, v.runsTotal());
     assertEquals(2, v.runsValid());
-    assertEquals(Map.of("warmup", 1, "failed: engine_failed", 1), v.invalidReasons());
+    assertEquals(Map.of("warmup", 1, "failed:engine_failed", 1), v.invalidReasons());
     assertEquals(250, v.tokensPerSecond(), 1e-9, "the invalid runs' 9999 and 5000 tokens/s never count");
     assertEquals((0.5 + 1.0) / 2, v.adherence(), 1e-9);
     assertEquals((2 + 2) / 2.0, v.meanFirstDivergence(), 1e-9, "an exact match counts its whole length");

@@ -41,9 +41,11 @@ public final class ApiClient {
     return http.send(req(path).GET().build(), HttpResponse.BodyHandlers.ofString());
   }
 
-  public HttpResponse<String> post(String path, String body) throws IOException, InterruptedException {
-    return http.send(req(path).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-        HttpResponse.BodyHandlers.ofString());
+  /** A JSON POST, with {@code headers} as name, value, name, value, ... */
+  public HttpResponse<String> post(String path, String body, String... headers) throws IOException, InterruptedException {
+    var b = req(path).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
+    if (headers.length > 0) b.headers(headers);
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
   }
 
   /** Any method with an optional JSON body ({@code null}: none). */
@@ -69,6 +71,43 @@ public final class ApiClient {
 
   public static JsonNode json(String s) throws IOException {
     return JSON.readTree(s);
+  }
+
+  /**
+   * A run's record from {@code GET /v1/runs/{id}}, waiting for it: the run sends it to telemetry as it
+   * ends, which may be a moment after the client saw the end.
+   */
+  public JsonNode awaitRun(String runId, Duration timeout) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      var r = get("/v1/runs/" + runId);
+      if (r.statusCode() == 200) return json(r.body());
+      if (System.nanoTime() > deadline) throw new AssertionError("no record of run " + runId + " within " + timeout + ": " + r.body());
+      Thread.sleep(50);
+    }
+  }
+
+  /**
+   * Posts a streaming request over a raw socket, reads {@code chunks} SSE events and closes the socket,
+   * so that "the client went away" is unambiguous. Returns the run id from the response headers.
+   */
+  public String streamThenHangUp(String path, String body, int chunks) throws IOException {
+    try (var socket = new java.net.Socket(base.getHost(), base.getPort())) {
+      var out = socket.getOutputStream();
+      out.write(("POST " + path + " HTTP/1.1\r\nHost: " + base.getHost() + "\r\nAuthorization: Bearer " + key
+          + "\r\nContent-Type: application/json\r\nContent-Length: " + body.getBytes(StandardCharsets.UTF_8).length
+          + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8));
+      out.flush();
+      var reader = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+      String id = null;
+      int seen = 0;
+      for (String line; seen < chunks && (line = reader.readLine()) != null; ) {
+        if (line.toLowerCase(java.util.Locale.ROOT).startsWith("x-dalang-run-id:")) id = line.substring(16).strip();
+        if (line.startsWith("data: ")) seen++;
+      }
+      if (seen < chunks) throw new AssertionError("the stream ended after " + seen + " of " + chunks + " events");
+      return id;
+    }
   }
 
   /** Waits until {@code /readyz} answers 200. */
