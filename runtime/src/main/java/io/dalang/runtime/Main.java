@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 /** {@code dalang}: the one entry point for serving, provisioning engines and benchmarks. */
 @Command(name = "dalang", mixinStandardHelpOptions = true, version = "dalang 0.1.0",
     description = "Actor-based distributed runtime for LLM inference.",
-    subcommands = {ServeCommand.class, io.dalang.runtime.cli.StatusCommand.class, AuditCommand.class, EngineCommand.class,
+    subcommands = {ServeCommand.class, io.dalang.runtime.cli.NodeCommand.class, io.dalang.runtime.cli.StatusCommand.class, AuditCommand.class, EngineCommand.class,
         io.dalang.runtime.bench.BenchCommand.class,
         io.dalang.runtime.sweep.SweepCommand.class, io.dalang.runtime.cli.ModelCommand.class})
 public final class Main implements Runnable {
