@@ -27,6 +27,7 @@ import io.dalang.runtime.admin.KeyService;
 import io.dalang.actors.placement.PlacementSettings;
 import io.dalang.actors.placement.SlotStatus;
 import io.dalang.actors.pool.PoolEntity;
+import io.dalang.actors.pool.ReplicaReconciler;
 import io.dalang.actors.run.RunSettings;
 import io.dalang.actors.slot.ModelSlotEntity;
 import io.dalang.actors.telemetry.TelemetryActor;
@@ -338,12 +339,12 @@ public final class DalangNode implements AutoCloseable {
     var bootstrap = new DemoBootstrap(system, dataDir, config, config.getString("dalang.engine.default"), out);
     String key = config.getBoolean("dalang.demo.enabled") ? bootstrap.prepare(demoKey) : null;
 
+    // Every pool's replicas, placed on the gpu nodes of the cluster (a singleton on the control nodes).
+    var replicas = ReplicaReconciler.init(system, ReplicaReconciler.Settings.from(config));
     String nodeId = null;
     if (config.getStringList("dalang.node.roles").contains(NodeRoles.GPU)) {
-      var agent = startAgent(system, config, dataDir, topic, metrics);
-      NodeAgent.Registered registered = awaitRegistered(system, agent);
-      nodeId = registered.nodeId();
-      if (config.getBoolean("dalang.demo.enabled")) bootstrap.placeReplicas(nodeId, registered.devices(), agent);
+      nodeId = awaitRegistered(system, startAgent(system, config, dataDir, topic, metrics)).nodeId();
+      replicas.tell(new ReplicaReconciler.ReconcileNow()); // this node's devices are known now
     }
 
     var runs = new RunLauncher(system, placement, telemetry, RunSettings.from(config), config.getInt("dalang.http.stream-buffer"));
