@@ -182,7 +182,17 @@ public final class DalangNode implements AutoCloseable {
       String url = "jdbc:h2:file:" + dataDir.resolve("db").resolve("dalang") + ";AUTO_SERVER=TRUE";
       c = ConfigFactory.parseMap(Map.of("pekko-persistence-jdbc.shared-databases.slick.db.url", url)).withFallback(c);
     }
-    return c;
+    return withDatabaseProfile(c);
+  }
+
+  static final String H2_PROFILE = "slick.jdbc.H2Profile$";
+  static final String POSTGRES_PROFILE = "slick.jdbc.PostgresProfile$";
+
+  /** A PostgreSQL URL with the shipped (H2) profile and driver gets PostgreSQL's: DALANG_JDBC_URL alone selects the database. */
+  private static Config withDatabaseProfile(Config c) {
+    String db = "pekko-persistence-jdbc.shared-databases.slick";
+    if (!c.getString(db + ".db.url").startsWith("jdbc:postgresql:") || !c.getString(db + ".profile").equals(H2_PROFILE)) return c;
+    return ConfigFactory.parseMap(Map.of(db + ".profile", POSTGRES_PROFILE, db + ".db.driver", "org.postgresql.Driver")).withFallback(c);
   }
 
   /**

@@ -10,7 +10,8 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class NodeOptionsTest {
+/** The configuration of cluster members: {@code dalang node} options, roles, and the shared journal's database. */
+class ClusterConfigTest {
   @TempDir Path dir;
 
   @Test
@@ -48,5 +49,17 @@ class NodeOptionsTest {
     var c = DalangNode.config(ServeOptions.forDataDir(dir));
     assertEquals(List.of("control", "gpu"), c.getStringList("pekko.cluster.roles"));
     assertTrue(c.getStringList("pekko.cluster.seed-nodes").isEmpty());
+  }
+
+  @Test
+  void aPostgresUrlSelectsThePostgresProfileAndDriver() throws Exception {
+    var conf = dir.resolve("pg.conf");
+    java.nio.file.Files.writeString(conf, "pekko-persistence-jdbc.shared-databases.slick.db.url = \"jdbc:postgresql://db:5432/dalang\"\n");
+    var c = DalangNode.config(new ServeOptions(dir, null, null, null, conf, null, null));
+    assertEquals("slick.jdbc.PostgresProfile$", c.getString("pekko-persistence-jdbc.shared-databases.slick.profile"));
+    assertEquals("org.postgresql.Driver", c.getString("pekko-persistence-jdbc.shared-databases.slick.db.driver"));
+    var h2 = DalangNode.config(ServeOptions.forDataDir(dir));
+    assertEquals("slick.jdbc.H2Profile$", h2.getString("pekko-persistence-jdbc.shared-databases.slick.profile"));
+    assertTrue(h2.getString("pekko-persistence-jdbc.shared-databases.slick.db.url").startsWith("jdbc:h2:file:"));
   }
 }
