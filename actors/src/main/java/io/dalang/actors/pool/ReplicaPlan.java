@@ -15,9 +15,11 @@ import java.util.TreeMap;
 
 /**
  * What it takes to bring every pool to its replica count, given the cluster's executors: the replicas
- * whose node is gone are lost, and each missing replica goes to the feasible device ({@link
- * SlotFeasibility}) of a live node that runs the fewest replicas of that pool, so a pool spreads over
- * nodes before it doubles up on one. A pure function of its inputs; {@link ReplicaReconciler} applies it.
+ * whose node is gone are lost, a replica its node's executor does not run as the pool specifies (a
+ * placement cut short, or a changed spec) is assigned again, and each missing replica goes to the
+ * feasible device ({@link SlotFeasibility}) of a live node that runs the fewest replicas of that pool,
+ * so a pool spreads over nodes before it doubles up on one. A pure function of its inputs;
+ * {@link ReplicaReconciler} applies it.
  */
 public final class ReplicaPlan {
   /** Memory an engine takes beyond the model's own buffers (runtime, thread pools); CUDA adds its context on top. */
@@ -40,6 +42,9 @@ public final class ReplicaPlan {
 
   /** The replica {@code placement} of {@code poolId} went with its node. */
   public record Lose(String poolId, PoolEntity.SlotPlacement placement, String reason) implements Action {}
+
+  /** The replica {@code spec} of {@code poolId} must be (again) provisioned and assigned to its node's executor. */
+  public record Assign(String poolId, SlotSpec spec) implements Action {}
 
   /** A new replica {@code slotId} of {@code poolId} on {@code nodeId}'s {@code deviceId}. */
   public record Place(String poolId, String slotId, String nodeId, String deviceId, long memoryMib) implements Action {}
@@ -65,14 +70,18 @@ public final class ReplicaPlan {
         .sorted(Comparator.comparing(PoolEntity.PoolView::poolId)).toList()) {
       var perNode = new TreeMap<String, Integer>();
       int present = 0;
-      for (PoolEntity.SlotPlacement p : pool.slots()) {
+      var specs = pool.slotSpecs();
+      for (int i = 0; i < pool.slots().size(); i++) {
+        PoolEntity.SlotPlacement p = pool.slots().get(i);
         Node n = nodes.get(p.nodeId());
         if (n != null && n.state() == NodeState.GONE) {
           actions.add(new Lose(pool.poolId(), p, "node " + p.nodeId() + " (" + n.executor().address() + ") left the cluster"));
-        } else {
-          present++;
-          perNode.merge(p.nodeId(), 1, Integer::sum);
+          continue;
         }
+        present++;
+        perNode.merge(p.nodeId(), 1, Integer::sum);
+        SlotSpec spec = specs.get(i);
+        if (n != null && !n.executor().slots().contains(spec)) actions.add(new Assign(pool.poolId(), spec));
       }
       int missing = pool.spec().replicas() - present;
       if (missing <= 0) continue;

@@ -49,8 +49,9 @@ import org.apache.pekko.stream.javadsl.Sink;
  * singleton on the control nodes. Each pass reads every pool and executor, works out from cluster
  * membership which nodes are live, gone or in between ({@link ReplicaPlan.NodeState}) and applies the
  * {@link ReplicaPlan}: a replica on a gone node is marked lost (slot {@code Lost}, taken from its
- * executor, removed from the pool), a missing replica is added to the pool, provisioned and assigned to
- * the chosen node's executor; the node agents are then told to sync.
+ * executor, removed from the pool), a replica its executor lacks is assigned again, a missing replica is
+ * added to the pool, provisioned and assigned to the chosen node's executor; the node agents are then
+ * told to sync.
  *
  * <p>A node is gone once the cluster downed or removed it, as this reconciler saw; one it never saw
  * (it took over from another control node, or the journal names an address of an earlier run) counts as
@@ -190,7 +191,10 @@ public final class ReplicaReconciler {
           return Behaviors.same();
         })
         .onMessage(AgentsChanged.class, m -> {
-          agents = m.listing().getServiceInstances(NodeAgent.SERVICE_KEY);
+          var now = m.listing().getServiceInstances(NodeAgent.SERVICE_KEY);
+          // A pass may have assigned slots to a new agent's node before the listing named it.
+          for (var agent : now) if (!agents.contains(agent)) agent.tell(new NodeAgent.SyncNow());
+          agents = now;
           return Behaviors.same();
         });
   }
@@ -250,7 +254,8 @@ public final class ReplicaReconciler {
     var nodes = nodeStates(m.snapshot().executors());
     var actions = ReplicaPlan.plan(m.snapshot().pools(), nodes, m.snapshot().memoryMib());
     if (!settled(m.snapshot().executors())) {
-      actions = actions.stream().filter(a -> a instanceof ReplicaPlan.Lose).toList(); // placing waits; losing does not
+      // Placing waits; losing and repairing do not.
+      actions = actions.stream().filter(a -> a instanceof ReplicaPlan.Lose || a instanceof ReplicaPlan.Assign).toList();
     }
     var changes = actions.stream().filter(a -> !(a instanceof ReplicaPlan.Unplaceable)).toList();
     for (var a : actions) {
@@ -315,6 +320,11 @@ public final class ReplicaReconciler {
   private CompletionStage<Done> apply(ReplicaPlan.Action a) {
     if (a instanceof ReplicaPlan.Lose l) return lose(l);
     if (a instanceof ReplicaPlan.Place p) return place(p);
+    if (a instanceof ReplicaPlan.Assign as) {
+      log.info("slot {} of pool {}: assigning it to node {} again (its executor runs another spec or none)", as.spec().slotId(),
+          as.poolId(), as.spec().nodeId());
+      return assign(as.spec());
+    }
     return CompletableFuture.completedFuture(Done.getInstance());
   }
 
@@ -338,18 +348,26 @@ public final class ReplicaReconciler {
     var placement = new PoolEntity.SlotPlacement(p.slotId(), p.nodeId(), p.deviceId());
     return sharding.entityRefFor(PoolEntity.ENTITY_KEY, p.poolId())
         .<PoolEntity.PoolView>askWithStatus(r -> new PoolEntity.AddSlot(placement, r), t)
-        .thenCompose(view -> {
-          SlotSpec spec = view.slotSpecs().stream().filter(s -> s.slotId().equals(p.slotId())).findFirst().orElseThrow();
-          return sharding.entityRefFor(ModelSlotEntity.ENTITY_KEY, p.slotId())
-              .<ModelSlotEntity.SlotView>askWithStatus(r -> new ModelSlotEntity.Provision(spec, r), t)
-              .thenCompose(v -> sharding.entityRefFor(ExecutorEntity.ENTITY_KEY, p.nodeId())
-                  .<ExecutorEntity.ExecutorView>askWithStatus(r -> new ExecutorEntity.AssignSlot(spec, r), t));
-        })
+        .thenCompose(view -> assign(view.slotSpecs().stream().filter(s -> s.slotId().equals(p.slotId())).findFirst().orElseThrow()))
         .thenApply(v -> {
           log.info("placed slot {} of pool {} on node {} device {} (about {} MiB)", p.slotId(), p.poolId(), p.nodeId(),
               p.deviceId(), p.memoryMib());
           return Done.getInstance();
         });
+  }
+
+  /**
+   * Provisioned (a slot provisioned before keeps its first spec: its engine's {@code BeginLoading} carries
+   * the new one), then assigned to the node's executor.
+   */
+  private CompletionStage<Done> assign(SlotSpec spec) {
+    var t = settings.askTimeout();
+    return sharding.entityRefFor(ModelSlotEntity.ENTITY_KEY, spec.slotId())
+        .<ModelSlotEntity.SlotView>askWithStatus(r -> new ModelSlotEntity.Provision(spec, r), t)
+        .handle((v, err) -> Done.getInstance())
+        .thenCompose(d -> sharding.entityRefFor(ExecutorEntity.ENTITY_KEY, spec.nodeId())
+            .<ExecutorEntity.ExecutorView>askWithStatus(r -> new ExecutorEntity.AssignSlot(spec, r), t))
+        .thenApply(v -> Done.getInstance());
   }
 
   private Behavior<Command> onApplied(Applied m) {

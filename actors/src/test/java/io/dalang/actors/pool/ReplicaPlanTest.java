@@ -80,4 +80,14 @@ class ReplicaPlanTest {
     var placed = List.of(new PoolEntity.SlotPlacement("p-0", "n1", "cpu0"));
     assertEquals(List.of(), ReplicaPlan.plan(List.of(pool(1, placed, 1)), nodes(node("n1", NodeState.LIVE, 4096, slotOn("p-0", "n1"))), MIB));
   }
+
+  @Test
+  void aReplicaItsExecutorDoesNotRunIsAssignedAgainNotPlacedTwice() {
+    var placed = List.of(new PoolEntity.SlotPlacement("p-0", "n1", "cpu0"));
+    var actions = ReplicaPlan.plan(List.of(pool(1, placed, 1)), nodes(node("n1", NodeState.LIVE, 4096)), MIB);
+    var assign = assertInstanceOf(ReplicaPlan.Assign.class, actions.get(0));
+    assertEquals("p-0", assign.spec().slotId());
+    assertEquals("n1", assign.spec().nodeId());
+    assertEquals(1, actions.size(), actions.toString());
+  }
 }
