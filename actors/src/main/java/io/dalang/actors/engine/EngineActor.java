@@ -400,12 +400,15 @@ public final class EngineActor {
       String engineKind = engine.kind();
       // Events go straight from the engine's thread to the run (to its stream, for a run on this node).
       Engine.Generation handle = engine.generate(w.request(), event -> {
+        // Done first: the run's end frees its sequence at the pool, which may send the next run here at
+        // once; that run must find this sequence already free and the runs committed earlier started,
+        // not overtake them in this actor's queue.
+        if (event.isTerminal()) self.tell(new Done(runId));
         if (event instanceof GenerationEvent.Started) {
           to.accept(new GenerationEvent.Started(runId, engineKind, spec.slotId(), queuedMs));
         } else {
           to.accept(event);
         }
-        if (event.isTerminal()) self.tell(new Done(runId));
       });
       running.put(runId, new Running(w.request(), to, handle, System.nanoTime()));
     }

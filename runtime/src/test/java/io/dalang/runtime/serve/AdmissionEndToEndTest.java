@@ -63,7 +63,8 @@ class AdmissionEndToEndTest {
       double interactiveStart = startOf.apply(interactive.get(60, TimeUnit.SECONDS));
       double blockerStart = startOf.apply(blocker.get(60, TimeUnit.SECONDS));
       assertTrue(blockerStart < interactiveStart, "the blocker started first");
-      assertTrue(earlyStart < interactiveStart, "the lookahead run was already committed to the slot");
+      assertTrue(earlyStart < interactiveStart, "the lookahead run was already committed to the slot: " + earlyStart + " vs "
+          + interactiveStart + " (blocker " + blockerStart + ", batch " + batchStart + ")");
       assertTrue(interactiveStart < batchStart, "the interactive run started before the earlier batch run: "
           + interactiveStart + " vs " + batchStart);
     }
