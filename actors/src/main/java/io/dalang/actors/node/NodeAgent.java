@@ -37,6 +37,10 @@ import org.apache.pekko.pattern.StatusReply;
  * those of slots no longer assigned. An engine actor that exhausts its restarts stops; the agent then
  * marks the slot Failed for good.
  *
+ * <p>{@link Drain} (the node is leaving gracefully) drains every engine: the slots go {@code Draining}
+ * and take no new runs, the running ones finish (within the timeout), then the slots are
+ * {@code Stopped}; it replies then, and the agent starts no engine after it.
+ *
  * <p>{@link AwaitRegistered} replies once the executor is registered; {@link GetSlots} replies the
  * specs this node runs.
  */
@@ -56,6 +60,9 @@ public final class NodeAgent {
 
   public record GetSlots(ActorRef<List<SlotSpec>> replyTo) implements Command {}
 
+  /** Lets every engine finish its runs and take no new ones, within {@code timeout}; replies when they are done. */
+  public record Drain(java.time.Duration timeout, ActorRef<org.apache.pekko.Done> replyTo) implements Command {}
+
   /** Stops every engine of this node, then the agent; replies once they are stopped. */
   public record Shutdown(ActorRef<org.apache.pekko.Done> replyTo) implements Command {}
 
@@ -64,6 +71,8 @@ public final class NodeAgent {
   private record EngineStopped(String slotId, SlotSpec spec) implements Command {}
 
   private record Synced(ExecutorEntity.ExecutorView view) implements Command {}
+
+  private record SlotDrained(String slotId, boolean inTime) implements Command {}
 
   private enum Tick implements Command { SYNC }
 
@@ -89,6 +98,9 @@ public final class NodeAgent {
   private final Map<String, ActorRef<EngineActor.Command>> engines = new HashMap<>();
   private final Map<String, AtomicInteger> restartCounters = new HashMap<>();
   private final List<ActorRef<Registered>> waiters = new ArrayList<>();
+  /** Slots still draining, and who waits for them; null until {@link Drain}. */
+  private java.util.Set<String> draining;
+  private final List<ActorRef<org.apache.pekko.Done>> drainWaiters = new ArrayList<>();
 
   private NodeAgent(ActorContext<Command> ctx, String nodeId, List<Device> devices, EngineFactory factory,
       EngineSettings settings, ActorRef<Topic.Command<SlotStatus>> topic, MeterRegistry metrics) {
@@ -132,6 +144,11 @@ public final class NodeAgent {
           return Behaviors.same();
         })
         .onMessage(SyncNow.class, m -> Behaviors.same()) // registration brings the assigned slots
+        .onMessage(Drain.class, m -> {
+          m.replyTo().tell(org.apache.pekko.Done.getInstance()); // no engine runs yet
+          return Behaviors.same();
+        })
+        .onMessage(SlotDrained.class, m -> Behaviors.same())
         .onMessageEquals(Tick.SYNC, Behaviors::same)
         .onMessage(Synced.class, m -> Behaviors.same())
         .onMessage(Shutdown.class, this::onShutdown)
@@ -150,6 +167,8 @@ public final class NodeAgent {
         .onMessage(SyncNow.class, m -> sync())
         .onMessageEquals(Tick.SYNC, this::sync)
         .onMessage(Synced.class, this::onSynced)
+        .onMessage(Drain.class, this::onDrain)
+        .onMessage(SlotDrained.class, this::onSlotDrained)
         .onMessage(AwaitRegistered.class, m -> {
           m.replyTo().tell(new Registered(nodeId, devices));
           return Behaviors.same();
@@ -164,7 +183,38 @@ public final class NodeAgent {
         .build();
   }
 
+  private Behavior<Command> onDrain(Drain m) {
+    drainWaiters.add(m.replyTo());
+    if (draining != null) return Behaviors.same();
+    draining = new java.util.HashSet<>(engines.keySet());
+    ctx.getLog().info("node {}: draining {} slot(s) (at most {} s)", nodeId, draining.size(), m.timeout().toSeconds());
+    var sharding = ClusterSharding.get(ctx.getSystem());
+    for (var e : engines.entrySet()) {
+      String slotId = e.getKey();
+      sharding.entityRefFor(ModelSlotEntity.ENTITY_KEY, slotId).tell(new ModelSlotEntity.Drain(ctx.getSystem().ignoreRef()));
+      ctx.ask(org.apache.pekko.Done.class, e.getValue(), m.timeout(), EngineActor.Drain::new, (d, err) -> new SlotDrained(slotId, err == null));
+    }
+    return drainedIfDone();
+  }
+
+  private Behavior<Command> onSlotDrained(SlotDrained m) {
+    if (draining == null || !draining.remove(m.slotId())) return Behaviors.same();
+    if (!m.inTime()) ctx.getLog().warn("slot {}: runs still going when the drain timed out; they end with engine_failed", m.slotId());
+    ClusterSharding.get(ctx.getSystem()).entityRefFor(ModelSlotEntity.ENTITY_KEY, m.slotId())
+        .tell(new ModelSlotEntity.MarkStopped(ctx.getSystem().ignoreRef()));
+    return drainedIfDone();
+  }
+
+  private Behavior<Command> drainedIfDone() {
+    if (!draining.isEmpty()) return Behaviors.same();
+    ctx.getLog().info("node {}: drained", nodeId);
+    drainWaiters.forEach(w -> w.tell(org.apache.pekko.Done.getInstance()));
+    drainWaiters.clear();
+    return Behaviors.same();
+  }
+
   private Behavior<Command> sync() {
+    if (draining != null) return Behaviors.same(); // leaving: no engine starts or stops but by the drain
     var executor = ClusterSharding.get(ctx.getSystem()).entityRefFor(ExecutorEntity.ENTITY_KEY, nodeId);
     ctx.ask(ExecutorEntity.ExecutorView.class, executor, REGISTER_TIMEOUT, ExecutorEntity.GetExecutor::new,
         (view, err) -> new Synced(err != null ? null : view));

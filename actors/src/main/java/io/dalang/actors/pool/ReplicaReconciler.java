@@ -203,6 +203,8 @@ public final class ReplicaReconciler {
 
   private Behavior<Command> startPass() {
     again = false;
+    // A control node on its way out hands the singleton over; its entities are going away too.
+    if (Cluster.get(ctx.getSystem()).selfMember().status() != MemberStatus.up()) return idle();
     ctx.pipeToSelf(gather(), (s, err) -> new Gathered(s, err));
     return passing();
   }
@@ -330,7 +332,7 @@ public final class ReplicaReconciler {
 
   /** Slot Lost, taken from its executor, then out of the pool: a pass cut short is finished by the next one. */
   private CompletionStage<Done> lose(ReplicaPlan.Lose l) {
-    log.info("slot {} of pool {} is lost: {}", l.placement().slotId(), l.poolId(), l.reason());
+    log.info("slot {} of pool {} is gone (lost, or stopped if it was drained): {}", l.placement().slotId(), l.poolId(), l.reason());
     var t = settings.askTimeout();
     return sharding.entityRefFor(ModelSlotEntity.ENTITY_KEY, l.placement().slotId())
         .<ModelSlotEntity.SlotView>askWithStatus(r -> new ModelSlotEntity.MarkLost(l.reason(), r), t)

@@ -22,7 +22,7 @@ import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
  * One model loaded on one device of one node. Lifecycle:
  * {@code Provisioning → Loading → Ready → Draining → Stopped}, and {@code Failed} from any live state;
  * a restarted engine goes back to {@code Loading}. {@code Lost} (its node left the cluster or was
- * downed) is final: the pool places a new replica under a new slot id, and nothing revives this one. Ready records what actually serves: engine version
+ * downed while it was not stopped) is final: the pool places a new replica under a new slot id, and nothing revives this one. Ready records what actually serves: engine version
  * and digest, model digest, device mask and parallel capacity.
  *
  * <p>Every state-changing command replies the new {@link SlotView} or an error for a transition the
@@ -182,7 +182,9 @@ public final class ModelSlotEntity
     b.forStateType(Draining.class)
         .onCommand(Drain.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.success(view(s))));
     b.forStateType(Stopped.class)
-        .onCommand(MarkStopped.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.success(view(s))));
+        .onCommand(MarkStopped.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.success(view(s))))
+        // Drained before its node left: it stopped, it was not lost.
+        .onCommand(MarkLost.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.success(view(s))));
     // Shared by every provisioned state; a state-specific handler above wins.
     b.forAnyState()
         .onCommand(Provision.class, (s, c) -> c.spec().equals(specOf(s))

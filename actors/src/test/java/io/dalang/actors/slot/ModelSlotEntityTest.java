@@ -139,4 +139,17 @@ class ModelSlotEntityTest {
     assertTrue(r.reply().isError());
     assertTrue(r.events().isEmpty());
   }
+
+  @Test
+  void aSlotDrainedBeforeItsNodeLeftStaysStopped() {
+    provision();
+    loading(1);
+    ready();
+    kit.<StatusReply<ModelSlotEntity.SlotView>>runCommand(ModelSlotEntity.Drain::new);
+    kit.<StatusReply<ModelSlotEntity.SlotView>>runCommand(ModelSlotEntity.MarkStopped::new);
+    var r = kit.<StatusReply<ModelSlotEntity.SlotView>>runCommand(to -> new ModelSlotEntity.MarkLost("node n1 left the cluster", to));
+    assertTrue(r.reply().isSuccess());
+    assertTrue(r.events().isEmpty());
+    assertEquals("Stopped", state());
+  }
 }

@@ -9,13 +9,14 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code dalang node}: runs a GPU node that joins a cluster and hosts the model slots placed on it. */
-@Command(name = "node", mixinStandardHelpOptions = true,
+@Command(name = "node", mixinStandardHelpOptions = true, subcommands = NodeDrainCommand.class,
     description = "Run a GPU node: join the cluster through its control nodes, register this node's devices and run the "
-        + "model slots placed on it. No HTTP or gRPC API, no journal.")
+        + "model slots placed on it. No HTTP or gRPC API, no journal. Ctrl-C (or `dalang node drain`) drains its slots first.")
 public final class NodeCommand implements Callable<Integer> {
 
-  @Option(names = "--join", required = true, split = ",", paramLabel = "HOST:PORT",
-      description = "Cluster address(es) of control nodes (their --cluster-port), comma separated")
+  // Checked in call(), not by picocli: `dalang node drain` needs none of these.
+  @Option(names = "--join", split = ",", paramLabel = "HOST:PORT",
+      description = "Cluster address(es) of control nodes (their --cluster-port), comma separated; required")
   List<String> join;
 
   @Option(names = "--cluster-port", description = "This node's Pekko cluster port (default 25520; 0 picks a free one)")

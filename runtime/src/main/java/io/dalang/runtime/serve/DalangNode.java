@@ -227,6 +227,7 @@ public final class DalangNode implements AutoCloseable {
       var agent = startAgent(system, config, dataDir, slotStatusTopic(system), metrics);
       var registered = awaitRegistered(system, agent);
       log.info("node {} joined the cluster with {} device(s)", registered.nodeId(), registered.devices().size());
+      writePidFile(system, dataDir);
       return new DalangNode(system, null, null, dataDir, null, registered.nodeId(), null);
     });
   }
@@ -276,8 +277,9 @@ public final class DalangNode implements AutoCloseable {
   }
 
   /**
-   * This node's agent with its engines, on the devices configured or probed. Engines stop before
-   * sharding and the journal go away, so their last status updates still land.
+   * This node's agent with its engines, on the devices configured or probed. On the way out the slots
+   * drain first; the engines stop before sharding and the journal go away, so their last status
+   * updates still land.
    */
   private static ActorRef<NodeAgent.Command> startAgent(ActorSystem<?> system, Config config, Path dataDir,
       ActorRef<Topic.Command<SlotStatus>> topic, PrometheusMeterRegistry metrics) throws IOException {
@@ -288,7 +290,14 @@ public final class DalangNode implements AutoCloseable {
     List<Device> devices = GpuProbe.probe(configuredDevices(config));
     var agent = system.systemActorOf(NodeAgent.create(nodeId, devices, new RuntimeEngineFactory(config),
         EngineSettings.from(config, dataDir), topic, metrics), "node-agent", Props.empty());
-    org.apache.pekko.actor.CoordinatedShutdown.get(system).addTask(org.apache.pekko.actor.CoordinatedShutdown.PhaseServiceStop(),
+    var shutdown = org.apache.pekko.actor.CoordinatedShutdown.get(system);
+    // Leaving: the slots take no new runs and finish theirs (bounded by dalang.node.drain-timeout)...
+    Duration drainTimeout = config.getDuration("dalang.node.drain-timeout");
+    shutdown.addTask(org.apache.pekko.actor.CoordinatedShutdown.PhaseServiceRequestsDone(), "drain-slots",
+        () -> AskPattern.<NodeAgent.Command, org.apache.pekko.Done>ask(agent, r -> new NodeAgent.Drain(drainTimeout, r),
+            drainTimeout.plusSeconds(2), system.scheduler()).exceptionally(e -> org.apache.pekko.Done.getInstance()));
+    // ...then the engines stop, before sharding and the journal go away.
+    shutdown.addTask(org.apache.pekko.actor.CoordinatedShutdown.PhaseServiceStop(),
         "stop-engines", () -> AskPattern.<NodeAgent.Command, org.apache.pekko.Done>ask(agent, NodeAgent.Shutdown::new,
             Duration.ofSeconds(10), system.scheduler()));
     return agent;
@@ -370,6 +379,23 @@ public final class DalangNode implements AutoCloseable {
     log.info("listening on http://{}:{} (OpenAI-compatible API under /v1)", host, binding.localAddress().getPort());
     ServerBinding grpc = GrpcServer.bind(system, config, auth, runs, placement, askTimeout);
     return new DalangNode(system, binding, grpc, dataDir, key, nodeId, placement);
+  }
+
+  /** Where {@code dalang node} writes its process id while it runs, for {@code dalang node drain}. */
+  public static Path pidFile(Path dataDir) {
+    return dataDir.resolve("node.pid");
+  }
+
+  private static void writePidFile(ActorSystem<?> system, Path dataDir) throws IOException {
+    Path f = pidFile(dataDir);
+    Files.writeString(f, ProcessHandle.current().pid() + "\n");
+    system.getWhenTerminated().thenRun(() -> {
+      try {
+        Files.deleteIfExists(f);
+      } catch (IOException e) {
+        log.debug("could not delete {}: {}", f, e.getMessage());
+      }
+    });
   }
 
   /** {@code dalang.node.id}, else the id stored in {@code <data-dir>/node.id}, created on first start. */
