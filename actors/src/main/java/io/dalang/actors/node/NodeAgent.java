@@ -189,6 +189,8 @@ public final class NodeAgent {
     draining = new java.util.HashSet<>(engines.keySet());
     ctx.getLog().info("node {}: draining {} slot(s) (at most {} s)", nodeId, draining.size(), m.timeout().toSeconds());
     var sharding = ClusterSharding.get(ctx.getSystem());
+    // Placement replaces this node's replicas elsewhere while they finish their runs.
+    sharding.entityRefFor(ExecutorEntity.ENTITY_KEY, nodeId).tell(new ExecutorEntity.ReportHealth(false, "draining: the node is leaving"));
     for (var e : engines.entrySet()) {
       String slotId = e.getKey();
       sharding.entityRefFor(ModelSlotEntity.ENTITY_KEY, slotId).tell(new ModelSlotEntity.Drain(ctx.getSystem().ignoreRef()));

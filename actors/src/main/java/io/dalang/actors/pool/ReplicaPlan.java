@@ -32,9 +32,11 @@ public final class ReplicaPlan {
   /**
    * Where a registered executor's node stands: {@code LIVE} (an Up, reachable member: may get replicas),
    * {@code GONE} (downed or removed from the cluster: its replicas are lost), {@code UNKNOWN} (not Up
-   * yet, leaving, or unreachable but not downed: its replicas still count, it gets no new ones).
+   * yet, leaving, or unreachable but not downed: its replicas still count, it gets no new ones),
+   * {@code DRAINING} (its executor reported it is leaving: its replicas no longer count, so they are
+   * placed elsewhere while they finish their runs, but they are not lost until the node is gone).
    */
-  public enum NodeState { LIVE, GONE, UNKNOWN }
+  public enum NodeState { LIVE, GONE, UNKNOWN, DRAINING }
 
   public record Node(ExecutorEntity.ExecutorView executor, NodeState state) {}
 
@@ -78,6 +80,7 @@ public final class ReplicaPlan {
           actions.add(new Lose(pool.poolId(), p, "node " + p.nodeId() + " (" + n.executor().address() + ") left the cluster"));
           continue;
         }
+        if (n != null && n.state() == NodeState.DRAINING) continue;
         present++;
         perNode.merge(p.nodeId(), 1, Integer::sum);
         SlotSpec spec = specs.get(i);

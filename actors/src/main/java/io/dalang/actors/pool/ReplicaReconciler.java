@@ -204,7 +204,10 @@ public final class ReplicaReconciler {
   private Behavior<Command> startPass() {
     again = false;
     // A control node on its way out hands the singleton over; its entities are going away too.
-    if (Cluster.get(ctx.getSystem()).selfMember().status() != MemberStatus.up()) return idle();
+    if (Cluster.get(ctx.getSystem()).selfMember().status() != MemberStatus.up()
+        || org.apache.pekko.actor.CoordinatedShutdown.get(ctx.getSystem()).getShutdownReason().isPresent()) {
+      return idle();
+    }
     ctx.pipeToSelf(gather(), (s, err) -> new Gathered(s, err));
     return passing();
   }
@@ -295,6 +298,8 @@ public final class ReplicaReconciler {
         long since = absentSince.computeIfAbsent(e.nodeId(), k -> now);
         s = now - since >= settings.lostAfter().toNanos() ? ReplicaPlan.NodeState.GONE : ReplicaPlan.NodeState.UNKNOWN;
       }
+      // A node that said it is leaving (its agent drains) is replaced now; it is lost only once gone.
+      if (s != ReplicaPlan.NodeState.GONE && !e.healthy()) s = ReplicaPlan.NodeState.DRAINING;
       out.put(e.nodeId(), new ReplicaPlan.Node(e, s));
     }
     return out;

@@ -76,6 +76,14 @@ class ReplicaPlanTest {
   }
 
   @Test
+  void theReplicasOfADrainingNodeArePlacedElsewhereButNotLostYet() {
+    var placed = List.of(new PoolEntity.SlotPlacement("p-0", "n1", "cpu0"));
+    var actions = ReplicaPlan.plan(List.of(pool(1, placed, 1)),
+        nodes(node("n1", NodeState.DRAINING, 4096, slotOn("p-0", "n1")), node("n2", NodeState.LIVE, 4096)), MIB);
+    assertEquals(List.of(new ReplicaPlan.Place("p", "p-1", "n2", "cpu0", 100)), actions);
+  }
+
+  @Test
   void aPoolAtItsReplicaCountNeedsNothing() {
     var placed = List.of(new PoolEntity.SlotPlacement("p-0", "n1", "cpu0"));
     assertEquals(List.of(), ReplicaPlan.plan(List.of(pool(1, placed, 1)), nodes(node("n1", NodeState.LIVE, 4096, slotOn("p-0", "n1"))), MIB));
