@@ -45,7 +45,7 @@ public final class NodeCommand implements Callable<Integer> {
       System.err.println("dalang node: " + e.getMessage());
       return 2;
     }
-    DalangNode node = DalangNode.startNode(opts, System.out);
+    DalangNode node = DalangNode.startNode(opts);
     Runtime.getRuntime().addShutdownHook(new Thread(node::close, "dalang-shutdown"));
     System.out.println("Dalang node " + node.nodeId() + " is running (data in " + node.dataDir() + "). Ctrl-C stops it.");
     // Also returns when the cluster downs this node (coordinated shutdown terminates the actor system).

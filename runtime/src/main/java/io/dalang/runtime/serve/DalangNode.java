@@ -215,7 +215,7 @@ public final class DalangNode implements AutoCloseable {
    * registration, the engines of the slots placed here). No edges, no bootstrap, and no journal: the
    * entities it talks to live on control nodes and are reached through sharding proxies.
    */
-  public static DalangNode startNode(NodeOptions options, PrintStream out) throws Exception {
+  public static DalangNode startNode(NodeOptions options) throws Exception {
     Config config = config(options);
     if (config.getStringList("dalang.node.roles").contains(NodeRoles.CONTROL)) {
       throw new IllegalArgumentException("dalang node runs a GPU node without the journal: dalang.node.roles must not contain \""
