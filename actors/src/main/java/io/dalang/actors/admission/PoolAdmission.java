@@ -1,5 +1,6 @@
 package io.dalang.actors.admission;
 
+import io.dalang.actors.NodeRoles;
 import io.dalang.actors.placement.FleetTable;
 import io.dalang.actors.placement.JobSpec;
 import io.dalang.actors.placement.Placement;
@@ -105,7 +106,7 @@ public final class PoolAdmission {
   }
 
   public static void init(ActorSystem<?> system, Settings settings, ActorRef<Topic.Command<SlotStatus>> topic, MeterRegistry metrics) {
-    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), settings, topic, metrics)));
+    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), settings, topic, metrics)).withRole(NodeRoles.CONTROL));
   }
 
   public static Behavior<Command> create(String poolId, Settings settings, ActorRef<Topic.Command<SlotStatus>> topic, MeterRegistry metrics) {

@@ -1,5 +1,6 @@
 package io.dalang.actors.apikey;
 
+import io.dalang.actors.NodeRoles;
 import io.dalang.actors.EntitySupervision;
 import io.dalang.protocols.CborSerializable;
 import io.dalang.protocols.auth.Role;
@@ -30,7 +31,7 @@ public final class ApiKeyEntity
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "ApiKey");
 
   public static void init(ActorSystem<?> system) {
-    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId())));
+    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId())).withRole(NodeRoles.CONTROL));
   }
 
   public static Behavior<Command> create(String keyHash) {

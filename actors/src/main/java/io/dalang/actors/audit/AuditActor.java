@@ -1,5 +1,6 @@
 package io.dalang.actors.audit;
 
+import io.dalang.actors.NodeRoles;
 import com.typesafe.config.Config;
 import io.dalang.protocols.CborSerializable;
 import java.time.Clock;
@@ -22,6 +23,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.StashBuffer;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.typed.ClusterSingleton;
+import org.apache.pekko.cluster.typed.ClusterSingletonSettings;
 import org.apache.pekko.cluster.typed.SingletonActor;
 import org.apache.pekko.pattern.StatusReply;
 
@@ -98,7 +100,8 @@ public final class AuditActor {
     var behavior = Behaviors.supervise(create(store, settings, Clock.systemUTC()))
         .onFailure(SupervisorStrategy.restartWithBackoff(MIN_BACKOFF, MAX_BACKOFF, 0.1));
     // STOP lets a handing-over writer finish what it was given before the next one starts.
-    return ClusterSingleton.get(system).init(SingletonActor.of(behavior, "audit-ledger").withStopMessage(Internal.STOP));
+    return ClusterSingleton.get(system).init(SingletonActor.of(behavior, "audit-ledger").withStopMessage(Internal.STOP)
+        .withSettings(ClusterSingletonSettings.create(system).withRole(NodeRoles.CONTROL)));
   }
 
   /** The writer itself, for tests and for {@link #init}. */

@@ -54,6 +54,10 @@ import org.apache.pekko.pattern.StatusReply;
  * <p>{@link Generate} streams canonical events to its {@code replyTo}; at most {@code parallel} run at
  * once, up to {@code max-queued} wait, more are answered {@code capacity_exhausted}. {@link Cancel}
  * stops a running or queued generation.
+ *
+ * <p>{@link Drain} (the node is leaving) publishes the slot as {@code Draining}, so the pool sends it no
+ * more runs, lets the running and queued ones finish, answers any run that still arrives
+ * {@code engine_unavailable} (its run submits it to the pool again), and replies once none is left.
  */
 public final class EngineActor {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(EngineActor.class);
@@ -75,6 +79,9 @@ public final class EngineActor {
   public record GenerateLocal(Generate generate, Consumer<GenerationEvent> sink) implements Command {}
 
   public record Cancel(String runId) implements Command {}
+
+  /** Finish what was taken, take nothing more; replies when no run is left. */
+  public record Drain(ActorRef<org.apache.pekko.Done> replyTo) implements Command {}
 
   private record Started(Engine engine, String modelDigest, String quantization, long loadMs) implements Command {}
 
@@ -141,6 +148,8 @@ public final class EngineActor {
   private final java.util.concurrent.atomic.AtomicReference<Engine> unclaimed = new java.util.concurrent.atomic.AtomicReference<>();
   private volatile boolean stopped;
   private String state = "Loading";
+  /** Who waits for the drain to finish; null while not draining. */
+  private List<ActorRef<org.apache.pekko.Done>> drainWaiters;
   /** The model file's type, known once the model was checked. */
   private String quantization = "";
   private int healthFailures;
@@ -263,7 +272,7 @@ public final class EngineActor {
     quantization = m.quantization();
     ctx.getLog().info("slot {}: model {} loaded and warmed up in {} ms; health check passed, slot Ready ({} parallel sequences)",
         spec.slotId(), spec.modelId(), m.loadMs(), engine.parallelism());
-    state = SlotStatus.READY;
+    state = drainWaiters != null ? DRAINING : SlotStatus.READY;
     var id = engine.identity();
     slot().tell(new ModelSlotEntity.MarkReady(new ModelSlotEntity.EngineRecord(id.kind(), id.version(), id.digest(),
         m.modelDigest(), spec.deviceId(), engine.parallelism()), slotReplies));
@@ -296,9 +305,22 @@ public final class EngineActor {
         .build();
   }
 
+  static final String DRAINING = "Draining";
+
   private org.apache.pekko.actor.typed.javadsl.BehaviorBuilder<Command> common() {
     return Behaviors.<Command>receive(Command.class)
         .onMessage(Cancel.class, this::onCancel)
+        .onMessage(Drain.class, m -> {
+          if (drainWaiters == null) {
+            drainWaiters = new java.util.ArrayList<>();
+            ctx.getLog().info("slot {}: draining ({} running, {} queued)", spec.slotId(), running.size(), waiting.size());
+            if (engine != null) state = DRAINING;
+            publish();
+          }
+          drainWaiters.add(m.replyTo());
+          replyIfDrained();
+          return Behaviors.same();
+        })
         .onMessage(Done.class, m -> {
           Running done = running.remove(m.runId());
           if (done != null) {
@@ -306,10 +328,12 @@ public final class EngineActor {
             averageRunNanos = averageRunNanos <= 0 ? took : 0.8 * averageRunNanos + 0.2 * took;
           }
           dispatch();
+          replyIfDrained();
           return Behaviors.same();
         })
         .onMessageEquals(Tick.STATUS, () -> {
           failExpired(waiting.expire(System.nanoTime()));
+          replyIfDrained();
           publish();
           return Behaviors.same();
         })
@@ -344,7 +368,18 @@ public final class EngineActor {
     return enqueue(g.generate(), g.sink());
   }
 
+  private void replyIfDrained() {
+    if (drainWaiters == null || !running.isEmpty() || waiting.size() > 0) return;
+    drainWaiters.forEach(w -> w.tell(org.apache.pekko.Done.getInstance()));
+    drainWaiters.clear();
+  }
+
   private Behavior<Command> enqueue(Generate g, Consumer<GenerationEvent> sink) {
+    if (drainWaiters != null) {
+      sink.accept(new GenerationEvent.Failed(g.request().runId(), DalangError.of(ErrorCode.ENGINE_UNAVAILABLE,
+          "slot " + spec.slotId() + " is draining; the request was not started"), 0, EngineTimings.NONE));
+      return Behaviors.same();
+    }
     long now = System.nanoTime();
     long deadline = g.deadlineEpochMs() <= 0 ? Job.NO_DEADLINE
         : now + (g.deadlineEpochMs() - System.currentTimeMillis()) * 1_000_000L;
@@ -405,6 +440,10 @@ public final class EngineActor {
       String engineKind = current.kind();
       // Events go straight from the engine's thread to the run (to its stream, for a run on this node).
       Engine.Generation handle = current.generate(w.request(), event -> {
+        // Done first: the run's end frees its sequence at the pool, which may send the next run here at
+        // once; that run must find this sequence already free and the runs committed earlier started,
+        // not overtake them in this actor's queue.
+        if (event.isTerminal()) self.tell(new Done(runId));
         if (event instanceof GenerationEvent.Started) {
           to.accept(new GenerationEvent.Started(runId, engineKind, spec.slotId(), queuedMs, engineRestarts));
         } else if (event instanceof GenerationEvent.Failed f && !f.engineLost() && current.terminated().toCompletableFuture().isDone()) {
@@ -413,7 +452,6 @@ public final class EngineActor {
         } else {
           to.accept(event);
         }
-        if (event.isTerminal()) self.tell(new Done(runId));
       });
       running.put(runId, new Running(w.request(), to, handle, System.nanoTime()));
     }

@@ -1,5 +1,6 @@
 package io.dalang.actors.executor;
 
+import io.dalang.actors.NodeRoles;
 import io.dalang.actors.EntitySupervision;
 import io.dalang.actors.slot.SlotSpec;
 import io.dalang.protocols.CborSerializable;
@@ -27,7 +28,8 @@ import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
  *
  * <p>{@link RegisterExecutor} replies the view with the assigned slots; {@link AssignSlot} (upsert by
  * slot id) replies the updated view, or an error if the node never registered or lacks the device;
- * {@link ReportHealth} persists only a change; {@link GetExecutor} replies the view.
+ * {@link UnassignSlot} (the slot was lost with the node, or moved) replies the updated view, also when
+ * the slot was not assigned; {@link ReportHealth} persists only a change; {@link GetExecutor} replies the view.
  */
 public final class ExecutorEntity
     extends EventSourcedBehaviorWithEnforcedReplies<ExecutorEntity.Command, ExecutorEntity.Event, ExecutorEntity.State> {
@@ -35,7 +37,7 @@ public final class ExecutorEntity
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "Executor");
 
   public static void init(ActorSystem<?> system) {
-    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId())));
+    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId())).withRole(NodeRoles.CONTROL));
   }
 
   public static Behavior<Command> create(String nodeId) {
@@ -56,6 +58,8 @@ public final class ExecutorEntity
 
   public record AssignSlot(SlotSpec spec, ActorRef<StatusReply<ExecutorView>> replyTo) implements Command {}
 
+  public record UnassignSlot(String slotId, ActorRef<StatusReply<ExecutorView>> replyTo) implements Command {}
+
   public record ReportHealth(boolean healthy, String detail) implements Command {}
 
   public record GetExecutor(ActorRef<ExecutorView> replyTo) implements Command {}
@@ -65,6 +69,8 @@ public final class ExecutorEntity
   public record ExecutorRegistered(String nodeId, String address, List<Device> devices, Instant at) implements Event {}
 
   public record SlotAssigned(SlotSpec spec) implements Event {}
+
+  public record SlotUnassigned(String slotId) implements Event {}
 
   public record HealthChanged(boolean healthy, String detail, Instant at) implements Event {}
 
@@ -97,6 +103,7 @@ public final class ExecutorEntity
     b.forStateType(Unregistered.class)
         .onCommand(RegisterExecutor.class, this::register)
         .onCommand(AssignSlot.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("node " + nodeId + " has never registered")))
+        .onCommand(UnassignSlot.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("node " + nodeId + " has never registered")))
         .onCommand(ReportHealth.class, (s, c) -> Effect().noReply())
         .onCommand(GetExecutor.class, (s, c) -> Effect().reply(c.replyTo(),
             new ExecutorView(false, nodeId, null, List.of(), List.of(), false, "never registered", 0)));
@@ -109,6 +116,9 @@ public final class ExecutorEntity
           if (c.spec().equals(s.slots().get(c.spec().slotId()))) return Effect().reply(c.replyTo(), StatusReply.success(s.view()));
           return Effect().persist(new SlotAssigned(c.spec())).thenReply(c.replyTo(), st -> StatusReply.success(((Registered) st).view()));
         })
+        .onCommand(UnassignSlot.class, (s, c) -> !s.slots().containsKey(c.slotId())
+            ? Effect().reply(c.replyTo(), StatusReply.success(s.view()))
+            : Effect().persist(new SlotUnassigned(c.slotId())).thenReply(c.replyTo(), st -> StatusReply.success(((Registered) st).view())))
         .onCommand(ReportHealth.class, (s, c) -> s.healthy() == c.healthy()
             ? Effect().noReply()
             : Effect().persist(new HealthChanged(c.healthy(), c.detail(), Instant.now())).thenNoReply())
@@ -132,6 +142,12 @@ public final class ExecutorEntity
         .onEvent(SlotAssigned.class, (s, e) -> {
           var slots = new TreeMap<>(s.slots());
           slots.put(e.spec().slotId(), e.spec());
+          return new Registered(s.nodeId(), s.address(), s.devices(), Map.copyOf(slots), s.healthy(), s.healthDetail(),
+              s.registeredAt(), s.registrations());
+        })
+        .onEvent(SlotUnassigned.class, (s, e) -> {
+          var slots = new TreeMap<>(s.slots());
+          slots.remove(e.slotId());
           return new Registered(s.nodeId(), s.address(), s.devices(), Map.copyOf(slots), s.healthy(), s.healthDetail(),
               s.registeredAt(), s.registrations());
         })

@@ -21,6 +21,8 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -28,9 +30,16 @@ import org.apache.pekko.pattern.StatusReply;
 
 /**
  * The root of a node's supervision tree. On start it registers this node's executor (devices and
- * address) and starts one supervised {@link EngineActor} per slot assigned to the node; afterwards
- * {@link HostSlot} adds or replaces a slot. An engine actor that exhausts its restarts stops; the agent
- * then marks the slot Failed for good.
+ * address) and starts one supervised {@link EngineActor} per slot assigned to the node. Afterwards it
+ * keeps its engines in line with the executor's assigned slots: on {@link SyncNow} (placement tells
+ * every agent, found through the receptionist under {@link #SERVICE_KEY}, after it assigned or took
+ * away slots) and every {@code sync-interval}, it starts engines for new or changed slots and stops
+ * those of slots no longer assigned. An engine actor that exhausts its restarts stops; the agent then
+ * marks the slot Failed for good.
+ *
+ * <p>{@link Drain} (the node is leaving gracefully) drains every engine: the slots go {@code Draining}
+ * and take no new runs, the running ones finish (within the timeout), then the slots are
+ * {@code Stopped}; it replies then, and the agent starts no engine after it.
  *
  * <p>{@link AwaitRegistered} replies once the executor is registered; {@link GetSlots} replies the
  * specs this node runs.
@@ -39,13 +48,20 @@ public final class NodeAgent {
 
   public interface Command extends CborSerializable {}
 
-  public record HostSlot(SlotSpec spec) implements Command {}
+  /** The agents of the cluster's GPU nodes, for placement to nudge. */
+  public static final ServiceKey<Command> SERVICE_KEY = ServiceKey.create(Command.class, "dalang-node-agent");
+
+  /** Reads the executor's assigned slots now and starts or stops engines to match. */
+  public record SyncNow() implements Command {}
 
   public record AwaitRegistered(ActorRef<Registered> replyTo) implements Command {}
 
   public record Registered(String nodeId, List<Device> devices) implements CborSerializable {}
 
   public record GetSlots(ActorRef<List<SlotSpec>> replyTo) implements Command {}
+
+  /** Lets every engine finish its runs and take no new ones, within {@code timeout}; replies when they are done. */
+  public record Drain(java.time.Duration timeout, ActorRef<org.apache.pekko.Done> replyTo) implements Command {}
 
   /** Stops every engine of this node, then the agent; replies once they are stopped. */
   public record Shutdown(ActorRef<org.apache.pekko.Done> replyTo) implements Command {}
@@ -54,11 +70,21 @@ public final class NodeAgent {
 
   private record EngineStopped(String slotId, SlotSpec spec) implements Command {}
 
+  private record Synced(ExecutorEntity.ExecutorView view) implements Command {}
+
+  private record SlotDrained(String slotId, boolean inTime) implements Command {}
+
+  private enum Tick implements Command { SYNC }
+
   private static final Duration REGISTER_TIMEOUT = Duration.ofSeconds(10);
 
   public static Behavior<Command> create(String nodeId, List<Device> devices, EngineFactory factory, EngineSettings settings,
       ActorRef<Topic.Command<SlotStatus>> topic, MeterRegistry metrics) {
-    return Behaviors.setup(ctx -> new NodeAgent(ctx, nodeId, devices, factory, settings, topic, metrics).registering());
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+      ctx.getSystem().receptionist().tell(Receptionist.register(SERVICE_KEY, ctx.getSelf()));
+      timers.startTimerWithFixedDelay(Tick.SYNC, settings.syncInterval());
+      return new NodeAgent(ctx, nodeId, devices, factory, settings, topic, metrics).registering();
+    }));
   }
 
   private final ActorContext<Command> ctx;
@@ -72,6 +98,9 @@ public final class NodeAgent {
   private final Map<String, ActorRef<EngineActor.Command>> engines = new HashMap<>();
   private final Map<String, AtomicInteger> restartCounters = new HashMap<>();
   private final List<ActorRef<Registered>> waiters = new ArrayList<>();
+  /** Slots still draining, and who waits for them; null until {@link Drain}. */
+  private java.util.Set<String> draining;
+  private final List<ActorRef<org.apache.pekko.Done>> drainWaiters = new ArrayList<>();
 
   private NodeAgent(ActorContext<Command> ctx, String nodeId, List<Device> devices, EngineFactory factory,
       EngineSettings settings, ActorRef<Topic.Command<SlotStatus>> topic, MeterRegistry metrics) {
@@ -101,11 +130,7 @@ public final class NodeAgent {
           var view = r.reply().getValue();
           ctx.getLog().info("node {}: executor registered (registration #{}); {} slot(s) assigned", nodeId,
               view.registrations(), view.slots().size());
-          var pending = new java.util.ArrayList<>(hosted.values());
-          hosted.clear();
           view.slots().forEach(this::host);
-          // Slots handed over while registering and not (yet) in the executor's view start now too.
-          pending.stream().filter(s -> !engines.containsKey(s.slotId())).forEach(this::host);
           waiters.forEach(w -> w.tell(new Registered(nodeId, devices)));
           waiters.clear();
           return running();
@@ -114,14 +139,18 @@ public final class NodeAgent {
           waiters.add(m.replyTo());
           return Behaviors.same();
         })
-        .onMessage(HostSlot.class, m -> {
-          hosted.put(m.spec().slotId(), m.spec()); // started once registered
-          return Behaviors.same();
-        })
         .onMessage(GetSlots.class, m -> {
           m.replyTo().tell(List.copyOf(hosted.values()));
           return Behaviors.same();
         })
+        .onMessage(SyncNow.class, m -> Behaviors.same()) // registration brings the assigned slots
+        .onMessage(Drain.class, m -> {
+          m.replyTo().tell(org.apache.pekko.Done.getInstance()); // no engine runs yet
+          return Behaviors.same();
+        })
+        .onMessage(SlotDrained.class, m -> Behaviors.same())
+        .onMessageEquals(Tick.SYNC, Behaviors::same)
+        .onMessage(Synced.class, m -> Behaviors.same())
         .onMessage(Shutdown.class, this::onShutdown)
         .build();
   }
@@ -135,10 +164,11 @@ public final class NodeAgent {
 
   private Behavior<Command> running() {
     return Behaviors.receive(Command.class)
-        .onMessage(HostSlot.class, m -> {
-          host(m.spec());
-          return Behaviors.same();
-        })
+        .onMessage(SyncNow.class, m -> sync())
+        .onMessageEquals(Tick.SYNC, this::sync)
+        .onMessage(Synced.class, this::onSynced)
+        .onMessage(Drain.class, this::onDrain)
+        .onMessage(SlotDrained.class, this::onSlotDrained)
         .onMessage(AwaitRegistered.class, m -> {
           m.replyTo().tell(new Registered(nodeId, devices));
           return Behaviors.same();
@@ -151,6 +181,74 @@ public final class NodeAgent {
         .onMessage(Shutdown.class, this::onShutdown)
         .onSignal(Terminated.class, t -> Behaviors.same())
         .build();
+  }
+
+  private Behavior<Command> onDrain(Drain m) {
+    drainWaiters.add(m.replyTo());
+    if (draining != null) return Behaviors.same();
+    draining = new java.util.HashSet<>(engines.keySet());
+    ctx.getLog().info("node {}: draining {} slot(s) (at most {} s)", nodeId, draining.size(), m.timeout().toSeconds());
+    var sharding = ClusterSharding.get(ctx.getSystem());
+    // Placement replaces this node's replicas elsewhere while they finish their runs.
+    sharding.entityRefFor(ExecutorEntity.ENTITY_KEY, nodeId).tell(new ExecutorEntity.ReportHealth(false, "draining: the node is leaving"));
+    for (var e : engines.entrySet()) {
+      String slotId = e.getKey();
+      sharding.entityRefFor(ModelSlotEntity.ENTITY_KEY, slotId).tell(new ModelSlotEntity.Drain(ctx.getSystem().ignoreRef()));
+      ctx.ask(org.apache.pekko.Done.class, e.getValue(), m.timeout(), EngineActor.Drain::new, (d, err) -> new SlotDrained(slotId, err == null));
+    }
+    return drainedIfDone();
+  }
+
+  private Behavior<Command> onSlotDrained(SlotDrained m) {
+    if (draining == null || !draining.remove(m.slotId())) return Behaviors.same();
+    if (!m.inTime()) ctx.getLog().warn("slot {}: runs still going when the drain timed out; they end with engine_failed", m.slotId());
+    ClusterSharding.get(ctx.getSystem()).entityRefFor(ModelSlotEntity.ENTITY_KEY, m.slotId())
+        .tell(new ModelSlotEntity.MarkStopped(ctx.getSystem().ignoreRef()));
+    return drainedIfDone();
+  }
+
+  private Behavior<Command> drainedIfDone() {
+    if (!draining.isEmpty()) return Behaviors.same();
+    ctx.getLog().info("node {}: drained", nodeId);
+    drainWaiters.forEach(w -> w.tell(org.apache.pekko.Done.getInstance()));
+    drainWaiters.clear();
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> sync() {
+    if (draining != null) return Behaviors.same(); // leaving: no engine starts or stops but by the drain
+    var executor = ClusterSharding.get(ctx.getSystem()).entityRefFor(ExecutorEntity.ENTITY_KEY, nodeId);
+    ctx.ask(ExecutorEntity.ExecutorView.class, executor, REGISTER_TIMEOUT, ExecutorEntity.GetExecutor::new,
+        (view, err) -> new Synced(err != null ? null : view));
+    return Behaviors.same();
+  }
+
+  /** Engines for the slots the executor lists (new or changed), none for the slots it no longer lists. */
+  private Behavior<Command> onSynced(Synced m) {
+    var view = m.view();
+    if (view == null) return Behaviors.same(); // no answer (control nodes busy or away): try again next time
+    if (!view.registered()) {
+      ctx.getLog().warn("node {}: the executor does not know this node (journal reset?); registering again", nodeId);
+      return registering();
+    }
+    var assigned = new HashMap<String, SlotSpec>();
+    view.slots().forEach(s -> assigned.put(s.slotId(), s));
+    for (String slotId : List.copyOf(hosted.keySet())) {
+      if (!assigned.containsKey(slotId)) unhost(slotId);
+    }
+    assigned.values().forEach(this::host);
+    return Behaviors.same();
+  }
+
+  /** Stops the engine of a slot this node no longer runs (lost with a partition, or placed elsewhere). */
+  private void unhost(String slotId) {
+    hosted.remove(slotId);
+    ActorRef<EngineActor.Command> engine = engines.remove(slotId);
+    if (engine != null) {
+      ctx.getLog().info("slot {}: no longer assigned to node {}; stopping its engine", slotId, nodeId);
+      ctx.unwatch(engine);
+      ctx.stop(engine);
+    }
   }
 
   private void host(SlotSpec spec) {

@@ -1,5 +1,6 @@
 package io.dalang.actors.pool;
 
+import io.dalang.actors.NodeRoles;
 import io.dalang.actors.EntitySupervision;
 import io.dalang.actors.slot.SlotSpec;
 import io.dalang.protocols.CborSerializable;
@@ -24,8 +25,9 @@ import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
  * ({@link PoolSpec}) and where each replica was placed; the slots themselves are {@code ModelSlotEntity}s.
  *
  * <p>{@link CreatePool} replies the new view (error if it exists or the spec is invalid);
- * {@link SetEngine} and {@link AddSlot} reply the updated view; {@link GetPool} replies a view whose
- * {@code exists} is false for an unknown pool.
+ * {@link SetEngine} and {@link AddSlot} reply the updated view; {@link RemoveSlot} (a replica that was
+ * lost with its node) replies the updated view, also when the slot was not in the pool;
+ * {@link GetPool} replies a view whose {@code exists} is false for an unknown pool.
  */
 public final class PoolEntity
     extends EventSourcedBehaviorWithEnforcedReplies<PoolEntity.Command, PoolEntity.Event, PoolEntity.State> {
@@ -33,7 +35,7 @@ public final class PoolEntity
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "Pool");
 
   public static void init(ActorSystem<?> system) {
-    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId())));
+    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId())).withRole(NodeRoles.CONTROL));
   }
 
   public static Behavior<Command> create(String poolId) {
@@ -56,6 +58,8 @@ public final class PoolEntity
 
   public record AddSlot(SlotPlacement placement, ActorRef<StatusReply<PoolView>> replyTo) implements Command {}
 
+  public record RemoveSlot(String slotId, String reason, ActorRef<StatusReply<PoolView>> replyTo) implements Command {}
+
   public record GetPool(ActorRef<PoolView> replyTo) implements Command {}
 
   public sealed interface Event extends CborSerializable {}
@@ -66,6 +70,8 @@ public final class PoolEntity
 
   public record SlotAdded(SlotPlacement placement) implements Event {}
 
+  public record SlotRemoved(String slotId, String reason) implements Event {}
+
   /** Where one replica of the pool runs. */
   public record SlotPlacement(String slotId, String nodeId, String deviceId) implements CborSerializable {}
 
@@ -73,9 +79,13 @@ public final class PoolEntity
 
   public record Empty() implements State {}
 
-  public record Active(String poolId, PoolSpec spec, List<SlotPlacement> slots, Instant createdAt) implements State {
+  /**
+   * @param slotsAdded replicas ever added, removed ones included: new slot ids continue from here, so a
+   *     lost slot's id is never reused (0 in snapshots taken before it was kept)
+   */
+  public record Active(String poolId, PoolSpec spec, List<SlotPlacement> slots, Instant createdAt, int slotsAdded) implements State {
     PoolView view() {
-      return new PoolView(true, poolId, spec, slots);
+      return new PoolView(true, poolId, spec, slots, slotsAdded);
     }
 
     /** The spec of one of this pool's slots, as the node that hosts it must run it. */
@@ -85,10 +95,27 @@ public final class PoolEntity
     }
   }
 
-  public record PoolView(boolean exists, String poolId, PoolSpec spec, List<SlotPlacement> slots) implements CborSerializable {
+  public record PoolView(boolean exists, String poolId, PoolSpec spec, List<SlotPlacement> slots, int slotsAdded)
+      implements CborSerializable {
     public List<SlotSpec> slotSpecs() {
-      var a = new Active(poolId, spec, slots, null);
+      var a = new Active(poolId, spec, slots, null, slotsAdded);
       return slots.stream().map(a::slotSpec).toList();
+    }
+
+    /** The id of this pool's {@code n}-th next replica ({@code n} = 0: the next one): {@code <pool>-<index>}, never used before. */
+    public String nextSlotId(int n) {
+      int next = slotsAdded;
+      for (SlotPlacement p : slots) {
+        String id = p.slotId();
+        if (id.startsWith(poolId + "-")) {
+          try {
+            next = Math.max(next, Integer.parseInt(id.substring(poolId.length() + 1)) + 1);
+          } catch (NumberFormatException e) {
+            // an id not of this shape takes no index
+          }
+        }
+      }
+      return poolId + "-" + (next + n);
     }
   }
 
@@ -121,7 +148,8 @@ public final class PoolEntity
         })
         .onCommand(SetEngine.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("pool " + poolId + " does not exist")))
         .onCommand(AddSlot.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("pool " + poolId + " does not exist")))
-        .onCommand(GetPool.class, (s, c) -> Effect().reply(c.replyTo(), new PoolView(false, poolId, null, List.of())));
+        .onCommand(RemoveSlot.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("pool " + poolId + " does not exist")))
+        .onCommand(GetPool.class, (s, c) -> Effect().reply(c.replyTo(), new PoolView(false, poolId, null, List.of(), 0)));
     b.forStateType(Active.class)
         .onCommand(CreatePool.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("pool " + poolId + " already exists")))
         .onCommand(SetEngine.class, (s, c) -> s.spec().engine().equals(c.engine())
@@ -130,6 +158,9 @@ public final class PoolEntity
         .onCommand(AddSlot.class, (s, c) -> s.slots().stream().anyMatch(p -> p.slotId().equals(c.placement().slotId()))
             ? Effect().reply(c.replyTo(), StatusReply.error("slot " + c.placement().slotId() + " is already in pool " + poolId))
             : Effect().persist(new SlotAdded(c.placement())).thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view())))
+        .onCommand(RemoveSlot.class, (s, c) -> s.slots().stream().noneMatch(p -> p.slotId().equals(c.slotId()))
+            ? Effect().reply(c.replyTo(), StatusReply.success(s.view()))
+            : Effect().persist(new SlotRemoved(c.slotId(), c.reason())).thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view())))
         .onCommand(GetPool.class, (s, c) -> Effect().reply(c.replyTo(), s.view()));
     return b.build();
   }
@@ -137,14 +168,16 @@ public final class PoolEntity
   @Override
   public EventHandler<State, Event> eventHandler() {
     var b = newEventHandlerBuilder();
-    b.forStateType(Empty.class).onEvent(PoolCreated.class, (s, e) -> new Active(e.poolId(), e.spec(), List.of(), e.createdAt()));
+    b.forStateType(Empty.class).onEvent(PoolCreated.class, (s, e) -> new Active(e.poolId(), e.spec(), List.of(), e.createdAt(), 0));
     b.forStateType(Active.class)
-        .onEvent(EngineSet.class, (s, e) -> new Active(s.poolId(), s.spec().withEngine(e.engine()), s.slots(), s.createdAt()))
+        .onEvent(EngineSet.class, (s, e) -> new Active(s.poolId(), s.spec().withEngine(e.engine()), s.slots(), s.createdAt(), s.slotsAdded()))
         .onEvent(SlotAdded.class, (s, e) -> {
           var slots = new ArrayList<>(s.slots());
           slots.add(e.placement());
-          return new Active(s.poolId(), s.spec(), List.copyOf(slots), s.createdAt());
-        });
+          return new Active(s.poolId(), s.spec(), List.copyOf(slots), s.createdAt(), Math.max(s.slotsAdded(), s.slots().size()) + 1);
+        })
+        .onEvent(SlotRemoved.class, (s, e) -> new Active(s.poolId(), s.spec(),
+            s.slots().stream().filter(p -> !p.slotId().equals(e.slotId())).toList(), s.createdAt(), s.slotsAdded()));
     return b.build();
   }
 

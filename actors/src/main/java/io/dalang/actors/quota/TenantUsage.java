@@ -1,5 +1,6 @@
 package io.dalang.actors.quota;
 
+import io.dalang.actors.NodeRoles;
 import io.dalang.actors.EntitySupervision;
 import io.dalang.actors.tenant.TenantEntity;
 import io.dalang.protocols.CborSerializable;
@@ -47,7 +48,7 @@ public final class TenantUsage extends EventSourcedBehavior<TenantUsage.Command,
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "TenantUsage");
 
   public static void init(ActorSystem<?> system, Duration checkpoint) {
-    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), checkpoint, System::currentTimeMillis)));
+    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), checkpoint, System::currentTimeMillis)).withRole(NodeRoles.CONTROL));
   }
 
   public static Behavior<Command> create(String tenantId, Duration checkpoint, LongSupplier clock) {

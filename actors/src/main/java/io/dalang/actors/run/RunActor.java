@@ -32,6 +32,10 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
  * straight into the stream through a {@link RunRelay}; only the terminal event comes through this
  * actor. A remote engine's events arrive as messages and take the same relay from here.
  *
+ * <p>A run whose engine went away before it started (its node was lost, or the engine restarted while
+ * the run waited in its queue) is submitted to its pool again, at most {@link #MAX_RESUBMITS} times; one
+ * that had started ends with {@code engine_failed}.
+ *
  * <p>It guarantees the edge one terminal event: {@code End} or a typed {@code Failed}.
  */
 public final class RunActor {
@@ -47,6 +51,8 @@ public final class RunActor {
   private record QuotaDecision(TenantUsage.Decision decision) implements Command {}
 
   private static final java.time.Duration QUOTA_TIMEOUT = java.time.Duration.ofSeconds(3);
+  /** Times a run that never started is submitted again after its engine went away. */
+  static final int MAX_RESUBMITS = 3;
 
   /** The stream's buffer is full: the client reads slower than the engine writes. */
   enum ClientTooSlow implements Command { INSTANCE }
@@ -84,6 +90,8 @@ public final class RunActor {
   /** Whether the pool's admission knows the run: it is then told when the run is over. */
   private boolean submitted;
   private long poolQueueMs;
+  private ActorRef<PlacementActor.Command> placement;
+  private int resubmits;
 
   private RunActor(ActorContext<Command> ctx, TimerScheduler<Command> timers, RunSpec spec,
       RunOutput out, ActorRef<TelemetryActor.Command> telemetry, RunSettings settings) {
@@ -134,6 +142,7 @@ public final class RunActor {
    * that moved to another node and lost its queue learns of the run again.
    */
   private Behavior<Command> placing(ActorRef<PlacementActor.Command> placement) {
+    this.placement = placement;
     var pool = ClusterSharding.get(ctx.getSystem()).entityRefFor(PoolAdmission.ENTITY_KEY, spec.poolId());
     var submit = new PoolAdmission.Submit(spec.runId(), spec.tenantId(),
         JobSpec.of(spec.modelId(), java.util.Set.of(spec.poolId()), promptTokensAtLeast(spec.request()), spec.request().maxTokens()),
@@ -183,7 +192,7 @@ public final class RunActor {
           relay.accept(m.event());
           return Behaviors.same();
         })
-        .onMessage(Terminal.class, m -> finish(m.event()))
+        .onMessage(Terminal.class, m -> notStarted(m.event()) ? resubmit("its engine restarted") : finish(m.event()))
         .onMessage(AdmissionReply.class, m -> Behaviors.same()) // a repeated answer to a repeated submission
         .onMessage(ClientTooSlow.class, m -> {
           if (cancelling) return Behaviors.same();
@@ -201,9 +210,11 @@ public final class RunActor {
           timers.startSingleTimer(Timeout.CANCEL_GRACE, java.time.Duration.ofSeconds(5));
           return Behaviors.same();
         })
-        .onMessage(EngineGone.class, m -> finish(new GenerationEvent.Failed(spec.runId(),
-            DalangError.of(ErrorCode.ENGINE_FAILED, "the engine of slot " + slot.slotId() + " stopped during the run"), relay.tokens(),
-            EngineTimings.NONE, true)))
+        .onMessage(EngineGone.class, m -> !relay.started() && !cancelling && resubmits < MAX_RESUBMITS
+            ? resubmit("its engine stopped")
+            : finish(new GenerationEvent.Failed(spec.runId(),
+                DalangError.of(ErrorCode.ENGINE_FAILED, "the engine of slot " + slot.slotId() + " stopped during the run"), relay.tokens(),
+                EngineTimings.NONE, true)))
         .onMessageEquals(Timeout.CANCEL_GRACE, () -> finish(cancelled("the client disconnected")))
         .onMessageEquals(Timeout.STALL_CHECK, () -> {
           if (!relay.started() || System.nanoTime() - relay.lastEventNanos() < settings.stallTimeout().toNanos()) return Behaviors.same();
@@ -216,6 +227,25 @@ public final class RunActor {
         })
         .onSignal(PostStop.class, sig -> stoppedEarly())
         .build();
+  }
+
+  /** The engine gave up on the run before it started: nothing reached the client yet. */
+  private boolean notStarted(GenerationEvent terminal) {
+    return terminal instanceof GenerationEvent.Failed f && f.error().code() == ErrorCode.ENGINE_UNAVAILABLE && !relay.started()
+        && !cancelling && resubmits < MAX_RESUBMITS;
+  }
+
+  /** Back to the pool's queue: the sequence reserved on the old slot is freed, the run placed anew. */
+  private Behavior<Command> resubmit(String why) {
+    resubmits++;
+    ctx.getLog().info("run {}: slot {} did not start it ({}); submitting it to pool {} again ({} of {})", spec.runId(), slot.slotId(), why,
+        spec.poolId(), resubmits, MAX_RESUBMITS);
+    timers.cancel(Timeout.STALL_CHECK);
+    ctx.unwatch(engine);
+    release();
+    slot = null;
+    engine = null;
+    return placing(placement);
   }
 
   /**

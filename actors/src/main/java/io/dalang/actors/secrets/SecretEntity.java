@@ -1,5 +1,6 @@
 package io.dalang.actors.secrets;
 
+import io.dalang.actors.NodeRoles;
 import io.dalang.actors.EntitySupervision;
 import io.dalang.actors.secrets.SecretAccess.Action;
 import io.dalang.actors.secrets.SecretAccess.Outcome;
@@ -66,7 +67,7 @@ public final class SecretEntity
    *     actor, append to a queue). If it throws on a {@link Get}, the value is not handed out.
    */
   public static void init(ActorSystem<?> system, MasterKeys keys, Consumer<SecretAccess> audit) {
-    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), keys, audit)));
+    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), keys, audit)).withRole(NodeRoles.CONTROL));
   }
 
   public static Behavior<Command> create(String tenantId, MasterKeys keys, Consumer<SecretAccess> audit) {

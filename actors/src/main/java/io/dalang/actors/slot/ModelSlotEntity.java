@@ -1,5 +1,6 @@
 package io.dalang.actors.slot;
 
+import io.dalang.actors.NodeRoles;
 import io.dalang.actors.EntitySupervision;
 import io.dalang.protocols.CborSerializable;
 import java.time.Instant;
@@ -20,7 +21,8 @@ import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 /**
  * One model loaded on one device of one node. Lifecycle:
  * {@code Provisioning → Loading → Ready → Draining → Stopped}, and {@code Failed} from any live state;
- * a restarted engine goes back to {@code Loading}. Ready records what actually serves: engine version
+ * a restarted engine goes back to {@code Loading}. {@code Lost} (its node left the cluster or was
+ * downed while it was not stopped) is final: the pool places a new replica under a new slot id, and nothing revives this one. Ready records what actually serves: engine version
  * and digest, model digest, device mask and parallel capacity.
  *
  * <p>Every state-changing command replies the new {@link SlotView} or an error for a transition the
@@ -34,7 +36,7 @@ public final class ModelSlotEntity
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "ModelSlot");
 
   public static void init(ActorSystem<?> system) {
-    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId())));
+    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId())).withRole(NodeRoles.CONTROL));
   }
 
   public static Behavior<Command> create(String slotId) {
@@ -67,6 +69,8 @@ public final class ModelSlotEntity
 
   public record MarkStopped(ActorRef<StatusReply<SlotView>> replyTo) implements Command {}
 
+  public record MarkLost(String reason, ActorRef<StatusReply<SlotView>> replyTo) implements Command {}
+
   public record ReportLoad(int slotsFree) implements Command {}
 
   public record GetSlot(ActorRef<SlotView> replyTo) implements Command {}
@@ -90,6 +94,8 @@ public final class ModelSlotEntity
 
   public record SlotStopped(Instant at) implements Event {}
 
+  public record SlotLost(String reason, Instant at) implements Event {}
+
   public sealed interface State extends CborSerializable {
     default String name() {
       return getClass().getSimpleName();
@@ -110,6 +116,8 @@ public final class ModelSlotEntity
 
   public record Failed(SlotSpec spec, String reason, Instant at) implements State {}
 
+  public record Lost(SlotSpec spec, String reason, Instant at) implements State {}
+
   /** What callers see of a slot; {@code state} is the lifecycle state's name. */
   public record SlotView(String slotId, String state, SlotSpec spec, EngineRecord engine, int slotsFree, String detail)
       implements CborSerializable {}
@@ -122,7 +130,7 @@ public final class ModelSlotEntity
   SlotView view(State s) {
     SlotSpec spec = specOf(s);
     EngineRecord engine = s instanceof Ready r ? r.engine() : s instanceof Draining d ? d.engine() : null;
-    String detail = s instanceof Failed f ? f.reason() : null;
+    String detail = s instanceof Failed f ? f.reason() : s instanceof Lost l ? l.reason() : null;
     int free = s instanceof Ready ? slotsFree : 0;
     return new SlotView(slotId, s.name(), spec, engine, free, detail);
   }
@@ -134,6 +142,7 @@ public final class ModelSlotEntity
     if (s instanceof Draining d) return d.spec();
     if (s instanceof Stopped st) return st.spec();
     if (s instanceof Failed f) return f.spec();
+    if (s instanceof Lost l) return l.spec();
     return null;
   }
 
@@ -154,7 +163,15 @@ public final class ModelSlotEntity
         .onCommand(MarkReady.class, (s, c) -> reject(c.replyTo(), s, "become ready"))
         .onCommand(MarkFailed.class, (s, c) -> reject(c.replyTo(), s, "fail"))
         .onCommand(Drain.class, (s, c) -> reject(c.replyTo(), s, "drain"))
-        .onCommand(MarkStopped.class, (s, c) -> reject(c.replyTo(), s, "stop"));
+        .onCommand(MarkStopped.class, (s, c) -> reject(c.replyTo(), s, "stop"))
+        .onCommand(MarkLost.class, (s, c) -> reject(c.replyTo(), s, "be lost"));
+    // Final: a late message from the lost node's engine changes nothing.
+    b.forStateType(Lost.class)
+        .onCommand(MarkLost.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.success(view(s))))
+        .onCommand(BeginLoading.class, (s, c) -> reject(c.replyTo(), s, "load"))
+        .onCommand(MarkFailed.class, (s, c) -> reject(c.replyTo(), s, "fail"))
+        .onCommand(MarkStopped.class, (s, c) -> reject(c.replyTo(), s, "stop"))
+        .onCommand(ReportLoad.class, (s, c) -> Effect().noReply());
     b.forStateType(Loading.class)
         .onCommand(MarkReady.class, (s, c) -> persist(new SlotReady(c.engine(), Instant.now()), c.replyTo()));
     b.forStateType(Ready.class)
@@ -165,7 +182,9 @@ public final class ModelSlotEntity
     b.forStateType(Draining.class)
         .onCommand(Drain.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.success(view(s))));
     b.forStateType(Stopped.class)
-        .onCommand(MarkStopped.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.success(view(s))));
+        .onCommand(MarkStopped.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.success(view(s))))
+        // Drained before its node left: it stopped, it was not lost.
+        .onCommand(MarkLost.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.success(view(s))));
     // Shared by every provisioned state; a state-specific handler above wins.
     b.forAnyState()
         .onCommand(Provision.class, (s, c) -> c.spec().equals(specOf(s))
@@ -180,6 +199,7 @@ public final class ModelSlotEntity
             : persist(new SlotFailed(c.reason(), Instant.now()), c.replyTo()))
         .onCommand(Drain.class, (s, c) -> reject(c.replyTo(), s, "drain"))
         .onCommand(MarkStopped.class, (s, c) -> persist(new SlotStopped(Instant.now()), c.replyTo()))
+        .onCommand(MarkLost.class, (s, c) -> persist(new SlotLost(c.reason(), Instant.now()), c.replyTo()))
         .onCommand(ReportLoad.class, (s, c) -> {
           slotsFree = c.slotsFree();
           return Effect().noReply();
@@ -197,7 +217,8 @@ public final class ModelSlotEntity
         .onEvent(SlotReady.class, (s, e) -> new Ready(specOf(s), e.engine(), e.at()))
         .onEvent(SlotFailed.class, (s, e) -> new Failed(specOf(s), e.reason(), e.at()))
         .onEvent(DrainStarted.class, (s, e) -> new Draining(specOf(s), ((Ready) s).engine()))
-        .onEvent(SlotStopped.class, (s, e) -> new Stopped(specOf(s)));
+        .onEvent(SlotStopped.class, (s, e) -> new Stopped(specOf(s)))
+        .onEvent(SlotLost.class, (s, e) -> new Lost(specOf(s), e.reason(), e.at()));
     return b.build();
   }
 

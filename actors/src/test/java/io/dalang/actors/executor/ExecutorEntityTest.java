@@ -85,4 +85,17 @@ class ExecutorEntityTest {
     assertEquals(1, kit.runCommand(new ExecutorEntity.ReportHealth(false, "engine down")).events().size());
     assertEquals("engine down", kit.<ExecutorEntity.ExecutorView>runCommand(ExecutorEntity.GetExecutor::new).reply().healthDetail());
   }
+
+  @Test
+  void unassigningASlotForgetsItAcrossRestartAndIsIdempotent() {
+    register();
+    assign(SLOT);
+    var r = kit.<StatusReply<ExecutorEntity.ExecutorView>>runCommand(to -> new ExecutorEntity.UnassignSlot(SLOT.slotId(), to));
+    assertEquals(List.of(), r.reply().getValue().slots());
+    kit.restart();
+    assertEquals(List.of(), register().getValue().slots());
+    var again = kit.<StatusReply<ExecutorEntity.ExecutorView>>runCommand(to -> new ExecutorEntity.UnassignSlot(SLOT.slotId(), to));
+    assertTrue(again.reply().isSuccess());
+    assertTrue(again.events().isEmpty());
+  }
 }

@@ -3,6 +3,8 @@ package io.dalang.actors.pool;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
+
 import io.dalang.actors.testing.EntityTestKits;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -77,5 +79,21 @@ class PoolEntityTest {
     assertEquals("llama-server", r.reply().getValue().slotSpecs().get(0).engine());
     var same = kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.SetEngine("llama-server", to));
     assertTrue(same.events().isEmpty());
+  }
+
+  @Test
+  void aRemovedSlotsIdIsNeverGivenOutAgain() {
+    create(SPEC);
+    kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.AddSlot(new PoolEntity.SlotPlacement("p1-0", "n1", "cpu0"), to));
+    kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.AddSlot(new PoolEntity.SlotPlacement("p1-1", "n2", "cpu0"), to));
+    var r = kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.RemoveSlot("p1-1", "node n2 left", to));
+    assertEquals(List.of("p1-0"), r.reply().getValue().slots().stream().map(PoolEntity.SlotPlacement::slotId).toList());
+    kit.restart();
+    var view = kit.<PoolEntity.PoolView>runCommand(PoolEntity.GetPool::new).reply();
+    assertEquals("p1-2", view.nextSlotId(0));
+    assertEquals("p1-3", view.nextSlotId(1));
+    var again = kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.RemoveSlot("p1-1", "node n2 left", to));
+    assertTrue(again.reply().isSuccess());
+    assertTrue(again.events().isEmpty(), "removing a slot that is not there changes nothing");
   }
 }

@@ -114,4 +114,42 @@ class ModelSlotEntityTest {
     var other = kit.<StatusReply<ModelSlotEntity.SlotView>>runCommand(to -> new ModelSlotEntity.Provision(SPEC.withEngine("x"), to));
     assertTrue(other.reply().isError());
   }
+
+  @Test
+  void aLostSlotStaysLostWhateverItsOldEngineStillReports() {
+    provision();
+    loading(1);
+    ready();
+    var lost = kit.<StatusReply<ModelSlotEntity.SlotView>>runCommand(to -> new ModelSlotEntity.MarkLost("node n1 left the cluster", to));
+    assertEquals("Lost", lost.reply().getValue().state());
+    assertEquals("node n1 left the cluster", lost.reply().getValue().detail());
+    kit.restart();
+    assertTrue(loading(2).isError());
+    assertTrue(ready().isError());
+    assertTrue(kit.<StatusReply<ModelSlotEntity.SlotView>>runCommand(to -> new ModelSlotEntity.MarkFailed("x", to)).reply().isError());
+    var again = kit.<StatusReply<ModelSlotEntity.SlotView>>runCommand(to -> new ModelSlotEntity.MarkLost("again", to));
+    assertTrue(again.reply().isSuccess());
+    assertTrue(again.events().isEmpty());
+    assertEquals("Lost", state());
+  }
+
+  @Test
+  void anUnprovisionedSlotCannotBeLost() {
+    var r = kit.<StatusReply<ModelSlotEntity.SlotView>>runCommand(to -> new ModelSlotEntity.MarkLost("node gone", to));
+    assertTrue(r.reply().isError());
+    assertTrue(r.events().isEmpty());
+  }
+
+  @Test
+  void aSlotDrainedBeforeItsNodeLeftStaysStopped() {
+    provision();
+    loading(1);
+    ready();
+    kit.<StatusReply<ModelSlotEntity.SlotView>>runCommand(ModelSlotEntity.Drain::new);
+    kit.<StatusReply<ModelSlotEntity.SlotView>>runCommand(ModelSlotEntity.MarkStopped::new);
+    var r = kit.<StatusReply<ModelSlotEntity.SlotView>>runCommand(to -> new ModelSlotEntity.MarkLost("node n1 left the cluster", to));
+    assertTrue(r.reply().isSuccess());
+    assertTrue(r.events().isEmpty());
+    assertEquals("Stopped", state());
+  }
 }

@@ -41,7 +41,7 @@ public final class ServeCommand implements Callable<Integer> {
     DalangNode node = DalangNode.start(opts, System.out);
     Runtime.getRuntime().addShutdownHook(new Thread(node::close, "dalang-shutdown"));
     System.out.println("Dalang is serving on http://" + node.system().settings().config().getString("dalang.http.host") + ":"
-        + node.httpPort() + "/v1 (node " + node.nodeId()
+        + node.httpPort() + "/v1 (" + (node.nodeId() != null ? "node " + node.nodeId() : "control node")
         + ", data in " + node.dataDir() + "). Ctrl-C stops it.");
     node.system().getWhenTerminated().toCompletableFuture().join();
     return 0;

@@ -2,6 +2,7 @@ package io.dalang.runtime.serve;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.dalang.actors.NodeRoles;
 import io.dalang.actors.apikey.ApiKeyEntity;
 import io.dalang.actors.engine.EngineSettings;
 import io.dalang.actors.executor.ExecutorEntity;
@@ -26,6 +27,7 @@ import io.dalang.runtime.admin.KeyService;
 import io.dalang.actors.placement.PlacementSettings;
 import io.dalang.actors.placement.SlotStatus;
 import io.dalang.actors.pool.PoolEntity;
+import io.dalang.actors.pool.ReplicaReconciler;
 import io.dalang.actors.run.RunSettings;
 import io.dalang.actors.slot.ModelSlotEntity;
 import io.dalang.actors.telemetry.TelemetryActor;
@@ -68,9 +70,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One running Dalang process: a single-node Pekko cluster with sharding and JDBC persistence, this
- * node's agent and engines, placement and telemetry, and the HTTP edge. {@link #start} returns once
- * the API listens; slots become Ready in the background ({@code /readyz} says when).
+ * One running Dalang process, a member of a Pekko cluster. {@link #start} ({@code dalang serve}) runs a
+ * control node: sharding and JDBC persistence, placement and telemetry, the HTTP and gRPC edges and,
+ * with the {@code gpu} role, this node's agent and engines; it returns once the API listens, and slots
+ * become Ready in the background ({@code /readyz} says when). {@link #startNode} ({@code dalang node})
+ * runs a GPU node: it joins through seed nodes and runs only the agent and its engines.
  */
 public final class DalangNode implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(DalangNode.class);
@@ -100,11 +104,14 @@ public final class DalangNode implements AutoCloseable {
     return system;
   }
 
+  /** The HTTP API's port; a node started by {@link #startNode} has none. */
   public int httpPort() {
+    if (http == null) throw new IllegalStateException("a GPU node has no HTTP API");
     return http.localAddress().getPort();
   }
 
   public int grpcPort() {
+    if (grpc == null) throw new IllegalStateException("a GPU node has no gRPC API");
     return grpc.localAddress().getPort();
   }
 
@@ -117,6 +124,7 @@ public final class DalangNode implements AutoCloseable {
     return demoKey;
   }
 
+  /** This node's executor id; null for a control node without the {@code gpu} role. */
   public String nodeId() {
     return nodeId;
   }
@@ -155,28 +163,95 @@ public final class DalangNode implements AutoCloseable {
     else if (o.httpPort() != null && o.httpPort() == 0) flags.put("dalang.grpc.port", 0);
     if (o.clusterPort() != null) flags.put("pekko.remote.artery.canonical.port", o.clusterPort());
     if (o.engine() != null) flags.put("dalang.engine.default", o.engine());
-    Config user = o.configFile() != null ? ConfigFactory.parseFile(o.configFile().toFile()) : ConfigFactory.empty();
-    Config c = ConfigFactory.parseMap(flags).withFallback(user).withFallback(ConfigFactory.load()).resolve();
+    return config(flags, o.configFile(), ConfigFactory.empty());
+  }
+
+  /** The effective configuration of {@code dalang node}: as {@link #config(ServeOptions)}, roles {@code ["gpu"]} by default. */
+  public static Config config(NodeOptions o) {
+    Map<String, Object> flags = new HashMap<>();
+    if (o.dataDir() != null) flags.put("dalang.data-dir", o.dataDir().toAbsolutePath().normalize().toString());
+    if (o.clusterPort() != null) flags.put("pekko.remote.artery.canonical.port", o.clusterPort());
+    flags.put("pekko.cluster.seed-nodes", o.seedNodes());
+    if (o.devices() != null) flags.put("dalang.node.devices", o.deviceConfig());
+    return config(flags, o.configFile(), ConfigFactory.parseMap(Map.of("dalang.node.roles", List.of(NodeRoles.GPU))));
+  }
+
+  /** {@code flags} over {@code configFile} over {@code defaults} over the shipped configuration. */
+  private static Config config(Map<String, Object> flags, Path configFile, Config defaults) {
+    Config user = configFile != null ? ConfigFactory.parseFile(configFile.toFile()) : ConfigFactory.empty();
+    Config c = ConfigFactory.parseMap(flags).withFallback(user).withFallback(defaults).withFallback(ConfigFactory.load()).resolve();
     Path dataDir = Path.of(c.getString("dalang.data-dir")).toAbsolutePath().normalize();
-    c = ConfigFactory.parseMap(Map.of("dalang.data-dir", dataDir.toString())).withFallback(c);
+    c = ConfigFactory.parseMap(Map.of("dalang.data-dir", dataDir.toString(),
+        // The shipped default was resolved from the default roles; the node's own roles win.
+        "pekko.cluster.roles", c.getStringList("dalang.node.roles"))).withFallback(c);
     if (c.getString("pekko-persistence-jdbc.shared-databases.slick.db.url").isBlank()) {
       // AUTO_SERVER: other processes (dalang CLI commands) may open the database while serve runs.
       String url = "jdbc:h2:file:" + dataDir.resolve("db").resolve("dalang") + ";AUTO_SERVER=TRUE";
       c = ConfigFactory.parseMap(Map.of("pekko-persistence-jdbc.shared-databases.slick.db.url", url)).withFallback(c);
     }
-    return c;
+    return withDatabaseProfile(c);
   }
 
+  static final String H2_PROFILE = "slick.jdbc.H2Profile$";
+  static final String POSTGRES_PROFILE = "slick.jdbc.PostgresProfile$";
+
+  /** A PostgreSQL URL with the shipped (H2) profile and driver gets PostgreSQL's: DALANG_JDBC_URL alone selects the database. */
+  private static Config withDatabaseProfile(Config c) {
+    String db = "pekko-persistence-jdbc.shared-databases.slick";
+    if (!c.getString(db + ".db.url").startsWith("jdbc:postgresql:") || !c.getString(db + ".profile").equals(H2_PROFILE)) return c;
+    return ConfigFactory.parseMap(Map.of(db + ".profile", POSTGRES_PROFILE, db + ".db.driver", "org.postgresql.Driver")).withFallback(c);
+  }
+
+  /**
+   * {@code dalang serve}: a control node (the journal, every sharded entity and singleton, the demo and
+   * admin bootstrap, the HTTP and gRPC edges) and, with the {@code gpu} role (the default), this node's
+   * agent and engines. Without seed nodes it forms a single-node cluster.
+   */
   public static DalangNode start(ServeOptions options, PrintStream out) throws Exception {
     Config config = config(options);
+    if (!config.getStringList("dalang.node.roles").contains(NodeRoles.CONTROL)) {
+      throw new IllegalArgumentException("dalang serve runs a control node: dalang.node.roles must contain \"" + NodeRoles.CONTROL
+          + "\" (it is " + config.getStringList("dalang.node.roles") + "); use `dalang node` for a GPU node");
+    }
+    String demoKey = options.demoKey() != null ? options.demoKey() : System.getenv("DALANG_DEMO_KEY");
+    return withSystem(config, (system, dataDir) -> startControl(system, config, dataDir, demoKey, out));
+  }
+
+  /**
+   * {@code dalang node}: joins the cluster through its seed nodes and runs this node's agent (executor
+   * registration, the engines of the slots placed here). No edges, no bootstrap, and no journal: the
+   * entities it talks to live on control nodes and are reached through sharding proxies.
+   */
+  public static DalangNode startNode(NodeOptions options) throws Exception {
+    Config config = config(options);
+    if (config.getStringList("dalang.node.roles").contains(NodeRoles.CONTROL)) {
+      throw new IllegalArgumentException("dalang node runs a GPU node without the journal: dalang.node.roles must not contain \""
+          + NodeRoles.CONTROL + "\"; use `dalang serve` for a control node");
+    }
+    return withSystem(config, (system, dataDir) -> {
+      joinCluster(system, JOIN_TIMEOUT);
+      var metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+      var agent = startAgent(system, config, dataDir, slotStatusTopic(system), metrics);
+      var registered = awaitRegistered(system, agent);
+      log.info("node {} joined the cluster with {} device(s)", registered.nodeId(), registered.devices().size());
+      writePidFile(system, dataDir);
+      return new DalangNode(system, null, null, dataDir, null, registered.nodeId(), null, null);
+    });
+  }
+
+  private interface Starter {
+    DalangNode start(ActorSystem<Void> system, Path dataDir) throws Exception;
+  }
+
+  /** Creates the actor system for {@code config} and runs {@code starter} on it; terminates it if that fails. */
+  private static DalangNode withSystem(Config config, Starter starter) throws Exception {
     // Before the actor system starts, so its first log line already follows dalang.redaction.
     Redaction.install(Redactor.of(RedactionConfig.read(config)));
     Path dataDir = Path.of(config.getString("dalang.data-dir"));
     Files.createDirectories(dataDir);
-    String engine = config.getString("dalang.engine.default");
     var system = ActorSystem.<Void>create(Behaviors.empty(), "dalang", config);
     try {
-      return start(system, config, dataDir, engine, options.demoKey() != null ? options.demoKey() : System.getenv("DALANG_DEMO_KEY"), out);
+      return starter.start(system, dataDir);
     } catch (Exception | Error e) {
       system.terminate();
       system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -184,16 +259,66 @@ public final class DalangNode implements AutoCloseable {
     }
   }
 
-  private static DalangNode start(ActorSystem<Void> system, Config config, Path dataDir, String engine, String demoKey,
-      PrintStream out) throws Exception {
+  /** How long a node waits for its seed nodes to let it in. */
+  private static final Duration JOIN_TIMEOUT = Duration.ofSeconds(120);
+
+  /** Joins through {@code pekko.cluster.seed-nodes}, or joins itself when there are none; waits until this member is Up. */
+  private static void joinCluster(ActorSystem<?> system, Duration timeout) throws InterruptedException {
     var cluster = Cluster.get(system);
-    cluster.manager().tell(Join.create(cluster.selfMember().address()));
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    List<String> seeds = system.settings().config().getStringList("pekko.cluster.seed-nodes");
+    if (seeds.isEmpty()) cluster.manager().tell(Join.create(cluster.selfMember().address())); // else Pekko joins the seeds itself
+    long deadline = System.nanoTime() + timeout.toNanos();
     while (cluster.selfMember().status() != MemberStatus.up()) {
-      if (System.nanoTime() > deadline) throw new IllegalStateException("the cluster member did not come Up within 30 s");
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("the cluster member did not come Up within " + timeout.toSeconds() + " s"
+            + (seeds.isEmpty() ? "" : "; are the seed nodes " + seeds + " running?"));
+      }
       Thread.sleep(20);
     }
-    log.info("cluster up: single node at {}", cluster.selfMember().address());
+    log.info("cluster up: {} at {} with roles {}", seeds.isEmpty() ? "single node" : "joined through " + seeds,
+        cluster.selfMember().address(), cluster.selfMember().getRoles());
+  }
+
+  private static ActorRef<Topic.Command<SlotStatus>> slotStatusTopic(ActorSystem<?> system) {
+    return system.systemActorOf(Topic.create(SlotStatus.class, SlotStatus.TOPIC), "slot-status-topic", Props.empty());
+  }
+
+  /**
+   * This node's agent with its engines, on the devices configured or probed. On the way out the slots
+   * drain first; the engines stop before sharding and the journal go away, so their last status
+   * updates still land.
+   */
+  private static ActorRef<NodeAgent.Command> startAgent(ActorSystem<?> system, Config config, Path dataDir,
+      ActorRef<Topic.Command<SlotStatus>> topic, PrometheusMeterRegistry metrics) throws IOException {
+    // Hosted on control nodes, proxies elsewhere: the agent registers its executor, engines report their slot.
+    ExecutorEntity.init(system);
+    ModelSlotEntity.init(system);
+    String nodeId = nodeId(config, dataDir);
+    List<Device> devices = GpuProbe.probe(configuredDevices(config));
+    var agent = system.systemActorOf(NodeAgent.create(nodeId, devices, new RuntimeEngineFactory(config),
+        EngineSettings.from(config, dataDir), topic, metrics), "node-agent", Props.empty());
+    var shutdown = org.apache.pekko.actor.CoordinatedShutdown.get(system);
+    // Leaving: the slots take no new runs and finish theirs (bounded by dalang.node.drain-timeout)...
+    Duration drainTimeout = config.getDuration("dalang.node.drain-timeout");
+    shutdown.addTask(org.apache.pekko.actor.CoordinatedShutdown.PhaseServiceRequestsDone(), "drain-slots",
+        () -> AskPattern.<NodeAgent.Command, org.apache.pekko.Done>ask(agent, r -> new NodeAgent.Drain(drainTimeout, r),
+            drainTimeout.plusSeconds(2), system.scheduler()).exceptionally(e -> org.apache.pekko.Done.getInstance()));
+    // ...then the engines stop, before sharding and the journal go away.
+    shutdown.addTask(org.apache.pekko.actor.CoordinatedShutdown.PhaseServiceStop(),
+        "stop-engines", () -> AskPattern.<NodeAgent.Command, org.apache.pekko.Done>ask(agent, NodeAgent.Shutdown::new,
+            Duration.ofSeconds(10), system.scheduler()));
+    return agent;
+  }
+
+  /** Waits until {@code agent} registered its executor. */
+  private static NodeAgent.Registered awaitRegistered(ActorSystem<?> system, ActorRef<NodeAgent.Command> agent) throws Exception {
+    return AskPattern.<NodeAgent.Command, NodeAgent.Registered>ask(agent, NodeAgent.AwaitRegistered::new,
+        Duration.ofSeconds(60), system.scheduler()).toCompletableFuture().get(65, TimeUnit.SECONDS);
+  }
+
+  private static DalangNode startControl(ActorSystem<Void> system, Config config, Path dataDir, String demoKey, PrintStream out)
+      throws Exception {
+    joinCluster(system, JOIN_TIMEOUT);
     SchemaUtils.createIfNotExists(system).toCompletableFuture().get(60, TimeUnit.SECONDS);
     log.info("journal ready: {}", config.getString("pekko-persistence-jdbc.shared-databases.slick.db.url"));
 
@@ -205,8 +330,7 @@ public final class DalangNode implements AutoCloseable {
 
     var metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     Duration askTimeout = config.getDuration("dalang.http.ask-timeout");
-    ActorRef<Topic.Command<SlotStatus>> topic =
-        system.systemActorOf(Topic.create(SlotStatus.class, SlotStatus.TOPIC), "slot-status-topic", Props.empty());
+    var topic = slotStatusTopic(system);
     var placementSettings = PlacementSettings.from(config);
     var placement = system.systemActorOf(PlacementActor.create(topic, placementSettings, metrics), "placement", Props.empty());
     PoolAdmission.init(system, new PoolAdmission.Settings(pool -> AdmissionSettings.forPool(config, pool), placementSettings,
@@ -216,8 +340,6 @@ public final class DalangNode implements AutoCloseable {
         config.getInt("dalang.runs.keep-in-memory"), metrics, config.getString("dalang.telemetry.sidecar"),
         config.getDuration("dalang.telemetry.sidecar-interval")), "telemetry", Props.empty());
 
-    String nodeId = nodeId(config, dataDir);
-    List<Device> devices = GpuProbe.probe(configuredDevices(config));
     // The audit ledger's single writer (a cluster singleton), and the edges' way to it.
     ActorRef<AuditActor.Command> auditLedger = AuditActor.init(system, config);
     AuditSink audit = (tenant, actor, action, target, outcome, reason, details) -> {
@@ -240,18 +362,16 @@ public final class DalangNode implements AutoCloseable {
     if (AdminBootstrap.ensure(system, dataDir, System.getenv("DALANG_ADMIN_KEY"), out)) {
       audit.record(Role.PLATFORM_TENANT, "system", "key.issue", AdminBootstrap.KEY_ID, "ok", "", Map.of("role", "platform-admin"));
     }
-    var bootstrap = new DemoBootstrap(system, dataDir, config, engine, out);
+    var bootstrap = new DemoBootstrap(system, dataDir, config, config.getString("dalang.engine.default"), out);
     String key = config.getBoolean("dalang.demo.enabled") ? bootstrap.prepare(demoKey) : null;
 
-    var agent = system.systemActorOf(NodeAgent.create(nodeId, devices, new RuntimeEngineFactory(config),
-        EngineSettings.from(config, dataDir), topic, metrics), "node-agent", Props.empty());
-    // Engines stop before sharding and the journal go away, so their last status updates still land.
-    org.apache.pekko.actor.CoordinatedShutdown.get(system).addTask(org.apache.pekko.actor.CoordinatedShutdown.PhaseServiceStop(),
-        "stop-engines", () -> AskPattern.<NodeAgent.Command, org.apache.pekko.Done>ask(agent, NodeAgent.Shutdown::new,
-            Duration.ofSeconds(10), system.scheduler()));
-    NodeAgent.Registered registered = AskPattern.<NodeAgent.Command, NodeAgent.Registered>ask(agent, NodeAgent.AwaitRegistered::new,
-        Duration.ofSeconds(60), system.scheduler()).toCompletableFuture().get(65, TimeUnit.SECONDS);
-    if (config.getBoolean("dalang.demo.enabled")) bootstrap.placeReplicas(nodeId, registered.devices(), agent);
+    // Every pool's replicas, placed on the gpu nodes of the cluster (a singleton on the control nodes).
+    var replicas = ReplicaReconciler.init(system, ReplicaReconciler.Settings.from(config));
+    String nodeId = null;
+    if (config.getStringList("dalang.node.roles").contains(NodeRoles.GPU)) {
+      nodeId = awaitRegistered(system, startAgent(system, config, dataDir, topic, metrics)).nodeId();
+      replicas.tell(new ReplicaReconciler.ReconcileNow()); // this node's devices are known now
+    }
 
     var runs = new RunLauncher(system, placement, telemetry, RunSettings.from(config), config.getInt("dalang.http.stream-buffer"));
     var auth = new Authenticator(system, askTimeout, config.getDuration("dalang.http.auth-cache-ttl"));
@@ -266,6 +386,23 @@ public final class DalangNode implements AutoCloseable {
     log.info("listening on http://{}:{} (OpenAI-compatible API under /v1)", host, binding.localAddress().getPort());
     ServerBinding grpc = GrpcServer.bind(system, config, auth, runs, placement, askTimeout);
     return new DalangNode(system, binding, grpc, dataDir, key, nodeId, placement, runs);
+  }
+
+  /** Where {@code dalang node} writes its process id while it runs, for {@code dalang node drain}. */
+  public static Path pidFile(Path dataDir) {
+    return dataDir.resolve("node.pid");
+  }
+
+  private static void writePidFile(ActorSystem<?> system, Path dataDir) throws IOException {
+    Path f = pidFile(dataDir);
+    Files.writeString(f, ProcessHandle.current().pid() + "\n");
+    system.getWhenTerminated().thenRun(() -> {
+      try {
+        Files.deleteIfExists(f);
+      } catch (IOException e) {
+        log.debug("could not delete {}: {}", f, e.getMessage());
+      }
+    });
   }
 
   /** {@code dalang.node.id}, else the id stored in {@code <data-dir>/node.id}, created on first start. */

@@ -5,18 +5,12 @@ import io.dalang.actors.apikey.ApiKeyEntity;
 import io.dalang.protocols.auth.Role;
 import io.dalang.runtime.admin.KeyService;
 import io.dalang.actors.executor.ExecutorEntity;
-import io.dalang.actors.node.NodeAgent;
 import io.dalang.actors.pool.PoolEntity;
 import io.dalang.actors.pool.PoolSpec;
-import io.dalang.actors.slot.ModelSlotEntity;
 import io.dalang.actors.slot.SlotSpec;
 import io.dalang.actors.tenant.TenantEntity;
 import io.dalang.engine.Digests;
-import io.dalang.actors.placement.SlotFeasibility;
-import io.dalang.gguf.GgufReader;
-import io.dalang.gguf.MemoryEstimator;
 import io.dalang.gguf.TinyModel;
-import io.dalang.protocols.node.Device;
 import io.dalang.protocols.redaction.KnownSecrets;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -29,7 +23,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
-import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.slf4j.Logger;
@@ -37,17 +30,14 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Makes a fresh data dir useful at once: tenant {@code demo} with an API key, the tiny generated model,
- * and pool {@code demo} serving it as {@code dalang-demo} from one slot on this node. Everything goes
+ * and pool {@code demo} serving it as {@code dalang-demo} with {@code dalang.demo.replicas} replicas,
+ * which the replica reconciler places on the cluster's gpu nodes (this one, by default). Everything goes
  * through the same persistent entities an operator's changes would, so a second start recovers it from
  * the journal instead of creating it again. The key is printed once, on the start that created it.
  */
 final class DemoBootstrap {
   private static final Logger log = LoggerFactory.getLogger(DemoBootstrap.class);
   private static final Duration TIMEOUT = Duration.ofSeconds(30);
-  /** Memory an engine takes beyond the model's own buffers (runtime, thread pools); CUDA adds its context on top. */
-  static final long ENGINE_OVERHEAD_MIB = 64;
-  /** What both llama.cpp engines offer. */
-  static final java.util.Set<String> ENGINE_EXTENSIONS = java.util.Set.of("grammar", "logprobs", "stop");
 
   private final ActorSystem<?> system;
   private final ClusterSharding sharding;
@@ -98,7 +88,7 @@ final class DemoBootstrap {
     var poolRef = sharding.entityRefFor(PoolEntity.ENTITY_KEY, pool);
     var view = await(poolRef.<PoolEntity.PoolView>ask(PoolEntity.GetPool::new, TIMEOUT));
     if (!view.exists()) {
-      var spec = new PoolSpec(modelId, model.toAbsolutePath().toString(), digest, engine, 1,
+      var spec = new PoolSpec(modelId, model.toAbsolutePath().toString(), digest, engine, demo.getInt("replicas"),
           demo.getInt("context-per-sequence"), demo.getInt("parallel"), demo.getInt("threads"));
       await(poolRef.<PoolEntity.PoolView>askWithStatus(r -> new PoolEntity.CreatePool(spec, r), TIMEOUT));
       log.info("created pool '{}' serving model '{}' on engine {}", pool, modelId, engine);
@@ -110,34 +100,6 @@ final class DemoBootstrap {
       }
     }
     return key;
-  }
-
-  /** After the node agent registered: place the pool's missing replicas on this node. */
-  void placeReplicas(String nodeId, List<Device> devices, ActorRef<NodeAgent.Command> agent) throws Exception {
-    var poolRef = sharding.entityRefFor(PoolEntity.ENTITY_KEY, pool);
-    var view = await(poolRef.<PoolEntity.PoolView>ask(PoolEntity.GetPool::new, TIMEOUT));
-    var reserved = new java.util.HashMap<String, Long>(); // MiB promised to replicas placed in this pass
-    for (int i = view.slots().size(); i < view.spec().replicas(); i++) {
-      String slotId = pool + "-" + i;
-      var spec0 = view.spec();
-      var estimate = MemoryEstimator.estimate(GgufReader.read(Path.of(spec0.modelPath())), spec0.contextPerSequence(), spec0.parallel(),
-          ENGINE_OVERHEAD_MIB << 20);
-      var requirements = new SlotFeasibility.Requirements(estimate.totalMib(), "", true, java.util.Set.of());
-      var candidates = devices.stream().map(d -> new SlotFeasibility.Candidate(nodeId, d)).toList();
-      var chosen = SlotFeasibility.placeOrExplain("slot " + slotId + " of pool '" + pool + "'", requirements, candidates,
-          ENGINE_EXTENSIONS, reserved);
-      reserved.merge(SlotFeasibility.deviceKey(chosen), estimate.totalMib(), Long::sum);
-      log.info("slot {} needs about {} MiB (weights {} MiB, KV cache {} MiB); candidates: {}", slotId, estimate.totalMib(),
-          String.format("%.1f", estimate.weightsBytes() / 1048576.0), String.format("%.1f", estimate.kvCacheBytes() / 1048576.0),
-          SlotFeasibility.evaluate(requirements, candidates, ENGINE_EXTENSIONS, reserved));
-      var placement = new PoolEntity.SlotPlacement(slotId, nodeId, chosen.device().id());
-      view = await(poolRef.<PoolEntity.PoolView>askWithStatus(r -> new PoolEntity.AddSlot(placement, r), TIMEOUT));
-      SlotSpec spec = view.slotSpecs().stream().filter(s -> s.slotId().equals(slotId)).findFirst().orElseThrow();
-      await(sharding.entityRefFor(ModelSlotEntity.ENTITY_KEY, slotId).<ModelSlotEntity.SlotView>askWithStatus(r -> new ModelSlotEntity.Provision(spec, r), TIMEOUT));
-      await(sharding.entityRefFor(ExecutorEntity.ENTITY_KEY, nodeId).<ExecutorEntity.ExecutorView>askWithStatus(r -> new ExecutorEntity.AssignSlot(spec, r), TIMEOUT));
-      agent.tell(new NodeAgent.HostSlot(spec));
-      log.info("placed slot {} of pool '{}' on node {} device {}", slotId, pool, nodeId, placement.deviceId());
-    }
   }
 
   /** The demo key administers its own tenant (it can issue the tenant's other keys). */

@@ -1,0 +1,145 @@
+package io.dalang.actors.pool;
+
+import io.dalang.actors.executor.ExecutorEntity;
+import io.dalang.actors.placement.SlotFeasibility;
+import io.dalang.actors.slot.SlotSpec;
+import io.dalang.protocols.error.DalangException;
+import io.dalang.protocols.node.Device;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * What it takes to bring every pool to its replica count, given the cluster's executors: the replicas
+ * whose node is gone are lost, a replica its node's executor does not run as the pool specifies (a
+ * placement cut short, or a changed spec) is assigned again, and each missing replica goes to the
+ * feasible device ({@link SlotFeasibility}) of a live node that runs the fewest replicas of that pool,
+ * so a pool spreads over nodes before it doubles up on one. A pure function of its inputs;
+ * {@link ReplicaReconciler} applies it.
+ */
+public final class ReplicaPlan {
+  /** Memory an engine takes beyond the model's own buffers (runtime, thread pools); CUDA adds its context on top. */
+  public static final long ENGINE_OVERHEAD_MIB = 64;
+  /** What both llama.cpp engines offer. */
+  public static final Set<String> ENGINE_EXTENSIONS = Set.of("grammar", "logprobs", "stop");
+
+  private ReplicaPlan() {}
+
+  /**
+   * Where a registered executor's node stands: {@code LIVE} (an Up, reachable member: may get replicas),
+   * {@code GONE} (downed or removed from the cluster: its replicas are lost), {@code UNKNOWN} (not Up
+   * yet, leaving, or unreachable but not downed: its replicas still count, it gets no new ones),
+   * {@code DRAINING} (its executor reported it is leaving: its replicas no longer count, so they are
+   * placed elsewhere while they finish their runs, but they are not lost until the node is gone).
+   */
+  public enum NodeState { LIVE, GONE, UNKNOWN, DRAINING }
+
+  public record Node(ExecutorEntity.ExecutorView executor, NodeState state) {}
+
+  public sealed interface Action {}
+
+  /** The replica {@code placement} of {@code poolId} went with its node. */
+  public record Lose(String poolId, PoolEntity.SlotPlacement placement, String reason) implements Action {}
+
+  /** The replica {@code spec} of {@code poolId} must be (again) provisioned and assigned to its node's executor. */
+  public record Assign(String poolId, SlotSpec spec) implements Action {}
+
+  /** A new replica {@code slotId} of {@code poolId} on {@code nodeId}'s {@code deviceId}. */
+  public record Place(String poolId, String slotId, String nodeId, String deviceId, long memoryMib) implements Action {}
+
+  /** {@code missing} replicas of {@code poolId} fit nowhere now; {@code reason} says why for each device. */
+  public record Unplaceable(String poolId, int missing, String reason) implements Action {}
+
+  /**
+   * @param pools every pool (views of unknown pools are skipped)
+   * @param nodes every registered executor by node id
+   * @param memoryMibByPool each pool's estimated memory per replica; a pool without one gets no new replicas
+   */
+  public static List<Action> plan(List<PoolEntity.PoolView> pools, Map<String, Node> nodes, Map<String, Long> memoryMibByPool) {
+    var reserved = new HashMap<String, Long>(); // MiB promised to the slots already assigned to each device
+    for (Node n : nodes.values()) {
+      if (n.state() == NodeState.GONE) continue;
+      for (SlotSpec s : n.executor().slots()) {
+        reserved.merge(n.executor().nodeId() + "/" + s.deviceId(), memoryMibByPool.getOrDefault(s.poolId(), 0L), Long::sum);
+      }
+    }
+    var actions = new ArrayList<Action>();
+    for (PoolEntity.PoolView pool : pools.stream().filter(PoolEntity.PoolView::exists)
+        .sorted(Comparator.comparing(PoolEntity.PoolView::poolId)).toList()) {
+      var perNode = new TreeMap<String, Integer>();
+      int present = 0;
+      var specs = pool.slotSpecs();
+      for (int i = 0; i < pool.slots().size(); i++) {
+        PoolEntity.SlotPlacement p = pool.slots().get(i);
+        Node n = nodes.get(p.nodeId());
+        if (n != null && n.state() == NodeState.GONE) {
+          actions.add(new Lose(pool.poolId(), p, "node " + p.nodeId() + " (" + n.executor().address() + ") left the cluster"));
+          continue;
+        }
+        if (n != null && n.state() == NodeState.DRAINING) continue;
+        present++;
+        perNode.merge(p.nodeId(), 1, Integer::sum);
+        SlotSpec spec = specs.get(i);
+        if (n != null && !n.executor().slots().contains(spec)) actions.add(new Assign(pool.poolId(), spec));
+      }
+      int missing = pool.spec().replicas() - present;
+      if (missing <= 0) continue;
+      Long mib = memoryMibByPool.get(pool.poolId());
+      if (mib == null) {
+        actions.add(new Unplaceable(pool.poolId(), missing, "the memory estimate of model " + pool.spec().modelPath() + " is unknown"));
+        continue;
+      }
+      for (int k = 0; k < missing; k++) {
+        String slotId = pool.nextSlotId(k);
+        var r = new SlotFeasibility.Requirements(mib, "", true, Set.of());
+        var choice = chooseSpreading(r, nodes, perNode, reserved);
+        if (choice == null) {
+          actions.add(new Unplaceable(pool.poolId(), missing - k, explain(slotId, pool.poolId(), r, nodes, reserved)));
+          break;
+        }
+        actions.add(new Place(pool.poolId(), slotId, choice.nodeId(), choice.device().id(), mib));
+        perNode.merge(choice.nodeId(), 1, Integer::sum);
+        reserved.merge(SlotFeasibility.deviceKey(choice), mib, Long::sum);
+      }
+    }
+    return actions;
+  }
+
+  /** The best feasible device among the live nodes with the fewest of the pool's replicas, then the next fewest. */
+  private static SlotFeasibility.Candidate chooseSpreading(SlotFeasibility.Requirements r, Map<String, Node> nodes,
+      Map<String, Integer> perNode, Map<String, Long> reserved) {
+    var byCount = new TreeMap<Integer, List<SlotFeasibility.Candidate>>();
+    for (SlotFeasibility.Candidate c : candidates(nodes)) {
+      byCount.computeIfAbsent(perNode.getOrDefault(c.nodeId(), 0), k -> new ArrayList<>()).add(c);
+    }
+    for (var group : byCount.values()) {
+      var chosen = SlotFeasibility.choose(SlotFeasibility.evaluate(r, group, ENGINE_EXTENSIONS, reserved));
+      if (chosen.isPresent()) return chosen.get();
+    }
+    return null;
+  }
+
+  private static List<SlotFeasibility.Candidate> candidates(Map<String, Node> nodes) {
+    var out = new ArrayList<SlotFeasibility.Candidate>();
+    for (Node n : nodes.values()) {
+      if (n.state() != NodeState.LIVE) continue;
+      for (Device d : n.executor().devices()) out.add(new SlotFeasibility.Candidate(n.executor().nodeId(), d));
+    }
+    out.sort(Comparator.comparing(SlotFeasibility.Candidate::nodeId).thenComparing(c -> c.device().id()));
+    return out;
+  }
+
+  private static String explain(String slotId, String poolId, SlotFeasibility.Requirements r, Map<String, Node> nodes,
+      Map<String, Long> reserved) {
+    try {
+      SlotFeasibility.placeOrExplain("slot " + slotId + " of pool '" + poolId + "'", r, candidates(nodes), ENGINE_EXTENSIONS, reserved);
+      return "no device is free for slot " + slotId;
+    } catch (DalangException e) {
+      return e.getMessage();
+    }
+  }
+}
