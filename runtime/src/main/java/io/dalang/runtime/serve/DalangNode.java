@@ -3,6 +3,9 @@ package io.dalang.runtime.serve;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.dalang.actors.apikey.ApiKeyEntity;
+import io.dalang.actors.jobs.IdempotencyEntity;
+import io.dalang.actors.jobs.JobEntity;
+import io.dalang.actors.jobs.JobSettings;
 import io.dalang.actors.engine.EngineSettings;
 import io.dalang.actors.executor.ExecutorEntity;
 import io.dalang.actors.node.NodeAgent;
@@ -38,6 +41,9 @@ import io.dalang.runtime.auth.Authenticator;
 import io.dalang.runtime.engine.RuntimeEngineFactory;
 import io.dalang.runtime.grpc.GrpcServer;
 import io.dalang.runtime.http.HttpApi;
+import io.dalang.runtime.http.JobsApi;
+import io.dalang.runtime.jobs.JobService;
+import io.dalang.runtime.jobs.LauncherJobExecutor;
 import io.dalang.runtime.runs.RunLauncher;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -248,10 +254,16 @@ public final class DalangNode implements AutoCloseable {
 
     var runs = new RunLauncher(system, placement, telemetry, RunSettings.from(config), config.getInt("dalang.http.stream-buffer"));
     var auth = new Authenticator(system, askTimeout, config.getDuration("dalang.http.auth-cache-ttl"));
+    // Durable jobs: remembered jobs (those unfinished when the node stopped) start again here.
+    var jobSettings = JobSettings.from(config);
+    IdempotencyEntity.init(system);
+    JobEntity.init(system, new LauncherJobExecutor(system, runs, auth, jobSettings.maxConcurrentAttempts()), jobSettings);
+    var jobs = new JobService(system, askTimeout, jobSettings);
     var admin = new AdminApi(system, auth, new KeyService(system, askTimeout), audit, placement, askTimeout,
         tenant -> usage(system, tenant, askTimeout), secrets, auditLedger, AuditStore.fromConfig(config),
-        AuditSettings.from(config).blockSize());
-    var api = new HttpApi(system, auth, runs, placement, telemetry, askTimeout, RuntimeEngineFactory.KINDS, metrics::scrape, admin.route());
+        AuditSettings.from(config).blockSize(), jobs);
+    var api = new HttpApi(system, auth, runs, placement, telemetry, askTimeout, RuntimeEngineFactory.KINDS, metrics::scrape, admin.route(),
+        new JobsApi(jobs, runs.settings().defaultMaxTokens()));
     String host = config.getString("dalang.http.host");
     ServerBinding binding = Http.get(system).newServerAt(host, config.getInt("dalang.http.port")).bind(api.route())
         .toCompletableFuture().get(30, TimeUnit.SECONDS);
