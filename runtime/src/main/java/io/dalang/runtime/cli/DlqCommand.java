@@ -64,8 +64,6 @@ public final class DlqCommand {
 
     @CommandLine.Mixin Node node = new Node();
 
-    abstract String name();
-
     abstract Integer run(PrintWriter out) throws IOException, InterruptedException;
 
     @Override
@@ -73,13 +71,13 @@ public final class DlqCommand {
       try {
         return run(spec.commandLine().getOut());
       } catch (Usage e) {
-        spec.commandLine().getErr().println("dalang dlq " + name() + ": " + e.getMessage());
+        spec.commandLine().getErr().println("dalang dlq " + spec.name() + ": " + e.getMessage());
         return UNUSABLE;
       } catch (Refused e) {
-        spec.commandLine().getErr().println("dalang dlq " + name() + ": " + e.getMessage());
+        spec.commandLine().getErr().println("dalang dlq " + spec.name() + ": " + e.getMessage());
         return REFUSED;
       } catch (IOException e) {
-        spec.commandLine().getErr().println("dalang dlq " + name() + ": no node answered at " + node.url + " (" + e + "); is `dalang serve` running?");
+        spec.commandLine().getErr().println("dalang dlq " + spec.name() + ": no node answered at " + node.url + " (" + e + "); is `dalang serve` running?");
         return UNUSABLE;
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
@@ -124,11 +122,6 @@ public final class DlqCommand {
     String tenant;
 
     @Override
-    String name() {
-      return "list";
-    }
-
-    @Override
     Integer run(PrintWriter out) throws IOException, InterruptedException {
       JsonNode jobs = send("GET", "/admin/v1/dlq" + (tenant != null ? "?tenant=" + enc(tenant) : "")).path("jobs");
       out.printf("%-36s  %-16s  %8s  %-24s  %-24s  %s%n", "JOB", "TENANT", "ATTEMPTS", "ERROR", "DEAD-LETTERED AT", "LAST ENGINE/SLOT");
@@ -147,11 +140,6 @@ public final class DlqCommand {
   static final class Show extends Call {
     @Parameters(paramLabel = "ID", description = "The job id")
     String id;
-
-    @Override
-    String name() {
-      return "show";
-    }
 
     @Override
     Integer run(PrintWriter out) throws IOException, InterruptedException {
@@ -175,11 +163,6 @@ public final class DlqCommand {
 
     @Option(names = "--replay-id", description = "Names this replay: running it again with the same id changes nothing (default: a new id)")
     String replayId;
-
-    @Override
-    String name() {
-      return "replay";
-    }
 
     @Override
     Integer run(PrintWriter out) throws IOException, InterruptedException {
