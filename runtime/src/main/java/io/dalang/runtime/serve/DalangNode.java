@@ -160,7 +160,10 @@ public final class DalangNode implements AutoCloseable {
     c = ConfigFactory.parseMap(Map.of("dalang.data-dir", dataDir.toString())).withFallback(c);
     if (c.getString("pekko-persistence-jdbc.shared-databases.slick.db.url").isBlank()) {
       // AUTO_SERVER: other processes (dalang CLI commands) may open the database while serve runs.
-      String url = "jdbc:h2:file:" + dataDir.resolve("db").resolve("dalang") + ";AUTO_SERVER=TRUE";
+      // WRITE_DELAY=0: every commit reaches the file before it returns. H2's default (500 ms) writes
+      // committed transactions in the background, so a kill -9 lost what was acknowledged just before it
+      // (jobs answered 202 were gone after a restart).
+      String url = "jdbc:h2:file:" + dataDir.resolve("db").resolve("dalang") + ";AUTO_SERVER=TRUE;WRITE_DELAY=0";
       c = ConfigFactory.parseMap(Map.of("pekko-persistence-jdbc.shared-databases.slick.db.url", url)).withFallback(c);
     }
     return c;
