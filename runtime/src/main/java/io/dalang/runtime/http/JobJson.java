@@ -64,7 +64,7 @@ public final class JobJson {
   }
 
   /** The error that ended {@code a}, as a typed error; null if it did not fail. */
-  static DalangError error(Attempt a) {
+  public static DalangError error(Attempt a) {
     if (a == null || a.errorCode() == null) return null;
     ErrorCode code;
     try {

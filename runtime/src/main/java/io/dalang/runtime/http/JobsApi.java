@@ -85,18 +85,15 @@ public final class JobsApi {
    */
   CompletionStage<HttpResponse> generate(Principal p, byte[] body, boolean chat, String keyHeader) {
     HttpApi.requireTenantKey(p);
-    Optional<String> key = JobService.idempotencyKey(Optional.of(keyHeader));
     var v = accepted(p, body, chat);
-    return jobs.submit(p, new JobRequest(v.model(), v.generation()), JobService.requestHash(chat ? "chat" : "completion", body), key)
-        .thenCompose(s -> jobs.awaitFinished(s.job().jobId()).thenApply(done -> repeated(answer(done, v.stream()), s.repeated())));
+    return jobs.runToEnd(p, new JobRequest(v.model(), v.generation()), JobService.requestHash(chat ? "chat" : "completion", body), keyHeader)
+        .thenApply(s -> repeated(answer(s.job(), v.stream()), s.repeated()));
   }
 
   /** The request validated, for a model the tenant is served: a job is only accepted if it could run. */
   private RequestValidation.Validated accepted(Principal p, byte[] request, boolean chat) {
     var v = HttpApi.validate(request, chat, "pending", defaultMaxTokens);
-    if (!p.models().containsKey(v.model())) {
-      throw new DalangException(ErrorCode.MODEL_NOT_FOUND, "model '" + v.model() + "' does not exist or is not served to this tenant");
-    }
+    JobService.requireServed(p, v.model());
     return v;
   }
 

@@ -76,6 +76,22 @@ public final class JobService {
     });
   }
 
+  /**
+   * A synchronous request with an idempotency key, as a job: submitted (or found), then waited for.
+   * Completes with the finished job and whether the key named it already.
+   */
+  public CompletionStage<Submitted> runToEnd(Principal p, JobRequest request, String requestHash, String idempotencyKey) {
+    return submit(p, request, requestHash, idempotencyKey(Optional.of(idempotencyKey)))
+        .thenCompose(s -> awaitFinished(s.job().jobId()).thenApply(done -> new Submitted(done, s.repeated())));
+  }
+
+  /** Jobs are accepted only for a model the tenant is served, so that they could run. */
+  public static void requireServed(Principal p, String model) {
+    if (!p.models().containsKey(model)) {
+      throw new DalangException(ErrorCode.MODEL_NOT_FOUND, "model '" + model + "' does not exist or is not served to this tenant");
+    }
+  }
+
   /** The job {@code jobId} if it is {@code p}'s tenant's; {@code not_found} for any other job and for no job. */
   public CompletionStage<JobView> get(Principal p, String jobId) {
     return view(jobId).thenApply(v -> {

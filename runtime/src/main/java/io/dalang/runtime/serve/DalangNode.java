@@ -272,7 +272,7 @@ public final class DalangNode implements AutoCloseable {
         .toCompletableFuture().get(30, TimeUnit.SECONDS);
     binding.addToCoordinatedShutdown(Duration.ofSeconds(10), system);
     log.info("listening on http://{}:{} (OpenAI-compatible API under /v1)", host, binding.localAddress().getPort());
-    ServerBinding grpc = GrpcServer.bind(system, config, auth, runs, placement, askTimeout);
+    ServerBinding grpc = GrpcServer.bind(system, config, auth, runs, placement, askTimeout, jobs);
     return new DalangNode(system, binding, grpc, dataDir, key, nodeId, placement);
   }
 
