@@ -18,6 +18,8 @@ public enum ErrorCode {
   METHOD_NOT_ALLOWED(405, "UNIMPLEMENTED", "invalid_request_error", false),
   /** The thing to create exists already, or the change conflicts with its state (e.g. a revoked key). */
   CONFLICT(409, "ALREADY_EXISTS", "invalid_request_error", false),
+  /** An {@code Idempotency-Key} the tenant already used with a different request (within the key's TTL). */
+  IDEMPOTENCY_CONFLICT(409, "FAILED_PRECONDITION", "invalid_request_error", false),
   UNSUPPORTED_MEDIA_TYPE(415, "INVALID_ARGUMENT", "invalid_request_error", false),
   CAPACITY_EXHAUSTED(429, "RESOURCE_EXHAUSTED", "rate_limit_error", true),
   /** One of the tenant's quotas is used up; {@code param} names it, {@code Retry-After} says when it resets. */

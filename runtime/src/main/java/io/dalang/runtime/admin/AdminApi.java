@@ -18,6 +18,7 @@ import io.dalang.runtime.auth.Authenticator;
 import io.dalang.runtime.auth.Principal;
 import io.dalang.runtime.http.ErrorMapper;
 import io.dalang.runtime.http.Json;
+import io.dalang.runtime.jobs.JobService;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -71,6 +72,7 @@ public final class AdminApi extends AllDirectives {
   private final ActorRef<AuditActor.Command> ledger;
   private final AuditStore auditStore;
   private final int auditBlockSize;
+  private final JobService jobs;
 
   /**
    * @param usage a tenant's quota usage now (counters and reset times), for {@code GET .../quotas}
@@ -78,7 +80,8 @@ public final class AdminApi extends AllDirectives {
    */
   public AdminApi(ActorSystem<?> system, Authenticator auth, KeyService keys, AuditSink audit,
       ActorRef<PlacementActor.Command> placement, Duration timeout, Function<String, CompletionStage<Map<String, Object>>> usage,
-      SecretsClient secrets, ActorRef<AuditActor.Command> ledger, AuditStore auditStore, int auditBlockSize) {
+      SecretsClient secrets, ActorRef<AuditActor.Command> ledger, AuditStore auditStore, int auditBlockSize, JobService jobs) {
+    this.jobs = jobs;
     this.secrets = secrets;
     this.ledger = ledger;
     this.auditStore = auditStore;
@@ -117,7 +120,13 @@ public final class AdminApi extends AllDirectives {
         path(PathMatchers.segment("platform").slash("keys"), () -> post(() -> body(b -> completeWithFuture(issueKey(p, Role.PLATFORM_TENANT, b))))),
         path(PathMatchers.segment("platform").slash("keys").slash(PathMatchers.segment()), keyId ->
             delete(() -> completeWithFuture(revokeKey(p, Role.PLATFORM_TENANT, keyId)))),
-        path("fleet", () -> get(() -> completeWithFuture(fleet(p))))))));
+        path("fleet", () -> get(() -> completeWithFuture(fleet(p)))),
+        path("dlq", () -> get(() -> parameterOptional("tenant", t -> completeWithFuture(deadLetters(p, t.orElse(null)))))),
+        path(PathMatchers.segment("dlq").slash("replay"), () -> post(() -> parameterOptional("tenant", t ->
+            parameterOptional("replay_id", r -> completeWithFuture(replayAll(p, t.orElse(null), r.orElse(null))))))),
+        path(PathMatchers.segment("dlq").slash(PathMatchers.segment()), jobId -> get(() -> completeWithFuture(deadLetter(p, jobId)))),
+        path(PathMatchers.segment("dlq").slash(PathMatchers.segment()).slash("replay"), jobId -> post(() ->
+            parameterOptional("replay_id", r -> completeWithFuture(replay(p, jobId, r.orElse(null))))))))));
   }
 
   /** Authenticates, and audits a failed authentication on the admin API as a denied operation. */
@@ -473,6 +482,71 @@ public final class AdminApi extends AllDirectives {
           }
           return json(StatusCodes.OK, Map.of("slots", slots));
         });
+  }
+
+  // Dead-letter queue: platform-admin and operator for every tenant, tenant-admin for its own.
+
+  private boolean managesJobs(Principal p, String tenant) {
+    return p.role() == Role.PLATFORM_ADMIN || p.role() == Role.OPERATOR || (p.role() == Role.TENANT_ADMIN && p.ownTenant(tenant));
+  }
+
+  private static final String JOB_ROLES = "platform-admin, operator, or tenant-admin of the job's tenant";
+
+  private CompletionStage<HttpResponse> deadLetters(Principal p, String tenant) {
+    String scope = tenant != null ? tenant : p.role() == Role.TENANT_ADMIN ? p.tenantId() : null;
+    allow(p, "dlq.read", scope == null ? "" : scope, "dlq", scope == null ? p.role().platform() : managesJobs(p, scope), JOB_ROLES);
+    return jobs.deadLettered(scope).thenApply(list -> json(StatusCodes.OK, Map.of("jobs",
+        list.stream().map(v -> io.dalang.runtime.http.JobJson.full(v, true)).toList())));
+  }
+
+  private CompletionStage<HttpResponse> deadLetter(Principal p, String jobId) {
+    return jobs.view(jobId).thenApply(v -> {
+      allow(p, "dlq.read", v.job().tenantId(), jobId, managesJobs(p, v.job().tenantId()), JOB_ROLES);
+      return json(StatusCodes.OK, io.dalang.runtime.http.JobJson.full(v, true));
+    });
+  }
+
+  /** Replays one job; {@code replayId} (default: a new one) makes a repeated request a no-op. Audited either way. */
+  private CompletionStage<HttpResponse> replay(Principal p, String jobId, String replayId) {
+    String id = replayId(replayId);
+    return jobs.view(jobId).thenCompose(v -> {
+      allow(p, "job.replay", v.job().tenantId(), jobId, managesJobs(p, v.job().tenantId()), JOB_ROLES);
+      return replayed(p, v, id);
+    }).thenApply(r -> json(StatusCodes.OK, r));
+  }
+
+  /** Replays every dead-lettered job of {@code tenant}, one audit event per job. */
+  private CompletionStage<HttpResponse> replayAll(Principal p, String tenant, String replayId) {
+    if (tenant == null || tenant.isBlank()) throw AdminValidation.invalid("tenant", "'tenant' is required: replay all dead-lettered jobs of which tenant?");
+    allow(p, "job.replay", tenant, "dlq", managesJobs(p, tenant), JOB_ROLES);
+    String id = replayId(replayId);
+    return jobs.deadLettered(tenant).thenCompose(list -> {
+      CompletableFuture<List<Map<String, Object>>> all = CompletableFuture.completedFuture(new ArrayList<>());
+      for (var v : list) all = all.thenCompose(acc -> replayed(p, v, id).thenApply(r -> {
+        acc.add(r);
+        return acc;
+      }));
+      return all;
+    }).thenApply(results -> json(StatusCodes.OK, Map.of("tenant", tenant, "replay_id", id, "jobs", results)));
+  }
+
+  private CompletionStage<Map<String, Object>> replayed(Principal p, io.dalang.actors.jobs.JobView v, String replayId) {
+    return jobs.replay(v.jobId(), replayId, p.keyId()).thenApply(r -> {
+      audit.record(v.job().tenantId(), p.keyId(), "job.replay", v.jobId(), "ok", "", Map.of("replay_id", replayId,
+          "result", r.replayed() ? "replayed" : "no-op", "state", r.job().state(), "attempts", Integer.toString(r.job().attempts().size())));
+      var m = new LinkedHashMap<String, Object>();
+      m.put("id", v.jobId());
+      m.put("replayed", r.replayed());
+      m.put("note", r.note());
+      m.put("state", r.job().state());
+      m.put("replay_id", replayId);
+      return m;
+    });
+  }
+
+  private static String replayId(String given) {
+    if (given == null) return "replay_" + java.util.UUID.randomUUID().toString().replace("-", "");
+    return AdminValidation.id("replay_id", given);
   }
 
   // Helpers

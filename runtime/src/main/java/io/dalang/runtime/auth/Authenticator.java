@@ -75,13 +75,24 @@ public final class Authenticator {
     var keyRef = sharding.entityRefFor(ApiKeyEntity.ENTITY_KEY, hash);
     return keyRef.<ApiKeyEntity.ApiKeyView>ask(ApiKeyEntity.ResolveKey::new, askTimeout).thenCompose(view -> {
       if (!view.active()) throw new DalangException(ErrorCode.AUTHENTICATION_FAILED, "invalid API key");
-      var tenantRef = sharding.entityRefFor(TenantEntity.ENTITY_KEY, view.tenantId());
-      return tenantRef.<TenantEntity.TenantView>ask(TenantEntity.GetTenant::new, askTimeout)
-          .thenCompose(t -> {
-            if (!t.exists()) throw new DalangException(ErrorCode.AUTHENTICATION_FAILED, "invalid API key");
-            return models(t.pools()).thenApply(models -> new Principal(t.tenantId(), view.keyId(), Role.ofStored(view.role()), Set.copyOf(t.pools()), models, t.quotas()));
-          });
+      return principal(view.tenantId(), view.keyId(), Role.ofStored(view.role()), ErrorCode.AUTHENTICATION_FAILED, "invalid API key");
     });
+  }
+
+  /**
+   * The principal of key {@code keyId} of {@code tenantId} as the tenant is now (pools, models, quotas),
+   * without the key: for work a key started earlier and that runs on without it (durable jobs).
+   */
+  public CompletionStage<Principal> principalOf(String tenantId, String keyId, Role role) {
+    return principal(tenantId, keyId, role, ErrorCode.PERMISSION_DENIED, "tenant " + tenantId + " no longer exists");
+  }
+
+  private CompletionStage<Principal> principal(String tenantId, String keyId, Role role, ErrorCode missing, String message) {
+    return sharding.entityRefFor(TenantEntity.ENTITY_KEY, tenantId).<TenantEntity.TenantView>ask(TenantEntity.GetTenant::new, askTimeout)
+        .thenCompose(t -> {
+          if (!t.exists()) throw new DalangException(missing, message);
+          return models(t.pools()).thenApply(models -> new Principal(t.tenantId(), keyId, role, Set.copyOf(t.pools()), models, t.quotas()));
+        });
   }
 
   private CompletionStage<Map<String, String>> models(List<String> pools) {

@@ -19,7 +19,11 @@ import io.dalang.protocols.openai.RequestValidation;
 import io.dalang.actors.admission.Priority;
 import io.dalang.runtime.auth.Authenticator;
 import io.dalang.runtime.runs.RunLauncher;
+import io.dalang.actors.jobs.JobRequest;
+import io.dalang.actors.jobs.JobView;
+import io.dalang.runtime.jobs.JobService;
 import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -36,22 +40,36 @@ public final class GrpcInferenceService implements InferencePowerApi {
   private final ActorSystem<?> system;
   private final Authenticator auth;
   private final RunLauncher runs;
+  private final JobService jobs;
 
-  public GrpcInferenceService(ActorSystem<?> system, Authenticator auth, RunLauncher runs) {
+  /** @param jobs runs requests sent with {@code idempotency-key} metadata as durable jobs */
+  public GrpcInferenceService(ActorSystem<?> system, Authenticator auth, RunLauncher runs, JobService jobs) {
     this.system = system;
     this.auth = auth;
     this.runs = runs;
+    this.jobs = jobs;
   }
 
   @Override
   public Source<GenerateEvent, NotUsed> generate(GenerateRequest in, Metadata metadata) {
     long received = System.nanoTime();
-    return Source.completionStage(start(in, metadata, received, true)).flatMapConcat(started -> started)
-        .mapError(new org.apache.pekko.japi.pf.PFBuilder<Throwable, Throwable>().matchAny(GrpcErrors::of).build());
+    var events = metadata.getText(IDEMPOTENCY_KEY).isPresent()
+        ? Source.completionStage(job(in, metadata, true)).flatMapConcat(v -> Source.from(replayed(v)))
+        : Source.completionStage(start(in, metadata, received, true)).flatMapConcat(started -> started);
+    return events.mapError(new org.apache.pekko.japi.pf.PFBuilder<Throwable, Throwable>().matchAny(GrpcErrors::of).build());
   }
 
   @Override
   public CompletionStage<CompleteResponse> complete(GenerateRequest in, Metadata metadata) {
+    if (metadata.getText(IDEMPOTENCY_KEY).isPresent()) {
+      return job(in, metadata, false).thenApply(v -> {
+        var r = v.result();
+        return CompleteResponse.newBuilder().setRunId(r.runId()).setModel(v.job().request().model()).setText(r.text())
+            .setFinishReason(r.finishReason() == null ? "" : r.finishReason()).setUsage(usage(r.promptTokens(), r.completionTokens())).build();
+      }).exceptionally(t -> {
+        throw GrpcErrors.of(t);
+      });
+    }
     long received = System.nanoTime();
     var out = CompleteResponse.newBuilder().setModel(in.getModel());
     var text = new StringBuilder();
@@ -71,13 +89,56 @@ public final class GrpcInferenceService implements InferencePowerApi {
         });
   }
 
+  /** Metadata that makes a request a durable job with the same semantics as HTTP's {@code Idempotency-Key}. */
+  static final String IDEMPOTENCY_KEY = "idempotency-key";
+
+  /**
+   * A request with an idempotency key runs as a job: the same key and request give the stored result (or
+   * wait for it), another request under the key fails with {@code idempotency_conflict}. Completes with the
+   * succeeded job; a dead-lettered job's last error fails the call.
+   */
+  private CompletionStage<JobView> job(GenerateRequest in, Metadata md, boolean stream) {
+    return auth.authenticate(md.getText("authorization")).thenCompose(p -> {
+      tenantKey(p);
+      var v = validate(in, "pending", stream, runs.settings().defaultMaxTokens());
+      JobService.requireServed(p, v.model());
+      String hash = JobService.requestHash(stream ? "grpc.generate" : "grpc.complete", io.dalang.runtime.http.Json.bytes(v));
+      return jobs.runToEnd(p, new JobRequest(v.model(), v.generation()), hash, md.getText(IDEMPOTENCY_KEY).orElseThrow());
+    }).thenApply(s -> {
+      JobView v = s.job();
+      if (v.result() != null) return v;
+      DalangError e = io.dalang.runtime.http.JobJson.error(v.lastAttempt());
+      throw (e != null ? e : DalangError.of(ErrorCode.INTERNAL, "job " + v.jobId() + " ended without a result")).toException();
+    });
+  }
+
+  /** A finished job's result as the events a live generation would have sent. */
+  private static List<GenerateEvent> replayed(JobView v) {
+    var r = v.result();
+    String model = v.job().request().model();
+    var events = new ArrayList<GenerateEvent>();
+    events.add(GenerateEvent.newBuilder().setStarted(Started.newBuilder().setRunId(r.runId()).setModel(model)).build());
+    if (!r.text().isEmpty()) events.add(GenerateEvent.newBuilder().setToken(Token.newBuilder().setText(r.text())).build());
+    events.add(GenerateEvent.newBuilder().setEnd(End.newBuilder().setFinishReason(r.finishReason() == null ? "" : r.finishReason())
+        .setUsage(usage(r.promptTokens(), r.completionTokens()))).build());
+    return events;
+  }
+
+  private static Usage usage(int prompt, int completion) {
+    return Usage.newBuilder().setPromptTokens(prompt).setCompletionTokens(completion).setTotalTokens(prompt + completion).build();
+  }
+
+  private static void tenantKey(io.dalang.runtime.auth.Principal p) {
+    if (p.role().platform()) {
+      throw new DalangException(ErrorCode.PERMISSION_DENIED, "platform keys (" + p.role().wireName() + ") administer Dalang; "
+          + "inference needs a tenant key");
+    }
+  }
+
   /** Authenticates, validates and starts the run; the stream fails with the run's typed error, if any. */
   private CompletionStage<Source<GenerateEvent, NotUsed>> start(GenerateRequest in, Metadata md, long received, boolean stream) {
     return auth.authenticate(md.getText("authorization")).thenApply(p -> {
-      if (p.role().platform()) {
-        throw new DalangException(ErrorCode.PERMISSION_DENIED, "platform keys (" + p.role().wireName() + ") administer Dalang; "
-            + "inference needs a tenant key");
-      }
+      tenantKey(p);
       String runId = RunLauncher.newRunId();
       RequestValidation.Validated v = validate(in, runId, stream, runs.settings().defaultMaxTokens());
       long deadline = in.getDeadlineMs() < 0 || in.getDeadlineMs() > 86_400_000 ? fail("deadline_ms", "deadline_ms must be 0..86400000")
@@ -107,8 +168,7 @@ public final class GrpcInferenceService implements InferencePowerApi {
     } else if (e instanceof GenerationEvent.End end) {
       var u = end.usage();
       return GenerateEvent.newBuilder().setEnd(End.newBuilder().setFinishReason(end.finishReason() == null ? "" : end.finishReason())
-          .setUsage(Usage.newBuilder().setPromptTokens(u.promptTokens()).setCompletionTokens(u.completionTokens())
-              .setTotalTokens(u.promptTokens() + u.completionTokens()))).build();
+          .setUsage(usage(u.promptTokens(), u.completionTokens()))).build();
     } else if (e instanceof GenerationEvent.Failed f) {
       throw GrpcErrors.of(f.error());
     }

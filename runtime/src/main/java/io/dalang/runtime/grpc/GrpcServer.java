@@ -30,8 +30,8 @@ public final class GrpcServer {
   private GrpcServer() {}
 
   public static ServerBinding bind(ActorSystem<?> system, Config config, Authenticator auth, RunLauncher runs,
-      ActorRef<PlacementActor.Command> placement, Duration askTimeout) throws Exception {
-    var inference = InferencePowerApiHandlerFactory.partial(new GrpcInferenceService(system, auth, runs), InferencePowerApi.name, system);
+      ActorRef<PlacementActor.Command> placement, Duration askTimeout, io.dalang.runtime.jobs.JobService jobs) throws Exception {
+    var inference = InferencePowerApiHandlerFactory.partial(new GrpcInferenceService(system, auth, runs, jobs), InferencePowerApi.name, system);
     var admin = AdminPowerApiHandlerFactory.partial(new GrpcAdminService(system, auth, placement, askTimeout), AdminPowerApi.name, system);
     var reflection = ServerReflection.create(List.of(io.dalang.grpc.v1.Inference.description, io.dalang.grpc.v1.Admin.description), system);
     @SuppressWarnings("unchecked")

@@ -65,15 +65,18 @@ public final class HttpApi extends AllDirectives {
   private final List<String> engines;
   private final java.util.function.Supplier<String> metrics;
   private final Route admin;
+  private final JobsApi jobs;
 
   /**
    * @param metrics the Prometheus text exposition of this node's meters
    * @param admin the admin API's routes, served under the same error handling
+   * @param jobs durable jobs, and requests with an {@code Idempotency-Key}
    */
   public HttpApi(ActorSystem<?> system, Authenticator auth, RunLauncher runs, ActorRef<PlacementActor.Command> placement,
       ActorRef<TelemetryActor.Command> telemetry, Duration askTimeout, List<String> engines,
-      java.util.function.Supplier<String> metrics, Route admin) {
+      java.util.function.Supplier<String> metrics, Route admin, JobsApi jobs) {
     this.admin = admin;
+    this.jobs = jobs;
     this.metrics = metrics;
     this.system = system;
     this.auth = auth;
@@ -94,6 +97,10 @@ public final class HttpApi extends AllDirectives {
             path(PathMatchers.segment("chat").slash("completions"), () -> post(() -> received(t -> authenticated(p -> body(b -> generate(p, b, true, t)))))),
             path(PathMatchers.segment("completions"), () -> post(() -> received(t -> authenticated(p -> body(b -> generate(p, b, false, t)))))),
             path(PathMatchers.segment("models"), () -> get(() -> authenticated(this::models))),
+            path(PathMatchers.segment("jobs"), () -> post(() -> authenticated(p -> optionalHeaderValueByName("Idempotency-Key", k ->
+                body(b -> completeWithFuture(jobs.submit(p, b, k))))))),
+            path(PathMatchers.segment("jobs").slash(PathMatchers.segment()), jobId ->
+                get(() -> authenticated(p -> completeWithFuture(jobs.get(p, jobId))))),
             path(PathMatchers.segment("capabilities"), () -> get(() -> authenticated(p -> completeWithFuture(capabilities(p))))),
             path(PathMatchers.segment("runs").slash(PathMatchers.segment()), runId ->
                 get(() -> authenticated(p -> completeWithFuture(run(p, runId))))),
@@ -162,20 +169,31 @@ public final class HttpApi extends AllDirectives {
   }
 
   private Route generate(Principal p, byte[] body, boolean chat, long received) {
-    return optionalHeaderValueByName("x-dalang-priority", prio -> optionalHeaderValueByName("x-dalang-deadline-ms", dl ->
-        generate(p, body, chat, received, priority(prio), deadline(dl))));
+    return optionalHeaderValueByName("Idempotency-Key", key -> key.isPresent()
+        ? completeWithFuture(jobs.generate(p, body, chat, key.get()))
+        : optionalHeaderValueByName("x-dalang-priority", prio -> optionalHeaderValueByName("x-dalang-deadline-ms", dl ->
+            generate(p, body, chat, received, priority(prio), deadline(dl)))));
   }
 
-  private Route generate(Principal p, byte[] body, boolean chat, long received, Priority priority, long deadlineEpochMs) {
+  /** Platform keys administer; inference (runs and jobs) needs a tenant key. */
+  static void requireTenantKey(Principal p) {
     if (p.role().platform()) {
       throw new DalangException(ErrorCode.PERMISSION_DENIED, "platform keys (" + p.role().wireName() + ") administer Dalang; "
           + "inference needs a tenant key");
     }
+  }
+
+  /** A chat or completion body, validated for run {@code runId}. */
+  static RequestValidation.Validated validate(byte[] body, boolean chat, String runId, int defaultMaxTokens) {
+    return chat
+        ? RequestValidation.chat(Json.parse(body, ChatCompletionRequest.class), runId, defaultMaxTokens)
+        : RequestValidation.completion(Json.parse(body, CompletionRequest.class), runId, defaultMaxTokens);
+  }
+
+  private Route generate(Principal p, byte[] body, boolean chat, long received, Priority priority, long deadlineEpochMs) {
+    requireTenantKey(p);
     String runId = RunLauncher.newRunId();
-    int dflt = runs.settings().defaultMaxTokens();
-    RequestValidation.Validated v = chat
-        ? RequestValidation.chat(Json.parse(body, ChatCompletionRequest.class), runId, dflt)
-        : RequestValidation.completion(Json.parse(body, CompletionRequest.class), runId, dflt);
+    RequestValidation.Validated v = validate(body, chat, runId, runs.settings().defaultMaxTokens());
     RunLauncher.StartedRun run = runs.start(p, v, received, priority, deadlineEpochMs);
     var rendering = new OpenAiRendering(chat, runId, v.model());
     var runHeader = RawHeader.create("x-dalang-run-id", runId);

@@ -26,10 +26,15 @@ final class OpenAiRendering {
   private final long created;
 
   OpenAiRendering(boolean chat, String runId, String model) {
+    this(chat, runId, model, System.currentTimeMillis() / 1000);
+  }
+
+  /** @param created epoch seconds: a stored result (a job's) renders the same every time */
+  OpenAiRendering(boolean chat, String runId, String model, long created) {
     this.chat = chat;
     this.id = (chat ? "chatcmpl-" : "cmpl-") + runId;
     this.model = model;
-    this.created = System.currentTimeMillis() / 1000;
+    this.created = created;
   }
 
   /** The SSE frames for one event; the terminal one is followed by {@code [DONE]}. */

@@ -4,6 +4,9 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.dalang.actors.NodeRoles;
 import io.dalang.actors.apikey.ApiKeyEntity;
+import io.dalang.actors.jobs.IdempotencyEntity;
+import io.dalang.actors.jobs.JobEntity;
+import io.dalang.actors.jobs.JobSettings;
 import io.dalang.actors.engine.EngineSettings;
 import io.dalang.actors.executor.ExecutorEntity;
 import io.dalang.actors.node.NodeAgent;
@@ -40,6 +43,9 @@ import io.dalang.runtime.auth.Authenticator;
 import io.dalang.runtime.engine.RuntimeEngineFactory;
 import io.dalang.runtime.grpc.GrpcServer;
 import io.dalang.runtime.http.HttpApi;
+import io.dalang.runtime.http.JobsApi;
+import io.dalang.runtime.jobs.JobService;
+import io.dalang.runtime.jobs.LauncherJobExecutor;
 import io.dalang.runtime.runs.RunLauncher;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -186,7 +192,10 @@ public final class DalangNode implements AutoCloseable {
         "pekko.cluster.roles", c.getStringList("dalang.node.roles"))).withFallback(c);
     if (c.getString("pekko-persistence-jdbc.shared-databases.slick.db.url").isBlank()) {
       // AUTO_SERVER: other processes (dalang CLI commands) may open the database while serve runs.
-      String url = "jdbc:h2:file:" + dataDir.resolve("db").resolve("dalang") + ";AUTO_SERVER=TRUE";
+      // WRITE_DELAY=0: every commit reaches the file before it returns. H2's default (500 ms) writes
+      // committed transactions in the background, so a kill -9 lost what was acknowledged just before it
+      // (jobs answered 202 were gone after a restart).
+      String url = "jdbc:h2:file:" + dataDir.resolve("db").resolve("dalang") + ";AUTO_SERVER=TRUE;WRITE_DELAY=0";
       c = ConfigFactory.parseMap(Map.of("pekko-persistence-jdbc.shared-databases.slick.db.url", url)).withFallback(c);
     }
     return withDatabaseProfile(c);
@@ -375,16 +384,22 @@ public final class DalangNode implements AutoCloseable {
 
     var runs = new RunLauncher(system, placement, telemetry, RunSettings.from(config), config.getInt("dalang.http.stream-buffer"));
     var auth = new Authenticator(system, askTimeout, config.getDuration("dalang.http.auth-cache-ttl"));
+    // Durable jobs: remembered jobs (those unfinished when the node stopped) start again here.
+    var jobSettings = JobSettings.from(config);
+    IdempotencyEntity.init(system);
+    JobEntity.init(system, new LauncherJobExecutor(system, runs, auth, jobSettings.maxConcurrentAttempts()), jobSettings);
+    var jobs = new JobService(system, askTimeout, jobSettings);
     var admin = new AdminApi(system, auth, new KeyService(system, askTimeout), audit, placement, askTimeout,
         tenant -> usage(system, tenant, askTimeout), secrets, auditLedger, AuditStore.fromConfig(config),
-        AuditSettings.from(config).blockSize());
-    var api = new HttpApi(system, auth, runs, placement, telemetry, askTimeout, RuntimeEngineFactory.KINDS, metrics::scrape, admin.route());
+        AuditSettings.from(config).blockSize(), jobs);
+    var api = new HttpApi(system, auth, runs, placement, telemetry, askTimeout, RuntimeEngineFactory.KINDS, metrics::scrape, admin.route(),
+        new JobsApi(jobs, runs.settings().defaultMaxTokens()));
     String host = config.getString("dalang.http.host");
     ServerBinding binding = Http.get(system).newServerAt(host, config.getInt("dalang.http.port")).bind(api.route())
         .toCompletableFuture().get(30, TimeUnit.SECONDS);
     binding.addToCoordinatedShutdown(Duration.ofSeconds(10), system);
     log.info("listening on http://{}:{} (OpenAI-compatible API under /v1)", host, binding.localAddress().getPort());
-    ServerBinding grpc = GrpcServer.bind(system, config, auth, runs, placement, askTimeout);
+    ServerBinding grpc = GrpcServer.bind(system, config, auth, runs, placement, askTimeout, jobs);
     return new DalangNode(system, binding, grpc, dataDir, key, nodeId, placement, runs);
   }
 

@@ -88,6 +88,25 @@ class GrpcEndToEndTest {
   }
 
   @Test
+  void anIdempotencyKeyGivesTheStoredResultAgainAndRefusesAnotherRequestUnderIt() throws Exception {
+    var first = await(inference.complete().addHeader("authorization", "Bearer " + key).addHeader("idempotency-key", "g-1")
+        .invoke(chat("Once upon a time", 6)));
+    assertTrue(first.getRunId().matches("run_[a-z0-9]+-1"), first.getRunId());
+    var again = await(inference.complete().addHeader("authorization", "Bearer " + key).addHeader("idempotency-key", "g-1")
+        .invoke(chat("Once upon a time", 6)));
+    assertEquals(first, again, "the stored result, not a new run");
+    List<GenerateEvent> streamed = await(inference.generate().addHeader("authorization", "Bearer " + key).addHeader("idempotency-key", "g-2")
+        .invoke(chat("Once upon a time", 6)).runWith(Sink.seq(), clientSystem));
+    assertEquals(GenerateEvent.EventCase.STARTED, streamed.get(0).getEventCase());
+    assertEquals(first.getText(), streamed.get(1).getToken().getText(), "temperature 0 and a seed: the same text");
+    assertEquals(6, streamed.get(2).getEnd().getUsage().getCompletionTokens());
+    var conflict = failure(inference.complete().addHeader("authorization", "Bearer " + key).addHeader("idempotency-key", "g-1")
+        .invoke(chat("Something else", 6)));
+    assertEquals(Status.Code.FAILED_PRECONDITION, conflict.getStatus().getCode());
+    assertEquals("idempotency_conflict", conflict.getTrailers().get(io.grpc.Metadata.Key.of("dalang-error-code", io.grpc.Metadata.ASCII_STRING_MARSHALLER)));
+  }
+
+  @Test
   void generateStreamsStartedTokensAndEndAndCompleteGivesTheSameText() throws Exception {
     List<GenerateEvent> events = await(inference.generate().addHeader("authorization", "Bearer " + key).invoke(chat("Tell me a story", 24))
         .runWith(Sink.seq(), clientSystem));

@@ -48,6 +48,13 @@ public final class ApiClient {
     return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
   }
 
+  /** A JSON POST with extra headers, e.g. {@code Idempotency-Key}. */
+  public HttpResponse<String> post(String path, String body, java.util.Map<String, String> headers) throws IOException, InterruptedException {
+    var b = req(path).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
+    headers.forEach(b::header);
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
   /** Any method with an optional JSON body ({@code null}: none). */
   public HttpResponse<String> send(String method, String path, String body) throws IOException, InterruptedException {
     var publisher = body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body);

@@ -1,0 +1,325 @@
+package io.dalang.actors.jobs;
+
+import io.dalang.actors.EntitySupervision;
+import io.dalang.actors.NodeRoles;
+import io.dalang.actors.jobs.JobCommand.AwaitJob;
+import io.dalang.actors.jobs.JobCommand.GetJob;
+import io.dalang.actors.jobs.JobCommand.PassivateIdle;
+import io.dalang.actors.jobs.JobCommand.RecordOutcome;
+import io.dalang.actors.jobs.JobCommand.ReplayJob;
+import io.dalang.actors.jobs.JobCommand.ReplayResult;
+import io.dalang.actors.jobs.JobCommand.StartAttempt;
+import io.dalang.actors.jobs.JobCommand.SubmitJob;
+import io.dalang.actors.jobs.JobCommand.TimeOutAttempt;
+import io.dalang.actors.jobs.JobEvent.AttemptFailed;
+import io.dalang.actors.jobs.JobEvent.AttemptStarted;
+import io.dalang.actors.jobs.JobEvent.JobDeadLettered;
+import io.dalang.actors.jobs.JobEvent.JobReplayed;
+import io.dalang.actors.jobs.JobEvent.JobSubmitted;
+import io.dalang.actors.jobs.JobEvent.JobSucceeded;
+import io.dalang.protocols.error.DalangError;
+import io.dalang.protocols.error.DalangException;
+import io.dalang.protocols.error.ErrorCode;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.LongSupplier;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
+import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+
+/**
+ * One durable job, sharded by job id: a chat or completion request that runs in the background,
+ * is retried with backoff, and ends exactly once, succeeded or dead-lettered.
+ *
+ * <p>The entity runs its own attempts: one actor owns the job's state and its attempt, so nothing else
+ * can hold a diverging view of it. An attempt is persisted ({@code AttemptStarted}) before its run
+ * starts through the {@link JobExecutor}; the run's outcome comes back as a message and is persisted
+ * as the job's success, a failed attempt with the time of the next one, or the job's dead-lettering.
+ * Outcomes for any attempt but the open one are ignored, so a job succeeds at most once.
+ *
+ * <p>Recovery: the entity type uses remember-entities with the event-sourced store (in the same
+ * journal), so after a crash every job that was started and not passivated is started again. A job
+ * that was {@code Running} then lost its attempt with the process: the attempt is recorded as failed
+ * ({@code internal}, retriable: its output never reached a client) and retried. Finished jobs stop
+ * themselves after {@code finished-idle}, which also drops them from the remembered set.
+ *
+ * <p>{@link SubmitJob} replies the job's view once {@link JobSubmitted} is persisted (a repeat with the
+ * same request replies the view as it is; another request under the same id is an error);
+ * {@link GetJob} replies a view ({@code unknown} for no job); {@link AwaitJob} replies the view once
+ * the job is finished; {@link ReplayJob} replies a {@link ReplayResult} (a no-op unless the job is
+ * dead-lettered and the replay id is new).
+ */
+public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<JobCommand, JobEvent, JobState> {
+
+  public static final EntityTypeKey<JobCommand> ENTITY_KEY = EntityTypeKey.create(JobCommand.class, "Job");
+
+  /** Tag of {@link JobDeadLettered} events: the dead-letter queue is read from it. */
+  public static final String DEAD_LETTER_TAG = "job-dead-lettered";
+
+  private static final String START_TIMER = "start";
+  private static final String ATTEMPT_TIMER = "attempt";
+
+  public static void init(ActorSystem<?> system, JobExecutor executor, JobSettings settings) {
+    var sharding = ClusterShardingSettings.create(system).withRememberEntities(true)
+        .withRememberEntitiesStoreMode(ClusterShardingSettings.rememberEntitiesStoreModeEventSourced());
+    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY,
+        ctx -> create(ctx.getEntityId(), ctx.getShard(), executor, settings, System::currentTimeMillis)).withSettings(sharding).withRole(NodeRoles.CONTROL));
+  }
+
+  /** @param shard the shard to ask for passivation, null outside sharding (tests) */
+  public static Behavior<JobCommand> create(String jobId, ActorRef<ClusterSharding.ShardCommand> shard, JobExecutor executor,
+      JobSettings settings, LongSupplier clock) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new JobEntity(jobId, ctx, timers, shard, executor, settings, clock)));
+  }
+
+  private final String jobId;
+  private final ActorContext<JobCommand> ctx;
+  private final TimerScheduler<JobCommand> timers;
+  private final ActorRef<ClusterSharding.ShardCommand> shard;
+  private final JobExecutor executor;
+  private final JobSettings settings;
+  private final LongSupplier clock;
+  private final List<ActorRef<JobView>> waiters = new ArrayList<>();
+  private JobExecutor.RunningAttempt current;
+
+  private JobEntity(String jobId, ActorContext<JobCommand> ctx, TimerScheduler<JobCommand> timers,
+      ActorRef<ClusterSharding.ShardCommand> shard, JobExecutor executor, JobSettings settings, LongSupplier clock) {
+    super(PersistenceId.of(ENTITY_KEY.name(), jobId), EntitySupervision.JOURNAL_BACKOFF);
+    this.jobId = jobId;
+    this.ctx = ctx;
+    this.timers = timers;
+    this.shard = shard;
+    this.executor = executor;
+    this.settings = settings;
+    this.clock = clock;
+  }
+
+  @Override
+  public JobState emptyState() {
+    return new JobState.Unsubmitted();
+  }
+
+  // Commands
+
+  @Override
+  public CommandHandlerWithReply<JobCommand, JobEvent, JobState> commandHandler() {
+    var b = newCommandHandlerWithReplyBuilder();
+    b.forStateType(JobState.Unsubmitted.class)
+        .onCommand(SubmitJob.class, (s, c) -> Effect().persist(new JobSubmitted(c.job(), settings.maxAttempts()))
+            .thenRun(st -> {
+              ctx.cancelReceiveTimeout();
+              ctx.getSelf().tell(new StartAttempt(1));
+            })
+            .thenReply(c.replyTo(), st -> StatusReply.success(view(st))))
+        .onCommand(ReplayJob.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("no job " + jobId)));
+    b.forStateType(JobState.Queued.class)
+        .onCommand(StartAttempt.class, this::onStart);
+    b.forStateType(JobState.Running.class)
+        .onCommand(RecordOutcome.class, this::onOutcome)
+        .onCommand(TimeOutAttempt.class, this::onTimeout);
+    b.forStateType(JobState.DeadLettered.class)
+        .onCommand(ReplayJob.class, this::onReplay);
+    b.forStateType(JobState.Submitted.class)
+        .onCommand(SubmitJob.class, this::onResubmit)
+        .onCommand(ReplayJob.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.success(new ReplayResult(false,
+            s.replayed(c.replayId()) ? "replay " + c.replayId() + " was applied already; the job is " + view(s).state()
+                : "the job is " + view(s).state() + ", not dead-lettered: nothing to replay", view(s)))));
+    b.forAnyState()
+        .onCommand(GetJob.class, (s, c) -> Effect().reply(c.replyTo(), view(s)))
+        .onCommand(AwaitJob.class, this::onAwait)
+        .onCommand(PassivateIdle.class, this::onIdle)
+        // Stale: a timer or an outcome of an attempt that is no longer the open one.
+        .onCommand(StartAttempt.class, (s, c) -> Effect().noReply())
+        .onCommand(RecordOutcome.class, (s, c) -> Effect().noReply())
+        .onCommand(TimeOutAttempt.class, (s, c) -> Effect().noReply());
+    return b.build();
+  }
+
+  private ReplyEffect<JobEvent, JobState> onStart(JobState.Queued s, StartAttempt c) {
+    if (c.attempt() != s.lastAttempt() + 1) return Effect().noReply();
+    String runId = runId(jobId, c.attempt());
+    return Effect().persist(new AttemptStarted(c.attempt(), runId, now())).thenRun(st -> launch((JobState.Running) st)).thenNoReply();
+  }
+
+  /** The run id of an attempt: the job's id with {@code run_} for {@code job_}, and the attempt number. */
+  static String runId(String jobId, int attempt) {
+    return (jobId.startsWith("job_") ? "run_" + jobId.substring(4) : "run_" + jobId) + "-" + attempt;
+  }
+
+  private void launch(JobState.Running r) {
+    Attempt a = r.current();
+    try {
+      current = executor.start(r.job(), a.runId());
+    } catch (RuntimeException e) {
+      DalangError error = e instanceof DalangException d ? d.toError() : DalangError.of(ErrorCode.INTERNAL, "the attempt could not start: " + e);
+      ctx.getSelf().tell(new RecordOutcome(a.attempt(), AttemptOutcome.failed(a.runId(), null, null, error)));
+      return;
+    }
+    ctx.pipeToSelf(current.outcome(), (o, err) -> new RecordOutcome(a.attempt(), err == null ? o
+        : AttemptOutcome.failed(a.runId(), ErrorCode.INTERNAL, "the attempt failed: " + err)));
+    timers.startSingleTimer(ATTEMPT_TIMER, new TimeOutAttempt(a.attempt()), settings.attemptTimeout());
+  }
+
+  private ReplyEffect<JobEvent, JobState> onOutcome(JobState.Running s, RecordOutcome c) {
+    Attempt a = s.current();
+    if (c.attempt() != a.attempt()) return Effect().noReply();
+    timers.cancel(ATTEMPT_TIMER);
+    current = null;
+    AttemptOutcome o = c.outcome();
+    Instant now = now();
+    if (o.succeeded()) {
+      int prompt = o.usage() == null ? 0 : o.usage().promptTokens();
+      int completion = o.usage() == null ? 0 : o.usage().completionTokens();
+      var result = new JobResult(a.runId(), o.text(), o.finishReason(), prompt, completion, now);
+      return Effect().persist(new JobSucceeded(a.attempt(), now, o.engine(), o.slotId(), result)).thenRun(this::finished).thenNoReply();
+    }
+    DalangError e = o.error();
+    if (e.code().retriable() && a.attempt() < s.attemptLimit()) {
+      Duration delay = RetryPolicy.delay(settings, a.attempt(), e.retryAfterSeconds(), ThreadLocalRandom.current().nextDouble());
+      return Effect().persist(new AttemptFailed(a.attempt(), now, e.code().code(), e.message(), o.engine(), o.slotId(), now.plus(delay)))
+          .thenRun(st -> schedule((JobState.Queued) st)).thenNoReply();
+    }
+    return Effect().persist(new JobDeadLettered(a.attempt(), now, e.code().code(), e.message(), o.engine(), o.slotId()))
+        .thenRun(this::finished).thenNoReply();
+  }
+
+  private ReplyEffect<JobEvent, JobState> onTimeout(JobState.Running s, TimeOutAttempt c) {
+    if (c.attempt() != s.current().attempt()) return Effect().noReply();
+    cancelCurrent();
+    return onOutcome(s, new RecordOutcome(c.attempt(), AttemptOutcome.failed(s.current().runId(), ErrorCode.TIMEOUT,
+        "the attempt took longer than " + settings.attemptTimeout().toSeconds() + " s (dalang.jobs.attempt-timeout)")));
+  }
+
+  private ReplyEffect<JobEvent, JobState> onReplay(JobState.DeadLettered s, ReplayJob c) {
+    if (s.replayed(c.replayId())) {
+      return Effect().reply(c.replyTo(), StatusReply.success(new ReplayResult(false,
+          "replay " + c.replayId() + " was applied already; the job is dead-lettered again", view(s))));
+    }
+    int next = s.lastAttempt() + 1;
+    return Effect().persist(new JobReplayed(c.replayId(), c.actor(), now(), s.lastAttempt() + settings.maxAttempts()))
+        .thenRun(st -> {
+          ctx.cancelReceiveTimeout();
+          schedule((JobState.Queued) st);
+        })
+        .thenReply(c.replyTo(), st -> StatusReply.success(new ReplayResult(true, "queued again for attempt " + next, view(st))));
+  }
+
+  private ReplyEffect<JobEvent, JobState> onResubmit(JobState.Submitted s, SubmitJob c) {
+    if (s.job().tenantId().equals(c.job().tenantId()) && s.job().requestHash().equals(c.job().requestHash())) {
+      return Effect().reply(c.replyTo(), StatusReply.success(view(s)));
+    }
+    return Effect().reply(c.replyTo(), StatusReply.error("job " + jobId + " exists with another request"));
+  }
+
+  private ReplyEffect<JobEvent, JobState> onAwait(JobState s, AwaitJob c) {
+    if (s instanceof JobState.Queued || s instanceof JobState.Running) {
+      waiters.add(c.replyTo());
+      return Effect().noReply();
+    }
+    return Effect().reply(c.replyTo(), view(s));
+  }
+
+  private ReplyEffect<JobEvent, JobState> onIdle(JobState s, PassivateIdle c) {
+    if (s instanceof JobState.Queued || s instanceof JobState.Running) return Effect().noReply();
+    if (shard != null) shard.tell(new ClusterSharding.Passivate<>(ctx.getSelf()));
+    return Effect().noReply();
+  }
+
+  // Side effects
+
+  private void schedule(JobState.Queued q) {
+    long delay = Math.max(0, q.nextAttemptAt().toEpochMilli() - clock.getAsLong());
+    timers.startSingleTimer(START_TIMER, new StartAttempt(q.lastAttempt() + 1), Duration.ofMillis(delay));
+  }
+
+  private void finished(JobState s) {
+    JobView v = view(s);
+    waiters.forEach(w -> w.tell(v));
+    waiters.clear();
+    ctx.setReceiveTimeout(settings.finishedIdle(), new PassivateIdle());
+  }
+
+  private void cancelCurrent() {
+    if (current != null) current.cancel();
+    current = null;
+  }
+
+  @Override
+  public SignalHandler<JobState> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), this::recovered)
+        .onSignal(PostStop.instance(), s -> cancelCurrent())
+        .build();
+  }
+
+  /**
+   * A job found {@code Running} on recovery lost its attempt with the process that ran it: the attempt is
+   * failed as retriable. A queued job waits out the rest of its backoff.
+   */
+  private void recovered(JobState s) {
+    if (s instanceof JobState.Running r) {
+      Attempt a = r.current();
+      ctx.getSelf().tell(new RecordOutcome(a.attempt(), AttemptOutcome.failed(a.runId(), ErrorCode.INTERNAL,
+          "interrupted: the node stopped during the attempt; nothing of it reached a client, so it is retried")));
+    } else if (s instanceof JobState.Queued q) {
+      schedule(q);
+    } else {
+      ctx.setReceiveTimeout(settings.finishedIdle(), new PassivateIdle());
+    }
+  }
+
+  private JobView view(JobState s) {
+    return JobView.of(jobId, s);
+  }
+
+  private Instant now() {
+    return Instant.ofEpochMilli(clock.getAsLong());
+  }
+
+  // Events
+
+  @Override
+  public EventHandler<JobState, JobEvent> eventHandler() {
+    var b = newEventHandlerBuilder();
+    b.forStateType(JobState.Unsubmitted.class)
+        .onEvent(JobSubmitted.class, (s, e) -> new JobState.Queued(e.job(), List.of(), e.attemptLimit(), List.of(), e.job().submittedAt()));
+    b.forStateType(JobState.Queued.class).onEvent(AttemptStarted.class, JobState.Queued::start);
+    b.forStateType(JobState.Running.class)
+        .onEvent(AttemptFailed.class, JobState.Running::failed)
+        .onEvent(JobSucceeded.class, JobState.Running::succeeded)
+        .onEvent(JobDeadLettered.class, JobState.Running::deadLettered);
+    b.forStateType(JobState.DeadLettered.class).onEvent(JobReplayed.class, JobState.DeadLettered::replayed);
+    return b.build();
+  }
+
+  @Override
+  public RetentionCriteria retentionCriteria() {
+    return RetentionCriteria.snapshotEvery(100, 2);
+  }
+
+  @Override
+  public Set<String> tagsFor(JobEvent event) {
+    return event instanceof JobDeadLettered ? Set.of(DEAD_LETTER_TAG) : Set.of();
+  }
+}

@@ -1,0 +1,24 @@
+package io.dalang.actors.jobs;
+
+import java.util.concurrent.CompletionStage;
+
+/**
+ * Runs one attempt of a job. The actor module only knows this interface; the runtime implements it
+ * with its run launcher (admission, quotas, placement, engine, telemetry), so a job's attempt is an
+ * ordinary run of the job's tenant.
+ */
+@FunctionalInterface
+public interface JobExecutor {
+
+  /** Starts {@code job}'s request as run {@code runId}; the attempt's outcome must always complete. */
+  RunningAttempt start(Job job, String runId);
+
+  /** An attempt under way. */
+  interface RunningAttempt {
+    /** Completes with the outcome; a failed stage counts as an internal (retriable) failure. */
+    CompletionStage<AttemptOutcome> outcome();
+
+    /** Stops the run at the engine (timeout, the job's actor stopping); the outcome then no longer matters. */
+    void cancel();
+  }
+}

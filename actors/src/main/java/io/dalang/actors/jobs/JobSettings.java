@@ -1,0 +1,29 @@
+package io.dalang.actors.jobs;
+
+import com.typesafe.config.Config;
+import java.time.Duration;
+
+/**
+ * {@code dalang.jobs} keys: the retry policy of durable jobs, how long their idempotency keys live,
+ * and how many attempts a node runs at once.
+ *
+ * @param maxAttempts attempts a job gets (and gets again on each replay) before it is dead-lettered
+ * @param minBackoff delay before the second attempt; it doubles with every failed attempt
+ * @param maxBackoff cap of the delay, and of a {@code Retry-After} an error asks for
+ * @param jitter random share added to each delay (0.2: up to 20 % more), so failed jobs spread out
+ * @param attemptTimeout longest an attempt may take, waiting for a runner included
+ * @param finishedIdle a finished job's entity stops after this long without messages
+ * @param maxConcurrentAttempts attempts this node runs at once; more wait for a runner
+ * @param idempotencyTtl how long an {@code Idempotency-Key} names its job
+ * @param syncWaitTimeout longest a synchronous request with an {@code Idempotency-Key} waits for its job
+ */
+public record JobSettings(int maxAttempts, Duration minBackoff, Duration maxBackoff, double jitter, Duration attemptTimeout,
+    Duration finishedIdle, int maxConcurrentAttempts, Duration idempotencyTtl, Duration syncWaitTimeout) {
+
+  public static JobSettings from(Config c) {
+    Config j = c.getConfig("dalang.jobs");
+    return new JobSettings(j.getInt("max-attempts"), j.getDuration("min-backoff"), j.getDuration("max-backoff"),
+        j.getDouble("jitter"), j.getDuration("attempt-timeout"), j.getDuration("finished-idle"),
+        j.getInt("max-concurrent-attempts"), j.getDuration("idempotency-ttl"), j.getDuration("sync-wait-timeout"));
+  }
+}

@@ -1,0 +1,130 @@
+package io.dalang.runtime.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.dalang.actors.jobs.JobRequest;
+import io.dalang.actors.jobs.JobView;
+import io.dalang.protocols.error.DalangError;
+import io.dalang.protocols.error.DalangException;
+import io.dalang.protocols.error.ErrorCode;
+import io.dalang.protocols.generation.GenerationEvent;
+import io.dalang.protocols.openai.RequestValidation;
+import io.dalang.runtime.auth.Principal;
+import io.dalang.runtime.jobs.JobService;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.MediaTypes;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.util.ByteString;
+
+/**
+ * Durable jobs at the HTTP edge: {@code POST /v1/jobs} (answered once the job is persisted),
+ * {@code GET /v1/jobs/{id}} (own tenant only), and chat or completion requests sent with an
+ * {@code Idempotency-Key}, which run as jobs and are answered with the job's result.
+ *
+ * <p>A job body is an OpenAI chat body (with {@code messages}) or completion body (with {@code prompt}),
+ * or {@code {"type": "chat"|"completion", "request": {...}}}.
+ */
+public final class JobsApi {
+  static final String REPLAYED_HEADER = "Idempotent-Replayed";
+  private static final Set<String> ENVELOPE = Set.of("type", "request");
+
+  private final JobService jobs;
+  private final int defaultMaxTokens;
+
+  public JobsApi(JobService jobs, int defaultMaxTokens) {
+    this.jobs = jobs;
+    this.defaultMaxTokens = defaultMaxTokens;
+  }
+
+  /** {@code POST /v1/jobs}: 202 with the new job, or 200 with the job an idempotency key named already. */
+  CompletionStage<HttpResponse> submit(Principal p, byte[] body, Optional<String> keyHeader) {
+    HttpApi.requireTenantKey(p);
+    Optional<String> key = JobService.idempotencyKey(keyHeader);
+    JsonNode n = Json.parse(body, JsonNode.class);
+    if (!n.isObject()) throw invalid("the request body must be a JSON object", null);
+    boolean chat;
+    byte[] request;
+    if (n.has("request")) {
+      for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
+        String f = it.next();
+        if (!ENVELOPE.contains(f)) throw invalid("unknown field '" + f + "' beside 'request'; known fields: " + ENVELOPE, f);
+      }
+      String type = n.path("type").asText("");
+      if (!type.equals("chat") && !type.equals("completion")) throw invalid("'type' must be 'chat' or 'completion'", "type");
+      if (!n.get("request").isObject()) throw invalid("'request' must be a JSON object", "request");
+      chat = type.equals("chat");
+      request = Json.bytes(n.get("request"));
+    } else if (n.has("messages") || n.has("prompt")) {
+      chat = n.has("messages");
+      request = body;
+    } else {
+      throw invalid("a job is a chat body (with 'messages'), a completion body (with 'prompt'), or {\"type\", \"request\"}", null);
+    }
+    var v = accepted(p, request, chat);
+    if (v.stream()) throw invalid("jobs are not streamed: leave 'stream' out and read the result from GET /v1/jobs/{id}", "stream");
+    return jobs.submit(p, new JobRequest(v.model(), v.generation()), JobService.requestHash("jobs", body), key).thenApply(s ->
+        repeated(HttpApi.json(s.repeated() ? StatusCodes.OK : StatusCodes.ACCEPTED, JobJson.summary(s.job()))
+            .addHeader(RawHeader.create("Location", "/v1/jobs/" + s.job().jobId())), s.repeated()));
+  }
+
+  /** {@code GET /v1/jobs/{id}}. */
+  CompletionStage<HttpResponse> get(Principal p, String jobId) {
+    return jobs.get(p, jobId).thenApply(v -> HttpApi.json(StatusCodes.OK, JobJson.full(v, false)));
+  }
+
+  /**
+   * A chat or completion request with an {@code Idempotency-Key}: runs as a job (retried like one) and
+   * answers with its result once it is finished; a repeat answers the same stored result, or waits for
+   * it. A streaming request gets the result as one SSE stream when the job is finished.
+   */
+  CompletionStage<HttpResponse> generate(Principal p, byte[] body, boolean chat, String keyHeader) {
+    HttpApi.requireTenantKey(p);
+    var v = accepted(p, body, chat);
+    return jobs.runToEnd(p, new JobRequest(v.model(), v.generation()), JobService.requestHash(chat ? "chat" : "completion", body), keyHeader)
+        .thenApply(s -> repeated(answer(s.job(), v.stream()), s.repeated()));
+  }
+
+  /** The request validated, for a model the tenant is served: a job is only accepted if it could run. */
+  private RequestValidation.Validated accepted(Principal p, byte[] request, boolean chat) {
+    var v = HttpApi.validate(request, chat, "pending", defaultMaxTokens);
+    JobService.requireServed(p, v.model());
+    return v;
+  }
+
+  private static HttpResponse answer(JobView v, boolean stream) {
+    var jobHeader = RawHeader.create("x-dalang-job-id", v.jobId());
+    var r = v.result();
+    if (r == null) {
+      DalangError e = JobJson.error(v.lastAttempt());
+      return ErrorMapper.response(e != null ? e : DalangError.of(ErrorCode.INTERNAL, "job " + v.jobId() + " ended without a result"))
+          .addHeader(jobHeader);
+    }
+    var rendering = JobJson.rendering(v, r);
+    HttpResponse out;
+    if (stream) {
+      var frames = new ArrayList<ByteString>();
+      frames.addAll(rendering.sse(new GenerationEvent.Started(r.runId(), "", "", 0)));
+      if (!r.text().isEmpty()) frames.addAll(rendering.sse(new GenerationEvent.Token(r.runId(), r.text())));
+      frames.addAll(rendering.sse(JobJson.end(r)));
+      out = HttpResponse.create().withEntity(HttpEntities.create(MediaTypes.TEXT_EVENT_STREAM.toContentType(),
+          frames.stream().reduce(ByteString.emptyByteString(), ByteString::concat)));
+    } else {
+      out = HttpApi.json(StatusCodes.OK, rendering.whole(r.text(), JobJson.end(r)));
+    }
+    return out.addHeader(jobHeader).addHeader(RawHeader.create("x-dalang-run-id", r.runId()));
+  }
+
+  private static HttpResponse repeated(HttpResponse r, boolean repeated) {
+    return repeated ? r.addHeader(RawHeader.create(REPLAYED_HEADER, "true")) : r;
+  }
+
+  private static DalangException invalid(String message, String param) {
+    return new DalangException(ErrorCode.INVALID_REQUEST, message, param, 0);
+  }
+}
