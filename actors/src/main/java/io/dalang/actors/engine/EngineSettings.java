@@ -19,7 +19,8 @@ public record EngineSettings(
     Duration statusInterval,
     Duration healthInterval,
     int healthFailuresBeforeRestart,
-    Duration syncInterval) {
+    Duration syncInterval,
+    Duration drainTimeout) {
 
   public static EngineSettings from(Config c, Path dataDir) {
     Config e = c.getConfig("dalang.engine");
@@ -30,6 +31,7 @@ public record EngineSettings(
     return new EngineSettings(dataDir, e.getDuration("start-timeout"), e.getInt("warmup-tokens"), e.getInt("max-queued"), admission,
         r.getDuration("min-backoff"), r.getDuration("max-backoff"), r.getDouble("jitter"), r.getInt("max-restarts"),
         r.getDuration("window"), n.getDuration("status-interval"), n.getDuration("health-interval"),
-        n.getInt("health-failures-before-restart"), n.getDuration("sync-interval"));
+        n.getInt("health-failures-before-restart"), n.getDuration("sync-interval"),
+        n.getDuration("drain-timeout"));
   }
 }

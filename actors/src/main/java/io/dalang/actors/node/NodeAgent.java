@@ -74,6 +74,9 @@ public final class NodeAgent {
 
   private record SlotDrained(String slotId, boolean inTime) implements Command {}
 
+  /** The engine of a slot no longer assigned here finished draining ({@code inTime}) or its drain timed out. */
+  private record Unhosted(String slotId, ActorRef<EngineActor.Command> engine, boolean inTime) implements Command {}
+
   private enum Tick implements Command { SYNC }
 
   private static final Duration REGISTER_TIMEOUT = Duration.ofSeconds(10);
@@ -178,6 +181,7 @@ public final class NodeAgent {
           return Behaviors.same();
         })
         .onMessage(EngineStopped.class, this::onEngineStopped)
+        .onMessage(Unhosted.class, this::onUnhosted)
         .onMessage(Shutdown.class, this::onShutdown)
         .onSignal(Terminated.class, t -> Behaviors.same())
         .build();
@@ -240,15 +244,30 @@ public final class NodeAgent {
     return Behaviors.same();
   }
 
-  /** Stops the engine of a slot this node no longer runs (lost with a partition, or placed elsewhere). */
+  /**
+   * Stops the engine of a slot this node no longer runs (retired by a scale-down, lost with a partition,
+   * or placed elsewhere): drained first, so the runs it holds finish (at most {@code dalang.node.drain-timeout}),
+   * and no new ones reach it; then stopped.
+   */
   private void unhost(String slotId) {
     hosted.remove(slotId);
     ActorRef<EngineActor.Command> engine = engines.remove(slotId);
     if (engine != null) {
-      ctx.getLog().info("slot {}: no longer assigned to node {}; stopping its engine", slotId, nodeId);
+      ctx.getLog().info("slot {}: no longer assigned to node {}; draining its engine, then stopping it", slotId, nodeId);
       ctx.unwatch(engine);
-      ctx.stop(engine);
+      ctx.ask(org.apache.pekko.Done.class, engine, settings.drainTimeout(), EngineActor.Drain::new,
+          (d, err) -> new Unhosted(slotId, engine, err == null));
     }
+  }
+
+  private Behavior<Command> onUnhosted(Unhosted m) {
+    if (!m.inTime()) ctx.getLog().warn("slot {}: runs still going when its drain timed out; they end with engine_failed", m.slotId());
+    ctx.stop(m.engine());
+    if (!hosted.containsKey(m.slotId())) {
+      ClusterSharding.get(ctx.getSystem()).entityRefFor(ModelSlotEntity.ENTITY_KEY, m.slotId())
+          .tell(new ModelSlotEntity.MarkStopped(ctx.getSystem().ignoreRef()));
+    }
+    return Behaviors.same();
   }
 
   private void host(SlotSpec spec) {

@@ -56,6 +56,9 @@ public final class PoolEntity
 
   public record SetEngine(String engine, ActorRef<StatusReply<PoolView>> replyTo) implements Command {}
 
+  /** Scales the pool: the replica reconciler places the missing replicas or retires the surplus (drained first). */
+  public record SetReplicas(int replicas, ActorRef<StatusReply<PoolView>> replyTo) implements Command {}
+
   public record AddSlot(SlotPlacement placement, ActorRef<StatusReply<PoolView>> replyTo) implements Command {}
 
   public record RemoveSlot(String slotId, String reason, ActorRef<StatusReply<PoolView>> replyTo) implements Command {}
@@ -67,6 +70,8 @@ public final class PoolEntity
   public record PoolCreated(String poolId, PoolSpec spec, Instant createdAt) implements Event {}
 
   public record EngineSet(String engine) implements Event {}
+
+  public record ReplicasSet(int replicas) implements Event {}
 
   public record SlotAdded(SlotPlacement placement) implements Event {}
 
@@ -147,6 +152,7 @@ public final class PoolEntity
               .thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view()));
         })
         .onCommand(SetEngine.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("pool " + poolId + " does not exist")))
+        .onCommand(SetReplicas.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("pool " + poolId + " does not exist")))
         .onCommand(AddSlot.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("pool " + poolId + " does not exist")))
         .onCommand(RemoveSlot.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("pool " + poolId + " does not exist")))
         .onCommand(GetPool.class, (s, c) -> Effect().reply(c.replyTo(), new PoolView(false, poolId, null, List.of(), 0)));
@@ -155,6 +161,12 @@ public final class PoolEntity
         .onCommand(SetEngine.class, (s, c) -> s.spec().engine().equals(c.engine())
             ? Effect().reply(c.replyTo(), StatusReply.success(s.view()))
             : Effect().persist(new EngineSet(c.engine())).thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view())))
+        .onCommand(SetReplicas.class, (s, c) -> {
+          String problem = validate(s.spec().withReplicas(c.replicas()));
+          if (problem != null) return Effect().reply(c.replyTo(), StatusReply.error(problem));
+          if (s.spec().replicas() == c.replicas()) return Effect().reply(c.replyTo(), StatusReply.success(s.view()));
+          return Effect().persist(new ReplicasSet(c.replicas())).thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view()));
+        })
         .onCommand(AddSlot.class, (s, c) -> s.slots().stream().anyMatch(p -> p.slotId().equals(c.placement().slotId()))
             ? Effect().reply(c.replyTo(), StatusReply.error("slot " + c.placement().slotId() + " is already in pool " + poolId))
             : Effect().persist(new SlotAdded(c.placement())).thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view())))
@@ -171,6 +183,7 @@ public final class PoolEntity
     b.forStateType(Empty.class).onEvent(PoolCreated.class, (s, e) -> new Active(e.poolId(), e.spec(), List.of(), e.createdAt(), 0));
     b.forStateType(Active.class)
         .onEvent(EngineSet.class, (s, e) -> new Active(s.poolId(), s.spec().withEngine(e.engine()), s.slots(), s.createdAt(), s.slotsAdded()))
+        .onEvent(ReplicasSet.class, (s, e) -> new Active(s.poolId(), s.spec().withReplicas(e.replicas()), s.slots(), s.createdAt(), s.slotsAdded()))
         .onEvent(SlotAdded.class, (s, e) -> {
           var slots = new ArrayList<>(s.slots());
           slots.add(e.placement());

@@ -17,4 +17,8 @@ public record PoolSpec(
   public PoolSpec withEngine(String newEngine) {
     return new PoolSpec(modelId, modelPath, modelDigest, newEngine, replicas, contextPerSequence, parallel, threads);
   }
+
+  public PoolSpec withReplicas(int newReplicas) {
+    return new PoolSpec(modelId, modelPath, modelDigest, engine, newReplicas, contextPerSequence, parallel, threads);
+  }
 }

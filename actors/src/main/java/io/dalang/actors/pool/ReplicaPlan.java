@@ -51,6 +51,12 @@ public final class ReplicaPlan {
   /** A new replica {@code slotId} of {@code poolId} on {@code nodeId}'s {@code deviceId}. */
   public record Place(String poolId, String slotId, String nodeId, String deviceId, long memoryMib) implements Action {}
 
+  /**
+   * The replica {@code placement} of {@code poolId} is beyond the pool's replica count (it was scaled
+   * down): drained, taken from its executor, then out of the pool.
+   */
+  public record Retire(String poolId, PoolEntity.SlotPlacement placement) implements Action {}
+
   /** {@code missing} replicas of {@code poolId} fit nowhere now; {@code reason} says why for each device. */
   public record Unplaceable(String poolId, int missing, String reason) implements Action {}
 
@@ -71,6 +77,7 @@ public final class ReplicaPlan {
     for (PoolEntity.PoolView pool : pools.stream().filter(PoolEntity.PoolView::exists)
         .sorted(Comparator.comparing(PoolEntity.PoolView::poolId)).toList()) {
       var perNode = new TreeMap<String, Integer>();
+      var kept = new ArrayList<PoolEntity.SlotPlacement>();
       int present = 0;
       var specs = pool.slotSpecs();
       for (int i = 0; i < pool.slots().size(); i++) {
@@ -82,12 +89,17 @@ public final class ReplicaPlan {
         }
         if (n != null && n.state() == NodeState.DRAINING) continue;
         present++;
+        kept.add(p);
         perNode.merge(p.nodeId(), 1, Integer::sum);
         SlotSpec spec = specs.get(i);
         if (n != null && !n.executor().slots().contains(spec)) actions.add(new Assign(pool.poolId(), spec));
       }
       int missing = pool.spec().replicas() - present;
-      if (missing <= 0) continue;
+      if (missing < 0) {
+        actions.addAll(retire(pool.poolId(), kept, perNode, -missing));
+        continue;
+      }
+      if (missing == 0) continue;
       Long mib = memoryMibByPool.get(pool.poolId());
       if (mib == null) {
         actions.add(new Unplaceable(pool.poolId(), missing, "the memory estimate of model " + pool.spec().modelPath() + " is unknown"));
@@ -107,6 +119,36 @@ public final class ReplicaPlan {
       }
     }
     return actions;
+  }
+
+  /**
+   * The {@code surplus} replicas to retire: each from the node that runs the most of the pool's replicas
+   * (so the pool stays spread), the newest replica there first (highest index; ties by slot id).
+   */
+  private static List<Action> retire(String poolId, List<PoolEntity.SlotPlacement> kept, Map<String, Integer> perNode, int surplus) {
+    var left = new ArrayList<>(kept);
+    var counts = new HashMap<>(perNode);
+    var out = new ArrayList<Action>();
+    for (int k = 0; k < surplus && !left.isEmpty(); k++) {
+      PoolEntity.SlotPlacement victim = left.stream().max(Comparator
+          .<PoolEntity.SlotPlacement>comparingInt(p -> counts.getOrDefault(p.nodeId(), 0))
+          .thenComparingInt(p -> index(poolId, p.slotId()))
+          .thenComparing(PoolEntity.SlotPlacement::slotId)).orElseThrow();
+      left.remove(victim);
+      counts.merge(victim.nodeId(), -1, Integer::sum);
+      out.add(new Retire(poolId, victim));
+    }
+    return out;
+  }
+
+  /** The index of slot {@code <pool>-<index>}; -1 for an id of another shape. */
+  private static int index(String poolId, String slotId) {
+    if (!slotId.startsWith(poolId + "-")) return -1;
+    try {
+      return Integer.parseInt(slotId.substring(poolId.length() + 1));
+    } catch (NumberFormatException e) {
+      return -1;
+    }
   }
 
   /** The best feasible device among the live nodes with the fewest of the pool's replicas, then the next fewest. */

@@ -122,7 +122,7 @@ public final class ReplicaReconciler {
   }
 
   /** Entity ids of one type, from the journal's persistence ids ({@code Type|id}). */
-  private static CompletionStage<List<String>> journalIds(ActorSystem<?> system, String type) {
+  public static CompletionStage<List<String>> journalIds(ActorSystem<?> system, String type) {
     var journal = PersistenceQuery.get(system).getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
     String prefix = type + "|";
     return journal.currentPersistenceIds().filter(id -> id.startsWith(prefix)).map(id -> id.substring(prefix.length()))
@@ -260,7 +260,7 @@ public final class ReplicaReconciler {
     var actions = ReplicaPlan.plan(m.snapshot().pools(), nodes, m.snapshot().memoryMib());
     if (!settled(m.snapshot().executors())) {
       // Placing waits; losing and repairing do not.
-      actions = actions.stream().filter(a -> a instanceof ReplicaPlan.Lose || a instanceof ReplicaPlan.Assign).toList();
+      actions = actions.stream().filter(a -> a instanceof ReplicaPlan.Lose || a instanceof ReplicaPlan.Assign || a instanceof ReplicaPlan.Retire).toList();
     }
     var changes = actions.stream().filter(a -> !(a instanceof ReplicaPlan.Unplaceable)).toList();
     for (var a : actions) {
@@ -327,6 +327,7 @@ public final class ReplicaReconciler {
   private CompletionStage<Done> apply(ReplicaPlan.Action a) {
     if (a instanceof ReplicaPlan.Lose l) return lose(l);
     if (a instanceof ReplicaPlan.Place p) return place(p);
+    if (a instanceof ReplicaPlan.Retire r) return retire(r);
     if (a instanceof ReplicaPlan.Assign as) {
       log.info("slot {} of pool {}: assigning it to node {} again (its executor runs another spec or none)", as.spec().slotId(),
           as.poolId(), as.spec().nodeId());
@@ -346,6 +347,25 @@ public final class ReplicaReconciler {
             .<ExecutorEntity.ExecutorView>askWithStatus(r -> new ExecutorEntity.UnassignSlot(l.placement().slotId(), r), t))
         .thenCompose(v -> sharding.entityRefFor(PoolEntity.ENTITY_KEY, l.poolId())
             .<PoolEntity.PoolView>askWithStatus(r -> new PoolEntity.RemoveSlot(l.placement().slotId(), l.reason(), r), t))
+        .thenApply(v -> Done.getInstance());
+  }
+
+  /**
+   * Slot Draining, taken from its executor (whose agent drains the engine: its runs finish, no new ones
+   * come, then it stops), then out of the pool. Each step is idempotent: a pass cut short is finished by
+   * the next one, which still sees the surplus.
+   */
+  private CompletionStage<Done> retire(ReplicaPlan.Retire r) {
+    log.info("slot {} of pool {} on node {}: retiring it (the pool was scaled down); its runs finish first", r.placement().slotId(),
+        r.poolId(), r.placement().nodeId());
+    var t = settings.askTimeout();
+    return sharding.entityRefFor(ModelSlotEntity.ENTITY_KEY, r.placement().slotId())
+        .<ModelSlotEntity.SlotView>askWithStatus(ModelSlotEntity.Drain::new, t)
+        .handle((v, err) -> Done.getInstance()) // not ready (still loading, failed): nothing to drain
+        .thenCompose(d -> sharding.entityRefFor(ExecutorEntity.ENTITY_KEY, r.placement().nodeId())
+            .<ExecutorEntity.ExecutorView>askWithStatus(x -> new ExecutorEntity.UnassignSlot(r.placement().slotId(), x), t))
+        .thenCompose(v -> sharding.entityRefFor(PoolEntity.ENTITY_KEY, r.poolId())
+            .<PoolEntity.PoolView>askWithStatus(x -> new PoolEntity.RemoveSlot(r.placement().slotId(), "scaled down", x), t))
         .thenApply(v -> Done.getInstance());
   }
 

@@ -96,4 +96,21 @@ class PoolEntityTest {
     assertTrue(again.reply().isSuccess());
     assertTrue(again.events().isEmpty(), "removing a slot that is not there changes nothing");
   }
+
+  @Test
+  void scalingChangesOnlyTheReplicaCountSurvivesARestartAndRejectsAnOutOfRangeCount() {
+    var missing = kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.SetReplicas(3, to));
+    assertTrue(missing.reply().isError(), "no pool yet");
+    create(SPEC);
+    var r = kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.SetReplicas(3, to));
+    assertEquals(List.of(new PoolEntity.ReplicasSet(3)), r.events());
+    assertEquals(SPEC.withReplicas(3), r.reply().getValue().spec());
+    var same = kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.SetReplicas(3, to));
+    assertTrue(same.events().isEmpty());
+    var bad = kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.SetReplicas(-1, to));
+    assertTrue(bad.reply().getError().getMessage().contains("replicas"), bad.reply().getError().getMessage());
+    assertTrue(bad.events().isEmpty());
+    kit.restart();
+    assertEquals(3, kit.<PoolEntity.PoolView>runCommand(PoolEntity.GetPool::new).reply().spec().replicas());
+  }
 }

@@ -98,4 +98,26 @@ class ReplicaPlanTest {
     assertEquals("n1", assign.spec().nodeId());
     assertEquals(1, actions.size(), actions.toString());
   }
+
+  @Test
+  void aScaledDownPoolRetiresTheNewestReplicasOfItsBusiestNodesFirst() {
+    var placed = List.of(new PoolEntity.SlotPlacement("p-0", "n1", "cpu0"), new PoolEntity.SlotPlacement("p-1", "n2", "cpu0"),
+        new PoolEntity.SlotPlacement("p-2", "n1", "cpu0"), new PoolEntity.SlotPlacement("p-3", "n2", "cpu0"),
+        new PoolEntity.SlotPlacement("p-4", "n1", "cpu0"));
+    var all = nodes(node("n1", NodeState.LIVE, 4096, slotOn("p-0", "n1"), slotOn("p-2", "n1"), slotOn("p-4", "n1")),
+        node("n2", NodeState.LIVE, 4096, slotOn("p-1", "n2"), slotOn("p-3", "n2")));
+    // n1 runs three: its newest goes first; then both nodes run two, and the newest of all (p-3) goes.
+    assertEquals(List.of(new ReplicaPlan.Retire("p", placed.get(4)), new ReplicaPlan.Retire("p", placed.get(3))),
+        ReplicaPlan.plan(List.of(pool(3, placed, 5)), all, MIB));
+    assertEquals(5, ReplicaPlan.plan(List.of(pool(0, placed, 5)), all, MIB).stream().filter(a -> a instanceof ReplicaPlan.Retire).count());
+    assertEquals(List.of(), ReplicaPlan.plan(List.of(pool(5, placed, 5)), all, MIB), "at its count: nothing to do");
+  }
+
+  @Test
+  void aDrainingNodesReplicasDoNotCountTowardsTheSurplus() {
+    var placed = List.of(new PoolEntity.SlotPlacement("p-0", "n1", "cpu0"), new PoolEntity.SlotPlacement("p-1", "n2", "cpu0"));
+    var actions = ReplicaPlan.plan(List.of(pool(1, placed, 2)),
+        nodes(node("n1", NodeState.DRAINING, 4096, slotOn("p-0", "n1")), node("n2", NodeState.LIVE, 4096, slotOn("p-1", "n2"))), MIB);
+    assertEquals(List.of(), actions, "n2's replica is the one the pool keeps");
+  }
 }

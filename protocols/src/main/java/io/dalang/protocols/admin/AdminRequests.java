@@ -36,4 +36,15 @@ public final class AdminRequests {
       return "PutSecret[value=[REDACTED]]";
     }
   }
+
+  /**
+   * {@code POST /admin/v1/pools}: a pool serving one model file; only {@code id}, {@code model_id} and
+   * {@code model_path} are required.
+   */
+  public record CreatePool(String id, @JsonProperty("model_id") String modelId, @JsonProperty("model_path") String modelPath,
+      @JsonProperty("model_digest") String modelDigest, String engine, Integer replicas,
+      @JsonProperty("context_per_sequence") Integer contextPerSequence, Integer parallel, Integer threads) {}
+
+  /** {@code PATCH /admin/v1/pools/{id}}: what to change; absent fields stay. */
+  public record UpdatePool(Integer replicas, String engine) {}
 }

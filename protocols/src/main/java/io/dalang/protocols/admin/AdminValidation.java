@@ -10,6 +10,8 @@ import java.util.regex.Pattern;
 public final class AdminValidation {
   /** Ids of tenants, pools and keys: lower case letters, digits and dashes, 1 to 63, starting with a letter or digit. */
   public static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
+  /** Model ids clients send: letters, digits and {@code . _ : / -}, 1 to 128, starting with a letter or digit. */
+  public static final Pattern MODEL_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}");
   public static final long MAX_REQUESTS_PER_MINUTE = 10_000_000L;
   public static final long MAX_TOKENS_PER_DAY = 1_000_000_000_000L;
   public static final int MAX_JOBS = 1_000_000;
@@ -22,6 +24,21 @@ public final class AdminValidation {
       throw invalid(field, "'" + field + "' must be 1 to 63 lower-case letters, digits or dashes, starting with a letter or digit");
     }
     return value;
+  }
+
+  public static String modelId(String field, String value) {
+    required(field, value);
+    if (!MODEL_ID.matcher(value).matches()) {
+      throw invalid(field, "'" + field + "' must be 1 to 128 letters, digits or . _ : / -, starting with a letter or digit");
+    }
+    return value;
+  }
+
+  /** {@code value}, or {@code dflt} when absent; within {@code [min, max]}. */
+  public static int between(String field, Integer value, int dflt, int min, int max) {
+    int v = value == null ? dflt : value;
+    if (v < min || v > max) throw invalid(field, "'" + field + "' must be between " + min + " and " + max);
+    return v;
   }
 
   public static String tenantId(String field, String value) {

@@ -54,6 +54,8 @@ import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
  * key.issue / key.rotate / key.revoke (tenant)  platform-admin; tenant-admin of the tenant (tenant roles only)
  * key.issue / key.revoke (platform)             platform-admin
  * fleet.read                                    platform-admin, operator
+ * pool.create, pool.update                      platform-admin ({@link PoolAdmin})
+ * pool.read                                     platform-admin, operator
  * </pre>
  */
 public final class AdminApi extends AllDirectives {
@@ -73,6 +75,7 @@ public final class AdminApi extends AllDirectives {
   private final AuditStore auditStore;
   private final int auditBlockSize;
   private final JobService jobs;
+  private final PoolAdmin pools;
 
   /**
    * @param usage a tenant's quota usage now (counters and reset times), for {@code GET .../quotas}
@@ -80,8 +83,11 @@ public final class AdminApi extends AllDirectives {
    */
   public AdminApi(ActorSystem<?> system, Authenticator auth, KeyService keys, AuditSink audit,
       ActorRef<PlacementActor.Command> placement, Duration timeout, Function<String, CompletionStage<Map<String, Object>>> usage,
-      SecretsClient secrets, ActorRef<AuditActor.Command> ledger, AuditStore auditStore, int auditBlockSize, JobService jobs) {
+      SecretsClient secrets, ActorRef<AuditActor.Command> ledger, AuditStore auditStore, int auditBlockSize, JobService jobs,
+      PoolSettings poolSettings) {
     this.jobs = jobs;
+    this.pools = new PoolAdmin(system, timeout, audit, this::allow, poolSettings.reconciler(), poolSettings.engines(),
+        poolSettings.defaultEngine());
     this.secrets = secrets;
     this.ledger = ledger;
     this.auditStore = auditStore;
@@ -95,6 +101,13 @@ public final class AdminApi extends AllDirectives {
     this.timeout = timeout;
     this.usage = usage;
   }
+
+  /**
+   * What the pool endpoints need: the replica reconciler to nudge, the engines a pool may name, and the
+   * one it gets when it names none ({@code dalang.engine.default}).
+   */
+  public record PoolSettings(ActorRef<io.dalang.actors.pool.ReplicaReconciler.Command> reconciler, List<String> engines,
+      String defaultEngine) {}
 
   /** The routes under {@code /admin/v1}; errors are rendered by the enclosing API's handlers. */
   public Route route() {
@@ -121,6 +134,7 @@ public final class AdminApi extends AllDirectives {
         path(PathMatchers.segment("platform").slash("keys").slash(PathMatchers.segment()), keyId ->
             delete(() -> completeWithFuture(revokeKey(p, Role.PLATFORM_TENANT, keyId)))),
         path("fleet", () -> get(() -> completeWithFuture(fleet(p)))),
+        pools.route(p),
         path("dlq", () -> get(() -> parameterOptional("tenant", t -> completeWithFuture(deadLetters(p, t.orElse(null)))))),
         path(PathMatchers.segment("dlq").slash("replay"), () -> post(() -> parameterOptional("tenant", t ->
             parameterOptional("replay_id", r -> completeWithFuture(replayAll(p, t.orElse(null), r.orElse(null))))))),
@@ -595,7 +609,7 @@ public final class AdminApi extends AllDirectives {
     return m;
   }
 
-  private static HttpResponse json(StatusCode status, Object body) {
+  static HttpResponse json(StatusCode status, Object body) {
     return HttpResponse.create().withStatus(status).withEntity(ContentTypes.APPLICATION_JSON, Json.bytes(body));
   }
 }

@@ -391,7 +391,8 @@ public final class DalangNode implements AutoCloseable {
     var jobs = new JobService(system, askTimeout, jobSettings);
     var admin = new AdminApi(system, auth, new KeyService(system, askTimeout), audit, placement, askTimeout,
         tenant -> usage(system, tenant, askTimeout), secrets, auditLedger, AuditStore.fromConfig(config),
-        AuditSettings.from(config).blockSize(), jobs);
+        AuditSettings.from(config).blockSize(), jobs,
+        new AdminApi.PoolSettings(replicas, RuntimeEngineFactory.KINDS, config.getString("dalang.engine.default")));
     var api = new HttpApi(system, auth, runs, placement, telemetry, askTimeout, RuntimeEngineFactory.KINDS, metrics::scrape, admin.route(),
         new JobsApi(jobs, runs.settings().defaultMaxTokens()));
     String host = config.getString("dalang.http.host");
