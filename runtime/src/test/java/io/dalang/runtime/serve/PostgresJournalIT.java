@@ -17,7 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The journal on PostgreSQL: the schema is created on the first start and the demo tenant and pool are
  * recovered on the second. Runs only when {@code DALANG_TEST_POSTGRES_URL} names a database the test
- * may wipe (e.g. {@code jdbc:postgresql://127.0.0.1:5432/dalang_test?user=dalang}); skipped otherwise.
+ * may wipe (e.g. {@code jdbc:postgresql://127.0.0.1:5432/dalang_test?user=dalang}; `.ci/run` starts Debian's PostgreSQL and sets it); skipped otherwise.
+ * The audit ledger in the same database verifies with {@code dalang audit verify}.
  */
 class PostgresJournalIT {
   @TempDir Path dir;
@@ -49,5 +50,10 @@ class PostgresJournalIT {
       assertEquals(200, api.get("/v1/models").statusCode(), "the demo key and tenant came back from the journal");
     }
     assertFalse(Files.exists(dir.resolve("data").resolve("db")), "no embedded H2 database beside PostgreSQL");
+    // The audit ledger lives in the same database: its hash chain verifies there.
+    var verify = io.dalang.runtime.testing.DalangCli.dalang("audit", "verify", "--data-dir", dir.resolve("data").toString(),
+        "--config", conf.toString());
+    assertEquals(0, verify.code(), verify.out() + verify.err());
+    org.junit.jupiter.api.Assertions.assertTrue(verify.out().startsWith("OK: audit chain intact: "), verify.out());
   }
 }
