@@ -148,7 +148,7 @@ public final class GrpcInferenceService implements InferencePowerApi {
     return Usage.newBuilder().setPromptTokens(prompt).setCompletionTokens(completion).setTotalTokens(prompt + completion).build();
   }
 
-  private static void tenantKey(io.dalang.runtime.auth.Principal p) {
+  static void tenantKey(io.dalang.runtime.auth.Principal p) {
     if (p.role().platform()) {
       throw new DalangException(ErrorCode.PERMISSION_DENIED, "platform keys (" + p.role().wireName() + ") administer Dalang; "
           + "inference needs a tenant key");
