@@ -2,6 +2,7 @@ package io.dalang.actors.jobs;
 
 import io.dalang.actors.EntitySupervision;
 import io.dalang.actors.NodeRoles;
+import io.dalang.actors.jobs.JobCommand.AttachLive;
 import io.dalang.actors.jobs.JobCommand.AwaitJob;
 import io.dalang.actors.jobs.JobCommand.GetJob;
 import io.dalang.actors.jobs.JobCommand.PassivateIdle;
@@ -56,7 +57,9 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * can hold a diverging view of it. An attempt is persisted ({@code AttemptStarted}) before its run
  * starts through the {@link JobExecutor}; the run's outcome comes back as a message and is persisted
  * as the job's success, a failed attempt with the time of the next one, or the job's dead-lettering.
- * Outcomes for any attempt but the open one are ignored, so a job succeeds at most once.
+ * Outcomes for any attempt but the open one are ignored, so a job succeeds at most once. An attempt
+ * whose tokens reached a client (a streaming request attached to it) is never retried: its failure
+ * dead-letters the job, so no client ever sees a second run's tokens after the first one's.
  *
  * <p>Recovery: the entity type uses remember-entities with the event-sourced store (in the same
  * journal), so after a crash every job that was started and not passivated is started again. A job
@@ -67,7 +70,8 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * <p>{@link SubmitJob} replies the job's view once {@link JobSubmitted} is persisted (a repeat with the
  * same request replies the view as it is; another request under the same id is an error);
  * {@link GetJob} replies a view ({@code unknown} for no job); {@link AwaitJob} replies the view once
- * the job is finished; {@link ReplayJob} replies a {@link ReplayResult} (a no-op unless the job is
+ * the job is finished; {@link AttachLive} replies the running attempt's live output (once there is one)
+ * or the finished job; {@link ReplayJob} replies a {@link ReplayResult} (a no-op unless the job is
  * dead-lettered and the replay id is new).
  */
 public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<JobCommand, JobEvent, JobState> {
@@ -101,6 +105,7 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
   private final JobSettings settings;
   private final LongSupplier clock;
   private final List<ActorRef<JobView>> waiters = new ArrayList<>();
+  private final List<AttachLive> attachers = new ArrayList<>();
   private JobExecutor.RunningAttempt current;
 
   private JobEntity(String jobId, ActorContext<JobCommand> ctx, TimerScheduler<JobCommand> timers,
@@ -148,6 +153,7 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
     b.forAnyState()
         .onCommand(GetJob.class, (s, c) -> Effect().reply(c.replyTo(), view(s)))
         .onCommand(AwaitJob.class, this::onAwait)
+        .onCommand(AttachLive.class, this::onAttach)
         .onCommand(PassivateIdle.class, this::onIdle)
         // Stale: a timer or an outcome of an attempt that is no longer the open one.
         .onCommand(StartAttempt.class, (s, c) -> Effect().noReply())
@@ -176,14 +182,20 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
       ctx.getSelf().tell(new RecordOutcome(a.attempt(), AttemptOutcome.failed(a.runId(), null, null, error)));
       return;
     }
+    answerAttachers(a.runId());
     ctx.pipeToSelf(current.outcome(), (o, err) -> new RecordOutcome(a.attempt(), err == null ? o
         : AttemptOutcome.failed(a.runId(), ErrorCode.INTERNAL, "the attempt failed: " + err)));
     timers.startSingleTimer(ATTEMPT_TIMER, new TimeOutAttempt(a.attempt()), settings.attemptTimeout());
   }
 
   private ReplyEffect<JobEvent, JobState> onOutcome(JobState.Running s, RecordOutcome c) {
+    if (c.attempt() != s.current().attempt()) return Effect().noReply();
+    return recordOutcome(s, c, current != null && current.delivered());
+  }
+
+  /** @param delivered tokens of the attempt reached a client: it is not retried */
+  private ReplyEffect<JobEvent, JobState> recordOutcome(JobState.Running s, RecordOutcome c, boolean delivered) {
     Attempt a = s.current();
-    if (c.attempt() != a.attempt()) return Effect().noReply();
     timers.cancel(ATTEMPT_TIMER);
     current = null;
     AttemptOutcome o = c.outcome();
@@ -195,7 +207,9 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
       return Effect().persist(new JobSucceeded(a.attempt(), now, o.engine(), o.slotId(), result)).thenRun(this::finished).thenNoReply();
     }
     DalangError e = o.error();
-    if (e.code().retriable() && a.attempt() < s.attemptLimit()) {
+    if (delivered) {
+      e = new DalangError(e.code(), e.message() + " (after tokens had reached a client, so it is not retried)", e.param(), e.retryAfterSeconds());
+    } else if (e.code().retriable() && a.attempt() < s.attemptLimit()) {
       Duration delay = RetryPolicy.delay(settings, a.attempt(), e.retryAfterSeconds(), ThreadLocalRandom.current().nextDouble());
       return Effect().persist(new AttemptFailed(a.attempt(), now, e.code().code(), e.message(), o.engine(), o.slotId(), now.plus(delay)))
           .thenRun(st -> schedule((JobState.Queued) st)).thenNoReply();
@@ -206,9 +220,9 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
 
   private ReplyEffect<JobEvent, JobState> onTimeout(JobState.Running s, TimeOutAttempt c) {
     if (c.attempt() != s.current().attempt()) return Effect().noReply();
-    cancelCurrent();
-    return onOutcome(s, new RecordOutcome(c.attempt(), AttemptOutcome.failed(s.current().runId(), ErrorCode.TIMEOUT,
-        "the attempt took longer than " + settings.attemptTimeout().toSeconds() + " s (dalang.jobs.attempt-timeout)")));
+    boolean delivered = cancelCurrent();
+    return recordOutcome(s, new RecordOutcome(c.attempt(), AttemptOutcome.failed(s.current().runId(), ErrorCode.TIMEOUT,
+        "the attempt took longer than " + settings.attemptTimeout().toSeconds() + " s (dalang.jobs.attempt-timeout)")), delivered);
   }
 
   private ReplyEffect<JobEvent, JobState> onReplay(JobState.DeadLettered s, ReplayJob c) {
@@ -240,6 +254,27 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
     return Effect().reply(c.replyTo(), view(s));
   }
 
+  private ReplyEffect<JobEvent, JobState> onAttach(JobState s, AttachLive c) {
+    if (!(s instanceof JobState.Queued || s instanceof JobState.Running)) {
+      return Effect().reply(c.replyTo(), new JobCommand.Done(view(s)));
+    }
+    if (s instanceof JobState.Running r && current != null && current.live() != null && !r.current().runId().equals(c.afterRunId())) {
+      return Effect().reply(c.replyTo(), new JobCommand.Live(r.current().runId(), current.live()));
+    }
+    attachers.add(c); // answered when the next attempt starts or the job is finished
+    return Effect().noReply();
+  }
+
+  private void answerAttachers(String runId) {
+    if (current == null || current.live() == null) return;
+    var live = new JobCommand.Live(runId, current.live());
+    attachers.removeIf(c -> {
+      if (runId.equals(c.afterRunId())) return false;
+      c.replyTo().tell(live);
+      return true;
+    });
+  }
+
   private ReplyEffect<JobEvent, JobState> onIdle(JobState s, PassivateIdle c) {
     if (s instanceof JobState.Queued || s instanceof JobState.Running) return Effect().noReply();
     if (shard != null) shard.tell(new ClusterSharding.Passivate<>(ctx.getSelf()));
@@ -257,12 +292,20 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
     JobView v = view(s);
     waiters.forEach(w -> w.tell(v));
     waiters.clear();
+    attachers.forEach(c -> c.replyTo().tell(new JobCommand.Done(v)));
+    attachers.clear();
     ctx.setReceiveTimeout(settings.finishedIdle(), new PassivateIdle());
   }
 
-  private void cancelCurrent() {
-    if (current != null) current.cancel();
+  /** Cancels the open attempt, if any; true if its tokens had reached a client. */
+  private boolean cancelCurrent() {
+    boolean delivered = false;
+    if (current != null) {
+      current.cancel();
+      delivered = current.delivered();
+    }
     current = null;
+    return delivered;
   }
 
   @Override

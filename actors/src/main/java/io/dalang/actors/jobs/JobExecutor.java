@@ -20,5 +20,18 @@ public interface JobExecutor {
 
     /** Stops the run at the engine (timeout, the job's actor stopping); the outcome then no longer matters. */
     void cancel();
+
+    /** The attempt's live output for clients to attach to, or null if this executor offers none. */
+    default org.apache.pekko.actor.typed.ActorRef<LiveAttempt.Command> live() {
+      return null;
+    }
+
+    /**
+     * Whether any of the attempt's tokens reached a client; final once the outcome completed or after
+     * {@link #cancel}. Such an attempt is never retried.
+     */
+    default boolean delivered() {
+      return false;
+    }
   }
 }

@@ -16,14 +16,24 @@ import java.time.Duration;
  * @param maxConcurrentAttempts attempts this node runs at once; more wait for a runner
  * @param idempotencyTtl how long an {@code Idempotency-Key} names its job
  * @param syncWaitTimeout longest a synchronous request with an {@code Idempotency-Key} waits for its job
+ * @param maxReplayTokens tokens of a running attempt kept to replay to a client that attaches late
  */
 public record JobSettings(int maxAttempts, Duration minBackoff, Duration maxBackoff, double jitter, Duration attemptTimeout,
-    Duration finishedIdle, int maxConcurrentAttempts, Duration idempotencyTtl, Duration syncWaitTimeout) {
+    Duration finishedIdle, int maxConcurrentAttempts, Duration idempotencyTtl, Duration syncWaitTimeout, int maxReplayTokens) {
+
+  static final int DEFAULT_MAX_REPLAY_TOKENS = 8192;
+
+  public JobSettings(int maxAttempts, Duration minBackoff, Duration maxBackoff, double jitter, Duration attemptTimeout,
+      Duration finishedIdle, int maxConcurrentAttempts, Duration idempotencyTtl, Duration syncWaitTimeout) {
+    this(maxAttempts, minBackoff, maxBackoff, jitter, attemptTimeout, finishedIdle, maxConcurrentAttempts, idempotencyTtl, syncWaitTimeout,
+        DEFAULT_MAX_REPLAY_TOKENS);
+  }
 
   public static JobSettings from(Config c) {
     Config j = c.getConfig("dalang.jobs");
     return new JobSettings(j.getInt("max-attempts"), j.getDuration("min-backoff"), j.getDuration("max-backoff"),
         j.getDouble("jitter"), j.getDuration("attempt-timeout"), j.getDuration("finished-idle"),
-        j.getInt("max-concurrent-attempts"), j.getDuration("idempotency-ttl"), j.getDuration("sync-wait-timeout"));
+        j.getInt("max-concurrent-attempts"), j.getDuration("idempotency-ttl"), j.getDuration("sync-wait-timeout"),
+        j.getInt("max-replay-tokens"));
   }
 }

@@ -19,7 +19,8 @@ import org.apache.pekko.stream.javadsl.Source;
  * them, like events the client has not read yet. {@link #offer} says {@code false} when that buffer is
  * full: the client is too slow (or never read) and the run gives up.
  *
- * <p>One writer at a time (the engine's thread for tokens, then the run actor for the end).
+ * <p>One writer at a time (the engine's thread for tokens, then the run actor for the end; or the actor
+ * that follows a durable job's live output for a client).
  */
 public final class RunOutput {
   private final int capacity;
@@ -48,7 +49,7 @@ public final class RunOutput {
   }
 
   /** Passes an event on; {@code false} if the client has {@code capacity} events unread. */
-  boolean offer(GenerationEvent e) {
+  public boolean offer(GenerationEvent e) {
     if (!first.isDone() && first.complete(e)) return true;
     BoundedSourceQueue<GenerationEvent> q = queue;
     if (q == null) {
@@ -66,7 +67,7 @@ public final class RunOutput {
   }
 
   /** Ends the stream after the events offered so far. */
-  void complete() {
+  public void complete() {
     BoundedSourceQueue<GenerationEvent> q;
     synchronized (this) {
       q = queue;
@@ -83,7 +84,7 @@ public final class RunOutput {
   }
 
   /** Ends the stream with an error: the client sees the connection end without a final event. */
-  void fail(Throwable cause) {
+  public void fail(Throwable cause) {
     BoundedSourceQueue<GenerationEvent> q;
     synchronized (this) {
       q = queue;

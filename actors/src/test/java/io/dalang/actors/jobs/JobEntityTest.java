@@ -109,6 +109,32 @@ class JobEntityTest {
   }
 
   @Test
+  void aClientAttachingToAJobWithoutALiveOutputIsAnsweredWithTheFinishedJob() throws Exception {
+    executor.hangs();
+    assertTrue(submit("h").isSuccess());
+    awaitState(s -> s instanceof JobState.Running);
+    TestProbe<JobCommand.LiveTarget> client = testKit.createTestProbe();
+    kit.runCommand(new JobCommand.AttachLive(null, client.ref()));
+    String run = executor.startedRuns().get(0);
+    executor.open.get(0).complete(AttemptOutcome.succeeded(run, "llama-inprocess", "slot-1", "done", "stop", null));
+    var done = (JobCommand.Done) client.receiveMessage();
+    assertEquals(JobView.SUCCEEDED, done.job().state());
+    kit.runCommand(new JobCommand.AttachLive(run, client.ref()));
+    assertEquals(JobView.SUCCEEDED, ((JobCommand.Done) client.receiveMessage()).job().state(), "a finished job answers at once");
+  }
+
+  @Test
+  void aRetriableFailureAfterTokensReachedAClientIsNotRetried() throws Exception {
+    executor.delivered = true;
+    executor.fails(ErrorCode.ENGINE_FAILED).succeeds("a second run the client must never see");
+    assertTrue(submit("h").isSuccess());
+    var dead = (JobState.DeadLettered) awaitState(s -> s instanceof JobState.DeadLettered);
+    assertEquals(1, executor.startedRuns().size(), "no retry after the first token went out");
+    assertEquals("engine_failed", dead.attempts().get(0).errorCode());
+    assertTrue(dead.attempts().get(0).errorMessage().contains("not retried"), dead.attempts().get(0).errorMessage());
+  }
+
+  @Test
   void aNonRetriableErrorDeadLettersTheJobAfterOneAttempt() throws Exception {
     executor.fails(ErrorCode.CONTEXT_LENGTH_EXCEEDED);
     submit("h1");

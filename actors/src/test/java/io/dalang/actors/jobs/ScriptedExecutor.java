@@ -21,6 +21,8 @@ final class ScriptedExecutor implements JobExecutor {
   final List<String> started = new CopyOnWriteArrayList<>();
   final List<String> cancelled = new CopyOnWriteArrayList<>();
   final List<CompletableFuture<AttemptOutcome>> open = new CopyOnWriteArrayList<>();
+  /** Whether the attempts' tokens reached a client (a streaming request attached to them). */
+  volatile boolean delivered;
 
   ScriptedExecutor then(Function<String, AttemptOutcome> step) {
     script.add(step);
@@ -56,6 +58,11 @@ final class ScriptedExecutor implements JobExecutor {
       @Override
       public void cancel() {
         cancelled.add(runId);
+      }
+
+      @Override
+      public boolean delivered() {
+        return delivered;
       }
     };
   }

@@ -20,6 +20,11 @@ public enum ErrorCode {
   CONFLICT(409, "ALREADY_EXISTS", "invalid_request_error", false),
   /** An {@code Idempotency-Key} the tenant already used with a different request (within the key's TTL). */
   IDEMPOTENCY_CONFLICT(409, "FAILED_PRECONDITION", "invalid_request_error", false),
+  /**
+   * A streaming repeat of a running keyed request whose output is longer than the replay buffer
+   * ({@code dalang.jobs.max-replay-tokens}): retrying once the request has finished gets its stored result.
+   */
+  REPLAY_UNAVAILABLE(409, "FAILED_PRECONDITION", "invalid_request_error", true),
   UNSUPPORTED_MEDIA_TYPE(415, "INVALID_ARGUMENT", "invalid_request_error", false),
   CAPACITY_EXHAUSTED(429, "RESOURCE_EXHAUSTED", "rate_limit_error", true),
   /** One of the tenant's quotas is used up; {@code param} names it, {@code Retry-After} says when it resets. */

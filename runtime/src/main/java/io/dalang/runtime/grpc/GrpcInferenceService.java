@@ -54,7 +54,7 @@ public final class GrpcInferenceService implements InferencePowerApi {
   public Source<GenerateEvent, NotUsed> generate(GenerateRequest in, Metadata metadata) {
     long received = System.nanoTime();
     var events = metadata.getText(IDEMPOTENCY_KEY).isPresent()
-        ? Source.completionStage(job(in, metadata, true)).flatMapConcat(v -> Source.from(replayed(v)))
+        ? Source.completionStage(keyedStream(in, metadata)).flatMapConcat(s -> s)
         : Source.completionStage(start(in, metadata, received, true)).flatMapConcat(started -> started);
     return events.mapError(new org.apache.pekko.japi.pf.PFBuilder<Throwable, Throwable>().matchAny(GrpcErrors::of).build());
   }
@@ -62,13 +62,15 @@ public final class GrpcInferenceService implements InferencePowerApi {
   @Override
   public CompletionStage<CompleteResponse> complete(GenerateRequest in, Metadata metadata) {
     if (metadata.getText(IDEMPOTENCY_KEY).isPresent()) {
-      return job(in, metadata, false).thenApply(v -> {
-        var r = v.result();
-        return CompleteResponse.newBuilder().setRunId(r.runId()).setModel(v.job().request().model()).setText(r.text())
-            .setFinishReason(r.finishReason() == null ? "" : r.finishReason()).setUsage(usage(r.promptTokens(), r.completionTokens())).build();
-      }).exceptionally(t -> {
-        throw GrpcErrors.of(t);
-      });
+      return keyed(in, metadata, false).thenCompose(k -> jobs.runToEnd(k.principal(), k.request(), k.hash(), k.key()))
+          .thenApply(s -> succeeded(s.job()))
+          .thenApply(v -> {
+            var r = v.result();
+            return CompleteResponse.newBuilder().setRunId(r.runId()).setModel(v.job().request().model()).setText(r.text())
+                .setFinishReason(r.finishReason() == null ? "" : r.finishReason()).setUsage(usage(r.promptTokens(), r.completionTokens())).build();
+          }).exceptionally(t -> {
+            throw GrpcErrors.of(t);
+          });
     }
     long received = System.nanoTime();
     var out = CompleteResponse.newBuilder().setModel(in.getModel());
@@ -92,24 +94,42 @@ public final class GrpcInferenceService implements InferencePowerApi {
   /** Metadata that makes a request a durable job with the same semantics as HTTP's {@code Idempotency-Key}. */
   static final String IDEMPOTENCY_KEY = "idempotency-key";
 
+  /** A request with an idempotency key, authenticated and validated, ready to run as a job. */
+  private record Keyed(io.dalang.runtime.auth.Principal principal, JobRequest request, String hash, String key) {}
+
   /**
-   * A request with an idempotency key runs as a job: the same key and request give the stored result (or
-   * wait for it), another request under the key fails with {@code idempotency_conflict}. Completes with the
-   * succeeded job; a dead-lettered job's last error fails the call.
+   * A request with an idempotency key runs as a job: the same key and request give the same job's result,
+   * another request under the key fails with {@code idempotency_conflict}.
    */
-  private CompletionStage<JobView> job(GenerateRequest in, Metadata md, boolean stream) {
-    return auth.authenticate(md.getText("authorization")).thenCompose(p -> {
+  private CompletionStage<Keyed> keyed(GenerateRequest in, Metadata md, boolean stream) {
+    return auth.authenticate(md.getText("authorization")).thenApply(p -> {
       tenantKey(p);
       var v = validate(in, "pending", stream, runs.settings().defaultMaxTokens());
       JobService.requireServed(p, v.model());
       String hash = JobService.requestHash(stream ? "grpc.generate" : "grpc.complete", io.dalang.runtime.http.Json.bytes(v));
-      return jobs.runToEnd(p, new JobRequest(v.model(), v.generation()), hash, md.getText(IDEMPOTENCY_KEY).orElseThrow());
-    }).thenApply(s -> {
-      JobView v = s.job();
-      if (v.result() != null) return v;
-      DalangError e = io.dalang.runtime.http.JobJson.error(v.lastAttempt());
-      throw (e != null ? e : DalangError.of(ErrorCode.INTERNAL, "job " + v.jobId() + " ended without a result")).toException();
+      return new Keyed(p, new JobRequest(v.model(), v.generation()), hash, md.getText(IDEMPOTENCY_KEY).orElseThrow());
     });
+  }
+
+  /**
+   * A streamed keyed request, first or repeated: the running job's live events from the start (replayed,
+   * then live; the job goes on if the call is cancelled), or a finished job's stored result.
+   */
+  private CompletionStage<Source<GenerateEvent, NotUsed>> keyedStream(GenerateRequest in, Metadata md) {
+    return keyed(in, md, true)
+        .thenCompose(k -> jobs.submit(k.principal(), k.request(), k.hash(), JobService.idempotencyKey(java.util.Optional.of(k.key()))))
+        .thenApply(s -> {
+          JobView v = s.job();
+          if (v.finished()) return Source.from(replayed(succeeded(v)));
+          return events(jobs.follow(v.jobId()), null, v.job().request().model());
+        });
+  }
+
+  /** A finished job with its result; a dead-lettered job's last error is thrown. */
+  private static JobView succeeded(JobView v) {
+    if (v.result() != null) return v;
+    DalangError e = io.dalang.runtime.http.JobJson.error(v.lastAttempt());
+    throw (e != null ? e : DalangError.of(ErrorCode.INTERNAL, "job " + v.jobId() + " ended without a result")).toException();
   }
 
   /** A finished job's result as the events a live generation would have sent. */
@@ -128,7 +148,7 @@ public final class GrpcInferenceService implements InferencePowerApi {
     return Usage.newBuilder().setPromptTokens(prompt).setCompletionTokens(completion).setTotalTokens(prompt + completion).build();
   }
 
-  private static void tenantKey(io.dalang.runtime.auth.Principal p) {
+  static void tenantKey(io.dalang.runtime.auth.Principal p) {
     if (p.role().platform()) {
       throw new DalangException(ErrorCode.PERMISSION_DENIED, "platform keys (" + p.role().wireName() + ") administer Dalang; "
           + "inference needs a tenant key");
@@ -153,10 +173,12 @@ public final class GrpcInferenceService implements InferencePowerApi {
     throw new DalangException(ErrorCode.INVALID_REQUEST, message, param, 0);
   }
 
+  /** @param runId the run id to report in {@code started}; null: the one its first event carries */
   private static Source<GenerateEvent, NotUsed> events(RunLauncher.StartedRun run, String runId, String model) {
     return Source.completionStage(run.first()).flatMapConcat(first -> {
       if (first instanceof GenerationEvent.Failed f) return Source.failed(GrpcErrors.of(f.error()));
-      return Source.single(first).concat(run.rest()).map(e -> toProto(e, runId, model));
+      String id = runId != null ? runId : first.runId();
+      return Source.single(first).concat(run.rest()).map(e -> toProto(e, id, model));
     });
   }
 

@@ -6,6 +6,8 @@ import io.dalang.grpc.v1.AdminPowerApi;
 import io.dalang.grpc.v1.AdminPowerApiHandlerFactory;
 import io.dalang.grpc.v1.InferencePowerApi;
 import io.dalang.grpc.v1.InferencePowerApiHandlerFactory;
+import io.dalang.grpc.v1.JobsPowerApi;
+import io.dalang.grpc.v1.JobsPowerApiHandlerFactory;
 import io.dalang.runtime.auth.Authenticator;
 import io.dalang.runtime.runs.RunLauncher;
 import java.time.Duration;
@@ -21,7 +23,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Binds Dalang's gRPC services (Inference, Admin, and server reflection so generic tools such as
+ * Binds Dalang's gRPC services (Inference, Jobs, Admin, and server reflection so generic tools such as
  * grpcurl can list them) on {@code dalang.grpc.host}:{@code dalang.grpc.port}, HTTP/2 cleartext.
  */
 public final class GrpcServer {
@@ -33,14 +35,16 @@ public final class GrpcServer {
       ActorRef<PlacementActor.Command> placement, Duration askTimeout, io.dalang.runtime.jobs.JobService jobs) throws Exception {
     var inference = InferencePowerApiHandlerFactory.partial(new GrpcInferenceService(system, auth, runs, jobs), InferencePowerApi.name, system);
     var admin = AdminPowerApiHandlerFactory.partial(new GrpcAdminService(system, auth, placement, askTimeout), AdminPowerApi.name, system);
-    var reflection = ServerReflection.create(List.of(io.dalang.grpc.v1.Inference.description, io.dalang.grpc.v1.Admin.description), system);
+    var jobService = JobsPowerApiHandlerFactory.partial(new GrpcJobsService(auth, jobs, runs.settings().defaultMaxTokens()), JobsPowerApi.name, system);
+    var reflection = ServerReflection.create(List.of(io.dalang.grpc.v1.Inference.description, io.dalang.grpc.v1.Admin.description,
+        io.dalang.grpc.v1.Jobs.description), system);
     @SuppressWarnings("unchecked")
-    var handler = ServiceHandler.concatOrNotFound(inference, admin, reflection);
+    var handler = ServiceHandler.concatOrNotFound(inference, admin, jobService, reflection);
     String host = config.getString("dalang.grpc.host");
     ServerBinding binding = Http.get(system).newServerAt(host, config.getInt("dalang.grpc.port")).bind(handler)
         .toCompletableFuture().get(30, TimeUnit.SECONDS);
     binding.addToCoordinatedShutdown(Duration.ofSeconds(10), system);
-    log.info("listening on grpc://{}:{} (dalang.v1.Inference, dalang.v1.Admin, server reflection)", host, binding.localAddress().getPort());
+    log.info("listening on grpc://{}:{} (dalang.v1.Inference, dalang.v1.Jobs, dalang.v1.Admin, server reflection)", host, binding.localAddress().getPort());
     return binding;
   }
 }

@@ -200,17 +200,20 @@ public final class HttpApi extends AllDirectives {
     CompletionStage<HttpResponse> response = run.first().thenCompose(first -> {
       if (first instanceof GenerationEvent.Failed f) return CompletableFuture.completedFuture(ErrorMapper.response(f.error()));
       Source<GenerationEvent, ?> all = Source.single(first).concat(run.rest());
-      if (v.stream()) {
-        // Frames that are ready together (the client or the socket is behind) go out in one write.
-        Source<ByteString, ?> sse = all.mapConcat(rendering::sse).batch(256, b -> b, ByteString::concat);
-        return CompletableFuture.completedFuture(HttpResponse.create()
-            .withEntity(HttpEntities.createChunked(MediaTypes.TEXT_EVENT_STREAM.toContentType(), sse))
-            .addHeader(RawHeader.create("Cache-Control", "no-cache"))
-            .addHeader(RawHeader.create("X-Accel-Buffering", "no")));
-      }
+      if (v.stream()) return CompletableFuture.completedFuture(sse(all, rendering));
       return all.runWith(Sink.seq(), system).thenApply(list -> whole(rendering, list));
     });
     return completeWithFuture(response.thenApply(r -> r.addHeader(runHeader)));
+  }
+
+  /** A 200 event stream of {@code events}, rendered as OpenAI SSE chunks. */
+  static HttpResponse sse(Source<GenerationEvent, ?> events, OpenAiRendering rendering) {
+    // Frames that are ready together (the client or the socket is behind) go out in one write.
+    Source<ByteString, ?> sse = events.mapConcat(rendering::sse).batch(256, b -> b, ByteString::concat);
+    return HttpResponse.create()
+        .withEntity(HttpEntities.createChunked(MediaTypes.TEXT_EVENT_STREAM.toContentType(), sse))
+        .addHeader(RawHeader.create("Cache-Control", "no-cache"))
+        .addHeader(RawHeader.create("X-Accel-Buffering", "no"));
   }
 
   private static HttpResponse whole(OpenAiRendering rendering, List<GenerationEvent> events) {

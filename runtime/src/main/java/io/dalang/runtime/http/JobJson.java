@@ -84,7 +84,7 @@ public final class JobJson {
     return new OpenAiRendering(v.job().request().chat(), r.runId(), v.job().request().model(), r.completedAt().getEpochSecond());
   }
 
-  static GenerationEvent.End end(JobResult r) {
+  public static GenerationEvent.End end(JobResult r) {
     return new GenerationEvent.End(r.runId(), r.finishReason(), new Usage(r.promptTokens(), r.completionTokens()), EngineTimings.NONE);
   }
 

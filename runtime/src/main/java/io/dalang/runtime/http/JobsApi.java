@@ -10,16 +10,21 @@ import io.dalang.protocols.generation.GenerationEvent;
 import io.dalang.protocols.openai.RequestValidation;
 import io.dalang.runtime.auth.Principal;
 import io.dalang.runtime.jobs.JobService;
+import io.dalang.runtime.runs.RunLauncher;
 import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.MediaTypes;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
 
 /**
@@ -32,6 +37,8 @@ import org.apache.pekko.util.ByteString;
  */
 public final class JobsApi {
   static final String REPLAYED_HEADER = "Idempotent-Replayed";
+  /** The keyed job's state when a streaming request was answered: {@code queued}/{@code running} (live) or finished (stored). */
+  static final String JOB_STATE_HEADER = "x-dalang-job-state";
   private static final Set<String> ENVELOPE = Set.of("type", "request");
 
   private final JobService jobs;
@@ -79,15 +86,32 @@ public final class JobsApi {
   }
 
   /**
-   * A chat or completion request with an {@code Idempotency-Key}: runs as a job (retried like one) and
-   * answers with its result once it is finished; a repeat answers the same stored result, or waits for
-   * it. A streaming request gets the result as one SSE stream when the job is finished.
+   * A chat or completion request with an {@code Idempotency-Key}: runs as a job (retried like one, as long
+   * as none of its tokens reached a client). A non-streaming request is answered with the job's result once
+   * it is finished; a repeat answers the same stored result, or waits for it. A streaming request, first or
+   * repeated, gets the running job's live output from its start (replayed, then live), or the stored
+   * result as one SSE stream when the job is finished. {@code x-dalang-job-state} says which.
    */
   CompletionStage<HttpResponse> generate(Principal p, byte[] body, boolean chat, String keyHeader) {
     HttpApi.requireTenantKey(p);
     var v = accepted(p, body, chat);
-    return jobs.runToEnd(p, new JobRequest(v.model(), v.generation()), JobService.requestHash(chat ? "chat" : "completion", body), keyHeader)
-        .thenApply(s -> repeated(answer(s.job(), v.stream()), s.repeated()));
+    var request = new JobRequest(v.model(), v.generation());
+    String hash = JobService.requestHash(chat ? "chat" : "completion", body);
+    if (!v.stream()) {
+      return jobs.runToEnd(p, request, hash, keyHeader).thenApply(s -> repeated(answer(s.job(), false), s.repeated()));
+    }
+    return jobs.submit(p, request, hash, JobService.idempotencyKey(Optional.of(keyHeader))).thenCompose(s -> {
+      JobView job = s.job();
+      if (job.finished()) return CompletableFuture.completedFuture(repeated(answer(job, true), s.repeated()));
+      var jobHeaders = List.<HttpHeader>of(RawHeader.create("x-dalang-job-id", job.jobId()), RawHeader.create(JOB_STATE_HEADER, job.state()));
+      RunLauncher.StartedRun run = jobs.follow(job.jobId());
+      return run.first().thenApply(first -> {
+        HttpResponse r = first instanceof GenerationEvent.Failed f ? ErrorMapper.response(f.error())
+            : HttpApi.sse(Source.single(first).concat(run.rest()), new OpenAiRendering(chat, first.runId(), v.model()))
+                .addHeader(RawHeader.create("x-dalang-run-id", first.runId()));
+        return repeated(r.addHeaders(jobHeaders), s.repeated());
+      });
+    });
   }
 
   /** The request validated, for a model the tenant is served: a job is only accepted if it could run. */
@@ -117,7 +141,8 @@ public final class JobsApi {
     } else {
       out = HttpApi.json(StatusCodes.OK, rendering.whole(r.text(), JobJson.end(r)));
     }
-    return out.addHeader(jobHeader).addHeader(RawHeader.create("x-dalang-run-id", r.runId()));
+    return out.addHeader(jobHeader).addHeader(RawHeader.create("x-dalang-run-id", r.runId()))
+        .addHeader(RawHeader.create(JOB_STATE_HEADER, v.state()));
   }
 
   private static HttpResponse repeated(HttpResponse r, boolean repeated) {

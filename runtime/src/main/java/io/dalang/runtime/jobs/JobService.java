@@ -15,6 +15,7 @@ import io.dalang.protocols.error.DalangException;
 import io.dalang.protocols.error.ErrorCode;
 import io.dalang.runtime.auth.Principal;
 import io.dalang.runtime.http.Json;
+import io.dalang.runtime.runs.RunLauncher;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -39,12 +40,14 @@ public final class JobService {
   static final Pattern JOB_ID = Pattern.compile("job_[a-z0-9]{1,64}");
   static final int MAX_KEY_LENGTH = 255;
 
+  private final ActorSystem<?> system;
   private final ClusterSharding sharding;
   private final Duration timeout;
   private final JobSettings settings;
   private final DeadLetterQueue deadLetters;
 
   public JobService(ActorSystem<?> system, Duration timeout, JobSettings settings) {
+    this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.timeout = timeout;
     this.settings = settings;
@@ -83,6 +86,16 @@ public final class JobService {
   public CompletionStage<Submitted> runToEnd(Principal p, JobRequest request, String requestHash, String idempotencyKey) {
     return submit(p, request, requestHash, idempotencyKey(Optional.of(idempotencyKey)))
         .thenCompose(s -> awaitFinished(s.job().jobId()).thenApply(done -> new Submitted(done, s.repeated())));
+  }
+
+  /**
+   * The events of job {@code jobId} for one streaming client, from the start: the running attempt's
+   * output (replayed, then live), or the stored result once the job is finished. The job keeps running
+   * when the client stops reading; another client with the same key attaches the same way.
+   */
+  public RunLauncher.StartedRun follow(String jobId) {
+    // Room for a whole replay plus Started, the terminal event and a little slack for a slow reader.
+    return JobStreamFollower.start(system, jobId, job(jobId), settings.syncWaitTimeout(), settings.maxReplayTokens() + 64);
   }
 
   /** Jobs are accepted only for a model the tenant is served, so that they could run. */

@@ -4,9 +4,11 @@ import io.dalang.actors.admission.Priority;
 import io.dalang.actors.jobs.AttemptOutcome;
 import io.dalang.actors.jobs.Job;
 import io.dalang.actors.jobs.JobExecutor;
+import io.dalang.actors.jobs.LiveAttempt;
 import io.dalang.protocols.auth.Role;
 import io.dalang.protocols.error.DalangException;
 import io.dalang.protocols.error.ErrorCode;
+import io.dalang.protocols.generation.EngineTimings;
 import io.dalang.protocols.generation.GenerationEvent;
 import io.dalang.protocols.openai.RequestValidation;
 import io.dalang.runtime.auth.Authenticator;
@@ -14,8 +16,12 @@ import io.dalang.runtime.auth.Principal;
 import io.dalang.runtime.http.ErrorMapper;
 import io.dalang.runtime.runs.RunLauncher;
 import java.util.concurrent.CompletableFuture;
+import java.time.Duration;
 import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.japi.Pair;
 import org.apache.pekko.stream.KillSwitches;
 import org.apache.pekko.stream.UniqueKillSwitch;
@@ -28,20 +34,24 @@ import org.apache.pekko.stream.javadsl.Source;
  * (quotas, admission at batch priority, placement, engine, telemetry), with the tenant's pools, models
  * and quotas as they are when the attempt starts. At most {@code max-concurrent-attempts} run at once
  * on this node; the others wait for a runner. The run's events are consumed here, never by a client:
- * nothing of an attempt reaches anyone before the job's result is persisted, so any failed attempt can
- * be retried.
+ * they are published to the attempt's {@link LiveAttempt}, where a streaming request with an
+ * {@code Idempotency-Key} attaches (and re-attaches). A failed attempt is retried only if none of its
+ * tokens reached such a client.
  */
 public final class LauncherJobExecutor implements JobExecutor {
   private final ActorSystem<?> system;
   private final RunLauncher runs;
   private final Authenticator auth;
   private final AttemptGate gate;
+  private final int maxReplayTokens;
 
-  public LauncherJobExecutor(ActorSystem<?> system, RunLauncher runs, Authenticator auth, int maxConcurrentAttempts) {
+  /** @param maxReplayTokens tokens of a running attempt kept to replay to a client that attaches late */
+  public LauncherJobExecutor(ActorSystem<?> system, RunLauncher runs, Authenticator auth, int maxConcurrentAttempts, int maxReplayTokens) {
     this.system = system;
     this.runs = runs;
     this.auth = auth;
     this.gate = new AttemptGate(maxConcurrentAttempts);
+    this.maxReplayTokens = maxReplayTokens;
   }
 
   @Override
@@ -88,6 +98,8 @@ public final class LauncherJobExecutor implements JobExecutor {
     private final Job job;
     private final String runId;
     private final CompletableFuture<AttemptOutcome> outcome = new CompletableFuture<>();
+    private final LiveAttempt.Delivery delivery = new LiveAttempt.Delivery();
+    private final ActorRef<LiveAttempt.Command> live;
     private volatile boolean cancelled;
     private volatile UniqueKillSwitch kill;
     private CompletableFuture<Void> permit;
@@ -95,6 +107,7 @@ public final class LauncherJobExecutor implements JobExecutor {
     LaunchedAttempt(Job job, String runId) {
       this.job = job;
       this.runId = runId;
+      this.live = system.systemActorOf(LiveAttempt.create(runId, delivery, maxReplayTokens), "live-" + runId, Props.empty());
     }
 
     void begin() {
@@ -103,7 +116,23 @@ public final class LauncherJobExecutor implements JobExecutor {
               : auth.principalOf(job.tenantId(), job.keyId(), Role.ofStored(job.role())).thenCompose(this::run))
           .whenComplete((o, err) -> {
             gate.release();
-            outcome.complete(err == null ? o : AttemptOutcome.failed(runId, null, null, ErrorMapper.toError(err)));
+            finish(err == null ? o : AttemptOutcome.failed(runId, null, null, ErrorMapper.toError(err)));
+          });
+    }
+
+    /**
+     * Ends the live output after every event published to it, then completes the outcome: by then
+     * {@link #delivered()} is final.
+     */
+    private void finish(AttemptOutcome o) {
+      GenerationEvent terminal = o.succeeded()
+          ? new GenerationEvent.End(runId, o.finishReason(), o.usage(), EngineTimings.NONE)
+          : new GenerationEvent.Failed(runId, o.error(), 0, EngineTimings.NONE);
+      AskPattern.<LiveAttempt.Command, LiveAttempt.Finished>ask(live, to -> new LiveAttempt.Finish(terminal, to), Duration.ofSeconds(30),
+              system.scheduler())
+          .whenComplete((f, err) -> {
+            delivery.seal();
+            outcome.complete(o);
           });
     }
 
@@ -120,6 +149,10 @@ public final class LauncherJobExecutor implements JobExecutor {
         if (first instanceof GenerationEvent.Failed f) return CompletableFuture.completedFuture(AttemptOutcome.failed(runId, null, null, f.error()));
         Pair<UniqueKillSwitch, CompletionStage<Collected>> running = Source.single(first).concat(started.rest())
             .viaMat(KillSwitches.single(), Keep.right())
+            .map(e -> {
+              if (!e.isTerminal()) live.tell(new LiveAttempt.Publish(e));
+              return e;
+            })
             .toMat(Sink.fold(new Collected(), Collected::add), Keep.both())
             .run(system);
         kill = running.first();
@@ -134,9 +167,20 @@ public final class LauncherJobExecutor implements JobExecutor {
     }
 
     @Override
+    public ActorRef<LiveAttempt.Command> live() {
+      return live;
+    }
+
+    @Override
+    public boolean delivered() {
+      return delivery.delivered();
+    }
+
+    @Override
     public void cancel() {
       cancelled = true;
-      if (permit != null && gate.abandon(permit)) outcome.complete(cancelledOutcome(runId));
+      delivery.seal();
+      if (permit != null && gate.abandon(permit)) finish(cancelledOutcome(runId));
       UniqueKillSwitch k = kill;
       if (k != null) k.shutdown();
     }

@@ -80,7 +80,25 @@ public final class RunLauncher {
    * it never started), then the rest as a stream to run inside the response. The stream ends with End
    * or a typed Failed; if the client stops reading before that, the run cancels at the engine.
    */
-  public record StartedRun(CompletionStage<GenerationEvent> first, Source<GenerationEvent, NotUsed> rest) {}
+  public record StartedRun(CompletionStage<GenerationEvent> first, Source<GenerationEvent, NotUsed> rest) {
+
+    /** The events written to {@code output}; {@code clientGone} runs if the stream stops before its terminal event. */
+    public static StartedRun of(RunOutput output, Runnable clientGone) {
+      var terminalSeen = new AtomicBoolean();
+      Source<GenerationEvent, NotUsed> rest = output.rest()
+          .map(e -> {
+            if (e.isTerminal()) terminalSeen.set(true);
+            return e;
+          })
+          .watchTermination((mat, done) -> {
+            done.whenComplete((d, err) -> {
+              if (!terminalSeen.get()) clientGone.run();
+            });
+            return mat;
+          });
+      return new StartedRun(output.first(), rest);
+    }
+  }
 
   /** Starts a validated request for {@code principal}. */
   public StartedRun start(Principal principal, RequestValidation.Validated v, long receivedAtNanos,
@@ -96,18 +114,6 @@ public final class RunLauncher {
     var output = new RunOutput(streamBuffer);
     ActorRef<RunActor.Command> run = system.systemActorOf(
         RunActor.create(spec, output, placement, telemetry, settings), "run-" + spec.runId(), Props.empty());
-    var terminalSeen = new AtomicBoolean();
-    Source<GenerationEvent, NotUsed> rest = output.rest()
-        .map(e -> {
-          if (e.isTerminal()) terminalSeen.set(true);
-          return e;
-        })
-        .watchTermination((mat, done) -> {
-          done.whenComplete((d, err) -> {
-            if (!terminalSeen.get()) run.tell(RunActor.ClientGone.INSTANCE);
-          });
-          return mat;
-        });
-    return new StartedRun(output.first(), rest);
+    return StartedRun.of(output, () -> run.tell(RunActor.ClientGone.INSTANCE));
   }
 }

@@ -387,7 +387,7 @@ public final class DalangNode implements AutoCloseable {
     // Durable jobs: remembered jobs (those unfinished when the node stopped) start again here.
     var jobSettings = JobSettings.from(config);
     IdempotencyEntity.init(system);
-    JobEntity.init(system, new LauncherJobExecutor(system, runs, auth, jobSettings.maxConcurrentAttempts()), jobSettings);
+    JobEntity.init(system, new LauncherJobExecutor(system, runs, auth, jobSettings.maxConcurrentAttempts(), jobSettings.maxReplayTokens()), jobSettings);
     var jobs = new JobService(system, askTimeout, jobSettings);
     var admin = new AdminApi(system, auth, new KeyService(system, askTimeout), audit, placement, askTimeout,
         tenant -> usage(system, tenant, askTimeout), secrets, auditLedger, AuditStore.fromConfig(config),

@@ -10,7 +10,11 @@ import io.dalang.grpc.v1.AdminClient;
 import io.dalang.grpc.v1.ChatMessage;
 import io.dalang.grpc.v1.GenerateEvent;
 import io.dalang.grpc.v1.GenerateRequest;
+import io.dalang.grpc.v1.GetJobRequest;
 import io.dalang.grpc.v1.InferenceClient;
+import io.dalang.grpc.v1.JobReply;
+import io.dalang.grpc.v1.JobsClient;
+import io.dalang.grpc.v1.SubmitJobRequest;
 import io.dalang.grpc.v1.ListSlotsRequest;
 import io.dalang.grpc.v1.ListTenantsRequest;
 import io.dalang.grpc.v1.Messages;
@@ -49,6 +53,7 @@ class GrpcEndToEndTest {
   static DalangNode node;
   static ActorSystem<Void> clientSystem;
   static InferenceClient inference;
+  static JobsClient jobs;
   static AdminClient admin;
   static String key;
   static String adminKey;
@@ -63,12 +68,14 @@ class GrpcEndToEndTest {
     var settings = GrpcClientSettings.connectToServiceAt("127.0.0.1", node.grpcPort(), clientSystem).withTls(false);
     inference = InferenceClient.create(settings, clientSystem);
     admin = AdminClient.create(settings, clientSystem);
+    jobs = JobsClient.create(settings, clientSystem);
   }
 
   @AfterAll
   static void stop() {
     if (inference != null) inference.close();
     if (admin != null) admin.close();
+    if (jobs != null) jobs.close();
     if (clientSystem != null) clientSystem.terminate();
     if (node != null) node.close();
   }
@@ -87,6 +94,50 @@ class GrpcEndToEndTest {
     return assertInstanceOf(StatusRuntimeException.class, e.getCause(), String.valueOf(e.getCause()));
   }
 
+  static String errorCode(StatusRuntimeException e) {
+    return e.getTrailers().get(io.grpc.Metadata.Key.of("dalang-error-code", io.grpc.Metadata.ASCII_STRING_MARSHALLER));
+  }
+
+  @Test
+  void jobsAreSubmittedAndReadLikeTheHttpJobsApiWithTheSameIdempotencyRules() throws Exception {
+    var submit = SubmitJobRequest.newBuilder().setRequest(chat("Tell me about rivers", 8)).build();
+    JobReply ack = await(jobs.submitJob().addHeader("authorization", "Bearer " + key).addHeader("idempotency-key", "gj-1").invoke(submit));
+    String jobId = ack.getJob().getId();
+    assertTrue(jobId.startsWith("job_"), jobId);
+    assertFalse(ack.getReplayed());
+    assertEquals("chat", ack.getJob().getType());
+    assertEquals("gj-1", ack.getJob().getIdempotencyKey());
+
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    JobReply got = await(jobs.getJob().addHeader("authorization", "Bearer " + key).invoke(GetJobRequest.newBuilder().setJobId(jobId).build()));
+    while (!got.getJob().getState().equals("succeeded") && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+      got = await(jobs.getJob().addHeader("authorization", "Bearer " + key).invoke(GetJobRequest.newBuilder().setJobId(jobId).build()));
+    }
+    assertEquals("succeeded", got.getJob().getState(), got.toString());
+    assertEquals(8, got.getJob().getResult().getUsage().getCompletionTokens());
+    assertFalse(got.getJob().getResult().getText().isEmpty());
+    assertEquals(1, got.getJob().getAttemptsCount());
+
+    JobReply again = await(jobs.submitJob().addHeader("authorization", "Bearer " + key).addHeader("idempotency-key", "gj-1").invoke(submit));
+    assertTrue(again.getReplayed());
+    assertEquals(jobId, again.getJob().getId());
+    assertEquals(got.getJob().getResult(), again.getJob().getResult(), "the stored result");
+
+    var conflict = failure(jobs.submitJob().addHeader("authorization", "Bearer " + key).addHeader("idempotency-key", "gj-1")
+        .invoke(SubmitJobRequest.newBuilder().setRequest(chat("Tell me about mountains", 8)).build()));
+    assertEquals(Status.Code.FAILED_PRECONDITION, conflict.getStatus().getCode());
+    assertEquals("idempotency_conflict", errorCode(conflict));
+    var missing = failure(jobs.getJob().addHeader("authorization", "Bearer " + key).invoke(GetJobRequest.newBuilder().setJobId("job_nothere").build()));
+    assertEquals(Status.Code.NOT_FOUND, missing.getStatus().getCode());
+    var withDeadline = failure(jobs.submitJob().addHeader("authorization", "Bearer " + key)
+        .invoke(SubmitJobRequest.newBuilder().setRequest(chat("hi", 4).toBuilder().setDeadlineMs(100)).build()));
+    assertEquals(Status.Code.INVALID_ARGUMENT, withDeadline.getStatus().getCode());
+    assertEquals("deadline_ms", withDeadline.getTrailers().get(io.grpc.Metadata.Key.of("dalang-error-param", io.grpc.Metadata.ASCII_STRING_MARSHALLER)));
+    var unauthenticated = failure(jobs.getJob().invoke(GetJobRequest.newBuilder().setJobId(jobId).build()));
+    assertEquals(Status.Code.UNAUTHENTICATED, unauthenticated.getStatus().getCode());
+  }
+
   @Test
   void anIdempotencyKeyGivesTheStoredResultAgainAndRefusesAnotherRequestUnderIt() throws Exception {
     var first = await(inference.complete().addHeader("authorization", "Bearer " + key).addHeader("idempotency-key", "g-1")
@@ -98,8 +149,10 @@ class GrpcEndToEndTest {
     List<GenerateEvent> streamed = await(inference.generate().addHeader("authorization", "Bearer " + key).addHeader("idempotency-key", "g-2")
         .invoke(chat("Once upon a time", 6)).runWith(Sink.seq(), clientSystem));
     assertEquals(GenerateEvent.EventCase.STARTED, streamed.get(0).getEventCase());
-    assertEquals(first.getText(), streamed.get(1).getToken().getText(), "temperature 0 and a seed: the same text");
-    assertEquals(6, streamed.get(2).getEnd().getUsage().getCompletionTokens());
+    var streamedText = new StringBuilder();
+    streamed.stream().filter(GenerateEvent::hasToken).forEach(e -> streamedText.append(e.getToken().getText()));
+    assertEquals(first.getText(), streamedText.toString(), "temperature 0 and a seed: the same text");
+    assertEquals(6, streamed.get(streamed.size() - 1).getEnd().getUsage().getCompletionTokens());
     var conflict = failure(inference.complete().addHeader("authorization", "Bearer " + key).addHeader("idempotency-key", "g-1")
         .invoke(chat("Something else", 6)));
     assertEquals(Status.Code.FAILED_PRECONDITION, conflict.getStatus().getCode());
@@ -213,6 +266,7 @@ class GrpcEndToEndTest {
       requests.onCompleted();
       assertTrue(response.contains("dalang.v1.Inference"), response);
       assertTrue(response.contains("dalang.v1.Admin"), response);
+      assertTrue(response.contains("dalang.v1.Jobs"), response);
     } finally {
       channel.shutdownNow();
     }

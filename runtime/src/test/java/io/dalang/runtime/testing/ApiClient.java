@@ -62,9 +62,10 @@ public final class ApiClient {
         HttpResponse.BodyHandlers.ofString());
   }
 
-  public HttpResponse<InputStream> postStream(String path, String body) throws IOException, InterruptedException {
-    return http.send(req(path).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-        HttpResponse.BodyHandlers.ofInputStream());
+  public HttpResponse<InputStream> postStream(String path, String body, String... headers) throws IOException, InterruptedException {
+    var b = req(path).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
+    if (headers.length > 0) b.headers(headers);
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
   }
 
   /** The {@code data:} payloads of an SSE body, in order. */
@@ -99,21 +100,35 @@ public final class ApiClient {
    * so that "the client went away" is unambiguous. Returns the run id from the response headers.
    */
   public String streamThenHangUp(String path, String body, int chunks) throws IOException {
+    return streamThenHangUp(path, body, chunks, java.util.Map.of()).get("x-dalang-run-id");
+  }
+
+  /**
+   * {@link #streamThenHangUp(String, String, int)} with extra request headers; returns the response's
+   * headers, names in lower case.
+   */
+  public java.util.Map<String, String> streamThenHangUp(String path, String body, int chunks, java.util.Map<String, String> headers)
+      throws IOException {
     try (var socket = new java.net.Socket(base.getHost(), base.getPort())) {
       var out = socket.getOutputStream();
-      out.write(("POST " + path + " HTTP/1.1\r\nHost: " + base.getHost() + "\r\nAuthorization: Bearer " + key
-          + "\r\nContent-Type: application/json\r\nContent-Length: " + body.getBytes(StandardCharsets.UTF_8).length
+      var extra = new StringBuilder();
+      headers.forEach((k, v) -> extra.append(k).append(": ").append(v).append("\r\n"));
+      out.write(("POST " + path + " HTTP/1.1\r\nHost: " + base.getHost() + "\r\nAuthorization: Bearer " + key + "\r\n" + extra
+          + "Content-Type: application/json\r\nContent-Length: " + body.getBytes(StandardCharsets.UTF_8).length
           + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8));
       out.flush();
       var reader = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
-      String id = null;
+      var response = new java.util.HashMap<String, String>();
+      boolean inHeaders = true;
       int seen = 0;
       for (String line; seen < chunks && (line = reader.readLine()) != null; ) {
-        if (line.toLowerCase(java.util.Locale.ROOT).startsWith("x-dalang-run-id:")) id = line.substring(16).strip();
+        if (line.isEmpty()) inHeaders = false;
+        int colon = line.indexOf(':');
+        if (inHeaders && colon > 0) response.put(line.substring(0, colon).strip().toLowerCase(java.util.Locale.ROOT), line.substring(colon + 1).strip());
         if (line.startsWith("data: ")) seen++;
       }
       if (seen < chunks) throw new AssertionError("the stream ended after " + seen + " of " + chunks + " events");
-      return id;
+      return response;
     }
   }
 
