@@ -155,6 +155,15 @@ public final class PoolAdmission {
   private final Map<String, Reserved> reserved = new HashMap<>();
   private final Map<String, Integer> busy = new HashMap<>();
   private final SlotBreakers breakers;
+  /**
+   * Runs whose owner stopped before its {@link Release} arrived (the death watch overtakes the Release,
+   * which comes the longer way through sharding): slot and when, until the Release brings the outcome
+   * for the slot's breaker, or {@link #OUTCOME_WAIT_NANOS} passed (then it counts as neutral).
+   */
+  private final Map<String, Gone> awaitingOutcome = new HashMap<>();
+  private static final long OUTCOME_WAIT_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+  private record Gone(String slotId, long atNanos) {}
   /** Moving average of how long a run holds its sequence, for the up-front deadline check. */
   private double averageRunNanos;
   private final MeterRegistry metrics;
@@ -193,11 +202,15 @@ public final class PoolAdmission {
     return Behaviors.receive(Command.class)
         .onMessage(Submit.class, this::onSubmit)
         .onMessage(Release.class, m -> {
+          Gone gone = awaitingOutcome.remove(m.runId());
+          if (gone != null) breakers.record(gone.slotId(), m.runId(), m.outcome(), System.nanoTime());
           release(m.runId(), m.outcome());
           return Behaviors.same();
         })
         .onMessage(OwnerGone.class, m -> {
-          release(m.runId(), CircuitBreaker.Outcome.NEUTRAL);
+          Reserved r = reserved.get(m.runId());
+          if (r != null) awaitingOutcome.put(m.runId(), new Gone(r.slotId(), System.nanoTime()));
+          release(m.runId(), null);
           return Behaviors.same();
         })
         .onMessage(SlotUpdate.class, m -> {
@@ -214,6 +227,11 @@ public final class PoolAdmission {
           long now = System.nanoTime();
           fleet.expire(System.currentTimeMillis(), placementSettings.statusTtl().toMillis());
           breakers.tick(now);
+          awaitingOutcome.entrySet().removeIf(e -> {
+            if (now - e.getValue().atNanos() < OUTCOME_WAIT_NANOS) return false;
+            breakers.record(e.getValue().slotId(), e.getKey(), CircuitBreaker.Outcome.NEUTRAL, now);
+            return true;
+          });
           for (Job<Waiting> j : queue.expire(now)) expired(j);
           for (Iterator<Job<Waiting>> it = held.iterator(); it.hasNext(); ) {
             Job<Waiting> j = it.next();
@@ -391,10 +409,11 @@ public final class PoolAdmission {
 
   // Leaving
 
+  /** @param outcome for the slot's breaker; null: not known yet (see {@link #awaitingOutcome}) */
   private void release(String runId, CircuitBreaker.Outcome outcome) {
     Reserved r = reserved.remove(runId);
     if (r != null) {
-      breakers.record(r.slotId(), runId, outcome, System.nanoTime());
+      if (outcome != null) breakers.record(r.slotId(), runId, outcome, System.nanoTime());
       long took = System.nanoTime() - r.startedNanos();
       averageRunNanos = averageRunNanos <= 0 ? took : 0.8 * averageRunNanos + 0.2 * took;
       busy.computeIfPresent(r.slotId(), (k, n) -> n > 1 ? n - 1 : null);

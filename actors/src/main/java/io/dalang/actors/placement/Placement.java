@@ -125,7 +125,10 @@ public final class Placement {
 
     var candidates = new ArrayList<PlacementDecision.Candidate>(f.passing().length + f.failing().length);
     for (int k = 0; k < f.failing().length; k++) {
-      candidates.add(new PlacementDecision.Candidate(fleet.get(f.failing()[k]), f.failedChecks()[k], Double.NaN));
+      SlotStatus s = fleet.get(f.failing()[k]);
+      // An open breaker is told also for a slot that fails other checks (typically: restarting after its failures).
+      int open = circuitOpen.contains(s.slotId()) ? PlacementDecision.CIRCUIT_OPEN : 0;
+      candidates.add(new PlacementDecision.Candidate(s, f.failedChecks()[k] | open, Double.NaN));
     }
     int need = job.contextTokens();
     Map<String, Integer> nodeBusy = policy == PlacementPolicy.SPREAD ? nodeBusy(fleet, f.passing()) : null;
@@ -224,7 +227,8 @@ public final class Placement {
     if (inPools.stream().anyMatch(c -> c.failed() == PlacementDecision.BUSY)) {
       return DalangError.of(ErrorCode.CAPACITY_EXHAUSTED, "every slot of model '" + job.modelId() + "' that can serve the run is busy");
     }
-    if (inPools.stream().anyMatch(c -> c.failed() == PlacementDecision.CIRCUIT_OPEN)) {
+    int openOrRestarting = PlacementDecision.CIRCUIT_OPEN | PlacementDecision.STATE;
+    if (inPools.stream().anyMatch(c -> (c.failed() & PlacementDecision.CIRCUIT_OPEN) != 0 && (c.failed() & ~openOrRestarting) == 0)) {
       return DalangError.of(ErrorCode.ENGINE_UNAVAILABLE, "every slot of model '" + job.modelId()
           + "' that could serve the run has its circuit breaker open after repeated engine failures (" + describe(job, inPools) + ")");
     }
