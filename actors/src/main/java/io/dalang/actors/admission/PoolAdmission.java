@@ -1,6 +1,9 @@
 package io.dalang.actors.admission;
 
 import io.dalang.actors.NodeRoles;
+import io.dalang.actors.breaker.BreakerSettings;
+import io.dalang.actors.breaker.CircuitBreaker;
+import io.dalang.actors.breaker.SlotBreakers;
 import io.dalang.actors.placement.FleetTable;
 import io.dalang.actors.placement.JobSpec;
 import io.dalang.actors.placement.Placement;
@@ -52,6 +55,14 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
  * <p>A run taken from the queue whose model has no free sequence right now is held back (at most
  * {@link #MAX_HELD}) and dispatched first when one frees, so one model's busy slots do not block
  * another model's runs behind it.
+ *
+ * <p>Each slot has a {@link CircuitBreaker} here, fed by the outcome each run reports in its
+ * {@link Release}. It lives in this actor rather than in the slot's engine actor because this actor is
+ * the one dispatcher of the pool's slots (so half-open can let exactly one probe through), and because
+ * only the run sees every engine-side failure (its own stall and run timeouts included), while an engine
+ * actor that fails is restarted and would forget its count. A slot whose breaker is open is infeasible
+ * ({@code circuit_open} in the placement narration); when no slot is left the run is rejected at once
+ * with {@code engine_unavailable}, so it can fall back instead of waiting out the open duration.
  */
 public final class PoolAdmission {
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "PoolAdmission");
@@ -76,8 +87,16 @@ public final class PoolAdmission {
   public record Submit(String runId, String tenantId, JobSpec job, Priority priority, long deadlineEpochMs,
       ActorRef<Reply> replyTo, ActorRef<?> owner, long submittedAtEpochMs, int queuedJobsLimit) implements Command {}
 
-  /** The run is over or gone: free its place in the queue or its reserved sequence. */
-  public record Release(String runId) implements Command {}
+  /**
+   * The run is over or gone: free its place in the queue or its reserved sequence.
+   *
+   * @param outcome how the run ended on its slot, for the slot's circuit breaker; null counts as neutral
+   */
+  public record Release(String runId, CircuitBreaker.Outcome outcome) implements Command {
+    public Release(String runId) {
+      this(runId, CircuitBreaker.Outcome.NEUTRAL);
+    }
+  }
 
   private record SlotUpdate(SlotStatus status) implements Command {}
 
@@ -99,7 +118,11 @@ public final class PoolAdmission {
    *     actor: the next run starts the moment a sequence frees instead of after a round trip to this
    *     actor. Bounded priority inversion: at most this many runs per slot are committed early.
    */
-  public record Settings(Function<String, AdmissionSettings> queueOf, PlacementSettings placement, int lookahead) {
+  public record Settings(Function<String, AdmissionSettings> queueOf, PlacementSettings placement, int lookahead, BreakerSettings breaker) {
+    public Settings(Function<String, AdmissionSettings> queueOf, PlacementSettings placement, int lookahead) {
+      this(queueOf, placement, lookahead, BreakerSettings.DEFAULTS);
+    }
+
     public Settings(Function<String, AdmissionSettings> queueOf, PlacementSettings placement) {
       this(queueOf, placement, 0);
     }
@@ -131,6 +154,16 @@ public final class PoolAdmission {
   private final ArrayDeque<Job<Waiting>> held = new ArrayDeque<>();
   private final Map<String, Reserved> reserved = new HashMap<>();
   private final Map<String, Integer> busy = new HashMap<>();
+  private final SlotBreakers breakers;
+  /**
+   * Runs whose owner stopped before its {@link Release} arrived (the death watch overtakes the Release,
+   * which comes the longer way through sharding): slot and when, until the Release brings the outcome
+   * for the slot's breaker, or {@link #OUTCOME_WAIT_NANOS} passed (then it counts as neutral).
+   */
+  private final Map<String, Gone> awaitingOutcome = new HashMap<>();
+  private static final long OUTCOME_WAIT_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+  private record Gone(String slotId, long atNanos) {}
   /** Moving average of how long a run holds its sequence, for the up-front deadline check. */
   private double averageRunNanos;
   private final MeterRegistry metrics;
@@ -156,6 +189,7 @@ public final class PoolAdmission {
     this.placement = new Placement(settings.placement().policy(), settings.placement().cacheTtl().toNanos(), settings.placement().cacheSize());
     this.queue = new AdmissionQueue<>(settings.queueOf().apply(poolId));
     this.metrics = metrics;
+    this.breakers = new SlotBreakers(poolId, settings.breaker(), metrics);
     this.decisionTimer = Timer.builder("dalang_placement_decision").description("Time to decide where a run goes")
         .publishPercentileHistogram().register(metrics);
     this.depthGauge = MultiGauge.builder("dalang_queue_depth").description("Runs waiting in a pool's admission queue")
@@ -168,11 +202,15 @@ public final class PoolAdmission {
     return Behaviors.receive(Command.class)
         .onMessage(Submit.class, this::onSubmit)
         .onMessage(Release.class, m -> {
-          release(m.runId());
+          Gone gone = awaitingOutcome.remove(m.runId());
+          if (gone != null) breakers.record(gone.slotId(), m.runId(), m.outcome(), System.nanoTime());
+          release(m.runId(), m.outcome());
           return Behaviors.same();
         })
         .onMessage(OwnerGone.class, m -> {
-          release(m.runId());
+          Reserved r = reserved.get(m.runId());
+          if (r != null) awaitingOutcome.put(m.runId(), new Gone(r.slotId(), System.nanoTime()));
+          release(m.runId(), null);
           return Behaviors.same();
         })
         .onMessage(SlotUpdate.class, m -> {
@@ -180,6 +218,7 @@ public final class PoolAdmission {
           if (!s.poolId().equals(poolId)) return Behaviors.same();
           if (System.currentTimeMillis() - s.publishedAtMillis() > placementSettings.statusTtl().toMillis()) return Behaviors.same();
           fleet.update(withOwnCount(s));
+          breakers.know(s.slotId());
           retryEarly();
           dispatch();
           return Behaviors.same();
@@ -187,6 +226,12 @@ public final class PoolAdmission {
         .onMessageEquals(Tick.INSTANCE, () -> {
           long now = System.nanoTime();
           fleet.expire(System.currentTimeMillis(), placementSettings.statusTtl().toMillis());
+          breakers.tick(now);
+          awaitingOutcome.entrySet().removeIf(e -> {
+            if (now - e.getValue().atNanos() < OUTCOME_WAIT_NANOS) return false;
+            breakers.record(e.getValue().slotId(), e.getKey(), CircuitBreaker.Outcome.NEUTRAL, now);
+            return true;
+          });
           for (Job<Waiting> j : queue.expire(now)) expired(j);
           for (Iterator<Job<Waiting>> it = held.iterator(); it.hasNext(); ) {
             Job<Waiting> j = it.next();
@@ -332,6 +377,7 @@ public final class PoolAdmission {
     }
     SlotStatus slot = fleet.find(d.chosen()).orElseThrow();
     busy.merge(slot.slotId(), 1, Integer::sum);
+    breakers.dispatched(slot.slotId(), m.runId(), now);
     fleet.update(withOwnCount(slot));
     var reply = new Dispatched(m.runId(), slot, Math.max(0, System.currentTimeMillis() - m.submittedAtEpochMs()), d);
     reserved.put(m.runId(), new Reserved(slot.slotId(), reply, now));
@@ -346,7 +392,7 @@ public final class PoolAdmission {
   }
 
   private PlacementDecision decide(Submit m, boolean needFreeSequence) {
-    PlacementDecision d = placement.decide(fleet, m.job(), m.runId(), m.tenantId(), needFreeSequence);
+    PlacementDecision d = placement.decide(fleet, m.job(), m.runId(), m.tenantId(), needFreeSequence, breakers.blocked(System.nanoTime()));
     decisionTimer.record(d.decisionNanos(), TimeUnit.NANOSECONDS);
     metrics.counter("dalang_placement_cache", "result", d.cacheHit() ? "hit" : "miss").increment();
     return d;
@@ -363,9 +409,11 @@ public final class PoolAdmission {
 
   // Leaving
 
-  private void release(String runId) {
+  /** @param outcome for the slot's breaker; null: not known yet (see {@link #awaitingOutcome}) */
+  private void release(String runId, CircuitBreaker.Outcome outcome) {
     Reserved r = reserved.remove(runId);
     if (r != null) {
+      if (outcome != null) breakers.record(r.slotId(), runId, outcome, System.nanoTime());
       long took = System.nanoTime() - r.startedNanos();
       averageRunNanos = averageRunNanos <= 0 ? took : 0.8 * averageRunNanos + 0.2 * took;
       busy.computeIfPresent(r.slotId(), (k, n) -> n > 1 ? n - 1 : null);

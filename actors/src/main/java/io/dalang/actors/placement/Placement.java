@@ -85,6 +85,16 @@ public final class Placement {
    *     is marked {@link PlacementDecision#BUSY}, and if that leaves none the error is {@code capacity_exhausted}
    */
   public PlacementDecision decide(FleetTable fleet, JobSpec job, String runId, String tenantId, boolean needFreeSequence) {
+    return decide(fleet, job, runId, tenantId, needFreeSequence, java.util.Set.of());
+  }
+
+  /**
+   * As {@link #decide(FleetTable, JobSpec, String, String, boolean)}, with the slots whose circuit
+   * breaker is open: they are marked {@link PlacementDecision#CIRCUIT_OPEN}, never chosen, and if that
+   * leaves none the error is {@code engine_unavailable} (retriable: the run may fall back at once).
+   */
+  public PlacementDecision decide(FleetTable fleet, JobSpec job, String runId, String tenantId, boolean needFreeSequence,
+      java.util.Set<String> circuitOpen) {
     long t0 = System.nanoTime();
     JobSpec.JobClass jc = job.jobClass();
     Filtered f = null;
@@ -115,7 +125,10 @@ public final class Placement {
 
     var candidates = new ArrayList<PlacementDecision.Candidate>(f.passing().length + f.failing().length);
     for (int k = 0; k < f.failing().length; k++) {
-      candidates.add(new PlacementDecision.Candidate(fleet.get(f.failing()[k]), f.failedChecks()[k], Double.NaN));
+      SlotStatus s = fleet.get(f.failing()[k]);
+      // An open breaker is told also for a slot that fails other checks (typically: restarting after its failures).
+      int open = circuitOpen.contains(s.slotId()) ? PlacementDecision.CIRCUIT_OPEN : 0;
+      candidates.add(new PlacementDecision.Candidate(s, f.failedChecks()[k] | open, Double.NaN));
     }
     int need = job.contextTokens();
     Map<String, Integer> nodeBusy = policy == PlacementPolicy.SPREAD ? nodeBusy(fleet, f.passing()) : null;
@@ -125,6 +138,10 @@ public final class Placement {
       SlotStatus s = fleet.get(i);
       if (s.contextPerSequence() < need) {
         candidates.add(new PlacementDecision.Candidate(s, PlacementDecision.CONTEXT, Double.NaN));
+        continue;
+      }
+      if (circuitOpen.contains(s.slotId())) {
+        candidates.add(new PlacementDecision.Candidate(s, PlacementDecision.CIRCUIT_OPEN, Double.NaN));
         continue;
       }
       if (needFreeSequence && s.slotsFree() <= 0) {
@@ -199,7 +216,8 @@ public final class Placement {
    * pools that only is not Ready yet may become Ready (retriable {@code no_ready_slot}); a job that
    * fits no slot's context is the request's to fix ({@code context_length_exceeded}); any other
    * mismatch ({@code no_feasible_slot}) names every slot and why. Feasible slots that are only busy make it
-   * {@code capacity_exhausted}: the run can wait for one.
+   * {@code capacity_exhausted}: the run can wait for one. Feasible slots whose circuit breaker is open make
+   * it {@code engine_unavailable}: waiting would take the breaker's open duration, falling back is better.
    */
   private static DalangError rejection(JobSpec job, List<PlacementDecision.Candidate> candidates) {
     var inPools = candidates.stream().filter(c -> (c.failed() & PlacementDecision.POOL) == 0).toList();
@@ -208,6 +226,11 @@ public final class Placement {
     }
     if (inPools.stream().anyMatch(c -> c.failed() == PlacementDecision.BUSY)) {
       return DalangError.of(ErrorCode.CAPACITY_EXHAUSTED, "every slot of model '" + job.modelId() + "' that can serve the run is busy");
+    }
+    int openOrRestarting = PlacementDecision.CIRCUIT_OPEN | PlacementDecision.STATE;
+    if (inPools.stream().anyMatch(c -> (c.failed() & PlacementDecision.CIRCUIT_OPEN) != 0 && (c.failed() & ~openOrRestarting) == 0)) {
+      return DalangError.of(ErrorCode.ENGINE_UNAVAILABLE, "every slot of model '" + job.modelId()
+          + "' that could serve the run has its circuit breaker open after repeated engine failures (" + describe(job, inPools) + ")");
     }
     if (inPools.stream().anyMatch(c -> c.failed() == PlacementDecision.STATE)) {
       return DalangError.of(ErrorCode.NO_READY_SLOT, "model '" + job.modelId() + "' has no Ready slot right now ("

@@ -34,6 +34,8 @@ public record PlacementDecision(String runId, String tenantId, JobSpec job, JobS
   public static final int EXTENSIONS = 32;
   /** Feasible, but no free sequence when one was needed (the run waits in its pool's queue). */
   public static final int BUSY = 64;
+  /** Feasible, but its circuit breaker is open after repeated engine failures (or its one half-open probe is out). */
+  public static final int CIRCUIT_OPEN = 128;
 
   /**
    * One slot as placement saw it.
@@ -52,6 +54,7 @@ public record PlacementDecision(String runId, String tenantId, JobSpec job, JobS
       var out = new ArrayList<String>(2);
       SlotStatus s = slot;
       if ((failed & BUSY) != 0) out.add("no free sequence (" + s.slotsTotal() + " busy)");
+      if ((failed & CIRCUIT_OPEN) != 0) out.add("circuit_open: the slot's circuit breaker is open after repeated engine failures");
       if ((failed & POOL) != 0) out.add("pool '" + s.poolId() + "' is not one of the tenant's pools");
       if ((failed & STATE) != 0) out.add("slot is " + s.state() + ", not Ready");
       if ((failed & CONTEXT) != 0) {

@@ -1,6 +1,9 @@
 package io.dalang.actors.run;
 
 import io.dalang.actors.admission.PoolAdmission;
+import io.dalang.actors.breaker.CircuitBreaker;
+import io.dalang.actors.fallback.FallbackTarget;
+import io.dalang.actors.fallback.Fallbacks;
 import io.dalang.actors.engine.EngineActor;
 import io.dalang.actors.placement.JobSpec;
 import io.dalang.actors.placement.PlacementActor;
@@ -36,6 +39,15 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
  * the run waited in its queue) is submitted to its pool again, at most {@link #MAX_RESUBMITS} times; one
  * that had started ends with {@code engine_failed}.
  *
+ * <p>A run that fails with a retriable error ({@link Fallbacks#eligible}) before its engine started it
+ * (so before anything, its first token least of all, reached the client) moves to the next of its
+ * tenant's fallback targets: another pool's queue, or a remote OpenAI-compatible endpoint. Never after:
+ * by then the response's status and headers are out. It keeps its run id, its stream and its one record,
+ * which names the target that served it ({@code served_by}).
+ *
+ * <p>When it leaves a slot it tells the pool how the run ended there ({@link CircuitBreaker.Outcome}),
+ * which feeds the slot's circuit breaker.
+ *
  * <p>It guarantees the edge one terminal event: {@code End} or a typed {@code Failed}.
  */
 public final class RunActor {
@@ -64,12 +76,20 @@ public final class RunActor {
 
   private record EngineGone() implements Command {}
 
+  /** A remote fallback target's generation started, or (null, error) could not be. */
+  private record RemoteStarted(io.dalang.engine.Engine.Generation generation, Throwable error) implements Command {}
+
   private enum Timeout implements Command { RUN, RESUBMIT, STALL_CHECK, CANCEL_GRACE }
 
   public static Behavior<Command> create(RunSpec spec, RunOutput out,
       ActorRef<PlacementActor.Command> placement, ActorRef<TelemetryActor.Command> telemetry, RunSettings settings) {
+    return create(spec, out, placement, telemetry, settings, Fallbacks.none());
+  }
+
+  public static Behavior<Command> create(RunSpec spec, RunOutput out, ActorRef<PlacementActor.Command> placement,
+      ActorRef<TelemetryActor.Command> telemetry, RunSettings settings, Fallbacks fallbacks) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-        new RunActor(ctx, timers, spec, out, telemetry, settings).admitting(placement)));
+        new RunActor(ctx, timers, spec, out, telemetry, settings, fallbacks).admitting(placement)));
   }
 
   private final ActorContext<Command> ctx;
@@ -80,7 +100,7 @@ public final class RunActor {
   private final RunSettings settings;
   private SlotStatus slot;
   private ActorRef<EngineActor.Command> engine;
-  private final RunRelay relay;
+  private RunRelay relay;
   private boolean cancelling;
   /** The client went away or read too slowly before the end: it did not get the whole stream. */
   private boolean clientGone;
@@ -92,10 +112,26 @@ public final class RunActor {
   private long poolQueueMs;
   private ActorRef<PlacementActor.Command> placement;
   private int resubmits;
+  private final Fallbacks fallbacks;
+  /** The tenant's fallback targets after the run's own pool, in order; {@code nextFallback} is the next to try. */
+  private final java.util.List<FallbackTarget> chain;
+  private int nextFallback;
+  /** The pool whose queue has the run now, and the model asked of it. */
+  private String poolId;
+  private String modelId;
+  /** The target trying the run now: {@code pool:<id>} or {@code remote:<name>}. */
+  private String servedBy;
+  /** The generation at a remote target, once it started. */
+  private io.dalang.engine.Engine.Generation remote;
 
   private RunActor(ActorContext<Command> ctx, TimerScheduler<Command> timers, RunSpec spec,
-      RunOutput out, ActorRef<TelemetryActor.Command> telemetry, RunSettings settings) {
+      RunOutput out, ActorRef<TelemetryActor.Command> telemetry, RunSettings settings, Fallbacks fallbacks) {
     this.ctx = ctx;
+    this.fallbacks = fallbacks;
+    this.poolId = spec.poolId();
+    this.modelId = spec.modelId();
+    this.chain = spec.fallbacks() == null ? java.util.List.of()
+        : spec.fallbacks().stream().filter(t -> !(t.isPool() && t.pool().equals(spec.poolId()))).toList();
     this.timers = timers;
     this.spec = spec;
     this.out = out;
@@ -143,9 +179,11 @@ public final class RunActor {
    */
   private Behavior<Command> placing(ActorRef<PlacementActor.Command> placement) {
     this.placement = placement;
-    var pool = ClusterSharding.get(ctx.getSystem()).entityRefFor(PoolAdmission.ENTITY_KEY, spec.poolId());
+    servedBy = FallbackTarget.poolLabel(poolId);
+    out.servedBy(servedBy);
+    var pool = ClusterSharding.get(ctx.getSystem()).entityRefFor(PoolAdmission.ENTITY_KEY, poolId);
     var submit = new PoolAdmission.Submit(spec.runId(), spec.tenantId(),
-        JobSpec.of(spec.modelId(), java.util.Set.of(spec.poolId()), promptTokensAtLeast(spec.request()), spec.request().maxTokens()),
+        JobSpec.of(modelId, java.util.Set.of(poolId), promptTokensAtLeast(spec.request()), spec.request().maxTokens()),
         spec.priority(), spec.deadlineEpochMs(), ctx.messageAdapter(PoolAdmission.Reply.class, AdmissionReply::new), ctx.getSelf(),
         System.currentTimeMillis(), spec.quotas() == null ? 0 : spec.quotas().queuedJobs());
     pool.tell(submit);
@@ -155,9 +193,11 @@ public final class RunActor {
         .onMessage(AdmissionReply.class, m -> {
           if (m.reply() instanceof PoolAdmission.Rejected r) {
             if (r.decision() != null) placement.tell(new PlacementActor.RecordDecision(r.decision()));
-            return finish(new GenerationEvent.Failed(spec.runId(), r.error(), 0, EngineTimings.NONE));
+            return failed(new GenerationEvent.Failed(spec.runId(), r.error(), 0, EngineTimings.NONE));
           }
           var d = (PoolAdmission.Dispatched) m.reply();
+          // A late answer of a pool the run already left for a fallback (its own Release frees the place).
+          if (!d.slot().poolId().equals(poolId)) return Behaviors.same();
           placement.tell(new PlacementActor.RecordDecision(d.decision()));
           timers.cancel(Timeout.RESUBMIT);
           poolQueueMs = d.queuedMs();
@@ -181,7 +221,7 @@ public final class RunActor {
           clientGone = true;
           return finish(cancelled("the client disconnected before the run was placed"));
         })
-        .onMessageEquals(Timeout.RUN, () -> finish(timeout("it waited in the queue of pool " + spec.poolId())))
+        .onMessageEquals(Timeout.RUN, () -> finish(timeout("it waited in the queue of pool " + poolId)))
         .onSignal(PostStop.class, sig -> stoppedEarly())
         .build();
   }
@@ -192,13 +232,25 @@ public final class RunActor {
           relay.accept(m.event());
           return Behaviors.same();
         })
-        .onMessage(Terminal.class, m -> notStarted(m.event()) ? resubmit("its engine restarted") : finish(m.event()))
+        .onMessage(Terminal.class, m -> notStarted(m.event()) ? resubmit("its engine restarted")
+            : m.event() instanceof GenerationEvent.Failed f ? failed(f) : finish(m.event()))
+        .onMessage(RemoteStarted.class, m -> {
+          if (m.error() != null) {
+            var cause = m.error() instanceof java.util.concurrent.CompletionException c && c.getCause() != null ? c.getCause() : m.error();
+            var error = cause instanceof io.dalang.protocols.error.DalangException de ? de.toError()
+                : DalangError.of(ErrorCode.ENGINE_UNAVAILABLE, "fallback " + servedBy + " could not be started");
+            return failed(new GenerationEvent.Failed(spec.runId(), error, 0, EngineTimings.NONE));
+          }
+          remote = m.generation();
+          if (cancelling) remote.cancel();
+          return Behaviors.same();
+        })
         .onMessage(AdmissionReply.class, m -> Behaviors.same()) // a repeated answer to a repeated submission
         .onMessage(ClientTooSlow.class, m -> {
           if (cancelling) return Behaviors.same();
           cancelling = true;
           clientGone = true;
-          engine.tell(new EngineActor.Cancel(spec.runId()));
+          cancelGeneration();
           out.fail(new IllegalStateException("client too slow"));
           return Behaviors.same();
         })
@@ -206,23 +258,23 @@ public final class RunActor {
           cancelling = true;
           clientGone = true;
           relay.stop();
-          engine.tell(new EngineActor.Cancel(spec.runId()));
+          cancelGeneration();
           timers.startSingleTimer(Timeout.CANCEL_GRACE, java.time.Duration.ofSeconds(5));
           return Behaviors.same();
         })
         .onMessage(EngineGone.class, m -> !relay.started() && !cancelling && resubmits < MAX_RESUBMITS
             ? resubmit("its engine stopped")
-            : finish(new GenerationEvent.Failed(spec.runId(),
+            : failed(new GenerationEvent.Failed(spec.runId(),
                 DalangError.of(ErrorCode.ENGINE_FAILED, "the engine of slot " + slot.slotId() + " stopped during the run"), relay.tokens(),
                 EngineTimings.NONE, true)))
         .onMessageEquals(Timeout.CANCEL_GRACE, () -> finish(cancelled("the client disconnected")))
         .onMessageEquals(Timeout.STALL_CHECK, () -> {
           if (!relay.started() || System.nanoTime() - relay.lastEventNanos() < settings.stallTimeout().toNanos()) return Behaviors.same();
-          engine.tell(new EngineActor.Cancel(spec.runId()));
+          cancelGeneration();
           return finish(timeout("the engine was silent for " + settings.stallTimeout().toSeconds() + " s"));
         })
         .onMessageEquals(Timeout.RUN, () -> {
-          engine.tell(new EngineActor.Cancel(spec.runId()));
+          cancelGeneration();
           return finish(timeout("the run exceeded " + settings.timeout().toSeconds() + " s"));
         })
         .onSignal(PostStop.class, sig -> stoppedEarly())
@@ -231,7 +283,7 @@ public final class RunActor {
 
   /** The engine gave up on the run before it started: nothing reached the client yet. */
   private boolean notStarted(GenerationEvent terminal) {
-    return terminal instanceof GenerationEvent.Failed f && f.error().code() == ErrorCode.ENGINE_UNAVAILABLE && !relay.started()
+    return engine != null && terminal instanceof GenerationEvent.Failed f && f.error().code() == ErrorCode.ENGINE_UNAVAILABLE && !relay.started()
         && !cancelling && resubmits < MAX_RESUBMITS;
   }
 
@@ -239,10 +291,10 @@ public final class RunActor {
   private Behavior<Command> resubmit(String why) {
     resubmits++;
     ctx.getLog().info("run {}: slot {} did not start it ({}); submitting it to pool {} again ({} of {})", spec.runId(), slot.slotId(), why,
-        spec.poolId(), resubmits, MAX_RESUBMITS);
+        poolId, resubmits, MAX_RESUBMITS);
     timers.cancel(Timeout.STALL_CHECK);
     ctx.unwatch(engine);
-    release();
+    release(CircuitBreaker.Outcome.FAILURE);
     slot = null;
     engine = null;
     return placing(placement);
@@ -269,7 +321,7 @@ public final class RunActor {
     if (!finished) {
       finished = true;
       relay.stop();
-      release();
+      release(CircuitBreaker.Outcome.NEUTRAL);
       var failed = new GenerationEvent.Failed(spec.runId(), DalangError.of(ErrorCode.INTERNAL, "the run stopped unexpectedly"),
           relay.tokens(), EngineTimings.NONE);
       RunRecord rec = record(failed);
@@ -289,12 +341,62 @@ public final class RunActor {
         .tell(new TenantUsage.Settle(spec.runId(), (long) rec.promptTokens() + rec.completionTokens()));
   }
 
-  /** Frees the run's place in its pool's queue, or the sequence reserved for it. */
-  private void release() {
+  /** Frees the run's place in its pool's queue, or the sequence reserved for it; {@code outcome} feeds the slot's breaker. */
+  private void release(CircuitBreaker.Outcome outcome) {
     if (submitted) {
       submitted = false;
-      ClusterSharding.get(ctx.getSystem()).entityRefFor(PoolAdmission.ENTITY_KEY, spec.poolId()).tell(new PoolAdmission.Release(spec.runId()));
+      ClusterSharding.get(ctx.getSystem()).entityRefFor(PoolAdmission.ENTITY_KEY, poolId)
+          .tell(new PoolAdmission.Release(spec.runId(), slot == null ? CircuitBreaker.Outcome.NEUTRAL : outcome));
     }
+  }
+
+  /** How {@code terminal} speaks of the slot's health: only the engine's own failures count against it. */
+  private CircuitBreaker.Outcome breakerOutcome(GenerationEvent terminal) {
+    if (terminal instanceof GenerationEvent.End) return CircuitBreaker.Outcome.SUCCESS;
+    if (terminal instanceof GenerationEvent.Failed f && !cancelling && !clientGone) {
+      return switch (f.error().code()) {
+        case ENGINE_FAILED, ENGINE_UNAVAILABLE, TIMEOUT -> CircuitBreaker.Outcome.FAILURE;
+        default -> CircuitBreaker.Outcome.NEUTRAL;
+      };
+    }
+    return CircuitBreaker.Outcome.NEUTRAL;
+  }
+
+  private void cancelGeneration() {
+    if (engine != null) engine.tell(new EngineActor.Cancel(spec.runId()));
+    else if (remote != null) remote.cancel();
+  }
+
+  /** A failure: the next fallback target takes the run if it may ({@link Fallbacks#eligible}, nothing sent yet), else the run ends. */
+  private Behavior<Command> failed(GenerationEvent.Failed f) {
+    if (nextFallback >= chain.size() || relay.started() || cancelling || clientGone || !Fallbacks.eligible(f.error().code())) {
+      return finish(f);
+    }
+    FallbackTarget next = chain.get(nextFallback++);
+    String from = servedBy;
+    fallbacks.counted(spec.tenantId(), from, next.label(), f.error().code());
+    ctx.getLog().info("run {}: {} failed before it started ({}); falling back to {}", spec.runId(), from, f.error().code().code(), next.label());
+    timers.cancel(Timeout.STALL_CHECK);
+    timers.cancel(Timeout.RESUBMIT);
+    if (engine != null) ctx.unwatch(engine);
+    release(breakerOutcome(f));
+    relay.retire();
+    relay = new RunRelay(out, ctx.getSelf());
+    slot = null;
+    engine = null;
+    resubmits = 0;
+    if (next.isPool()) {
+      poolId = next.pool();
+      modelId = next.model();
+      return placing(placement);
+    }
+    servedBy = next.label();
+    out.servedBy(servedBy);
+    poolId = null;
+    ctx.pipeToSelf(fallbacks.startRemote(spec.tenantId(), next, spec.request(), relay), RemoteStarted::new);
+    java.time.Duration every = settings.stallTimeout().dividedBy(4);
+    timers.startTimerWithFixedDelay(Timeout.STALL_CHECK, every.compareTo(java.time.Duration.ofMillis(100)) < 0 ? java.time.Duration.ofMillis(100) : every);
+    return generating();
   }
 
   private GenerationEvent.Failed cancelled(String why) {
@@ -307,7 +409,7 @@ public final class RunActor {
 
   private Behavior<Command> finish(GenerationEvent terminal) {
     relay.stop();
-    release();
+    release(breakerOutcome(terminal));
     RunRecord rec = record(terminal);
     settle(rec);
     telemetry.tell(new TelemetryActor.RecordRun(rec));
@@ -346,9 +448,10 @@ public final class RunActor {
     int seen = relay.tokens();
     double meanInterTokenMs = seen > 1 ? (relay.lastTokenNanos() - firstTokenNanos) / 1e6 / (seen - 1) : 0;
     return new RunRecord(RunRecord.SCHEMA_VERSION, spec.runId(), spec.tenantId(), spec.modelId(),
-        slot != null ? slot.poolId() : null, slot != null ? slot.slotId() : null, slot != null ? slot.engineKind() : null,
+        slot != null ? slot.poolId() : null, slot != null ? slot.slotId() : null,
+        slot != null ? slot.engineKind() : poolId == null ? io.dalang.engine.RemoteOpenAiEndpoint.KIND : null,
         spec.stream(), spec.receivedAtEpochMs(), poolQueueMs + relay.queueMs(), ttftMs, promptTokens, completion, tps,
         times.internalSeconds(), times.internalFromEngine(), times.totalSeconds(), times.overheadRatio(), outcome, finish,
-        ValidRunPolicy.quality(reasons), reasons, meanInterTokenMs, null);
+        ValidRunPolicy.quality(reasons), reasons, meanInterTokenMs, null, servedBy);
   }
 }

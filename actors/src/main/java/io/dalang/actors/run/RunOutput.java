@@ -29,6 +29,7 @@ public final class RunOutput {
   private final ArrayDeque<GenerationEvent> pending = new ArrayDeque<>();
   private boolean completed;
   private Throwable failure;
+  private volatile String servedBy;
 
   public RunOutput(int capacity) {
     if (capacity < 1) throw new IllegalArgumentException("capacity must be at least 1");
@@ -38,6 +39,19 @@ public final class RunOutput {
   /** The run's first event: {@code Started}, or the terminal one if the run ended before it started. */
   public CompletionStage<GenerationEvent> first() {
     return first;
+  }
+
+  /**
+   * Which target serves the run ({@code pool:<id>} or {@code remote:<name>}), for the edge's
+   * {@code x-dalang-served-by}: final once {@link #first()} completed with {@code Started} (a run moves to a
+   * fallback target only before that); null before the run was sent anywhere.
+   */
+  public String servedBy() {
+    return servedBy;
+  }
+
+  void servedBy(String target) {
+    servedBy = target;
   }
 
   /** The events after the first; materialize it once. */

@@ -18,6 +18,8 @@ final class RunRelay implements Consumer<GenerationEvent> {
   private final RunOutput out;
   private final ActorRef<RunActor.Command> run;
   private volatile boolean stopped;
+  /** Replaced by the relay of a fallback target: not even its terminal event counts any more. */
+  private volatile boolean retired;
   private volatile boolean started;
   private volatile long startedNanos;
   private volatile int engineRestarts;
@@ -34,6 +36,7 @@ final class RunRelay implements Consumer<GenerationEvent> {
 
   @Override
   public void accept(GenerationEvent e) {
+    if (retired) return;
     if (e.isTerminal()) {
       run.tell(new RunActor.Terminal(e));
       return;
@@ -60,6 +63,12 @@ final class RunRelay implements Consumer<GenerationEvent> {
 
   /** Stops relaying: the run is cancelling or over; later events are only counted. */
   void stop() {
+    stopped = true;
+  }
+
+  /** The run moved to another target: a late event of this attempt (e.g. a dying engine's) is dropped. */
+  void retire() {
+    retired = true;
     stopped = true;
   }
 

@@ -2,6 +2,7 @@ package io.dalang.actors.tenant;
 
 import io.dalang.actors.NodeRoles;
 import io.dalang.actors.EntitySupervision;
+import io.dalang.actors.fallback.FallbackTarget;
 import io.dalang.protocols.CborSerializable;
 import java.time.Instant;
 import java.util.List;
@@ -26,7 +27,9 @@ import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
  * <p>{@link CreateTenant} replies the new {@link TenantView} or an error if it exists;
  * {@link GrantPool} replies the updated view; {@link GetTenant} replies a view whose {@code exists} is
  * false for an unknown tenant. The tenant also lists its API keys ({@link RegisterKey},
- * {@link MarkKeyRevoked}: ids, roles and hashes, never the keys) and holds its {@link Quotas}.
+ * {@link MarkKeyRevoked}: ids, roles and hashes, never the keys) and holds its {@link Quotas} and its
+ * ordered fallback targets ({@link SetFallbacks} replies the updated view; a pool target must be one of
+ * the tenant's pools, else it is an error and nothing is persisted).
  */
 public final class TenantEntity
     extends EventSourcedBehaviorWithEnforcedReplies<TenantEntity.Command, TenantEntity.Event, TenantEntity.State> {
@@ -66,6 +69,9 @@ public final class TenantEntity
 
   public record SetQuotas(Quotas quotas, ActorRef<StatusReply<TenantView>> replyTo) implements Command {}
 
+  /** Replaces the tenant's ordered fallback list (empty: none). */
+  public record SetFallbacks(List<FallbackTarget> targets, ActorRef<StatusReply<TenantView>> replyTo) implements Command {}
+
   public sealed interface Event extends CborSerializable {}
 
   public record TenantCreated(String tenantId, String displayName, List<String> pools, Instant createdAt) implements Event {}
@@ -77,6 +83,8 @@ public final class TenantEntity
   public record KeyMarkedRevoked(String keyId, Instant revokedAt) implements Event {}
 
   public record QuotasSet(Quotas quotas) implements Event {}
+
+  public record FallbacksSet(List<FallbackTarget> targets) implements Event {}
 
   /**
    * A tenant's limits; 0 means no limit.
@@ -98,13 +106,16 @@ public final class TenantEntity
 
   public record Empty() implements State {}
 
-  /** @param keys by key id, in issue order; null in snapshots taken before keys were listed */
-  public record Active(String tenantId, String displayName, Set<String> pools, Instant createdAt, List<KeyInfo> keys, Quotas quotas)
-      implements State {
+  /**
+   * @param keys by key id, in issue order; null in snapshots taken before keys were listed
+   * @param fallbacks in order; null in snapshots taken before fallbacks existed
+   */
+  public record Active(String tenantId, String displayName, Set<String> pools, Instant createdAt, List<KeyInfo> keys, Quotas quotas,
+      List<FallbackTarget> fallbacks) implements State {
     Active withPool(String pool) {
       var p = new TreeSet<>(pools);
       p.add(pool);
-      return new Active(tenantId, displayName, Set.copyOf(p), createdAt, keys, quotas);
+      return new Active(tenantId, displayName, Set.copyOf(p), createdAt, keys, quotas, fallbacks);
     }
 
     List<KeyInfo> keyList() {
@@ -118,29 +129,37 @@ public final class TenantEntity
     Active withKey(KeyInfo k) {
       var ks = new java.util.ArrayList<>(keyList());
       ks.add(k);
-      return new Active(tenantId, displayName, pools, createdAt, List.copyOf(ks), quotas);
+      return new Active(tenantId, displayName, pools, createdAt, List.copyOf(ks), quotas, fallbacks);
     }
 
     Active withKeyRevoked(String keyId, Instant at) {
       var ks = keyList().stream().map(k -> k.keyId().equals(keyId) && k.active()
           ? new KeyInfo(k.keyId(), k.keyHash(), k.role(), false, k.issuedAt(), at) : k).toList();
-      return new Active(tenantId, displayName, pools, createdAt, ks, quotas);
+      return new Active(tenantId, displayName, pools, createdAt, ks, quotas, fallbacks);
     }
 
     Active withQuotas(Quotas q) {
-      return new Active(tenantId, displayName, pools, createdAt, keys, q);
+      return new Active(tenantId, displayName, pools, createdAt, keys, q, fallbacks);
+    }
+
+    Active withFallbacks(List<FallbackTarget> f) {
+      return new Active(tenantId, displayName, pools, createdAt, keys, quotas, f);
+    }
+
+    List<FallbackTarget> fallbackList() {
+      return fallbacks == null ? List.of() : fallbacks;
     }
 
     TenantView view() {
-      return new TenantView(true, tenantId, displayName, List.copyOf(new TreeSet<>(pools)), createdAt, keyList(), quotaSpec());
+      return new TenantView(true, tenantId, displayName, List.copyOf(new TreeSet<>(pools)), createdAt, keyList(), quotaSpec(), fallbackList());
     }
   }
 
-  /** What callers see of a tenant. */
+  /** What callers see of a tenant; {@code fallbacks} in order, names and secret references only. */
   public record TenantView(boolean exists, String tenantId, String displayName, List<String> pools, Instant createdAt,
-      List<KeyInfo> keys, Quotas quotas) implements CborSerializable {
+      List<KeyInfo> keys, Quotas quotas, List<FallbackTarget> fallbacks) implements CborSerializable {
     static TenantView missing(String id) {
-      return new TenantView(false, id, null, List.of(), null, List.of(), Quotas.NONE);
+      return new TenantView(false, id, null, List.of(), null, List.of(), Quotas.NONE, List.of());
     }
 
     public java.util.Optional<KeyInfo> key(String keyId) {
@@ -168,6 +187,7 @@ public final class TenantEntity
         .onCommand(RegisterKey.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("tenant " + tenantId + " does not exist")))
         .onCommand(MarkKeyRevoked.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("tenant " + tenantId + " does not exist")))
         .onCommand(SetQuotas.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("tenant " + tenantId + " does not exist")))
+        .onCommand(SetFallbacks.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("tenant " + tenantId + " does not exist")))
         .onCommand(GetTenant.class, (s, c) -> Effect().reply(c.replyTo(), TenantView.missing(tenantId)));
     b.forStateType(Active.class)
         .onCommand(CreateTenant.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("tenant " + tenantId + " already exists")))
@@ -186,7 +206,14 @@ public final class TenantEntity
           return Effect().persist(new KeyMarkedRevoked(c.keyId(), Instant.now())).thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view()));
         })
         .onCommand(SetQuotas.class, (s, c) -> Effect().persist(new QuotasSet(c.quotas()))
-            .thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view())));
+            .thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view())))
+        .onCommand(SetFallbacks.class, (s, c) -> {
+          var foreign = c.targets().stream().filter(t -> t.isPool() && !s.pools().contains(t.pool())).map(FallbackTarget::pool).toList();
+          if (!foreign.isEmpty()) {
+            return Effect().reply(c.replyTo(), StatusReply.error("fallback pools " + foreign + " are not pools of tenant " + tenantId));
+          }
+          return Effect().persist(new FallbacksSet(List.copyOf(c.targets()))).thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view()));
+        });
     return b.build();
   }
 
@@ -194,12 +221,13 @@ public final class TenantEntity
   public EventHandler<State, Event> eventHandler() {
     var b = newEventHandlerBuilder();
     b.forStateType(Empty.class).onEvent(TenantCreated.class, (s, e) -> new Active(e.tenantId(), e.displayName(), Set.copyOf(e.pools()),
-        e.createdAt(), List.of(), Quotas.NONE));
+        e.createdAt(), List.of(), Quotas.NONE, List.of()));
     b.forStateType(Active.class)
         .onEvent(PoolGranted.class, (s, e) -> s.withPool(e.poolId()))
         .onEvent(KeyRegistered.class, (s, e) -> s.withKey(new KeyInfo(e.keyId(), e.keyHash(), e.role(), true, e.issuedAt(), null)))
         .onEvent(KeyMarkedRevoked.class, (s, e) -> s.withKeyRevoked(e.keyId(), e.revokedAt()))
-        .onEvent(QuotasSet.class, (s, e) -> s.withQuotas(e.quotas()));
+        .onEvent(QuotasSet.class, (s, e) -> s.withQuotas(e.quotas()))
+        .onEvent(FallbacksSet.class, (s, e) -> s.withFallbacks(e.targets()));
     return b.build();
   }
 

@@ -28,6 +28,17 @@ public final class AdminRequests {
       @JsonProperty("tokens_per_day") Long tokensPerDay, @JsonProperty("concurrent_jobs") Integer concurrentJobs,
       @JsonProperty("queued_jobs") Integer queuedJobs) {}
 
+  /** {@code PUT /admin/v1/tenants/{id}/fallbacks}: the tenant's ordered fallback targets (empty: none). */
+  public record SetFallbacks(List<FallbackTarget> targets) {}
+
+  /**
+   * One fallback target: either {@code pool} (one of the tenant's pools), or a remote OpenAI-compatible
+   * endpoint ({@code name}, {@code base_url}, {@code model}, and {@code api_key_secret}: {@code namespace/name}
+   * of the tenant secret holding its key, left out for an endpoint without one).
+   */
+  public record FallbackTarget(String pool, String name, @JsonProperty("base_url") String baseUrl, String model,
+      @JsonProperty("api_key_secret") String apiKeySecret) {}
+
   /** {@code PUT /admin/v1/tenants/{id}/secrets/{namespace}/{name}}: the value, stored encrypted as a new version. */
   public record PutSecret(String value) {
     /** Never the value: a request object must not leak it into a log line by accident. */

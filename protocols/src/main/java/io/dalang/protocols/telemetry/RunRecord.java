@@ -24,6 +24,9 @@ import java.util.List;
  *     sidecar's canonical keys, each with {@code sidecar_parse_status} and {@code sidecar_parse_errors};
  *     for diagnostics, never for gates (only a {@code foreign_processes} count above 0 from the run's start
  *     to its end makes the run invalid); null when the sidecar is off and in schema-1 records
+ * @param servedBy (since schema 4) the target that served the run: {@code pool:<id>} (its own pool, or a
+ *     fallback pool) or {@code remote:<name>} (a fallback endpoint); for a failed run the last target tried;
+ *     null in older records and for a run that never reached a target
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 public record RunRecord(
@@ -50,26 +53,38 @@ public record RunRecord(
     String runQuality,
     List<String> qualityReasons,
     double meanInterTokenMs,
-    List<java.util.Map<String, Object>> sidecar)
+    List<java.util.Map<String, Object>> sidecar,
+    String servedBy)
     implements CborSerializable {
+
+  /** A record without {@code served_by} (schema 3 and before, or built where no target is known). */
+  public RunRecord(int schemaVersion, String runId, String tenant, String model, String pool, String slot, String engine, boolean stream,
+      long receivedAtEpochMs, double queueMs, double ttftMs, int promptTokens, int completionTokens, double tokensPerSecond,
+      double internalModelSeconds, boolean internalFromEngine, double totalSeconds, double orchestrationOverheadRatio, String outcome,
+      String finishReason, String runQuality, List<String> qualityReasons, double meanInterTokenMs, List<java.util.Map<String, Object>> sidecar) {
+    this(schemaVersion, runId, tenant, model, pool, slot, engine, stream, receivedAtEpochMs, queueMs, ttftMs, promptTokens, completionTokens,
+        tokensPerSecond, internalModelSeconds, internalFromEngine, totalSeconds, orchestrationOverheadRatio, outcome, finishReason, runQuality,
+        qualityReasons, meanInterTokenMs, sidecar, null);
+  }
 
   /** This record with {@code samples} as its sidecar block. */
   public RunRecord withSidecar(List<java.util.Map<String, Object>> samples) {
     return new RunRecord(schemaVersion, runId, tenant, model, pool, slot, engine, stream, receivedAtEpochMs, queueMs, ttftMs,
         promptTokens, completionTokens, tokensPerSecond, internalModelSeconds, internalFromEngine, totalSeconds,
-        orchestrationOverheadRatio, outcome, finishReason, runQuality, qualityReasons, meanInterTokenMs, samples);
+        orchestrationOverheadRatio, outcome, finishReason, runQuality, qualityReasons, meanInterTokenMs, samples, servedBy);
   }
 
   /** This record with another verdict of the valid-run policy. */
   public RunRecord withQuality(String quality, List<String> reasons) {
     return new RunRecord(schemaVersion, runId, tenant, model, pool, slot, engine, stream, receivedAtEpochMs, queueMs, ttftMs,
         promptTokens, completionTokens, tokensPerSecond, internalModelSeconds, internalFromEngine, totalSeconds,
-        orchestrationOverheadRatio, outcome, finishReason, quality, reasons, meanInterTokenMs, sidecar);
+        orchestrationOverheadRatio, outcome, finishReason, quality, reasons, meanInterTokenMs, sidecar, servedBy);
   }
 
   /**
    * 2: {@code mean_inter_token_ms} and {@code sidecar} added. 3: no new field; {@code quality_reasons}
-   * are the valid-run policy's codes ({@code failed:<code>} without a space, and the others).
+   * are the valid-run policy's codes ({@code failed:<code>} without a space, and the others). 4:
+   * {@code served_by} added.
    */
-  public static final int SCHEMA_VERSION = 3;
+  public static final int SCHEMA_VERSION = 4;
 }

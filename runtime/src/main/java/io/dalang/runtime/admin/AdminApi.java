@@ -50,7 +50,8 @@ import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
  * <p>Who may do what:
  * <pre>
  * tenant.create, pool.grant, quota.set          platform-admin
- * tenant.read, quota.read                       platform-admin, operator, the tenant's own keys
+ * tenant.read, quota.read, fallback.read        platform-admin, operator, the tenant's own keys
+ * fallback.set                                  platform-admin; tenant-admin of the tenant
  * key.issue / key.rotate / key.revoke (tenant)  platform-admin; tenant-admin of the tenant (tenant roles only)
  * key.issue / key.revoke (platform)             platform-admin
  * fleet.read                                    platform-admin, operator
@@ -120,6 +121,9 @@ public final class AdminApi extends AllDirectives {
                 get(() -> completeWithFuture(getQuotas(p, tenant))),
                 put(() -> body(b -> completeWithFuture(setQuotas(p, tenant, b)))))),
             path("keys", () -> post(() -> body(b -> completeWithFuture(issueKey(p, tenant, b))))),
+            path("fallbacks", () -> concat(
+                get(() -> completeWithFuture(getFallbacks(p, tenant))),
+                put(() -> body(b -> completeWithFuture(setFallbacks(p, tenant, b)))))),
             path(PathMatchers.segment("keys").slash(PathMatchers.segment()).slash("rotate"), keyId ->
                 post(() -> body(b -> completeWithFuture(rotateKey(p, tenant, keyId, b))))),
             path(PathMatchers.segment("keys").slash(PathMatchers.segment()), keyId ->
@@ -255,6 +259,30 @@ public final class AdminApi extends AllDirectives {
       body.put("usage", u);
       return json(StatusCodes.OK, body);
     }));
+  }
+
+  // Fallbacks: pools of the tenant, then remote endpoints whose keys are tenant secrets (referenced, never shown).
+
+  private CompletionStage<HttpResponse> setFallbacks(Principal p, String tenant, byte[] body) {
+    allow(p, "fallback.set", tenant, tenant, platformAdmin(p) || (p.role() == Role.TENANT_ADMIN && p.ownTenant(tenant)),
+        "platform-admin, or tenant-admin of tenant " + tenant);
+    var targets = FallbackTargets.parse(Json.parseStrict(body, AdminRequests.SetFallbacks.class));
+    return existingTenant(tenant).thenCompose(t -> {
+      var foreign = targets.stream().filter(f -> f.isPool() && !t.pools().contains(f.pool())).map(f -> f.pool()).toList();
+      if (!foreign.isEmpty()) throw AdminValidation.invalid("targets", "fallback pools " + foreign + " are not pools of tenant " + tenant);
+      return sharding.entityRefFor(TenantEntity.ENTITY_KEY, tenant)
+          .<TenantEntity.TenantView>askWithStatus(r -> new TenantEntity.SetFallbacks(targets, r), timeout);
+    }).thenApply(v -> {
+      auth.invalidateAll(); // principals carry the fallbacks
+      audit.record(tenant, p.keyId(), "fallback.set", tenant, "ok", "",
+          Map.of("targets", String.join(",", v.fallbacks().stream().map(f -> f.label()).toList())));
+      return json(StatusCodes.OK, FallbackTargets.body(tenant, v.fallbacks()));
+    });
+  }
+
+  private CompletionStage<HttpResponse> getFallbacks(Principal p, String tenant) {
+    allow(p, "fallback.read", tenant, tenant, readsTenant(p, tenant), "platform-admin, operator or a key of tenant " + tenant);
+    return existingTenant(tenant).thenApply(v -> json(StatusCodes.OK, FallbackTargets.body(tenant, v.fallbacks())));
   }
 
   // Keys

@@ -91,20 +91,27 @@ public final class Authenticator {
     return sharding.entityRefFor(TenantEntity.ENTITY_KEY, tenantId).<TenantEntity.TenantView>ask(TenantEntity.GetTenant::new, askTimeout)
         .thenCompose(t -> {
           if (!t.exists()) throw new DalangException(missing, message);
-          return models(t.pools()).thenApply(models -> new Principal(t.tenantId(), keyId, role, Set.copyOf(t.pools()), models, t.quotas()));
+          return poolModels(t.pools()).thenApply(served -> {
+            var models = new HashMap<String, String>();
+            for (String pool : t.pools()) if (served.containsKey(pool)) models.putIfAbsent(served.get(pool), pool);
+            var fallbacks = t.fallbacks().stream().filter(f -> !f.isPool() || served.containsKey(f.pool()))
+                .map(f -> f.isPool() ? f.withModel(served.get(f.pool())) : f).toList();
+            return new Principal(t.tenantId(), keyId, role, Set.copyOf(t.pools()), Map.copyOf(models), t.quotas(), fallbacks);
+          });
         });
   }
 
-  private CompletionStage<Map<String, String>> models(List<String> pools) {
+  /** The model each existing pool of {@code pools} serves ({@code pool id → model id}). */
+  private CompletionStage<Map<String, String>> poolModels(List<String> pools) {
     CompletableFuture<Map<String, String>> acc = CompletableFuture.completedFuture(new HashMap<>());
     for (String pool : pools) {
       var ref = sharding.entityRefFor(PoolEntity.ENTITY_KEY, pool);
       var view = ref.<PoolEntity.PoolView>ask(PoolEntity.GetPool::new, askTimeout).toCompletableFuture();
       acc = acc.thenCombine(view, (m, v) -> {
-        if (v.exists()) m.putIfAbsent(v.spec().modelId(), v.poolId());
+        if (v.exists()) m.put(v.poolId(), v.spec().modelId());
         return m;
       });
     }
-    return acc.thenApply(Map::copyOf);
+    return acc;
   }
 }

@@ -1,16 +1,23 @@
 package io.dalang.runtime.auth;
 
+import io.dalang.actors.fallback.FallbackTarget;
 import io.dalang.actors.tenant.TenantEntity;
+import java.util.List;
 import io.dalang.protocols.auth.Role;
 import java.util.Map;
 import java.util.Set;
 
 /**
  * Who is calling: the tenant an API key belongs to, the key's public id and role, the tenant's pools
- * and the models those pools serve ({@code model id → pool id}), and the tenant's quotas.
+ * and the models those pools serve ({@code model id → pool id}), the tenant's quotas, and its ordered
+ * fallback targets (pool targets carry the model their pool serves; targets of pools gone are left out).
  */
 public record Principal(String tenantId, String keyId, Role role, Set<String> pools, Map<String, String> models,
-    TenantEntity.Quotas quotas) {
+    TenantEntity.Quotas quotas, List<FallbackTarget> fallbacks) {
+
+  public Principal(String tenantId, String keyId, Role role, Set<String> pools, Map<String, String> models, TenantEntity.Quotas quotas) {
+    this(tenantId, keyId, role, pools, models, quotas, List.of());
+  }
 
   /** Whether this principal may act on {@code tenant}'s resources with a tenant role (its own tenant only). */
   public boolean ownTenant(String tenant) {

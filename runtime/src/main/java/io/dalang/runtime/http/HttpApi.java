@@ -203,7 +203,11 @@ public final class HttpApi extends AllDirectives {
       if (v.stream()) return CompletableFuture.completedFuture(sse(all, rendering));
       return all.runWith(Sink.seq(), system).thenApply(list -> whole(rendering, list));
     });
-    return completeWithFuture(response.thenApply(r -> r.addHeader(runHeader)));
+    // The target is final once the first event is in: a run falls back only before it started.
+    return completeWithFuture(response.thenApply(r -> {
+      String servedBy = run.servedBy().get();
+      return servedBy == null ? r.addHeader(runHeader) : r.addHeader(runHeader).addHeader(RawHeader.create("x-dalang-served-by", servedBy));
+    }));
   }
 
   /** A 200 event stream of {@code events}, rendered as OpenAI SSE chunks. */

@@ -1,6 +1,7 @@
 package io.dalang.runtime.runs;
 
 import io.dalang.actors.admission.Priority;
+import io.dalang.actors.fallback.Fallbacks;
 import io.dalang.actors.placement.PlacementActor;
 import io.dalang.actors.run.RunActor;
 import io.dalang.actors.run.RunOutput;
@@ -17,6 +18,7 @@ import io.dalang.runtime.auth.Principal;
 import java.security.SecureRandom;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -42,9 +44,17 @@ public final class RunLauncher {
   private final ActorRef<TelemetryActor.Command> telemetry;
   private final RunSettings settings;
   private final int streamBuffer;
+  private final Fallbacks fallbacks;
 
   public RunLauncher(ActorSystem<?> system, ActorRef<PlacementActor.Command> placement,
       ActorRef<TelemetryActor.Command> telemetry, RunSettings settings, int streamBuffer) {
+    this(system, placement, telemetry, settings, streamBuffer, Fallbacks.none());
+  }
+
+  /** @param fallbacks how runs reach their tenants' fallback targets (remote keys, the fallback counter) */
+  public RunLauncher(ActorSystem<?> system, ActorRef<PlacementActor.Command> placement,
+      ActorRef<TelemetryActor.Command> telemetry, RunSettings settings, int streamBuffer, Fallbacks fallbacks) {
+    this.fallbacks = fallbacks;
     this.system = system;
     this.placement = placement;
     this.telemetry = telemetry;
@@ -79,8 +89,14 @@ public final class RunLauncher {
    * A started run as the edge sees it: its first event ({@code Started}, or a typed {@code Failed} if
    * it never started), then the rest as a stream to run inside the response. The stream ends with End
    * or a typed Failed; if the client stops reading before that, the run cancels at the engine.
+   *
+   * @param servedBy which target serves the run ({@code pool:<id>}, {@code remote:<name>}); final once
+   *     {@code first} completed with {@code Started}
    */
-  public record StartedRun(CompletionStage<GenerationEvent> first, Source<GenerationEvent, NotUsed> rest) {
+  public record StartedRun(CompletionStage<GenerationEvent> first, Source<GenerationEvent, NotUsed> rest, Supplier<String> servedBy) {
+    public StartedRun(CompletionStage<GenerationEvent> first, Source<GenerationEvent, NotUsed> rest) {
+      this(first, rest, () -> null);
+    }
 
     /** The events written to {@code output}; {@code clientGone} runs if the stream stops before its terminal event. */
     public static StartedRun of(RunOutput output, Runnable clientGone) {
@@ -96,7 +112,7 @@ public final class RunLauncher {
             });
             return mat;
           });
-      return new StartedRun(output.first(), rest);
+      return new StartedRun(output.first(), rest, output::servedBy);
     }
   }
 
@@ -107,13 +123,13 @@ public final class RunLauncher {
       throw new DalangException(ErrorCode.MODEL_NOT_FOUND, "model '" + v.model() + "' does not exist or is not served to this tenant");
     }
     var spec = new RunSpec(principal.tenantId(), principal.pools(), principal.models().get(v.model()), v.model(), v.generation(), v.stream(),
-        receivedAtNanos, System.currentTimeMillis(), priority, deadlineEpochMs, principal.quotas());
+        receivedAtNanos, System.currentTimeMillis(), priority, deadlineEpochMs, principal.quotas(), principal.fallbacks());
     if (log.isDebugEnabled()) {
       log.debug("run {} for tenant {} on model {}: {}", spec.runId(), spec.tenantId(), v.model(), promptPreview(principal.tenantId(), v.generation()));
     }
     var output = new RunOutput(streamBuffer);
     ActorRef<RunActor.Command> run = system.systemActorOf(
-        RunActor.create(spec, output, placement, telemetry, settings), "run-" + spec.runId(), Props.empty());
+        RunActor.create(spec, output, placement, telemetry, settings, fallbacks), "run-" + spec.runId(), Props.empty());
     return StartedRun.of(output, () -> run.tell(RunActor.ClientGone.INSTANCE));
   }
 }

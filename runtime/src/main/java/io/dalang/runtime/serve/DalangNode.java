@@ -16,6 +16,8 @@ import io.dalang.actors.audit.AuditActor;
 import io.dalang.actors.audit.AuditEntry;
 import io.dalang.actors.audit.AuditSettings;
 import io.dalang.actors.audit.AuditStore;
+import io.dalang.actors.breaker.BreakerSettings;
+import io.dalang.actors.fallback.Fallbacks;
 import io.dalang.actors.placement.PlacementActor;
 import io.dalang.actors.secrets.MasterKeys;
 import io.dalang.actors.secrets.SecretAccess;
@@ -343,7 +345,7 @@ public final class DalangNode implements AutoCloseable {
     var placementSettings = PlacementSettings.from(config);
     var placement = system.systemActorOf(PlacementActor.create(topic, placementSettings, metrics), "placement", Props.empty());
     PoolAdmission.init(system, new PoolAdmission.Settings(pool -> AdmissionSettings.forPool(config, pool), placementSettings,
-        config.getInt("dalang.admission.engine-lookahead")), topic, metrics);
+        config.getInt("dalang.admission.engine-lookahead"), BreakerSettings.from(config)), topic, metrics);
     TenantUsage.init(system, config.getDuration("dalang.quotas.checkpoint-interval"));
     var telemetry = system.systemActorOf(TelemetryActor.create(dataDir.resolve("runs").resolve("runs.jsonl"),
         config.getInt("dalang.runs.keep-in-memory"), metrics, config.getString("dalang.telemetry.sidecar"),
@@ -382,7 +384,8 @@ public final class DalangNode implements AutoCloseable {
       replicas.tell(new ReplicaReconciler.ReconcileNow()); // this node's devices are known now
     }
 
-    var runs = new RunLauncher(system, placement, telemetry, RunSettings.from(config), config.getInt("dalang.http.stream-buffer"));
+    var runs = new RunLauncher(system, placement, telemetry, RunSettings.from(config), config.getInt("dalang.http.stream-buffer"),
+        new Fallbacks(secrets, metrics, config.getDuration("dalang.fallback.remote-timeout")));
     var auth = new Authenticator(system, askTimeout, config.getDuration("dalang.http.auth-cache-ttl"));
     // Durable jobs: remembered jobs (those unfinished when the node stopped) start again here.
     var jobSettings = JobSettings.from(config);

@@ -1,0 +1,226 @@
+package io.dalang.runtime.fallback;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.dalang.actors.pool.PoolEntity;
+import io.dalang.actors.pool.PoolSpec;
+import io.dalang.actors.tenant.TenantEntity;
+import io.dalang.engine.Digests;
+import io.dalang.gguf.TinyModel;
+import io.dalang.runtime.serve.DalangNode;
+import io.dalang.runtime.serve.ServeOptions;
+import io.dalang.runtime.testing.ApiClient;
+import io.dalang.testing.TestModels;
+import java.io.RandomAccessFile;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Per-tenant fallback with real parts: pool {@code broken} serves a model file that no longer matches
+ * its digest (its slot never becomes Ready), pool {@code demo} is healthy, and a real llama-server started
+ * here, guarded by {@code --api-key}, is the remote endpoint whose key is a secret of the tenant.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class FallbackEndToEndTest {
+  static final String KEY = "fb-" + Long.toHexString(System.nanoTime());
+  static final String REMOTE_KEY = "remote-key-" + Long.toHexString(System.nanoTime());
+  @TempDir static Path data;
+  DalangNode node;
+  ApiClient api;
+  Process llamaServer;
+  String remoteBase;
+
+  @BeforeAll
+  void start() throws Exception {
+    Path binary = TestModels.llamaServerBinary();
+    node = DalangNode.start(ServeOptions.forDataDir(data.resolve("d")).withPorts(0, 0).withDemoKey(KEY), System.out);
+    api = new ApiClient(node.httpPort(), KEY);
+    addBrokenPool();
+    llamaServer = startLlamaServer(binary);
+    api.awaitReady(Duration.ofSeconds(90));
+    var secret = api.send("PUT", "/admin/v1/tenants/demo/secrets/fallback/llm-key", "{\"value\": \"" + REMOTE_KEY + "\"}");
+    assertEquals(200, secret.statusCode(), secret.body());
+  }
+
+  @AfterAll
+  void stop() throws Exception {
+    if (llamaServer != null) {
+      llamaServer.destroy();
+      llamaServer.waitFor(10, TimeUnit.SECONDS);
+    }
+    if (node != null) node.close();
+  }
+
+  /** Pool {@code broken}: the tiny model, its digest recorded, then the file damaged, so its engine never starts. */
+  private void addBrokenPool() throws Exception {
+    Path model = data.resolve("broken.gguf");
+    TinyModel.write(TinyModel.DEMO, model);
+    String digest = Digests.sha256(model);
+    try (var f = new RandomAccessFile(model.toFile(), "rw")) {
+      f.seek(f.length() - 64);
+      f.write(new byte[64]); // weights damaged; the header still reads
+    }
+    var sharding = ClusterSharding.get(node.system());
+    var spec = new PoolSpec("broken-model", model.toString(), digest, "llama-inprocess", 1, 1024, 1, 1);
+    sharding.entityRefFor(PoolEntity.ENTITY_KEY, "broken").<PoolEntity.PoolView>askWithStatus(r -> new PoolEntity.CreatePool(spec, r),
+        Duration.ofSeconds(10)).toCompletableFuture().get(15, TimeUnit.SECONDS);
+    sharding.entityRefFor(TenantEntity.ENTITY_KEY, "demo").<TenantEntity.TenantView>askWithStatus(r -> new TenantEntity.GrantPool("broken", r),
+        Duration.ofSeconds(10)).toCompletableFuture().get(15, TimeUnit.SECONDS);
+  }
+
+  private Process startLlamaServer(Path binary) throws Exception {
+    int port;
+    try (var s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    var p = new ProcessBuilder(binary.toString(), "-m", TestModels.demoModel().toString(), "--host", "127.0.0.1", "--port", "" + port,
+        "-c", "1024", "-np", "1", "-t", "1", "--api-key", REMOTE_KEY)
+        .redirectErrorStream(true).redirectOutput(data.resolve("llama-server.log").toFile()).start();
+    remoteBase = "http://127.0.0.1:" + port + "/v1";
+    var http = HttpClient.newHttpClient();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (true) {
+      try {
+        var r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health")).build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() == 200) return p;
+      } catch (java.io.IOException notYet) {
+        // not listening yet
+      }
+      if (!p.isAlive() || System.nanoTime() > deadline) throw new AssertionError("llama-server did not come up: " + Files.readString(data.resolve("llama-server.log")));
+      Thread.sleep(100);
+    }
+  }
+
+  private void setFallbacks(String targetsJson) throws Exception {
+    var r = api.send("PUT", "/admin/v1/tenants/demo/fallbacks", "{\"targets\": " + targetsJson + "}");
+    assertEquals(200, r.statusCode(), r.body());
+  }
+
+  private String remoteTarget(String secret) {
+    return "{\"name\": \"backup-llm\", \"base_url\": \"" + remoteBase + "\", \"model\": \"tiny\", \"api_key_secret\": \"" + secret + "\"}";
+  }
+
+  private double fallbacks(String from, String to, String reason) throws Exception {
+    var m = Pattern.compile("^dalang_fallbacks_total\\{from=\"" + Pattern.quote(from) + "\",reason=\"" + reason + "\",tenant=\"demo\",to=\""
+        + Pattern.quote(to) + "\"} ([0-9.eE+]+)$", Pattern.MULTILINE).matcher(api.get("/metrics").body());
+    return m.find() ? Double.parseDouble(m.group(1)) : 0;
+  }
+
+  private static String completion(boolean stream, int maxTokens) {
+    return "{\"model\": \"broken-model\", \"prompt\": \"Once upon a time\", \"max_tokens\": " + maxTokens
+        + ", \"temperature\": 0, \"stream\": " + stream + "}";
+  }
+
+  @Test
+  void aRunOnAPoolWhoseSlotNeverBecomesReadyIsServedByTheFallbackPoolStreamingAndNot() throws Exception {
+    setFallbacks("[{\"pool\": \"demo\"}]");
+    double before = fallbacks("pool:broken", "pool:demo", "no_ready_slot");
+
+    var whole = api.post("/v1/completions", completion(false, 8));
+    assertEquals(200, whole.statusCode(), whole.body());
+    assertEquals("pool:demo", whole.headers().firstValue("x-dalang-served-by").orElseThrow());
+    assertEquals(8, ApiClient.json(whole.body()).at("/usage/completion_tokens").asInt());
+    JsonNode run = api.awaitRun(whole.headers().firstValue("x-dalang-run-id").orElseThrow(), Duration.ofSeconds(10));
+    assertEquals("pool:demo", run.get("served_by").asText());
+    assertEquals("demo", run.get("pool").asText());
+    assertEquals("broken-model", run.get("model").asText(), "the record keeps the model the client asked for");
+
+    var stream = api.postStream("/v1/chat/completions", """
+        {"model": "broken-model", "messages": [{"role": "user", "content": "hello"}], "max_tokens": 6, "temperature": 0, "stream": true}""");
+    assertEquals(200, stream.statusCode());
+    assertEquals("pool:demo", stream.headers().firstValue("x-dalang-served-by").orElseThrow());
+    List<String> events = ApiClient.sseData(stream.body());
+    assertEquals("[DONE]", events.get(events.size() - 1));
+    assertEquals(6, ApiClient.json(events.get(events.size() - 2)).at("/usage/completion_tokens").asInt());
+    assertEquals(before + 2, fallbacks("pool:broken", "pool:demo", "no_ready_slot"));
+  }
+
+  @Test
+  void aRemoteEndpointWithItsKeyFromATenantSecretIsTheLastFallback() throws Exception {
+    setFallbacks("[" + remoteTarget("fallback/llm-key") + "]");
+
+    var stream = api.postStream("/v1/completions", completion(true, 5));
+    assertEquals(200, stream.statusCode());
+    assertEquals("remote:backup-llm", stream.headers().firstValue("x-dalang-served-by").orElseThrow());
+    String runId = stream.headers().firstValue("x-dalang-run-id").orElseThrow();
+    List<String> events = ApiClient.sseData(stream.body());
+    assertEquals("[DONE]", events.get(events.size() - 1));
+    JsonNode last = ApiClient.json(events.get(events.size() - 2));
+    assertEquals(5, last.at("/usage/completion_tokens").asInt());
+    assertEquals("cmpl-" + runId, last.get("id").asText(), "Dalang renders the remote stream as its own");
+
+    var whole = api.post("/v1/completions", completion(false, 4));
+    assertEquals(200, whole.statusCode(), whole.body());
+    assertEquals("remote:backup-llm", whole.headers().firstValue("x-dalang-served-by").orElseThrow());
+    JsonNode run = api.awaitRun(whole.headers().firstValue("x-dalang-run-id").orElseThrow(), Duration.ofSeconds(10));
+    assertEquals("remote:backup-llm", run.get("served_by").asText());
+    assertEquals("remote", run.get("engine").asText());
+    assertEquals(4, run.get("completion_tokens").asInt());
+  }
+
+  @Test
+  void aRemoteEndpointRefusingTheKeyFailsTheRunWithoutShowingAnyKey() throws Exception {
+    var wrong = api.send("PUT", "/admin/v1/tenants/demo/secrets/fallback/wrong-key", "{\"value\": \"not-the-" + REMOTE_KEY + "\"}");
+    assertEquals(200, wrong.statusCode(), wrong.body());
+    setFallbacks("[" + remoteTarget("fallback/wrong-key") + "]");
+
+    var r = api.post("/v1/completions", completion(false, 4));
+    assertEquals(502, r.statusCode(), r.body());
+    assertEquals("engine_failed", ApiClient.json(r.body()).at("/error/code").asText());
+    assertTrue(r.body().contains("backup-llm"), r.body());
+    assertFalse(r.body().contains(REMOTE_KEY), "no key in the error: " + r.body());
+    JsonNode run = api.awaitRun(r.headers().firstValue("x-dalang-run-id").orElseThrow(), Duration.ofSeconds(10));
+    assertEquals("remote:backup-llm", run.get("served_by").asText(), "the last target tried");
+    assertFalse(Files.readString(data.resolve("d").resolve("runs").resolve("runs.jsonl")).contains(REMOTE_KEY));
+  }
+
+  @Test
+  void aNonRetriableErrorOfTheRunDoesNotFallBack() throws Exception {
+    setFallbacks("[" + remoteTarget("fallback/llm-key") + "]");
+    double before = fallbacks("pool:demo", "remote:backup-llm", "context_length_exceeded");
+
+    // The demo pool's slots hold 4096 tokens: the run is the client's to fix, not a target's to retry.
+    var r = api.post("/v1/completions", "{\"model\": \"dalang-demo\", \"prompt\": \"hi\", \"max_tokens\": 100000}");
+    assertEquals(400, r.statusCode(), r.body());
+    assertEquals("context_length_exceeded", ApiClient.json(r.body()).at("/error/code").asText());
+    assertEquals("pool:demo", r.headers().firstValue("x-dalang-served-by").orElseThrow());
+    JsonNode run = api.awaitRun(r.headers().firstValue("x-dalang-run-id").orElseThrow(), Duration.ofSeconds(10));
+    assertEquals("pool:demo", run.get("served_by").asText());
+    assertEquals(before, fallbacks("pool:demo", "remote:backup-llm", "context_length_exceeded"));
+  }
+
+  @Test
+  void fallbackTargetsAreValidatedAndReadBackWithSecretReferencesOnly() throws Exception {
+    var foreign = api.send("PUT", "/admin/v1/tenants/demo/fallbacks", "{\"targets\": [{\"pool\": \"not-ours\"}]}");
+    assertEquals(400, foreign.statusCode(), foreign.body());
+    var withUser = api.send("PUT", "/admin/v1/tenants/demo/fallbacks",
+        "{\"targets\": [{\"name\": \"x\", \"base_url\": \"http://user:pw@example.com/v1\", \"model\": \"m\"}]}");
+    assertEquals(400, withUser.statusCode(), withUser.body());
+    assertEquals("invalid_request", ApiClient.json(withUser.body()).at("/error/code").asText());
+
+    setFallbacks("[{\"pool\": \"demo\"}, " + remoteTarget("fallback/llm-key") + "]");
+    JsonNode read = ApiClient.json(api.get("/admin/v1/tenants/demo/fallbacks").body());
+    assertEquals("pool:demo", read.at("/targets/0/target").asText());
+    assertEquals("remote:backup-llm", read.at("/targets/1/target").asText());
+    assertEquals("fallback/llm-key", read.at("/targets/1/api_key_secret").asText());
+    assertFalse(read.toString().contains(REMOTE_KEY));
+  }
+}
