@@ -1,6 +1,7 @@
 package io.dalang.actors.telemetry;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 
 import io.dalang.protocols.telemetry.RunRecord;
 import java.nio.charset.StandardCharsets;
@@ -13,9 +14,7 @@ class RunRecordSchemaTest {
 
   @Test
   void schemaOneRecordsStoredByAnOlderVersionStillRead() throws Exception {
-    String text = new String(Objects.requireNonNull(getClass().getResourceAsStream("/telemetry/run-records-v1.jsonl")).readAllBytes(),
-        StandardCharsets.UTF_8);
-    List<String> lines = text.lines().toList();
+    List<String> lines = fixture("/telemetry/run-records-v1.jsonl");
     RunRecord ok = TelemetryActor.parse(lines.get(0));
     assertEquals(1, ok.schemaVersion());
     assertEquals("run_k3v7q2x4m5n6b7c2d3e4", ok.runId());
@@ -25,6 +24,19 @@ class RunRecordSchemaTest {
     RunRecord failed = TelemetryActor.parse(lines.get(1));
     assertEquals("engine_failed", failed.outcome());
     assertEquals(List.of("failed: engine_failed"), failed.qualityReasons());
+  }
+
+  @Test
+  void schemaThreeRecordsStoredByAnOlderVersionStillRead() throws Exception {
+    List<String> lines = fixture("/telemetry/run-records-v3.jsonl");
+    RunRecord ok = TelemetryActor.parse(lines.get(0));
+    assertEquals(3, ok.schemaVersion());
+    assertEquals("llama-server", ok.engine());
+    assertEquals(1.2, ok.meanInterTokenMs());
+    assertEquals("absent", ok.sidecar().get(0).get("sidecar_parse_status"));
+    RunRecord refused = TelemetryActor.parse(lines.get(1));
+    assertEquals(List.of("failed:quota_exceeded"), refused.qualityReasons());
+    assertNull(refused.slot());
   }
 
   @Test
@@ -38,5 +50,9 @@ class RunRecordSchemaTest {
     RunRecord r = TelemetryActor.parse(newer);
     assertEquals(9, r.schemaVersion());
     assertEquals(4.5, r.meanInterTokenMs());
+  }
+
+  private List<String> fixture(String resource) throws java.io.IOException {
+    return new String(Objects.requireNonNull(getClass().getResourceAsStream(resource)).readAllBytes(), StandardCharsets.UTF_8).lines().toList();
   }
 }
