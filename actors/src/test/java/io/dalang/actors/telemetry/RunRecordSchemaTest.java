@@ -2,7 +2,10 @@ package io.dalang.actors.telemetry;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.dalang.protocols.generation.SamplerSettings;
 import io.dalang.protocols.telemetry.RunRecord;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -37,6 +40,19 @@ class RunRecordSchemaTest {
     RunRecord refused = TelemetryActor.parse(lines.get(1));
     assertEquals(List.of("failed:quota_exceeded"), refused.qualityReasons());
     assertNull(refused.slot());
+  }
+
+  @Test
+  void schemaFourRecordsCarryTheDeterminismSignalsAndReadBackEqual() throws Exception {
+    var sampler = new SamplerSettings(11L, 0.0, 1.0, SamplerSettings.TOP_K, SamplerSettings.MIN_P, SamplerSettings.REPEAT_PENALTY, 24,
+        List.of("\n\n"));
+    RunRecord r = TelemetryActor.parse(fixture("/telemetry/run-records-v3.jsonl").get(0))
+        .withSignals("v0.5.0 (de3ff81)", "9f2c0e", "77ab41", sampler);
+    String line = new ObjectMapper().writeValueAsString(r);
+    assertTrue(line.contains("\"engine_digest\":\"9f2c0e\"") && line.contains("\"sampler\":{\"seed\":11,\"temperature\":0.0,\"top_p\":1.0,"
+        + "\"top_k\":40,\"min_p\":0.05,\"repeat_penalty\":1.0,\"max_tokens\":24,\"stop\":[\"\\n\\n\"]}"), line);
+    assertEquals(r, TelemetryActor.parse(line));
+    assertNull(TelemetryActor.parse(fixture("/telemetry/run-records-v3.jsonl").get(0)).sampler(), "absent before schema 4");
   }
 
   @Test
