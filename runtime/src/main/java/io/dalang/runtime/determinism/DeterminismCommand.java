@@ -12,6 +12,7 @@ import io.dalang.runtime.serve.ServeOptions;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,7 +27,9 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code dalang determinism check}: starts a Dalang node of its own (fresh data dir, the generated demo
@@ -80,9 +83,12 @@ public final class DeterminismCommand {
     @Option(names = "--verbose", description = "Show the node's own logs")
     boolean verbose;
 
+    @Spec CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
-      PrintStream err = System.err;
+      PrintWriter stdout = spec.commandLine().getOut();
+      PrintWriter err = spec.commandLine().getErr();
       String kind = switch (engine) {
         case "in-process", "llama-inprocess" -> "llama-inprocess";
         case "llama-server" -> "llama-server";
@@ -118,13 +124,15 @@ public final class DeterminismCommand {
           + DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(Instant.now()) + ".json");
       if (file.toAbsolutePath().getParent() != null) Files.createDirectories(file.toAbsolutePath().getParent());
       JSON.writeValue(file.toFile(), report);
-      print(report, System.out);
-      System.out.println("report: " + file);
+      print(report, stdout);
+      stdout.println("report: " + file);
+      stdout.flush();
       for (String line : failures(report)) err.println("dalang determinism check: " + line);
+      err.flush();
       return report.passed() ? PASSED : DIVERGED;
     }
 
-    private DeterminismReport replay(Corpus c, String kind, PrintStream err) throws Exception {
+    private DeterminismReport replay(Corpus c, String kind, PrintWriter err) throws Exception {
       Path work = Files.createTempDirectory("dalang-determinism-");
       try {
         Path data = work.resolve("data");
@@ -135,6 +143,7 @@ public final class DeterminismCommand {
           Files.copy(model, data.resolve("models").resolve(modelId + ".gguf"), StandardCopyOption.REPLACE_EXISTING);
         }
         err.printf("determinism: starting a node serving %s on %s%n", model != null ? model : "the generated demo model", kind);
+        err.flush();
         try (DalangNode node = DalangNode.start(options, new PrintStream(OutputStream.nullOutputStream()))) {
           var replayer = new Replayer(JSON, URI.create("http://127.0.0.1:" + node.httpPort()), options.demoKey(), modelId);
           replayer.awaitReady(READY_TIMEOUT);
@@ -147,6 +156,7 @@ public final class DeterminismCommand {
             }
             EntryResult result = DeterminismCheck.entry(e, Digests.sha256(JSON.writeValueAsString(e.body(null))), replays);
             err.printf("determinism: %s %s (%d replays, %d tokens)%n", e.id(), result.status(), replays.size(), result.tokens());
+            err.flush();
             entries.add(result);
           }
           boolean passed = entries.stream().allMatch(r -> r.status().equals(DeterminismReport.IDENTICAL));
@@ -171,7 +181,7 @@ public final class DeterminismCommand {
   }
 
   /** The table: one row per entry, then the comparison with the stored report. */
-  static void print(DeterminismReport r, PrintStream out) {
+  static void print(DeterminismReport r, PrintWriter out) {
     EntryResult first = r.entries().stream().filter(e -> e.signals() != null).findFirst().orElse(null);
     if (first != null) {
       var s = first.signals();
