@@ -41,12 +41,18 @@ class DeterminismSuiteTest {
   record Run(int rc, String out, String err) {}
 
   static Run check(String... args) {
+    return check(dir, args);
+  }
+
+  /** {@code dalang determinism check ARGS} in this JVM, its reports by default under {@code dataDir}. */
+  static Run check(Path dataDir, String... args) {
     var out = new StringWriter();
     var err = new StringWriter();
     var cli = new CommandLine(new Main());
     cli.setOut(new PrintWriter(out, true));
     cli.setErr(new PrintWriter(err, true));
-    var all = new java.util.ArrayList<>(List.of("determinism", "check", "--verbose", "--data-dir", dir.resolve("data").toString()));
+    // --verbose: the check leaves this JVM's log levels alone
+    var all = new java.util.ArrayList<>(List.of("determinism", "check", "--verbose", "--data-dir", dataDir.resolve("data").toString()));
     all.addAll(List.of(args));
     int rc = cli.execute(all.toArray(String[]::new));
     return new Run(rc, out.toString(), err.toString());
