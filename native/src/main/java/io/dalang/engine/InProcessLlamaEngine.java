@@ -13,6 +13,7 @@ import io.dalang.protocols.generation.ChatMessage;
 import io.dalang.protocols.generation.EngineTimings;
 import io.dalang.protocols.generation.GenerationEvent;
 import io.dalang.protocols.generation.GenerationRequest;
+import io.dalang.protocols.generation.SamplerSettings;
 import io.dalang.protocols.generation.Usage;
 import java.util.ArrayList;
 import java.util.List;
@@ -132,6 +133,9 @@ public final class InProcessLlamaEngine implements Engine {
           .setNPredict(req.maxTokens())
           .setTemperature((float) req.temperature())
           .setTopP((float) req.topP())
+          .setTopK(SamplerSettings.TOP_K)
+          .setMinP((float) SamplerSettings.MIN_P)
+          .setRepeatPenalty((float) SamplerSettings.REPEAT_PENALTY)
           .setCachePrompt(true);
       if (req.seed() != null) params.setSeed((int) (long) req.seed());
       if (!req.stop().isEmpty()) params.setStopStrings(req.stop().toArray(String[]::new));

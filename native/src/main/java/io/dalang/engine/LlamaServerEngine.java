@@ -8,6 +8,7 @@ import io.dalang.protocols.generation.ChatMessage;
 import io.dalang.protocols.generation.EngineTimings;
 import io.dalang.protocols.generation.GenerationEvent;
 import io.dalang.protocols.generation.GenerationRequest;
+import io.dalang.protocols.generation.SamplerSettings;
 import io.dalang.protocols.generation.Usage;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -187,6 +188,9 @@ public final class LlamaServerEngine implements Engine {
     o.put("max_tokens", r.maxTokens());
     o.put("temperature", r.temperature());
     o.put("top_p", r.topP());
+    o.put("top_k", SamplerSettings.TOP_K);
+    o.put("min_p", SamplerSettings.MIN_P);
+    o.put("repeat_penalty", SamplerSettings.REPEAT_PENALTY);
     if (r.seed() != null) o.put("seed", r.seed());
     if (!r.stop().isEmpty()) {
       var stop = o.putArray("stop");

@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
         EngineCommand.class, io.dalang.runtime.bench.BenchCommand.class, io.dalang.runtime.sim.SimCommand.class,
         io.dalang.runtime.cli.ModelCommand.class, io.dalang.runtime.sweep.SweepCommand.class, io.dalang.runtime.kpi.KpiCommand.class,
         io.dalang.runtime.compare.CompareCommand.class, io.dalang.runtime.baseline.BaselineCommand.class,
-        io.dalang.runtime.cli.DlqCommand.class})
+        io.dalang.runtime.cli.DlqCommand.class, io.dalang.runtime.determinism.DeterminismCommand.class})
 public final class Main implements Runnable {
 
   public static void main(String[] args) {

@@ -152,6 +152,8 @@ public final class EngineActor {
   private List<ActorRef<org.apache.pekko.Done>> drainWaiters;
   /** The model file's type, known once the model was checked. */
   private String quantization = "";
+  /** The model file's sha256, known once the model was checked; stamped on each run's Started. */
+  private String modelDigest;
   private int healthFailures;
 
   private EngineActor(ActorContext<Command> ctx, TimerScheduler<Command> timers, SlotSpec spec, Device device, EngineFactory factory,
@@ -270,6 +272,7 @@ public final class EngineActor {
     if (!unclaimed.compareAndSet(m.engine(), null)) return Behaviors.same(); // already closed by shutdown
     engine = m.engine();
     quantization = m.quantization();
+    modelDigest = m.modelDigest();
     ctx.getLog().info("slot {}: model {} loaded and warmed up in {} ms; health check passed, slot Ready ({} parallel sequences)",
         spec.slotId(), spec.modelId(), m.loadMs(), engine.parallelism());
     state = drainWaiters != null ? DRAINING : SlotStatus.READY;
@@ -438,6 +441,8 @@ public final class EngineActor {
       ActorRef<Command> self = ctx.getSelf();
       Engine current = engine;
       String engineKind = current.kind();
+      var identity = current.identity();
+      String digest = modelDigest;
       // Events go straight from the engine's thread to the run (to its stream, for a run on this node).
       Engine.Generation handle = current.generate(w.request(), event -> {
         // Done first: the run's end frees its sequence at the pool, which may send the next run here at
@@ -445,7 +450,8 @@ public final class EngineActor {
         // not overtake them in this actor's queue.
         if (event.isTerminal()) self.tell(new Done(runId));
         if (event instanceof GenerationEvent.Started) {
-          to.accept(new GenerationEvent.Started(runId, engineKind, spec.slotId(), queuedMs, engineRestarts));
+          to.accept(new GenerationEvent.Started(runId, engineKind, spec.slotId(), queuedMs, engineRestarts, identity.version(),
+              identity.digest(), digest));
         } else if (event instanceof GenerationEvent.Failed f && !f.engineLost() && current.terminated().toCompletableFuture().isDone()) {
           // The engine went away under the run (a killed llama-server reports its death before failing its runs).
           to.accept(f.withEngineLost());

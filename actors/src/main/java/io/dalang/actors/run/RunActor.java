@@ -15,6 +15,7 @@ import io.dalang.protocols.error.DalangError;
 import io.dalang.protocols.error.ErrorCode;
 import io.dalang.protocols.generation.EngineTimings;
 import io.dalang.protocols.generation.GenerationEvent;
+import io.dalang.protocols.generation.SamplerSettings;
 import io.dalang.protocols.telemetry.RunRecord;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -447,11 +448,14 @@ public final class RunActor {
     double tps = genSeconds > 0 && completion > 1 ? completion / genSeconds : 0;
     int seen = relay.tokens();
     double meanInterTokenMs = seen > 1 ? (relay.lastTokenNanos() - firstTokenNanos) / 1e6 / (seen - 1) : 0;
+    var started = relay.startedEvent(); // its determinism signals, as the engine actor stamped them; null: no engine started the run
     return new RunRecord(RunRecord.SCHEMA_VERSION, spec.runId(), spec.tenantId(), spec.modelId(),
         slot != null ? slot.poolId() : null, slot != null ? slot.slotId() : null,
         slot != null ? slot.engineKind() : poolId == null ? io.dalang.engine.RemoteOpenAiEndpoint.KIND : null,
         spec.stream(), spec.receivedAtEpochMs(), poolQueueMs + relay.queueMs(), ttftMs, promptTokens, completion, tps,
         times.internalSeconds(), times.internalFromEngine(), times.totalSeconds(), times.overheadRatio(), outcome, finish,
-        ValidRunPolicy.quality(reasons), reasons, meanInterTokenMs, null, servedBy);
+        ValidRunPolicy.quality(reasons), reasons, meanInterTokenMs, null, servedBy,
+        started != null ? started.engineVersion() : null, started != null ? started.engineDigest() : null,
+        started != null ? started.modelDigest() : null, SamplerSettings.of(spec.request()));
   }
 }

@@ -23,6 +23,7 @@ final class RunRelay implements Consumer<GenerationEvent> {
   private volatile boolean started;
   private volatile long startedNanos;
   private volatile int engineRestarts;
+  private volatile GenerationEvent.Started startedEvent;
   private volatile long queueMs;
   private volatile long firstTokenNanos;
   private volatile long lastEventNanos;
@@ -46,6 +47,7 @@ final class RunRelay implements Consumer<GenerationEvent> {
     if (e instanceof GenerationEvent.Started s) {
       queueMs = s.queuedMs();
       engineRestarts = s.engineRestarts();
+      startedEvent = s;
       startedNanos = now;
       started = true;
     } else if (e instanceof GenerationEvent.Token) {
@@ -84,6 +86,11 @@ final class RunRelay implements Consumer<GenerationEvent> {
   /** The engine instance's restart count from {@code Started}; meaningful once {@link #started()}. */
   int engineRestarts() {
     return engineRestarts;
+  }
+
+  /** The engine's {@code Started} (with the determinism signals its engine actor stamped); null until {@link #started()}. */
+  GenerationEvent.Started startedEvent() {
+    return startedEvent;
   }
 
   long queueMs() {

@@ -31,9 +31,10 @@ class GenerationEventWireTest {
   }
 
   @Test
-  void startedAndFailedCarryTheEngineRestartCountAndWhetherTheEngineWasLost() {
+  void startedAndFailedCarryTheEngineRestartCountTheDeterminismSignalsAndWhetherTheEngineWasLost() {
     for (GenerationEvent e : List.of(
-        new GenerationEvent.Started("run_a", "llama-server", "demo-0", 12, 3),
+        new GenerationEvent.Started("run_a", "llama-server", "demo-0", 12, 3, "v0.5.0 (de3ff81)", "9f2c", "77ab"),
+        new GenerationEvent.Started("run_b", "llama-inprocess", null, 0),
         new GenerationEvent.Failed("run_a", DalangError.of(ErrorCode.ENGINE_FAILED, "died"), 4, new EngineTimings(1, 2, true), true),
         new GenerationEvent.Failed("run_b", DalangError.of(ErrorCode.TIMEOUT, "slow"), 0, EngineTimings.NONE))) {
       assertEquals(e, roundTrip(e));

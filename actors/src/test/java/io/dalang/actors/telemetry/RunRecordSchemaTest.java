@@ -1,7 +1,11 @@
 package io.dalang.actors.telemetry;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.dalang.protocols.generation.SamplerSettings;
 import io.dalang.protocols.telemetry.RunRecord;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -13,9 +17,7 @@ class RunRecordSchemaTest {
 
   @Test
   void schemaOneRecordsStoredByAnOlderVersionStillRead() throws Exception {
-    String text = new String(Objects.requireNonNull(getClass().getResourceAsStream("/telemetry/run-records-v1.jsonl")).readAllBytes(),
-        StandardCharsets.UTF_8);
-    List<String> lines = text.lines().toList();
+    List<String> lines = fixture("/telemetry/run-records-v1.jsonl");
     RunRecord ok = TelemetryActor.parse(lines.get(0));
     assertEquals(1, ok.schemaVersion());
     assertEquals("run_k3v7q2x4m5n6b7c2d3e4", ok.runId());
@@ -25,6 +27,32 @@ class RunRecordSchemaTest {
     RunRecord failed = TelemetryActor.parse(lines.get(1));
     assertEquals("engine_failed", failed.outcome());
     assertEquals(List.of("failed: engine_failed"), failed.qualityReasons());
+  }
+
+  @Test
+  void schemaThreeRecordsStoredByAnOlderVersionStillRead() throws Exception {
+    List<String> lines = fixture("/telemetry/run-records-v3.jsonl");
+    RunRecord ok = TelemetryActor.parse(lines.get(0));
+    assertEquals(3, ok.schemaVersion());
+    assertEquals("llama-server", ok.engine());
+    assertEquals(1.2, ok.meanInterTokenMs());
+    assertEquals("absent", ok.sidecar().get(0).get("sidecar_parse_status"));
+    RunRecord refused = TelemetryActor.parse(lines.get(1));
+    assertEquals(List.of("failed:quota_exceeded"), refused.qualityReasons());
+    assertNull(refused.slot());
+  }
+
+  @Test
+  void schemaFourRecordsCarryTheDeterminismSignalsAndReadBackEqual() throws Exception {
+    var sampler = new SamplerSettings(11L, 0.0, 1.0, SamplerSettings.TOP_K, SamplerSettings.MIN_P, SamplerSettings.REPEAT_PENALTY, 24,
+        List.of("\n\n"));
+    RunRecord r = TelemetryActor.parse(fixture("/telemetry/run-records-v3.jsonl").get(0))
+        .withSignals("v0.5.0 (de3ff81)", "9f2c0e", "77ab41", sampler);
+    String line = new ObjectMapper().writeValueAsString(r);
+    assertTrue(line.contains("\"engine_digest\":\"9f2c0e\"") && line.contains("\"sampler\":{\"seed\":11,\"temperature\":0.0,\"top_p\":1.0,"
+        + "\"top_k\":40,\"min_p\":0.05,\"repeat_penalty\":1.0,\"max_tokens\":24,\"stop\":[\"\\n\\n\"]}"), line);
+    assertEquals(r, TelemetryActor.parse(line));
+    assertNull(TelemetryActor.parse(fixture("/telemetry/run-records-v3.jsonl").get(0)).sampler(), "absent before schema 4");
   }
 
   @Test
@@ -38,5 +66,9 @@ class RunRecordSchemaTest {
     RunRecord r = TelemetryActor.parse(newer);
     assertEquals(9, r.schemaVersion());
     assertEquals(4.5, r.meanInterTokenMs());
+  }
+
+  private List<String> fixture(String resource) throws java.io.IOException {
+    return new String(Objects.requireNonNull(getClass().getResourceAsStream(resource)).readAllBytes(), StandardCharsets.UTF_8).lines().toList();
   }
 }

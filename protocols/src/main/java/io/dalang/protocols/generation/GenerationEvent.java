@@ -17,11 +17,16 @@ public sealed interface GenerationEvent extends CborSerializable {
    * @param engineRestarts how often the slot's engine had been restarted when the engine instance that
    *     runs this generation started (its slot status's {@code restarts} then); 0 from an engine itself,
    *     the slot's engine actor stamps it
+   * @param engineVersion version of the engine instance that runs the generation; with
+   *     {@code engineDigest} (its binary's or library's sha256) and {@code modelDigest} (the model file's
+   *     sha256), what decides whether two runs must be byte-identical. Null from an engine itself, the
+   *     slot's engine actor stamps them
    */
-  record Started(String runId, String engine, String slotId, long queuedMs, int engineRestarts) implements GenerationEvent {
+  record Started(String runId, String engine, String slotId, long queuedMs, int engineRestarts, String engineVersion,
+      String engineDigest, String modelDigest) implements GenerationEvent {
 
     public Started(String runId, String engine, String slotId, long queuedMs) {
-      this(runId, engine, slotId, queuedMs, 0);
+      this(runId, engine, slotId, queuedMs, 0, null, null, null);
     }
   }
 

@@ -3,6 +3,7 @@ package io.dalang.protocols.telemetry;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import io.dalang.protocols.CborSerializable;
+import io.dalang.protocols.generation.SamplerSettings;
 import java.util.List;
 
 /**
@@ -27,6 +28,14 @@ import java.util.List;
  * @param servedBy (since schema 4) the target that served the run: {@code pool:<id>} (its own pool, or a
  *     fallback pool) or {@code remote:<name>} (a fallback endpoint); for a failed run the last target tried;
  *     null in older records and for a run that never reached a target
+ * @param engineVersion (since schema 4) version of the engine instance that ran the generation; null when
+ *     no engine started the run, and in older records
+ * @param engineDigest (since schema 4) sha256 of that engine's binary (llama-server) or native library
+ *     (in-process); null as {@code engineVersion}
+ * @param modelDigest (since schema 4) sha256 of the model file the engine loaded; null as {@code engineVersion}
+ * @param sampler (since schema 4) the sampler settings the run was asked to generate with, complete (the
+ *     values Dalang sends where the request sets none); null in older records. Same engine digest, model
+ *     digest and sampler with a seed and temperature 0, and the same prompt: the same bytes
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 public record RunRecord(
@@ -54,37 +63,52 @@ public record RunRecord(
     List<String> qualityReasons,
     double meanInterTokenMs,
     List<java.util.Map<String, Object>> sidecar,
-    String servedBy)
+    String servedBy,
+    String engineVersion,
+    String engineDigest,
+    String modelDigest,
+    SamplerSettings sampler)
     implements CborSerializable {
 
-  /** A record without {@code served_by} (schema 3 and before, or built where no target is known). */
+  /** A record without {@code served_by} and the determinism signals (schema 3 and before); {@link #withSignals} adds the signals. */
   public RunRecord(int schemaVersion, String runId, String tenant, String model, String pool, String slot, String engine, boolean stream,
       long receivedAtEpochMs, double queueMs, double ttftMs, int promptTokens, int completionTokens, double tokensPerSecond,
       double internalModelSeconds, boolean internalFromEngine, double totalSeconds, double orchestrationOverheadRatio, String outcome,
       String finishReason, String runQuality, List<String> qualityReasons, double meanInterTokenMs, List<java.util.Map<String, Object>> sidecar) {
     this(schemaVersion, runId, tenant, model, pool, slot, engine, stream, receivedAtEpochMs, queueMs, ttftMs, promptTokens, completionTokens,
-        tokensPerSecond, internalModelSeconds, internalFromEngine, totalSeconds, orchestrationOverheadRatio, outcome, finishReason, runQuality,
-        qualityReasons, meanInterTokenMs, sidecar, null);
+        tokensPerSecond, internalModelSeconds, internalFromEngine, totalSeconds, orchestrationOverheadRatio, outcome, finishReason,
+        runQuality, qualityReasons, meanInterTokenMs, sidecar, null, null, null, null, null);
   }
 
   /** This record with {@code samples} as its sidecar block. */
   public RunRecord withSidecar(List<java.util.Map<String, Object>> samples) {
     return new RunRecord(schemaVersion, runId, tenant, model, pool, slot, engine, stream, receivedAtEpochMs, queueMs, ttftMs,
         promptTokens, completionTokens, tokensPerSecond, internalModelSeconds, internalFromEngine, totalSeconds,
-        orchestrationOverheadRatio, outcome, finishReason, runQuality, qualityReasons, meanInterTokenMs, samples, servedBy);
+        orchestrationOverheadRatio, outcome, finishReason, runQuality, qualityReasons, meanInterTokenMs, samples, servedBy, engineVersion,
+        engineDigest, modelDigest, sampler);
   }
 
   /** This record with another verdict of the valid-run policy. */
   public RunRecord withQuality(String quality, List<String> reasons) {
     return new RunRecord(schemaVersion, runId, tenant, model, pool, slot, engine, stream, receivedAtEpochMs, queueMs, ttftMs,
         promptTokens, completionTokens, tokensPerSecond, internalModelSeconds, internalFromEngine, totalSeconds,
-        orchestrationOverheadRatio, outcome, finishReason, quality, reasons, meanInterTokenMs, sidecar, servedBy);
+        orchestrationOverheadRatio, outcome, finishReason, quality, reasons, meanInterTokenMs, sidecar, servedBy, engineVersion, engineDigest,
+        modelDigest, sampler);
+  }
+
+  /** This record with the determinism signals: the engine's from its {@code Started}, and the run's sampler settings. */
+  public RunRecord withSignals(String engineVersion, String engineDigest, String modelDigest, SamplerSettings sampler) {
+    return new RunRecord(schemaVersion, runId, tenant, model, pool, slot, engine, stream, receivedAtEpochMs, queueMs, ttftMs,
+        promptTokens, completionTokens, tokensPerSecond, internalModelSeconds, internalFromEngine, totalSeconds,
+        orchestrationOverheadRatio, outcome, finishReason, runQuality, qualityReasons, meanInterTokenMs, sidecar, servedBy, engineVersion,
+        engineDigest, modelDigest, sampler);
   }
 
   /**
    * 2: {@code mean_inter_token_ms} and {@code sidecar} added. 3: no new field; {@code quality_reasons}
    * are the valid-run policy's codes ({@code failed:<code>} without a space, and the others). 4:
-   * {@code served_by} added.
+   * {@code served_by}, and the determinism signals {@code engine_version}, {@code engine_digest},
+   * {@code model_digest}, {@code sampler}.
    */
   public static final int SCHEMA_VERSION = 4;
 }
