@@ -229,10 +229,13 @@ public final class RunActor {
         .build();
   }
 
-  /** The engine gave up on the run before it started: nothing reached the client yet. */
+  /**
+   * The engine gave up on the run, or died under it, before it started: nothing reached the client yet,
+   * so another slot (or the restarted engine) may run it.
+   */
   private boolean notStarted(GenerationEvent terminal) {
-    return terminal instanceof GenerationEvent.Failed f && f.error().code() == ErrorCode.ENGINE_UNAVAILABLE && !relay.started()
-        && !cancelling && resubmits < MAX_RESUBMITS;
+    return terminal instanceof GenerationEvent.Failed f && (f.error().code() == ErrorCode.ENGINE_UNAVAILABLE || f.engineLost())
+        && !relay.started() && !cancelling && resubmits < MAX_RESUBMITS;
   }
 
   /** Back to the pool's queue: the sequence reserved on the old slot is freed, the run placed anew. */

@@ -9,6 +9,8 @@ import io.dalang.actors.placement.PlacementActor;
 import io.dalang.actors.secrets.SecretValue;
 import io.dalang.actors.secrets.SecretsClient;
 import io.dalang.actors.tenant.TenantEntity;
+import io.dalang.engine.chaos.Chaos;
+import io.dalang.engine.chaos.ChaosPlan;
 import io.dalang.protocols.admin.AdminRequests;
 import io.dalang.protocols.admin.AdminValidation;
 import io.dalang.protocols.auth.Role;
@@ -54,6 +56,8 @@ import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
  * key.issue / key.rotate / key.revoke (tenant)  platform-admin; tenant-admin of the tenant (tenant roles only)
  * key.issue / key.revoke (platform)             platform-admin
  * fleet.read                                    platform-admin, operator
+ * chaos.read                                    platform-admin, operator
+ * chaos.set, chaos.clear                        platform-admin
  * </pre>
  */
 public final class AdminApi extends AllDirectives {
@@ -73,6 +77,7 @@ public final class AdminApi extends AllDirectives {
   private final AuditStore auditStore;
   private final int auditBlockSize;
   private final JobService jobs;
+  private final Chaos chaos;
 
   /**
    * @param usage a tenant's quota usage now (counters and reset times), for {@code GET .../quotas}
@@ -80,8 +85,9 @@ public final class AdminApi extends AllDirectives {
    */
   public AdminApi(ActorSystem<?> system, Authenticator auth, KeyService keys, AuditSink audit,
       ActorRef<PlacementActor.Command> placement, Duration timeout, Function<String, CompletionStage<Map<String, Object>>> usage,
-      SecretsClient secrets, ActorRef<AuditActor.Command> ledger, AuditStore auditStore, int auditBlockSize, JobService jobs) {
+      SecretsClient secrets, ActorRef<AuditActor.Command> ledger, AuditStore auditStore, int auditBlockSize, JobService jobs, Chaos chaos) {
     this.jobs = jobs;
+    this.chaos = chaos;
     this.secrets = secrets;
     this.ledger = ledger;
     this.auditStore = auditStore;
@@ -121,6 +127,10 @@ public final class AdminApi extends AllDirectives {
         path(PathMatchers.segment("platform").slash("keys").slash(PathMatchers.segment()), keyId ->
             delete(() -> completeWithFuture(revokeKey(p, Role.PLATFORM_TENANT, keyId)))),
         path("fleet", () -> get(() -> completeWithFuture(fleet(p)))),
+        path("chaos", () -> concat(
+            get(() -> complete(chaosStatus(p))),
+            post(() -> body(b -> complete(chaosSet(p, b)))),
+            delete(() -> complete(chaosClear(p))))),
         path("dlq", () -> get(() -> parameterOptional("tenant", t -> completeWithFuture(deadLetters(p, t.orElse(null)))))),
         path(PathMatchers.segment("dlq").slash("replay"), () -> post(() -> parameterOptional("tenant", t ->
             parameterOptional("replay_id", r -> completeWithFuture(replayAll(p, t.orElse(null), r.orElse(null))))))),
@@ -482,6 +492,31 @@ public final class AdminApi extends AllDirectives {
           }
           return json(StatusCodes.OK, Map.of("slots", slots));
         });
+  }
+
+  // Chaos drills: the fault-injection plan of this node's engines (docs/operations.md, "Chaos drills").
+
+  private HttpResponse chaosStatus(Principal p) {
+    allow(p, "chaos.read", "", "chaos", p.role() == Role.PLATFORM_ADMIN || p.role() == Role.OPERATOR, "platform-admin or operator");
+    return json(StatusCodes.OK, chaos.describe());
+  }
+
+  private HttpResponse chaosSet(Principal p, byte[] body) {
+    allow(p, "chaos.set", "", "chaos", platformAdmin(p), "platform-admin");
+    @SuppressWarnings("unchecked")
+    Map<String, Object> definition = Json.parseStrict(body, Map.class);
+    var plan = ChaosPlan.parse(definition);
+    chaos.apply(plan, "admin API, key " + p.keyId());
+    audit.record("", p.keyId(), "chaos.set", "chaos", "ok", "", Map.of("seed", Long.toString(plan.seed()),
+        "faults", Json.MAPPER.valueToTree(plan.faults().stream().map(io.dalang.engine.chaos.Fault::describe).toList()).toString()));
+    return json(StatusCodes.OK, chaos.describe());
+  }
+
+  private HttpResponse chaosClear(Principal p) {
+    allow(p, "chaos.clear", "", "chaos", platformAdmin(p), "platform-admin");
+    chaos.clear("admin API, key " + p.keyId());
+    audit.record("", p.keyId(), "chaos.clear", "chaos", "ok", "", Map.of());
+    return json(StatusCodes.OK, chaos.describe());
   }
 
   // Dead-letter queue: platform-admin and operator for every tenant, tenant-admin for its own.
