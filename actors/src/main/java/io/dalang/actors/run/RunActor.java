@@ -64,7 +64,10 @@ public final class RunActor {
 
   private record EngineGone() implements Command {}
 
-  private enum Timeout implements Command { RUN, RESUBMIT, STALL_CHECK, CANCEL_GRACE }
+  private enum Timeout implements Command { RUN, RESUBMIT, REDISPATCH, STALL_CHECK, CANCEL_GRACE }
+
+  /** How often a resubmitted run asks its pool again while no slot of it is Ready (its engine restarting). */
+  private static final java.time.Duration REDISPATCH_POLL = java.time.Duration.ofMillis(250);
 
   public static Behavior<Command> create(RunSpec spec, RunOutput out,
       ActorRef<PlacementActor.Command> placement, ActorRef<TelemetryActor.Command> telemetry, RunSettings settings) {
@@ -92,6 +95,8 @@ public final class RunActor {
   private long poolQueueMs;
   private ActorRef<PlacementActor.Command> placement;
   private int resubmits;
+  /** Until when a resubmitted run waits for a Ready slot rather than failing with {@code no_ready_slot}. */
+  private long redispatchUntilNanos;
 
   private RunActor(ActorContext<Command> ctx, TimerScheduler<Command> timers, RunSpec spec,
       RunOutput out, ActorRef<TelemetryActor.Command> telemetry, RunSettings settings) {
@@ -154,6 +159,11 @@ public final class RunActor {
     return Behaviors.receive(Command.class)
         .onMessage(AdmissionReply.class, m -> {
           if (m.reply() instanceof PoolAdmission.Rejected r) {
+            if (resubmits > 0 && r.error().code() == ErrorCode.NO_READY_SLOT && System.nanoTime() < redispatchUntilNanos) {
+              // Its engine is restarting: the pool has no Ready slot yet. Ask again shortly, within redispatch-wait.
+              timers.startSingleTimer(Timeout.REDISPATCH, REDISPATCH_POLL);
+              return Behaviors.same();
+            }
             if (r.decision() != null) placement.tell(new PlacementActor.RecordDecision(r.decision()));
             return finish(new GenerationEvent.Failed(spec.runId(), r.error(), 0, EngineTimings.NONE));
           }
@@ -174,6 +184,10 @@ public final class RunActor {
           return generating();
         })
         .onMessageEquals(Timeout.RESUBMIT, () -> {
+          pool.tell(submit);
+          return Behaviors.same();
+        })
+        .onMessageEquals(Timeout.REDISPATCH, () -> {
           pool.tell(submit);
           return Behaviors.same();
         })
@@ -241,6 +255,7 @@ public final class RunActor {
   /** Back to the pool's queue: the sequence reserved on the old slot is freed, the run placed anew. */
   private Behavior<Command> resubmit(String why) {
     resubmits++;
+    redispatchUntilNanos = System.nanoTime() + settings.redispatchWait().toNanos();
     ctx.getLog().info("run {}: slot {} did not start it ({}); submitting it to pool {} again ({} of {})", spec.runId(), slot.slotId(), why,
         spec.poolId(), resubmits, MAX_RESUBMITS);
     timers.cancel(Timeout.STALL_CHECK);
