@@ -37,6 +37,7 @@ final class ChaosEngine implements Engine {
   private final String poolId;
   /** Completes when an in-process engine is killed. */
   private final CompletableFuture<String> killed = new CompletableFuture<>();
+  /** The engine's death or its kill, whichever comes first. */
   private final CompletableFuture<String> terminated;
 
   ChaosEngine(Engine engine, Chaos chaos, String slotId, String poolId) {
@@ -91,9 +92,14 @@ final class ChaosEngine implements Engine {
     return engine.baseUrl();
   }
 
+  /**
+   * A process engine's own future: its death must be visible ({@code isDone}) the moment the engine
+   * completes it, before the callbacks it runs (a lost connection waits on it to say "died"); a
+   * dependent future would lag behind those. An in-process engine's also completes when it is killed.
+   */
   @Override
   public CompletionStage<String> terminated() {
-    return terminated;
+    return engine.processId().isPresent() ? engine.terminated() : terminated;
   }
 
   @Override

@@ -120,8 +120,19 @@ interface ChaosContract {
     assertEquals("ok", run.get("outcome").asText(), run.toString());
     assertTrue(run.get("ttft_ms").asDouble() >= 300, "the first token was held back: " + run);
     assertEquals(1, injected(Fault.Kind.DELAY));
-    assertTrue(served().api().withKey(null).get("/metrics").body()
-        .contains("dalang_chaos_faults_total{fault=\"delay\",slot=\"" + SLOT + "\"} 1.0"));
+    String metrics = served().api().withKey(null).get("/metrics").body();
+    assertTrue(java.util.regex.Pattern.compile("^dalang_chaos_faults_total\\{fault=\"delay\",slot=\"" + SLOT + "\"} [1-9]", java.util.regex.Pattern.MULTILINE)
+        .matcher(metrics).find(), metrics);
+  }
+
+  @Test
+  default void anEngineSilentPastTheStallTimeoutEndsTheStreamWithTimeoutNotAHang() throws Exception {
+    // The chaos nodes' stall timeout is 2 s; the first token is held back three times as long.
+    inject(Map.of("fault", "delay", "scope", "slot:" + SLOT, "first_token_delay", "6 s", "count", 1));
+    Streamed s = stream(LONG_STREAM);
+    assertEquals("timeout", s.error().get("code").asText(), s.toString());
+    assertTrue(s.done() && s.chunks() == 0, s.toString());
+    assertFailed(run(s.runId()), "timeout", List.of("failed:timeout"));
   }
 
   @Test

@@ -11,6 +11,7 @@ final class ChaosNodes {
     Path conf = dir.resolve("chaos.conf");
     Files.writeString(conf, """
         dalang.demo.parallel = 2
+        dalang.runs.stall-timeout = 2 s
         dalang.jobs { min-backoff = 50 ms, max-backoff = 200 ms }
         dalang.engine.restart { min-backoff = 200 ms, max-backoff = 1 s }
         """);
