@@ -62,5 +62,14 @@ public interface Engine extends AutoCloseable {
   /** A generation in flight. */
   interface Generation {
     void cancel();
+
+    /**
+     * Ends the generation as if the engine lost it: llama-server's connection is dropped, the in-process
+     * generation is aborted. Unlike {@link #cancel()} the run then fails with {@code engine_failed}, not
+     * {@code cancelled}. Used by fault injection ({@code io.dalang.engine.chaos}); the default cancels.
+     */
+    default void abort(String why) {
+      cancel();
+    }
   }
 }

@@ -108,18 +108,30 @@ public final class InProcessLlamaEngine implements Engine {
   @Override
   public Generation generate(GenerationRequest request, Consumer<GenerationEvent> sink) {
     var cancelled = new AtomicBoolean();
+    var aborted = new java.util.concurrent.atomic.AtomicReference<String>();
     try {
-      workers.execute(() -> run(request, sink, cancelled));
+      workers.execute(() -> run(request, sink, cancelled, aborted));
     } catch (RejectedExecutionException | NullPointerException e) {
       sink.accept(new GenerationEvent.Failed(request.runId(),
           DalangError.of(ErrorCode.ENGINE_UNAVAILABLE, "the in-process engine is not running"), 0, EngineTimings.NONE));
     }
     // Only the worker touches the iterator: cancelling it while another thread waits in the native
     // receive leaves that thread blocked for good. The worker sees the flag after the next token.
-    return () -> cancelled.set(true);
+    return new Generation() {
+      @Override
+      public void cancel() {
+        cancelled.set(true);
+      }
+
+      @Override
+      public void abort(String why) {
+        aborted.set(why);
+      }
+    };
   }
 
-  private void run(GenerationRequest req, Consumer<GenerationEvent> sink, AtomicBoolean cancelled) {
+  private void run(GenerationRequest req, Consumer<GenerationEvent> sink, AtomicBoolean cancelled,
+      java.util.concurrent.atomic.AtomicReference<String> aborted) {
     String runId = req.runId();
     long t0 = System.nanoTime();
     long firstToken = 0;
@@ -144,6 +156,14 @@ public final class InProcessLlamaEngine implements Engine {
         if (cancelled.get()) {
           it.cancel();
           break;
+        }
+        if (aborted.get() != null) {
+          it.cancel();
+          log.warn("in-process generation {} aborted after {} tokens: {}", runId, tokens, aborted.get());
+          sink.accept(new GenerationEvent.Failed(runId, DalangError.of(ErrorCode.ENGINE_FAILED,
+              "the in-process generation was aborted after " + tokens + " tokens: " + aborted.get()), tokens,
+              timings(t0, firstToken, System.nanoTime(), tokens)));
+          return;
         }
         LlamaOutput out = it.next();
         if (!out.text.isEmpty()) {

@@ -149,7 +149,17 @@ public final class LlamaServerEngine implements Engine {
         .build();
     var current = new java.util.concurrent.atomic.AtomicReference<>(relay);
     send(httpReq, current, 1);
-    return () -> current.get().cancel();
+    return new Generation() {
+      @Override
+      public void cancel() {
+        current.get().cancel();
+      }
+
+      @Override
+      public void abort(String why) {
+        current.get().drop(why);
+      }
+    };
   }
 
   /**
@@ -346,6 +356,13 @@ public final class LlamaServerEngine implements Engine {
 
     String errorText() {
       return nonDataLines.isEmpty() ? "" : ": " + String.join(" ", nonDataLines);
+    }
+
+    /** Closes the connection to the server mid-stream and reports it lost (fault injection). */
+    void drop(String why) {
+      Flow.Subscription s = subscription;
+      if (s != null) s.cancel();
+      fail(ErrorCode.ENGINE_FAILED, "llama-server connection dropped after " + tokens + " tokens: " + why);
     }
 
     void cancel() {

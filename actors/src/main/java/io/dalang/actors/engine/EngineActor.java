@@ -429,7 +429,8 @@ public final class EngineActor {
   }
 
   private void dispatch() {
-    if (engine == null) return;
+    // A dead engine takes nothing more: runs wait for the restart, which hands them back not started.
+    if (engine == null || engine.terminated().toCompletableFuture().isDone()) return;
     while (waiting.size() > 0 && running.size() < engine.parallelism()) {
       PollResult<Waiting> next = waiting.poll(System.nanoTime());
       failExpired(next.expired());

@@ -80,7 +80,10 @@ public final class RunActor {
   /** A remote fallback target's generation started, or (null, error) could not be. */
   private record RemoteStarted(io.dalang.engine.Engine.Generation generation, Throwable error) implements Command {}
 
-  private enum Timeout implements Command { RUN, RESUBMIT, STALL_CHECK, CANCEL_GRACE }
+  private enum Timeout implements Command { RUN, RESUBMIT, REDISPATCH, STALL_CHECK, CANCEL_GRACE }
+
+  /** How often a resubmitted run asks its pool again while no slot of it is Ready (its engine restarting). */
+  private static final java.time.Duration REDISPATCH_POLL = java.time.Duration.ofMillis(250);
 
   public static Behavior<Command> create(RunSpec spec, RunOutput out,
       ActorRef<PlacementActor.Command> placement, ActorRef<TelemetryActor.Command> telemetry, RunSettings settings) {
@@ -124,6 +127,8 @@ public final class RunActor {
   private String servedBy;
   /** The generation at a remote target, once it started. */
   private io.dalang.engine.Engine.Generation remote;
+  /** Until when a resubmitted run waits for a Ready slot rather than failing with {@code no_ready_slot}. */
+  private long redispatchUntilNanos;
 
   private RunActor(ActorContext<Command> ctx, TimerScheduler<Command> timers, RunSpec spec,
       RunOutput out, ActorRef<TelemetryActor.Command> telemetry, RunSettings settings, Fallbacks fallbacks) {
@@ -193,6 +198,11 @@ public final class RunActor {
     return Behaviors.receive(Command.class)
         .onMessage(AdmissionReply.class, m -> {
           if (m.reply() instanceof PoolAdmission.Rejected r) {
+            if (resubmits > 0 && r.error().code() == ErrorCode.NO_READY_SLOT && System.nanoTime() < redispatchUntilNanos) {
+              // Its engine is restarting: the pool has no Ready slot yet. Ask again shortly, within redispatch-wait.
+              timers.startSingleTimer(Timeout.REDISPATCH, REDISPATCH_POLL);
+              return Behaviors.same();
+            }
             if (r.decision() != null) placement.tell(new PlacementActor.RecordDecision(r.decision()));
             return failed(new GenerationEvent.Failed(spec.runId(), r.error(), 0, EngineTimings.NONE));
           }
@@ -215,6 +225,10 @@ public final class RunActor {
           return generating();
         })
         .onMessageEquals(Timeout.RESUBMIT, () -> {
+          pool.tell(submit);
+          return Behaviors.same();
+        })
+        .onMessageEquals(Timeout.REDISPATCH, () -> {
           pool.tell(submit);
           return Behaviors.same();
         })
@@ -282,15 +296,19 @@ public final class RunActor {
         .build();
   }
 
-  /** The engine gave up on the run before it started: nothing reached the client yet. */
+  /**
+   * The engine gave up on the run, or died under it, before it started: nothing reached the client yet,
+   * so another slot (or the restarted engine) may run it.
+   */
   private boolean notStarted(GenerationEvent terminal) {
-    return engine != null && terminal instanceof GenerationEvent.Failed f && f.error().code() == ErrorCode.ENGINE_UNAVAILABLE && !relay.started()
-        && !cancelling && resubmits < MAX_RESUBMITS;
+    return engine != null && terminal instanceof GenerationEvent.Failed f
+        && (f.error().code() == ErrorCode.ENGINE_UNAVAILABLE || f.engineLost()) && !relay.started() && !cancelling && resubmits < MAX_RESUBMITS;
   }
 
   /** Back to the pool's queue: the sequence reserved on the old slot is freed, the run placed anew. */
   private Behavior<Command> resubmit(String why) {
     resubmits++;
+    redispatchUntilNanos = System.nanoTime() + settings.redispatchWait().toNanos();
     ctx.getLog().info("run {}: slot {} did not start it ({}); submitting it to pool {} again ({} of {})", spec.runId(), slot.slotId(), why,
         poolId, resubmits, MAX_RESUBMITS);
     timers.cancel(Timeout.STALL_CHECK);

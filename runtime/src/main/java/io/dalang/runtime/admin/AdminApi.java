@@ -9,6 +9,8 @@ import io.dalang.actors.placement.PlacementActor;
 import io.dalang.actors.secrets.SecretValue;
 import io.dalang.actors.secrets.SecretsClient;
 import io.dalang.actors.tenant.TenantEntity;
+import io.dalang.engine.chaos.Chaos;
+import io.dalang.engine.chaos.ChaosPlan;
 import io.dalang.protocols.admin.AdminRequests;
 import io.dalang.protocols.admin.AdminValidation;
 import io.dalang.protocols.auth.Role;
@@ -57,6 +59,8 @@ import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
  * fleet.read                                    platform-admin, operator
  * pool.create, pool.update                      platform-admin ({@link PoolAdmin})
  * pool.read                                     platform-admin, operator
+ * chaos.read                                    platform-admin, operator
+ * chaos.set, chaos.clear                        platform-admin
  * </pre>
  */
 public final class AdminApi extends AllDirectives {
@@ -77,6 +81,7 @@ public final class AdminApi extends AllDirectives {
   private final int auditBlockSize;
   private final JobService jobs;
   private final PoolAdmin pools;
+  private final Chaos chaos;
 
   /**
    * @param usage a tenant's quota usage now (counters and reset times), for {@code GET .../quotas}
@@ -85,8 +90,9 @@ public final class AdminApi extends AllDirectives {
   public AdminApi(ActorSystem<?> system, Authenticator auth, KeyService keys, AuditSink audit,
       ActorRef<PlacementActor.Command> placement, Duration timeout, Function<String, CompletionStage<Map<String, Object>>> usage,
       SecretsClient secrets, ActorRef<AuditActor.Command> ledger, AuditStore auditStore, int auditBlockSize, JobService jobs,
-      PoolSettings poolSettings) {
+      PoolSettings poolSettings, Chaos chaos) {
     this.jobs = jobs;
+    this.chaos = chaos;
     this.pools = new PoolAdmin(system, timeout, audit, this::allow, poolSettings.reconciler(), poolSettings.engines(),
         poolSettings.defaultEngine());
     this.secrets = secrets;
@@ -139,6 +145,10 @@ public final class AdminApi extends AllDirectives {
             delete(() -> completeWithFuture(revokeKey(p, Role.PLATFORM_TENANT, keyId)))),
         path("fleet", () -> get(() -> completeWithFuture(fleet(p)))),
         pools.route(p),
+        path("chaos", () -> concat(
+            get(() -> complete(chaosStatus(p))),
+            post(() -> body(b -> complete(chaosSet(p, b)))),
+            delete(() -> complete(chaosClear(p))))),
         path("dlq", () -> get(() -> parameterOptional("tenant", t -> completeWithFuture(deadLetters(p, t.orElse(null)))))),
         path(PathMatchers.segment("dlq").slash("replay"), () -> post(() -> parameterOptional("tenant", t ->
             parameterOptional("replay_id", r -> completeWithFuture(replayAll(p, t.orElse(null), r.orElse(null))))))),
@@ -524,6 +534,31 @@ public final class AdminApi extends AllDirectives {
           }
           return json(StatusCodes.OK, Map.of("slots", slots));
         });
+  }
+
+  // Chaos drills: the fault-injection plan of this node's engines (docs/operations.md, "Chaos drills").
+
+  private HttpResponse chaosStatus(Principal p) {
+    allow(p, "chaos.read", "", "chaos", p.role() == Role.PLATFORM_ADMIN || p.role() == Role.OPERATOR, "platform-admin or operator");
+    return json(StatusCodes.OK, chaos.describe());
+  }
+
+  private HttpResponse chaosSet(Principal p, byte[] body) {
+    allow(p, "chaos.set", "", "chaos", platformAdmin(p), "platform-admin");
+    @SuppressWarnings("unchecked")
+    Map<String, Object> definition = Json.parseStrict(body, Map.class);
+    var plan = ChaosPlan.parse(definition);
+    chaos.apply(plan, "admin API, key " + p.keyId());
+    audit.record("", p.keyId(), "chaos.set", "chaos", "ok", "", Map.of("seed", Long.toString(plan.seed()),
+        "faults", Json.MAPPER.valueToTree(plan.faults().stream().map(io.dalang.engine.chaos.Fault::describe).toList()).toString()));
+    return json(StatusCodes.OK, chaos.describe());
+  }
+
+  private HttpResponse chaosClear(Principal p) {
+    allow(p, "chaos.clear", "", "chaos", platformAdmin(p), "platform-admin");
+    chaos.clear("admin API, key " + p.keyId());
+    audit.record("", p.keyId(), "chaos.clear", "chaos", "ok", "", Map.of());
+    return json(StatusCodes.OK, chaos.describe());
   }
 
   // Dead-letter queue: platform-admin and operator for every tenant, tenant-admin for its own.

@@ -10,6 +10,7 @@ import io.dalang.engine.EngineException;
 import io.dalang.engine.EngineIdentity;
 import io.dalang.engine.InProcessLlamaEngine;
 import io.dalang.engine.LlamaServerEngine;
+import io.dalang.engine.chaos.Chaos;
 import io.dalang.engine.provision.EngineEntry;
 import io.dalang.engine.provision.EngineProvisioner;
 import io.dalang.engine.provision.EngineSource;
@@ -36,8 +37,11 @@ public final class RuntimeEngineFactory implements EngineFactory {
   private final Duration startTimeout;
   private final boolean nativeLog;
   private final List<String> llamaServerArgs;
+  private final Chaos chaos;
 
-  public RuntimeEngineFactory(Config config) {
+  /** @param chaos the node's fault-injection switchboard; every engine made gets its hooks */
+  public RuntimeEngineFactory(Config config, Chaos chaos) {
+    this.chaos = chaos;
     Config e = config.getConfig("dalang.engine");
     String cache = e.getString("cache-dir");
     this.provisioner = new EngineProvisioner(cache.isBlank() ? EngineProvisioner.defaultCacheRoot() : Path.of(cache), log::info);
@@ -51,11 +55,12 @@ public final class RuntimeEngineFactory implements EngineFactory {
   @Override
   public Engine create(SlotSpec spec, Path workDir) {
     var cfg = new EngineConfig(Path.of(spec.modelPath()), spec.contextPerSequence(), spec.parallel(), spec.threads(), startTimeout, workDir, nativeLog, llamaServerArgs);
-    return switch (spec.engine()) {
+    Engine engine = switch (spec.engine()) {
       case InProcessLlamaEngine.KIND -> new InProcessLlamaEngine(cfg);
       case LlamaServerEngine.KIND -> llamaServer(cfg);
       default -> throw new EngineException("unknown engine '" + spec.engine() + "'; known: " + KINDS);
     };
+    return chaos.wrap(engine, spec.slotId(), spec.poolId());
   }
 
   private Engine llamaServer(EngineConfig cfg) {

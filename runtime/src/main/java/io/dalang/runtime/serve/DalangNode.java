@@ -37,11 +37,13 @@ import io.dalang.actors.run.RunSettings;
 import io.dalang.actors.slot.ModelSlotEntity;
 import io.dalang.actors.telemetry.TelemetryActor;
 import io.dalang.actors.tenant.TenantEntity;
+import io.dalang.engine.chaos.Chaos;
 import io.dalang.gpu.GpuProbe;
 import io.dalang.protocols.node.Device;
 import io.dalang.protocols.redaction.Redaction;
 import io.dalang.protocols.redaction.Redactor;
 import io.dalang.runtime.auth.Authenticator;
+import io.dalang.runtime.engine.ChaosConfig;
 import io.dalang.runtime.engine.RuntimeEngineFactory;
 import io.dalang.runtime.grpc.GrpcServer;
 import io.dalang.runtime.http.HttpApi;
@@ -95,10 +97,12 @@ public final class DalangNode implements AutoCloseable {
   private final String nodeId;
   private final ActorRef<PlacementActor.Command> placement;
   private final RunLauncher runs;
+  private final Chaos chaos;
 
   private DalangNode(ActorSystem<Void> system, ServerBinding http, ServerBinding grpc, Path dataDir, String demoKey, String nodeId,
-      ActorRef<PlacementActor.Command> placement, RunLauncher runs) {
+      ActorRef<PlacementActor.Command> placement, RunLauncher runs, Chaos chaos) {
     this.system = system;
+    this.chaos = chaos;
     this.placement = placement;
     this.runs = runs;
     this.http = http;
@@ -145,6 +149,11 @@ public final class DalangNode implements AutoCloseable {
   /** Starts runs as the HTTP edge does, minus HTTP: the canonical events a run hands its edge (tests, benchmarks). */
   public RunLauncher runs() {
     return runs;
+  }
+
+  /** This node's fault-injection switchboard ({@code dalang.chaos}; tests and drills switch faults on it). */
+  public Chaos chaos() {
+    return chaos;
   }
 
   /** A tenant's quota usage now, as the admin API shows it. */
@@ -242,11 +251,12 @@ public final class DalangNode implements AutoCloseable {
     return withSystem(config, (system, dataDir) -> {
       joinCluster(system, JOIN_TIMEOUT);
       var metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-      var agent = startAgent(system, config, dataDir, slotStatusTopic(system), metrics);
+      var chaos = ChaosConfig.from(config, metrics);
+      var agent = startAgent(system, config, dataDir, slotStatusTopic(system), metrics, chaos);
       var registered = awaitRegistered(system, agent);
       log.info("node {} joined the cluster with {} device(s)", registered.nodeId(), registered.devices().size());
       writePidFile(system, dataDir);
-      return new DalangNode(system, null, null, dataDir, null, registered.nodeId(), null, null);
+      return new DalangNode(system, null, null, dataDir, null, registered.nodeId(), null, null, chaos);
     });
   }
 
@@ -300,13 +310,13 @@ public final class DalangNode implements AutoCloseable {
    * updates still land.
    */
   private static ActorRef<NodeAgent.Command> startAgent(ActorSystem<?> system, Config config, Path dataDir,
-      ActorRef<Topic.Command<SlotStatus>> topic, PrometheusMeterRegistry metrics) throws IOException {
+      ActorRef<Topic.Command<SlotStatus>> topic, PrometheusMeterRegistry metrics, Chaos chaos) throws IOException {
     // Hosted on control nodes, proxies elsewhere: the agent registers its executor, engines report their slot.
     ExecutorEntity.init(system);
     ModelSlotEntity.init(system);
     String nodeId = nodeId(config, dataDir);
     List<Device> devices = GpuProbe.probe(configuredDevices(config));
-    var agent = system.systemActorOf(NodeAgent.create(nodeId, devices, new RuntimeEngineFactory(config),
+    var agent = system.systemActorOf(NodeAgent.create(nodeId, devices, new RuntimeEngineFactory(config, chaos),
         EngineSettings.from(config, dataDir), topic, metrics), "node-agent", Props.empty());
     var shutdown = org.apache.pekko.actor.CoordinatedShutdown.get(system);
     // Leaving: the slots take no new runs and finish theirs (bounded by dalang.node.drain-timeout)...
@@ -340,6 +350,7 @@ public final class DalangNode implements AutoCloseable {
     ModelSlotEntity.init(system);
 
     var metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    var chaos = ChaosConfig.from(config, metrics);
     Duration askTimeout = config.getDuration("dalang.http.ask-timeout");
     var topic = slotStatusTopic(system);
     var placementSettings = PlacementSettings.from(config);
@@ -380,7 +391,7 @@ public final class DalangNode implements AutoCloseable {
     var replicas = ReplicaReconciler.init(system, ReplicaReconciler.Settings.from(config));
     String nodeId = null;
     if (config.getStringList("dalang.node.roles").contains(NodeRoles.GPU)) {
-      nodeId = awaitRegistered(system, startAgent(system, config, dataDir, topic, metrics)).nodeId();
+      nodeId = awaitRegistered(system, startAgent(system, config, dataDir, topic, metrics, chaos)).nodeId();
       replicas.tell(new ReplicaReconciler.ReconcileNow()); // this node's devices are known now
     }
 
@@ -395,7 +406,7 @@ public final class DalangNode implements AutoCloseable {
     var admin = new AdminApi(system, auth, new KeyService(system, askTimeout), audit, placement, askTimeout,
         tenant -> usage(system, tenant, askTimeout), secrets, auditLedger, AuditStore.fromConfig(config),
         AuditSettings.from(config).blockSize(), jobs,
-        new AdminApi.PoolSettings(replicas, RuntimeEngineFactory.KINDS, config.getString("dalang.engine.default")));
+        new AdminApi.PoolSettings(replicas, RuntimeEngineFactory.KINDS, config.getString("dalang.engine.default")), chaos);
     var api = new HttpApi(system, auth, runs, placement, telemetry, askTimeout, RuntimeEngineFactory.KINDS, metrics::scrape, admin.route(),
         new JobsApi(jobs, runs.settings().defaultMaxTokens()));
     String host = config.getString("dalang.http.host");
@@ -404,7 +415,7 @@ public final class DalangNode implements AutoCloseable {
     binding.addToCoordinatedShutdown(Duration.ofSeconds(10), system);
     log.info("listening on http://{}:{} (OpenAI-compatible API under /v1)", host, binding.localAddress().getPort());
     ServerBinding grpc = GrpcServer.bind(system, config, auth, runs, placement, askTimeout, jobs);
-    return new DalangNode(system, binding, grpc, dataDir, key, nodeId, placement, runs);
+    return new DalangNode(system, binding, grpc, dataDir, key, nodeId, placement, runs, chaos);
   }
 
   /** Where {@code dalang node} writes its process id while it runs, for {@code dalang node drain}. */
