@@ -373,6 +373,7 @@ public final class EngineActor {
 
   private void replyIfDrained() {
     if (drainWaiters == null || !running.isEmpty() || waiting.size() > 0) return;
+    if (!drainWaiters.isEmpty()) ctx.getLog().info("slot {}: drained, no run left", spec.slotId());
     drainWaiters.forEach(w -> w.tell(org.apache.pekko.Done.getInstance()));
     drainWaiters.clear();
   }

@@ -262,6 +262,7 @@ public final class NodeAgent {
 
   private Behavior<Command> onUnhosted(Unhosted m) {
     if (!m.inTime()) ctx.getLog().warn("slot {}: runs still going when its drain timed out; they end with engine_failed", m.slotId());
+    else ctx.getLog().info("slot {}: drained; stopping its engine", m.slotId());
     ctx.stop(m.engine());
     if (!hosted.containsKey(m.slotId())) {
       ClusterSharding.get(ctx.getSystem()).entityRefFor(ModelSlotEntity.ENTITY_KEY, m.slotId())

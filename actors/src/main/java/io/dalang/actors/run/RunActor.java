@@ -80,7 +80,14 @@ public final class RunActor {
   /** A remote fallback target's generation started, or (null, error) could not be. */
   private record RemoteStarted(io.dalang.engine.Engine.Generation generation, Throwable error) implements Command {}
 
-  private enum Timeout implements Command { RUN, RESUBMIT, REDISPATCH, STALL_CHECK, CANCEL_GRACE }
+  private enum Timeout implements Command { RUN, RESUBMIT, REDISPATCH, STALL_CHECK, CANCEL_GRACE, ENGINE_GONE }
+
+  /**
+   * How long a started run whose engine actor stopped waits for its terminal event before it fails. A
+   * drained engine frees the run's sequence (and may be stopped) a moment before the engine's thread
+   * hands the run its End: that End, not the stop, decides the run.
+   */
+  private static final java.time.Duration ENGINE_GONE_GRACE = java.time.Duration.ofSeconds(1);
 
   /** How often a resubmitted run asks its pool again while no slot of it is Ready (its engine restarting). */
   private static final java.time.Duration REDISPATCH_POLL = java.time.Duration.ofMillis(250);
@@ -277,11 +284,14 @@ public final class RunActor {
           timers.startSingleTimer(Timeout.CANCEL_GRACE, java.time.Duration.ofSeconds(5));
           return Behaviors.same();
         })
-        .onMessage(EngineGone.class, m -> !relay.started() && !cancelling && resubmits < MAX_RESUBMITS
-            ? resubmit("its engine stopped")
-            : failed(new GenerationEvent.Failed(spec.runId(),
-                DalangError.of(ErrorCode.ENGINE_FAILED, "the engine of slot " + slot.slotId() + " stopped during the run"), relay.tokens(),
-                EngineTimings.NONE, true)))
+        .onMessage(EngineGone.class, m -> {
+          if (!relay.started() && !cancelling && resubmits < MAX_RESUBMITS) return resubmit("its engine stopped");
+          timers.startSingleTimer(Timeout.ENGINE_GONE, ENGINE_GONE_GRACE);
+          return Behaviors.same();
+        })
+        .onMessageEquals(Timeout.ENGINE_GONE, () -> failed(new GenerationEvent.Failed(spec.runId(),
+            DalangError.of(ErrorCode.ENGINE_FAILED, "the engine of slot " + slot.slotId() + " stopped during the run"), relay.tokens(),
+            EngineTimings.NONE, true)))
         .onMessageEquals(Timeout.CANCEL_GRACE, () -> finish(cancelled("the client disconnected")))
         .onMessageEquals(Timeout.STALL_CHECK, () -> {
           if (!relay.started() || System.nanoTime() - relay.lastEventNanos() < settings.stallTimeout().toNanos()) return Behaviors.same();
