@@ -68,11 +68,12 @@ class AdmissionEndToEndTest {
       var interactive = send.apply("interactive");
       awaitCounter(api, "admitted", admitted0 + 4);
 
-      // When each run started on the engine: received + time queued (pool queue and engine), from its record.
+      // When each run's first token came, from its record (received + time to first token): with one
+      // sequence, a run's first token comes only after the run before it on the slot has ended.
       java.util.function.Function<String, Double> startOf = runId -> {
         try {
           var run = ApiClient.json(api.get("/v1/runs/" + runId).body());
-          return run.get("received_at_epoch_ms").asDouble() + run.get("queue_ms").asDouble();
+          return run.get("received_at_epoch_ms").asDouble() + run.get("ttft_ms").asDouble();
         } catch (Exception e) {
           throw new IllegalStateException(e);
         }
