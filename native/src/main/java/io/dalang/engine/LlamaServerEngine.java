@@ -143,46 +143,20 @@ public final class LlamaServerEngine implements Engine {
       return () -> {};
     }
     String path = request.isChat() ? "/v1/chat/completions" : "/v1/completions";
-    var httpReq = HttpRequest.newBuilder(b.resolve(path))
-        .header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofByteArray(body(request)))
-        .build();
-    var current = new java.util.concurrent.atomic.AtomicReference<>(relay);
-    send(httpReq, current, 1);
+    var call = LoopbackSseCall.start(b, path, body(request), (int) EngineHttp.CONNECT_TIMEOUT.toMillis(), relay.responseHandler());
     return new Generation() {
       @Override
       public void cancel() {
-        current.get().cancel();
+        relay.cancel();
+        call.close();
       }
 
       @Override
       public void abort(String why) {
-        current.get().drop(why);
+        relay.drop(why);
+        call.close();
       }
     };
-  }
-
-  /**
-   * llama-server closes idle keep-alive connections on its own; a request sent on one at that moment
-   * fails before a single byte comes back. Nothing reached the model then, so it is sent once more on
-   * a fresh connection. Any failure after the first byte is the engine's and is reported as such.
-   */
-  private void send(HttpRequest httpReq, java.util.concurrent.atomic.AtomicReference<SseRelay> current, int attempt) {
-    SseRelay relay = current.get();
-    EngineHttp.CLIENT.sendAsync(httpReq, HttpResponse.BodyHandlers.fromLineSubscriber(relay))
-        .whenComplete((resp, err) -> {
-          if (err != null && attempt == 1 && !relay.receivedAnything() && !relay.isCancelled()) {
-            log.debug("llama-server dropped an idle connection ({}); sending again", rootMessage(err));
-            current.set(relay.fresh());
-            send(httpReq, current, 2);
-          } else if (err != null) {
-            relay.connectionLost(err);
-          } else if (resp.statusCode() != 200) {
-            relay.fail(ErrorCode.ENGINE_FAILED, "llama-server answered HTTP " + resp.statusCode() + relay.errorText());
-          } else {
-            relay.finishIfOpen();
-          }
-        });
   }
 
   static byte[] body(GenerationRequest r) {
@@ -221,9 +195,8 @@ public final class LlamaServerEngine implements Engine {
     private final Consumer<GenerationEvent> sink;
     /** Completes when the server process exited. */
     private final CompletableFuture<String> exited;
-    private final AtomicBoolean done;
-    private final AtomicBoolean cancelled;
-    private volatile boolean receivedAnything;
+    private final AtomicBoolean done = new AtomicBoolean();
+    private final AtomicBoolean cancelled = new AtomicBoolean();
     private final List<String> nonDataLines = new ArrayList<>();
     private volatile Flow.Subscription subscription;
     private boolean started;
@@ -233,25 +206,43 @@ public final class LlamaServerEngine implements Engine {
     private EngineTimings timings = EngineTimings.NONE;
 
     SseRelay(GenerationRequest request, Consumer<GenerationEvent> sink, CompletableFuture<String> exited) {
-      this(request, sink, exited, new AtomicBoolean(), new AtomicBoolean());
-    }
-
-    private SseRelay(GenerationRequest request, Consumer<GenerationEvent> sink, CompletableFuture<String> exited, AtomicBoolean done,
-        AtomicBoolean cancelled) {
       this.request = request;
       this.sink = sink;
       this.exited = exited;
-      this.done = done;
-      this.cancelled = cancelled;
     }
 
-    /** A relay for a second attempt: same run, same terminal guard, nothing received yet. */
-    SseRelay fresh() {
-      return new SseRelay(request, sink, exited, done, cancelled);
-    }
+    /**
+     * Reads the response of a {@link LoopbackSseCall}: a status other than 200 fails the run with the
+     * server's error text, a body that ends without {@code [DONE]} or a finish reason fails it, a lost
+     * connection is the engine's failure unless the run was cancelled.
+     */
+    LoopbackSseCall.Handler responseHandler() {
+      return new LoopbackSseCall.Handler() {
+        private int status;
 
-    boolean receivedAnything() {
-      return receivedAnything;
+        @Override
+        public void status(int code) {
+          status = code;
+        }
+
+        @Override
+        public void line(String line) {
+          onNext(line);
+        }
+
+        @Override
+        public void ended() {
+          if (cancelled.get()) fail(ErrorCode.CANCELLED, "generation cancelled");
+          else if (status != 200) fail(ErrorCode.ENGINE_FAILED, "llama-server answered HTTP " + status + errorText());
+          else if (!started) fail(ErrorCode.ENGINE_FAILED, "llama-server ended the stream before its first event" + errorText());
+          else finishIfOpen();
+        }
+
+        @Override
+        public void failed(IOException e) {
+          connectionLost(e);
+        }
+      };
     }
 
     boolean isCancelled() {
@@ -267,7 +258,6 @@ public final class LlamaServerEngine implements Engine {
 
     @Override
     public void onNext(String line) {
-      receivedAnything = true;
       if (done.get()) return;
       if (!line.startsWith("data: ")) {
         if (!line.isBlank() && nonDataLines.size() < 20) nonDataLines.add(line);
