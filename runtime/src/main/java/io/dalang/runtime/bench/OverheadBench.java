@@ -67,8 +67,12 @@ public final class OverheadBench implements Callable<Integer> {
   int concurrency;
 
   @Option(names = "--requests", defaultValue = "200",
-      description = "Measured requests per side, split over its two phases (default ${DEFAULT-VALUE})")
+      description = "Measured requests per side, split over its --rounds phases (default ${DEFAULT-VALUE})")
   int requests;
+
+  @Option(names = "--rounds", defaultValue = "3",
+      description = "Rounds of one direct and one Dalang phase each, alternating which goes first (default ${DEFAULT-VALUE})")
+  int rounds;
 
   @Option(names = "--max-tokens", defaultValue = "64", description = "max_tokens of each request (default ${DEFAULT-VALUE})")
   int maxTokens;
@@ -86,11 +90,12 @@ public final class OverheadBench implements Callable<Integer> {
   private HttpClient client;
   private ExecutorService workers;
   private byte[] body;
+  private volatile ProcessHandle engine;
 
   @Override
   public Integer call() throws Exception {
-    if (concurrency < 1 || requests < 2 || maxTokens < 1) {
-      System.err.println("dalang bench overhead: needs --concurrency >= 1, --requests >= 2, --max-tokens >= 1");
+    if (concurrency < 1 || rounds < 1 || requests < rounds || maxTokens < 1) {
+      System.err.println("dalang bench overhead: needs --concurrency >= 1, --rounds >= 1, --requests >= --rounds, --max-tokens >= 1");
       return 2;
     }
     PrintStream stdout = System.out;
@@ -128,16 +133,24 @@ public final class OverheadBench implements Callable<Integer> {
     try (DalangNode node = DalangNode.start(options, System.err)) {
       URI edge = URI.create("http://127.0.0.1:" + node.httpPort());
       SlotStatus slot = awaitReadySlot(node, edge);
+      engine = engineProcess(slot.engineUrl());
       var direct = new Target("direct", URI.create(slot.engineUrl()).resolve("/v1/chat/completions"), null);
       var dalang = new Target("dalang", edge.resolve("/v1/chat/completions"), "Bearer " + key);
       warmUp(direct, dalang);
       var d = new ArrayList<Phase>();
       var g = new ArrayList<Phase>();
-      int half = requests / 2;
-      d.add(phase(direct, half));
-      g.add(phase(dalang, half));
-      d.add(phase(direct, requests - half));
-      g.add(phase(dalang, requests - half));
+      // Rounds alternate which side goes first, so that a drift in the machine's speed (other tenants
+      // of the host, thermal limits) falls on both sides alike; the per-round ratios show its size.
+      for (int r = 0; r < rounds; r++) {
+        int n = requests / rounds + (r < requests % rounds ? 1 : 0);
+        if (r % 2 == 0) {
+          d.add(phase(direct, n));
+          g.add(phase(dalang, n));
+        } else {
+          g.add(phase(dalang, n));
+          d.add(phase(direct, n));
+        }
+      }
       return new Result(concurrency, requests, maxTokens, slot.engineKind() + " " + slot.engineVersion(), new Side(d), new Side(g));
     } finally {
       workers.shutdownNow();
@@ -216,7 +229,21 @@ public final class OverheadBench implements Callable<Integer> {
   /** One request's numbers, in milliseconds from sending it. */
   private record Sample(double ttftMs, double totalMs, int tokens, boolean retried) {}
 
-  private record Phase(List<Sample> samples, int errors, long wallNanos, long cpuNanos) {}
+  private record Phase(List<Sample> samples, int errors, long wallNanos, long cpuNanos, long engineCpuNanos) {}
+
+  /** The llama-server process that serves {@code engineUrl}, found by its {@code --port}; null if not visible. */
+  private static ProcessHandle engineProcess(String engineUrl) {
+    String port = "--port " + URI.create(engineUrl).getPort() + " ";
+    return ProcessHandle.allProcesses()
+        .filter(p -> p.info().commandLine().map(c -> c.contains("llama-server") && (c + " ").contains(port)).orElse(false))
+        .findFirst().orElse(null);
+  }
+
+  /** CPU time the engine process used so far, in nanoseconds; -1 where the OS does not say. */
+  private long engineCpuNanos() {
+    ProcessHandle p = engine;
+    return p == null ? -1 : p.info().totalCpuDuration().map(Duration::toNanos).orElse(-1L);
+  }
 
   /** Runs {@code n} requests against {@code t}, {@link #concurrency} in flight at a time. */
   private Phase phase(Target t, int n) throws InterruptedException {
@@ -226,6 +253,7 @@ public final class OverheadBench implements Callable<Integer> {
     var errors = new AtomicInteger();
     long start = System.nanoTime();
     long cpuStart = CPU.getProcessCpuTime();
+    long engineStart = engineCpuNanos();
     for (int i = 0; i < n; i++) {
       inFlight.acquire();
       workers.execute(() -> {
@@ -240,7 +268,9 @@ public final class OverheadBench implements Callable<Integer> {
       });
     }
     inFlight.acquire(concurrency); // all done
-    return new Phase(List.copyOf(samples), errors.get(), System.nanoTime() - start, CPU.getProcessCpuTime() - cpuStart);
+    long engineEnd = engineCpuNanos();
+    return new Phase(List.copyOf(samples), errors.get(), System.nanoTime() - start, CPU.getProcessCpuTime() - cpuStart,
+        engineStart < 0 || engineEnd < 0 ? -1 : engineEnd - engineStart);
   }
 
   private Sample request(Target t) throws IOException, InterruptedException {
@@ -306,9 +336,13 @@ public final class OverheadBench implements Callable<Integer> {
     final long tokens;
     final double wallSeconds;
     final double cpuSeconds;
+    /** CPU time of the llama-server process during this side's phases; NaN where unknown. */
+    final double engineCpuSeconds;
     final long retries;
+    final List<Phase> phases;
 
     Side(List<Phase> phases) {
+      this.phases = List.copyOf(phases);
       List<Sample> all = phases.stream().flatMap(p -> p.samples().stream()).toList();
       double[] ttft = all.stream().mapToDouble(Sample::ttftMs).sorted().toArray();
       ok = all.size();
@@ -320,6 +354,8 @@ public final class OverheadBench implements Callable<Integer> {
       tokens = all.stream().mapToLong(Sample::tokens).sum();
       wallSeconds = phases.stream().mapToLong(Phase::wallNanos).sum() / 1e9;
       cpuSeconds = phases.stream().mapToLong(Phase::cpuNanos).sum() / 1e9;
+      engineCpuSeconds = phases.stream().anyMatch(p -> p.engineCpuNanos() < 0) ? Double.NaN
+          : phases.stream().mapToLong(Phase::engineCpuNanos).sum() / 1e9;
       retries = all.stream().filter(Sample::retried).count();
     }
 
@@ -329,6 +365,10 @@ public final class OverheadBench implements Callable<Integer> {
 
     double jvmCpuUsPerToken() {
       return cpuSeconds * 1e6 / tokens;
+    }
+
+    double engineCpuUsPerToken() {
+      return engineCpuSeconds * 1e6 / tokens;
     }
 
     /** Nearest rank: the smallest sample with at least p of all samples at or below it. */
@@ -345,6 +385,19 @@ public final class OverheadBench implements Callable<Integer> {
 
     double throughputRatio() {
       return dalang.tokensPerSecond() / direct.tokensPerSecond();
+    }
+
+    /** The throughput ratio of each round on its own: how much the machine drifted during the run. */
+    List<Double> roundRatios() {
+      var out = new ArrayList<Double>();
+      for (int i = 0; i < Math.min(direct.phases.size(), dalang.phases.size()); i++) {
+        Phase d = direct.phases.get(i);
+        Phase g = dalang.phases.get(i);
+        double dts = d.samples().stream().mapToLong(Sample::tokens).sum() / (d.wallNanos() / 1e9);
+        double gts = g.samples().stream().mapToLong(Sample::tokens).sum() / (g.wallNanos() / 1e9);
+        out.add(round(gts / dts));
+      }
+      return out;
     }
 
     /** Streaming time after the first token that Dalang adds, per token: the cost of the relay. */
@@ -366,6 +419,7 @@ public final class OverheadBench implements Callable<Integer> {
       m.put("added_ttft_p99_ms", round(dalang.ttftP99 - direct.ttftP99));
       m.put("throughput_ratio", round(throughputRatio()));
       m.put("relay_us_per_token", round(relayUsPerToken()));
+      m.put("throughput_ratio_per_round", roundRatios());
       m.put("concurrency", concurrency);
       m.put("requests", requests);
       m.put("max_tokens", maxTokens);
@@ -389,6 +443,7 @@ public final class OverheadBench implements Callable<Integer> {
       m.put(p + "errors", s.errors);
       m.put(p + "retries", s.retries);
       m.put(p + "jvm_cpu_us_per_token", round(s.jvmCpuUsPerToken()));
+      m.put(p + "engine_cpu_us_per_token", round(s.engineCpuUsPerToken()));
     }
 
     String table() {
@@ -400,9 +455,13 @@ public final class OverheadBench implements Callable<Integer> {
       sb.append(String.format("%-20s %12.2f %12.2f %+14.2f%n", "TTFT p99 (ms)", direct.ttftP99, dalang.ttftP99, dalang.ttftP99 - direct.ttftP99));
       sb.append(String.format("%-20s %12.1f %12.1f %14s%n", "tokens/s", direct.tokensPerSecond(), dalang.tokensPerSecond(),
           String.format("ratio %.3f", throughputRatio())));
+      sb.append(String.format("%-20s %s%n", "  ratio per round", roundRatios().stream().map(r -> String.format("%.3f", r))
+          .collect(Collectors.joining("  "))));
       sb.append(String.format("%-20s %12s %12s %+14.1f%n", "relay (us/token)", "", "", relayUsPerToken()));
       sb.append(String.format("%-20s %12.1f %12.1f %+14.1f%n", "JVM CPU (us/token)", direct.jvmCpuUsPerToken(), dalang.jvmCpuUsPerToken(),
           dalang.jvmCpuUsPerToken() - direct.jvmCpuUsPerToken()));
+      sb.append(String.format("%-20s %12.1f %12.1f %+14.1f%n", "engine CPU (us/tok)", direct.engineCpuUsPerToken(),
+          dalang.engineCpuUsPerToken(), dalang.engineCpuUsPerToken() - direct.engineCpuUsPerToken()));
       sb.append(String.format("%-20s %12d %12d%n", "errors", direct.errors, dalang.errors));
       sb.append(String.format("%-20s %12d %12d%n", "stale-conn retries", direct.retries, dalang.retries));
       return sb.toString();
