@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -172,7 +173,7 @@ public final class HttpApi extends AllDirectives {
     return optionalHeaderValueByName("Idempotency-Key", key -> key.isPresent()
         ? completeWithFuture(jobs.generate(p, body, chat, key.get()))
         : optionalHeaderValueByName("x-dalang-priority", prio -> optionalHeaderValueByName("x-dalang-deadline-ms", dl ->
-            generate(p, body, chat, received, priority(prio), deadline(dl)))));
+            extractRequest(request -> generate(p, body, chat, received, priority(prio), deadline(dl), ConnectionWatch.of(request))))));
   }
 
   /** Platform keys administer; inference (runs and jobs) needs a tenant key. */
@@ -190,11 +191,18 @@ public final class HttpApi extends AllDirectives {
         : RequestValidation.completion(Json.parse(body, CompletionRequest.class), runId, defaultMaxTokens);
   }
 
-  private Route generate(Principal p, byte[] body, boolean chat, long received, Priority priority, long deadlineEpochMs) {
+  /**
+   * Runs a request. A client that hangs up while nothing streams to it yet (a whole completion, or a
+   * stream whose run is still queued or placing) cancels the run through its connection's
+   * {@link ConnectionWatch}; once an event stream is in the response, the stream's own cancellation does.
+   */
+  private Route generate(Principal p, byte[] body, boolean chat, long received, Priority priority, long deadlineEpochMs,
+      Optional<ConnectionWatch.Connection> connection) {
     requireTenantKey(p);
     String runId = RunLauncher.newRunId();
     RequestValidation.Validated v = validate(body, chat, runId, runs.settings().defaultMaxTokens());
     RunLauncher.StartedRun run = runs.start(p, v, received, priority, deadlineEpochMs);
+    Runnable unwatch = connection.map(c -> c.onClose(run.clientGone())).orElse(() -> {});
     var rendering = new OpenAiRendering(chat, runId, v.model());
     var runHeader = RawHeader.create("x-dalang-run-id", runId);
     CompletionStage<HttpResponse> response = run.first().thenCompose(first -> {
@@ -203,6 +211,7 @@ public final class HttpApi extends AllDirectives {
       if (v.stream()) return CompletableFuture.completedFuture(sse(all, rendering));
       return all.runWith(Sink.seq(), system).thenApply(list -> whole(rendering, list));
     });
+    response.whenComplete((r, err) -> unwatch.run());
     // The target is final once the first event is in: a run falls back only before it started.
     return completeWithFuture(response.thenApply(r -> {
       String servedBy = run.servedBy().get();

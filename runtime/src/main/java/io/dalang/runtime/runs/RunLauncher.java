@@ -92,10 +92,13 @@ public final class RunLauncher {
    *
    * @param servedBy which target serves the run ({@code pool:<id>}, {@code remote:<name>}); final once
    *     {@code first} completed with {@code Started}
+   * @param clientGone cancels the run (wherever it is: quota check, queue, engine) because its client
+   *     left while nothing was streaming to it yet; harmless once the run ended
    */
-  public record StartedRun(CompletionStage<GenerationEvent> first, Source<GenerationEvent, NotUsed> rest, Supplier<String> servedBy) {
+  public record StartedRun(CompletionStage<GenerationEvent> first, Source<GenerationEvent, NotUsed> rest, Supplier<String> servedBy,
+      Runnable clientGone) {
     public StartedRun(CompletionStage<GenerationEvent> first, Source<GenerationEvent, NotUsed> rest) {
-      this(first, rest, () -> null);
+      this(first, rest, () -> null, () -> {});
     }
 
     /** The events written to {@code output}; {@code clientGone} runs if the stream stops before its terminal event. */
@@ -112,7 +115,7 @@ public final class RunLauncher {
             });
             return mat;
           });
-      return new StartedRun(output.first(), rest, output::servedBy);
+      return new StartedRun(output.first(), rest, output::servedBy, clientGone);
     }
   }
 

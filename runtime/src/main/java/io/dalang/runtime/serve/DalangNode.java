@@ -46,6 +46,7 @@ import io.dalang.runtime.auth.Authenticator;
 import io.dalang.runtime.engine.ChaosConfig;
 import io.dalang.runtime.engine.RuntimeEngineFactory;
 import io.dalang.runtime.grpc.GrpcServer;
+import io.dalang.runtime.http.ConnectionWatch;
 import io.dalang.runtime.http.HttpApi;
 import io.dalang.runtime.http.JobsApi;
 import io.dalang.runtime.jobs.JobService;
@@ -410,7 +411,11 @@ public final class DalangNode implements AutoCloseable {
     var api = new HttpApi(system, auth, runs, placement, telemetry, askTimeout, RuntimeEngineFactory.KINDS, metrics::scrape, admin.route(),
         new JobsApi(jobs, runs.settings().defaultMaxTokens()));
     String host = config.getString("dalang.http.host");
-    ServerBinding binding = Http.get(system).newServerAt(host, config.getInt("dalang.http.port")).bind(api.route())
+    // HTTP/1.1 with every connection watched, so that a client hanging up cancels its waiting runs
+    // (ConnectionWatch); gRPC's HTTP/2 has its own binding.
+    ServerBinding binding = Http.get(system).newServerAt(host, config.getInt("dalang.http.port"))
+        .adaptSettings(s -> s.withEnableHttp2(false).withPreviewServerSettings(s.getPreviewServerSettings().withEnableHttp2(false)))
+        .bindFlow(ConnectionWatch.wrap(api.route().flow(system)))
         .toCompletableFuture().get(30, TimeUnit.SECONDS);
     binding.addToCoordinatedShutdown(Duration.ofSeconds(10), system);
     log.info("listening on http://{}:{} (OpenAI-compatible API under /v1)", host, binding.localAddress().getPort());

@@ -240,6 +240,23 @@ class ServeEndToEndTest implements RunTelemetryContract {
   }
 
   @Test
+  void aClientThatHangsUpOnAWholeCompletionCancelsItsRun() throws Exception {
+    String cancelled = "dalang_runs_total{model=\"dalang-demo\",outcome=\"cancelled\"}";
+    String ok = "dalang_runs_total{model=\"dalang-demo\",outcome=\"ok\"}";
+    double cancelledBefore = api.metric(cancelled);
+    double okBefore = api.metric(ok);
+    // A non-streaming run of 4000 tokens: nothing is sent to the client until it ends, so only the
+    // connection's end can tell Dalang that nobody waits for it any more.
+    api.postThenHangUp("/v1/completions", "{\"model\": \"dalang-demo\", \"prompt\": \"On and on\", \"max_tokens\": 4000}");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (api.metric(cancelled) < cancelledBefore + 1) {
+      assertTrue(System.nanoTime() < deadline, "the run of a client that hung up was not cancelled within 30 s");
+      Thread.sleep(50);
+    }
+    assertEquals(okBefore, api.metric(ok), "the run went on to its end although its client was gone");
+  }
+
+  @Test
   void operationalEndpointsDescribeTheNode() throws Exception {
     assertEquals(200, api.withKey(null).get("/healthz").statusCode());
     var ready = ApiClient.json(api.withKey(null).get("/readyz").body());

@@ -132,6 +132,31 @@ public final class ApiClient {
     }
   }
 
+  /**
+   * The value of one series in {@code /metrics}, given as its exact Prometheus text before the value
+   * (e.g. {@code dalang_runs_total{model="m",outcome="ok"}}); 0 while the series does not exist yet.
+   */
+  public double metric(String series) throws IOException, InterruptedException {
+    for (String line : withKey(null).get("/metrics").body().split("\n")) {
+      if (line.startsWith(series + " ")) return Double.parseDouble(line.substring(series.length() + 1).strip());
+    }
+    return 0;
+  }
+
+  /**
+   * Sends a request on a raw socket and closes the connection without reading anything: a client
+   * that gives up before the response.
+   */
+  public void postThenHangUp(String path, String body) throws IOException {
+    try (var socket = new java.net.Socket(base.getHost(), base.getPort())) {
+      var out = socket.getOutputStream();
+      out.write(("POST " + path + " HTTP/1.1\r\nHost: " + base.getHost() + "\r\nAuthorization: Bearer " + key
+          + "\r\nContent-Type: application/json\r\nContent-Length: " + body.getBytes(StandardCharsets.UTF_8).length
+          + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8));
+      out.flush();
+    }
+  }
+
   /** Waits until {@code /readyz} answers 200. */
   public void awaitReady(Duration timeout) throws Exception {
     long deadline = System.nanoTime() + timeout.toNanos();
