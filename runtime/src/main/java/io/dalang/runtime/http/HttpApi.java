@@ -209,7 +209,7 @@ public final class HttpApi extends AllDirectives {
       if (first instanceof GenerationEvent.Failed f) return CompletableFuture.completedFuture(ErrorMapper.response(f.error()));
       Source<GenerationEvent, ?> all = Source.single(first).concat(run.rest());
       if (v.stream()) return CompletableFuture.completedFuture(sse(all, rendering));
-      return all.runWith(Sink.seq(), system).thenApply(list -> whole(rendering, list));
+      return all.runWith(Sink.seq(), system).thenApply(list -> whole(rendering, list, connection));
     });
     response.whenComplete((r, err) -> unwatch.run());
     // The target is final once the first event is in: a run falls back only before it started.
@@ -229,12 +229,20 @@ public final class HttpApi extends AllDirectives {
         .addHeader(RawHeader.create("X-Accel-Buffering", "no"));
   }
 
-  private static HttpResponse whole(OpenAiRendering rendering, List<GenerationEvent> events) {
+  /**
+   * The whole response of a run's events. A run cancelled because its client closed the connection
+   * ends without a final event (nothing is relayed to a client that is gone): that is the client's
+   * {@code cancelled}, which a client that only half-closed its side still reads.
+   */
+  private static HttpResponse whole(OpenAiRendering rendering, List<GenerationEvent> events, Optional<ConnectionWatch.Connection> connection) {
     var text = new StringBuilder();
     for (GenerationEvent e : events) {
       if (e instanceof GenerationEvent.Token t) text.append(t.text());
       else if (e instanceof GenerationEvent.Failed f) return ErrorMapper.response(f.error());
       else if (e instanceof GenerationEvent.End end) return json(StatusCodes.OK, rendering.whole(text.toString(), end));
+    }
+    if (connection.map(ConnectionWatch.Connection::isClosed).orElse(false)) {
+      return ErrorMapper.response(DalangError.of(ErrorCode.CANCELLED, "the client closed its side of the connection; the run was cancelled"));
     }
     return ErrorMapper.response(DalangError.of(ErrorCode.INTERNAL, "the run ended without a final event"));
   }

@@ -257,6 +257,22 @@ class ServeEndToEndTest implements RunTelemetryContract {
   }
 
   @Test
+  void aClientThatHalfClosesGetsItsAnswerOrATypedCancellationNeverA5xx() throws Exception {
+    // On the wire a half-close (FIN after the request) looks like a hang-up until the server writes;
+    // like Go's net/http and uvicorn, Dalang takes it for one when it sees it before the run ended.
+    // Whichever comes first, the client that still reads gets a complete answer or 499 cancelled.
+    String response = api.postHalfClosed("/v1/completions", "{\"model\": \"dalang-demo\", \"prompt\": \"Once\", \"max_tokens\": 200}");
+    JsonNode body = ApiClient.json(response.substring(response.indexOf("\r\n\r\n") + 4));
+    if (response.startsWith("HTTP/1.1 200 OK\r\n")) {
+      assertEquals(200, body.at("/usage/completion_tokens").asInt(), body.toString());
+      assertEquals("length", body.at("/choices/0/finish_reason").asText());
+    } else {
+      assertTrue(response.startsWith("HTTP/1.1 499 "), response);
+      assertEquals("cancelled", body.at("/error/code").asText(), body.toString());
+    }
+  }
+
+  @Test
   void operationalEndpointsDescribeTheNode() throws Exception {
     assertEquals(200, api.withKey(null).get("/healthz").statusCode());
     var ready = ApiClient.json(api.withKey(null).get("/readyz").body());

@@ -157,6 +157,23 @@ public final class ApiClient {
     }
   }
 
+  /**
+   * Sends a request on a raw socket, shuts down the sending half of the connection (as {@code nc -q}
+   * and some proxies do), and returns everything the server sent back until it closed.
+   */
+  public String postHalfClosed(String path, String body) throws IOException {
+    try (var socket = new java.net.Socket(base.getHost(), base.getPort())) {
+      socket.setSoTimeout(60_000);
+      var out = socket.getOutputStream();
+      out.write(("POST " + path + " HTTP/1.1\r\nHost: " + base.getHost() + "\r\nAuthorization: Bearer " + key
+          + "\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: " + body.getBytes(StandardCharsets.UTF_8).length
+          + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8));
+      out.flush();
+      socket.shutdownOutput();
+      return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    }
+  }
+
   /** Waits until {@code /readyz} answers 200. */
   public void awaitReady(Duration timeout) throws Exception {
     long deadline = System.nanoTime() + timeout.toNanos();
