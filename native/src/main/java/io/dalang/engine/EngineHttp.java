@@ -5,14 +5,15 @@ import java.net.http.HttpClient;
 import java.time.Duration;
 import java.util.concurrent.Executors;
 
-/** The one HTTP client Dalang uses to talk to engines, with its timeouts, and the one JSON mapper. */
+/** The JDK HTTP client for engines' health checks and remote endpoints, with its timeouts, and the one JSON mapper. */
 public final class EngineHttp {
   public static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
   public static final ObjectMapper JSON = new ObjectMapper();
 
   static {
-    // llama-server drops idle keep-alive connections after about 5 s; let ours go sooner, so a request
-    // rarely lands on a connection the server is closing (LlamaServerEngine retries the rare one).
+    // llama-server drops idle keep-alive connections after about 5 s; let ours (its health checks) go
+    // sooner, so a check rarely lands on a connection the server is closing. Generations do not use
+    // this client: LoopbackSseCall opens a connection per stream.
     if (System.getProperty("jdk.httpclient.keepalive.timeout") == null) System.setProperty("jdk.httpclient.keepalive.timeout", "3");
   }
 

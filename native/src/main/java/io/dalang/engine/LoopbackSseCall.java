@@ -158,28 +158,26 @@ final class LoopbackSseCall implements Runnable {
           }
           break;
         }
-        long left = size;
-        while (left > 0) {
-          int n = in.read(buf, 0, (int) Math.min(buf.length, left));
-          if (n < 0) throw new EOFException("connection closed inside a chunk");
-          lines.feed(buf, n);
-          left -= n;
-        }
+        feed(in, size, buf, lines, "inside a chunk");
         String crlf = asciiLine(in);
         if (crlf == null || !crlf.isEmpty()) throw new IOException("chunk not followed by CRLF");
       }
     } else if (length >= 0) {
-      long left = length;
-      while (left > 0) {
-        int n = in.read(buf, 0, (int) Math.min(buf.length, left));
-        if (n < 0) throw new EOFException("connection closed " + left + " bytes before the end of the body");
-        lines.feed(buf, n);
-        left -= n;
-      }
+      feed(in, length, buf, lines, "before the end of the body");
     } else {
       for (int n = in.read(buf); n >= 0; n = in.read(buf)) lines.feed(buf, n);
     }
     lines.flush();
+  }
+
+  /** Hands the next {@code length} bytes of {@code in} to {@code lines}; the stream ending first is an {@link EOFException}. */
+  private static void feed(InputStream in, long length, byte[] buf, LineSplitter lines, String where) throws IOException {
+    for (long left = length; left > 0; ) {
+      int n = in.read(buf, 0, (int) Math.min(buf.length, left));
+      if (n < 0) throw new EOFException("connection closed " + where + ", " + left + " bytes short");
+      lines.feed(buf, n);
+      left -= n;
+    }
   }
 
   /** A CRLF- or LF-terminated line of the response head; null at end of stream before any byte. */

@@ -97,10 +97,6 @@ public final class RunLauncher {
    */
   public record StartedRun(CompletionStage<GenerationEvent> first, Source<GenerationEvent, NotUsed> rest, Supplier<String> servedBy,
       Runnable clientGone) {
-    public StartedRun(CompletionStage<GenerationEvent> first, Source<GenerationEvent, NotUsed> rest) {
-      this(first, rest, () -> null, () -> {});
-    }
-
     /** The events written to {@code output}; {@code clientGone} runs if the stream stops before its terminal event. */
     public static StartedRun of(RunOutput output, Runnable clientGone) {
       var terminalSeen = new AtomicBoolean();

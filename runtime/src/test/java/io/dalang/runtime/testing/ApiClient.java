@@ -110,13 +110,7 @@ public final class ApiClient {
   public java.util.Map<String, String> streamThenHangUp(String path, String body, int chunks, java.util.Map<String, String> headers)
       throws IOException {
     try (var socket = new java.net.Socket(base.getHost(), base.getPort())) {
-      var out = socket.getOutputStream();
-      var extra = new StringBuilder();
-      headers.forEach((k, v) -> extra.append(k).append(": ").append(v).append("\r\n"));
-      out.write(("POST " + path + " HTTP/1.1\r\nHost: " + base.getHost() + "\r\nAuthorization: Bearer " + key + "\r\n" + extra
-          + "Content-Type: application/json\r\nContent-Length: " + body.getBytes(StandardCharsets.UTF_8).length
-          + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8));
-      out.flush();
+      rawPost(socket, path, body, headers);
       var reader = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
       var response = new java.util.HashMap<String, String>();
       boolean inHeaders = true;
@@ -149,11 +143,7 @@ public final class ApiClient {
    */
   public void postThenHangUp(String path, String body) throws IOException {
     try (var socket = new java.net.Socket(base.getHost(), base.getPort())) {
-      var out = socket.getOutputStream();
-      out.write(("POST " + path + " HTTP/1.1\r\nHost: " + base.getHost() + "\r\nAuthorization: Bearer " + key
-          + "\r\nContent-Type: application/json\r\nContent-Length: " + body.getBytes(StandardCharsets.UTF_8).length
-          + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8));
-      out.flush();
+      rawPost(socket, path, body, java.util.Map.of());
     }
   }
 
@@ -164,14 +154,21 @@ public final class ApiClient {
   public String postHalfClosed(String path, String body) throws IOException {
     try (var socket = new java.net.Socket(base.getHost(), base.getPort())) {
       socket.setSoTimeout(60_000);
-      var out = socket.getOutputStream();
-      out.write(("POST " + path + " HTTP/1.1\r\nHost: " + base.getHost() + "\r\nAuthorization: Bearer " + key
-          + "\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: " + body.getBytes(StandardCharsets.UTF_8).length
-          + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8));
-      out.flush();
+      rawPost(socket, path, body, java.util.Map.of("Connection", "close"));
       socket.shutdownOutput();
       return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     }
+  }
+
+  /** Writes a JSON {@code POST} with this client's key and {@code headers} on a raw socket. */
+  private void rawPost(java.net.Socket socket, String path, String body, java.util.Map<String, String> headers) throws IOException {
+    var extra = new StringBuilder();
+    headers.forEach((k, v) -> extra.append(k).append(": ").append(v).append("\r\n"));
+    var out = socket.getOutputStream();
+    out.write(("POST " + path + " HTTP/1.1\r\nHost: " + base.getHost() + "\r\nAuthorization: Bearer " + key + "\r\n" + extra
+        + "Content-Type: application/json\r\nContent-Length: " + body.getBytes(StandardCharsets.UTF_8).length
+        + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8));
+    out.flush();
   }
 
   /** Waits until {@code /readyz} answers 200. */
