@@ -58,6 +58,10 @@ public final class OverheadBench implements Callable<Integer> {
   static final String MODEL = "dalang-demo";
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration READY_TIMEOUT = Duration.ofMinutes(3);
+  // The walking skeleton's target for Dalang's overhead at 64 streams.
+  static final double TARGET_ADDED_TTFT_P50_MS = 1;
+  static final double TARGET_ADDED_TTFT_P99_MS = 3;
+  static final double TARGET_THROUGHPUT_RATIO = 0.98;
   // CPU time of this JVM (bench client plus node): on a small machine the node's CPU competes with
   // llama-server's, which shows up in throughput_ratio; this says how much of it there is.
   private static final com.sun.management.OperatingSystemMXBean CPU =
@@ -227,9 +231,9 @@ public final class OverheadBench implements Callable<Integer> {
   private record Target(String name, URI uri, String auth) {}
 
   /** One request's numbers, in milliseconds from sending it. */
-  private record Sample(double ttftMs, double totalMs, int tokens, boolean retried) {}
+  record Sample(double ttftMs, double totalMs, int tokens, boolean retried) {}
 
-  private record Phase(List<Sample> samples, int errors, long wallNanos, long cpuNanos, long engineCpuNanos) {}
+  record Phase(List<Sample> samples, int errors, long wallNanos, long cpuNanos, long engineCpuNanos) {}
 
   /** The llama-server process that serves {@code engineUrl}, found by its {@code --port}; null if not visible. */
   private static ProcessHandle engineProcess(String engineUrl) {
@@ -405,6 +409,22 @@ public final class OverheadBench implements Callable<Integer> {
       return ((dalang.meanTotal - dalang.meanTtft) - (direct.meanTotal - direct.meanTtft)) / meanTokens() * 1000;
     }
 
+    /** The median of {@link #roundRatios()}: less swayed by one round that the machine slowed down. */
+    double medianRoundRatio() {
+      double[] r = roundRatios().stream().mapToDouble(Double::doubleValue).sorted().toArray();
+      if (r.length == 0) return Double.NaN;
+      return r.length % 2 == 1 ? r[r.length / 2] : (r[r.length / 2 - 1] + r[r.length / 2]) / 2;
+    }
+
+    /**
+     * Whether this run meets the walking skeleton's target (added TTFT p50 at most 1 ms and p99 at most 3
+     * ms, throughput at least 0.98 of direct); the issue sets it for 64 streams.
+     */
+    boolean meetsTarget() {
+      return dalang.ttftP50 - direct.ttftP50 <= TARGET_ADDED_TTFT_P50_MS && dalang.ttftP99 - direct.ttftP99 <= TARGET_ADDED_TTFT_P99_MS
+          && throughputRatio() >= TARGET_THROUGHPUT_RATIO;
+    }
+
     int errors() {
       return direct.errors + dalang.errors;
     }
@@ -420,6 +440,8 @@ public final class OverheadBench implements Callable<Integer> {
       m.put("throughput_ratio", round(throughputRatio()));
       m.put("relay_us_per_token", round(relayUsPerToken()));
       m.put("throughput_ratio_per_round", roundRatios());
+      m.put("throughput_ratio_round_median", round(medianRoundRatio()));
+      m.put("meets_target", meetsTarget());
       m.put("concurrency", concurrency);
       m.put("requests", requests);
       m.put("max_tokens", maxTokens);
@@ -455,8 +477,8 @@ public final class OverheadBench implements Callable<Integer> {
       sb.append(String.format("%-20s %12.2f %12.2f %+14.2f%n", "TTFT p99 (ms)", direct.ttftP99, dalang.ttftP99, dalang.ttftP99 - direct.ttftP99));
       sb.append(String.format("%-20s %12.1f %12.1f %14s%n", "tokens/s", direct.tokensPerSecond(), dalang.tokensPerSecond(),
           String.format("ratio %.3f", throughputRatio())));
-      sb.append(String.format("%-20s %s%n", "  ratio per round", roundRatios().stream().map(r -> String.format("%.3f", r))
-          .collect(Collectors.joining("  "))));
+      sb.append(String.format("%-20s %s   (median %.3f)%n", "  ratio per round", roundRatios().stream().map(r -> String.format("%.3f", r))
+          .collect(Collectors.joining("  ")), medianRoundRatio()));
       sb.append(String.format("%-20s %12s %12s %+14.1f%n", "relay (us/token)", "", "", relayUsPerToken()));
       sb.append(String.format("%-20s %12.1f %12.1f %+14.1f%n", "JVM CPU (us/token)", direct.jvmCpuUsPerToken(), dalang.jvmCpuUsPerToken(),
           dalang.jvmCpuUsPerToken() - direct.jvmCpuUsPerToken()));
@@ -464,6 +486,8 @@ public final class OverheadBench implements Callable<Integer> {
           dalang.engineCpuUsPerToken(), dalang.engineCpuUsPerToken() - direct.engineCpuUsPerToken()));
       sb.append(String.format("%-20s %12d %12d%n", "errors", direct.errors, dalang.errors));
       sb.append(String.format("%-20s %12d %12d%n", "stale-conn retries", direct.retries, dalang.retries));
+      sb.append(String.format("%ntarget (added TTFT p50 <= %.0f ms, p99 <= %.0f ms, throughput >= %.2f of direct; set for 64 streams): %s%n",
+          TARGET_ADDED_TTFT_P50_MS, TARGET_ADDED_TTFT_P99_MS, TARGET_THROUGHPUT_RATIO, meetsTarget() ? "met" : "not met"));
       return sb.toString();
     }
 
