@@ -16,7 +16,17 @@ import picocli.CommandLine.Command;
         io.dalang.runtime.cli.DlqCommand.class, io.dalang.runtime.determinism.DeterminismCommand.class})
 public final class Main implements Runnable {
 
+  /** The JDK's system property for the common {@link java.util.concurrent.ForkJoinPool}'s size. */
+  static final String COMMON_POOL_PARALLELISM = "java.util.concurrent.ForkJoinPool.common.parallelism";
+
   public static void main(String[] args) {
+    // Pekko's Java API hands out CompletableFutures made from Scala futures, and those run every
+    // callback asynchronously (pipeToSelf, ask, completeWithFuture): on the common pool, but where that
+    // pool has fewer than 2 threads (cores - 1 on a 2-core node) on a new thread per callback, several
+    // per request. Two threads at least keep them on the pool. Must run before the pool is first used.
+    if (System.getProperty(COMMON_POOL_PARALLELISM) == null) {
+      System.setProperty(COMMON_POOL_PARALLELISM, String.valueOf(Math.max(2, Runtime.getRuntime().availableProcessors() - 1)));
+    }
     int rc = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
     // The in-process engine's native library leaves a non-daemon thread behind: exit explicitly.
     System.exit(rc);
