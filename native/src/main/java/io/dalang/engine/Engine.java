@@ -47,6 +47,14 @@ public interface Engine extends AutoCloseable {
     return java.util.Set.of();
   }
 
+  /**
+   * Where the model went, as the engine reported it while loading (layers offloaded to a GPU device and
+   * the buffers there); {@link Offload#NONE} for an engine on the CPU. Known once started.
+   */
+  default Offload offload() {
+    return Offload.NONE;
+  }
+
   default OptionalLong processId() {
     return OptionalLong.empty();
   }

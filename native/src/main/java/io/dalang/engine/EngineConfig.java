@@ -11,6 +11,7 @@ import java.time.Duration;
  * @param nativeLog whether llama.cpp's own (verbose) log is passed on; llama-server always writes it
  *     to {@code workDir/llama-server.log}
  * @param extraArgs more command-line arguments for an out-of-process engine (e.g. {@code --poll 0})
+ * @param gpu the device the model goes on, and how many of its layers; {@link GpuBinding#CPU} for none
  */
 public record EngineConfig(
     Path model,
@@ -20,10 +21,20 @@ public record EngineConfig(
     Duration startTimeout,
     Path workDir,
     boolean nativeLog,
-    java.util.List<String> extraArgs) {
+    java.util.List<String> extraArgs,
+    GpuBinding gpu) {
+
+  public EngineConfig {
+    gpu = gpu == null ? GpuBinding.CPU : gpu;
+  }
+
+  public EngineConfig(Path model, int contextPerSequence, int parallel, int threads, Duration startTimeout, Path workDir,
+      boolean nativeLog, java.util.List<String> extraArgs) {
+    this(model, contextPerSequence, parallel, threads, startTimeout, workDir, nativeLog, extraArgs, GpuBinding.CPU);
+  }
 
   public EngineConfig(Path model, int contextPerSequence, int parallel, int threads, Duration startTimeout, Path workDir) {
-    this(model, contextPerSequence, parallel, threads, startTimeout, workDir, false, java.util.List.of());
+    this(model, contextPerSequence, parallel, threads, startTimeout, workDir, false, java.util.List.of(), GpuBinding.CPU);
   }
 
   public int totalContext() {

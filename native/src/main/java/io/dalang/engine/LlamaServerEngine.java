@@ -51,6 +51,7 @@ public final class LlamaServerEngine implements Engine {
   private final EngineIdentity baseIdentity;
   private volatile Process process;
   private volatile URI base;
+  private volatile Offload offload = Offload.NONE;
   private final CompletableFuture<String> terminated = new CompletableFuture<>();
 
   /** @param identity version and digest of {@code binary}, from the engine provisioner */
@@ -95,14 +96,19 @@ public final class LlamaServerEngine implements Engine {
         "--port", String.valueOf(port), "-c", String.valueOf(config.totalContext()), "-np",
         String.valueOf(config.parallel()), "-t", String.valueOf(config.threads()), "--metrics", "--slots",
         "--no-webui"));
+    cmd.addAll(config.gpu().llamaServerArgs());
     cmd.addAll(config.extraArgs());
+    Path logFile = config.workDir().resolve("llama-server.log");
+    long logStart;
     try {
       Files.createDirectories(config.workDir());
-      Path logFile = config.workDir().resolve("llama-server.log");
-      process = new ProcessBuilder(cmd).redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile())).start();
+      logStart = Files.exists(logFile) ? Files.size(logFile) : 0;
+      var pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
+      pb.environment().putAll(config.gpu().environment());
+      process = pb.start();
       LIVE.add(process);
-      log.info("llama-server started (pid {}, port {}), log {}", process.pid(), port, logFile);
+      log.info("llama-server started (pid {}, port {}{}), log {}", process.pid(), port, config.gpu().onGpu()
+          ? ", " + config.gpu().backend().id() + " device " + config.gpu().deviceIndex() + ", " + config.gpu().gpuLayers() + " layers" : "", logFile);
     } catch (IOException e) {
       throw new EngineException("could not start " + binary + ": " + e.getMessage(), e);
     }
@@ -111,11 +117,38 @@ public final class LlamaServerEngine implements Engine {
     long deadline = System.nanoTime() + config.startTimeout().toNanos();
     while (System.nanoTime() < deadline) {
       if (!p.isAlive()) throw new EngineException("llama-server exited with code " + p.exitValue() + " during start; see " + config.workDir().resolve("llama-server.log"));
-      if (checkHealth()) return;
+      if (checkHealth()) {
+        offload = readOffload(logFile, logStart);
+        return;
+      }
       sleep(50);
     }
     close();
     throw new EngineException("llama-server was not healthy within " + config.startTimeout().toSeconds() + " s");
+  }
+
+  /** What this start of llama-server logged about offloading (the log is appended to across restarts). */
+  private Offload readOffload(Path logFile, long from) {
+    try (var ch = java.nio.channels.FileChannel.open(logFile)) {
+      long size = ch.size();
+      int len = (int) Math.min(size - Math.min(from, size), 4 << 20);
+      var buf = java.nio.ByteBuffer.allocate(len);
+      ch.read(buf, size - len);
+      Offload o = Offload.parse(new String(buf.array(), 0, buf.position(), java.nio.charset.StandardCharsets.UTF_8));
+      if (config.gpu().onGpu() && o.layersOffloaded() < config.gpu().gpuLayers() && o.layersOffloaded() < o.layersTotal()) {
+        log.warn("llama-server was asked to offload {} layers to {} but reports {}/{} ({})", config.gpu().gpuLayers(),
+            config.gpu().backend().engineDeviceName(0), o.layersOffloaded(), o.layersTotal(), logFile);
+      }
+      return o;
+    } catch (IOException e) {
+      log.warn("cannot read {} for the offload report: {}", logFile, e.getMessage());
+      return Offload.NONE;
+    }
+  }
+
+  @Override
+  public Offload offload() {
+    return offload;
   }
 
   @Override

@@ -54,4 +54,23 @@ public final class TestModels {
   public static Path llamaServerBinary() {
     return provisioner().binary(llamaServer(), "llama-server");
   }
+
+  private static EngineEntry vulkanLlamaServer;
+
+  /**
+   * The llama-server built for Vulkan (15-30 minutes on 2 cores the first time; cached after), for the
+   * GPU-path tests that run on Mesa's lavapipe. Fails (never skips) when the build falls back to the CPU
+   * or the machine lacks what the build needs: CI installs it ({@code .ci/run}). Skipped only with
+   * {@code -Ddalang.skipVulkanTests=true}.
+   */
+  public static synchronized EngineEntry vulkanLlamaServer() {
+    Assumptions.assumeFalse(Boolean.getBoolean("dalang.skipVulkanTests"), "Vulkan tests skipped by -Ddalang.skipVulkanTests");
+    if (vulkanLlamaServer == null) {
+      var entry = new EngineProvisioner(EngineProvisioner.defaultCacheRoot(), line -> System.out.println("[provisioner] " + line), 1000)
+          .ensureLlamaServer(EngineSource.DEFAULT, io.dalang.engine.provision.Backend.VULKAN);
+      if (!"vulkan".equals(entry.backend())) throw new IllegalStateException("the Vulkan build of llama-server is not available: " + entry);
+      vulkanLlamaServer = entry;
+    }
+    return vulkanLlamaServer;
+  }
 }

@@ -111,21 +111,28 @@ public final class EngineActor {
 
   private record Waiting(GenerationRequest request, Consumer<GenerationEvent> sink, long enqueuedNanos) {}
 
+  /**
+   * Told to the node agent when this slot's engine has loaded its model ({@code loaded}) and when it let
+   * go of it, so that the agent knows which slots a device's memory reading already counts.
+   */
+  public record EngineLoaded(String slotId, boolean loaded) {}
+
   /** The behavior wrapped in the restart-with-backoff supervisor the settings describe. */
   public static Behavior<Command> supervised(SlotSpec spec, Device device, EngineFactory factory, EngineSettings settings,
-      ActorRef<Topic.Command<SlotStatus>> topic, MeterRegistry metrics, AtomicInteger restarts) {
+      ActorRef<Topic.Command<SlotStatus>> topic, MeterRegistry metrics, AtomicInteger restarts, ActorRef<EngineLoaded> loadedTo) {
     var strategy = SupervisorStrategy.restartWithBackoff(settings.minBackoff(), settings.maxBackoff(), settings.jitter())
         .withMaxRestarts(settings.maxRestarts())
         .withResetBackoffAfter(settings.restartWindow())
         .withLoggingEnabled(false); // EngineActor logs each failure itself, in one line
     // Any failure restarts the engine with backoff, not only the ones this actor raises itself.
-    return Behaviors.supervise(create(spec, device, factory, settings, topic, metrics, restarts)).onFailure(RuntimeException.class, strategy);
+    return Behaviors.supervise(create(spec, device, factory, settings, topic, metrics, restarts, loadedTo))
+        .onFailure(RuntimeException.class, strategy);
   }
 
   static Behavior<Command> create(SlotSpec spec, Device device, EngineFactory factory, EngineSettings settings,
-      ActorRef<Topic.Command<SlotStatus>> topic, MeterRegistry metrics, AtomicInteger restarts) {
+      ActorRef<Topic.Command<SlotStatus>> topic, MeterRegistry metrics, AtomicInteger restarts, ActorRef<EngineLoaded> loadedTo) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-        new EngineActor(ctx, timers, spec, device, factory, settings, topic, metrics, restarts).starting()));
+        new EngineActor(ctx, timers, spec, device, factory, settings, topic, metrics, restarts, loadedTo).starting()));
   }
 
   private final ActorContext<Command> ctx;
@@ -135,6 +142,7 @@ public final class EngineActor {
   private final ActorRef<Topic.Command<SlotStatus>> topic;
   private final MeterRegistry metrics;
   private final AtomicInteger restarts;
+  private final ActorRef<EngineLoaded> loadedTo;
   /** The slot's restart count when this engine instance was started, stamped on each run's Started. */
   private final int engineRestarts;
   private final Executor blocking;
@@ -157,8 +165,10 @@ public final class EngineActor {
   private int healthFailures;
 
   private EngineActor(ActorContext<Command> ctx, TimerScheduler<Command> timers, SlotSpec spec, Device device, EngineFactory factory,
-      EngineSettings settings, ActorRef<Topic.Command<SlotStatus>> topic, MeterRegistry metrics, AtomicInteger restarts) {
+      EngineSettings settings, ActorRef<Topic.Command<SlotStatus>> topic, MeterRegistry metrics, AtomicInteger restarts,
+      ActorRef<EngineLoaded> loadedTo) {
     this.ctx = ctx;
+    this.loadedTo = loadedTo;
     this.spec = spec;
     this.device = device;
     this.settings = settings;
@@ -206,7 +216,7 @@ public final class EngineActor {
       throw new IllegalStateException("model file " + model.getFileName() + " is not a readable GGUF file: " + e.getMessage(), e);
     }
     log.info("slot {}: model {} present ({}, sha256 {}…)", spec.slotId(), model.getFileName(), fileType, digest.substring(0, 12));
-    Engine e = factory.create(spec, workDir);
+    Engine e = factory.create(spec, device, workDir);
     log.info("slot {}: engine {} ensured ({})", spec.slotId(), e.kind(), e.identity().version());
     long t0 = System.nanoTime();
     try {
@@ -273,8 +283,12 @@ public final class EngineActor {
     engine = m.engine();
     quantization = m.quantization();
     modelDigest = m.modelDigest();
-    ctx.getLog().info("slot {}: model {} loaded and warmed up in {} ms; health check passed, slot Ready ({} parallel sequences)",
-        spec.slotId(), spec.modelId(), m.loadMs(), engine.parallelism());
+    var offload = engine.offload();
+    ctx.getLog().info("slot {}: model {} loaded and warmed up in {} ms; health check passed, slot Ready ({} parallel sequences{})",
+        spec.slotId(), spec.modelId(), m.loadMs(), engine.parallelism(), offload.layersOffloaded() > 0
+            ? "; " + offload.layersOffloaded() + "/" + offload.layersTotal() + " layers on " + device.id() + " (" + offload.device() + ", "
+                + Math.round(offload.deviceMib()) + " MiB)" : "");
+    loadedTo.tell(new EngineLoaded(spec.slotId(), true));
     state = drainWaiters != null ? DRAINING : SlotStatus.READY;
     var id = engine.identity();
     slot().tell(new ModelSlotEntity.MarkReady(new ModelSlotEntity.EngineRecord(id.kind(), id.version(), id.digest(),
@@ -445,6 +459,7 @@ public final class EngineActor {
       String engineKind = current.kind();
       var identity = current.identity();
       String digest = modelDigest;
+      int gpuLayers = current.offload().layersOffloaded();
       // Events go straight from the engine's thread to the run (to its stream, for a run on this node).
       Engine.Generation handle = current.generate(w.request(), event -> {
         // Done first: the run's end frees its sequence at the pool, which may send the next run here at
@@ -453,7 +468,7 @@ public final class EngineActor {
         if (event.isTerminal()) self.tell(new Done(runId));
         if (event instanceof GenerationEvent.Started) {
           to.accept(new GenerationEvent.Started(runId, engineKind, spec.slotId(), queuedMs, engineRestarts, identity.version(),
-              identity.digest(), digest));
+              identity.digest(), digest, spec.deviceId(), gpuLayers));
         } else if (event instanceof GenerationEvent.Failed f && !f.engineLost() && current.terminated().toCompletableFuture().isDone()) {
           // The engine went away under the run (a killed llama-server reports its death before failing its runs).
           to.accept(f.withEngineLost());
@@ -483,7 +498,10 @@ public final class EngineActor {
     publish();
     Engine e = engine;
     engine = null;
-    if (e != null) CompletableFuture.runAsync(e::close, blocking);
+    if (e != null) {
+      // Told after the close, so that a device reading taken from then on no longer counts this engine.
+      CompletableFuture.runAsync(e::close, blocking).whenComplete((d, closeErr) -> loadedTo.tell(new EngineLoaded(spec.slotId(), false)));
+    }
   }
 
   private void publish() {

@@ -2,6 +2,7 @@ package io.dalang.actors.engine;
 
 import io.dalang.actors.slot.SlotSpec;
 import io.dalang.engine.Engine;
+import io.dalang.protocols.node.Device;
 import java.nio.file.Path;
 
 /**
@@ -11,4 +12,13 @@ import java.nio.file.Path;
 @FunctionalInterface
 public interface EngineFactory {
   Engine create(SlotSpec spec, Path workDir);
+
+  /**
+   * The engine for {@code spec} on {@code device}: a factory that can bind an engine to a GPU does so
+   * here (the device's backend, its index, the spec's {@code gpuLayers}); by default the device is not
+   * used.
+   */
+  default Engine create(SlotSpec spec, Device device, Path workDir) {
+    return create(spec, workDir);
+  }
 }

@@ -43,6 +43,12 @@ import org.apache.pekko.pattern.StatusReply;
  *
  * <p>{@link AwaitRegistered} replies once the executor is registered; {@link GetSlots} replies the
  * specs this node runs.
+ *
+ * <p>Device memory is live: every {@link DeviceReadings#interval()}, and after every engine loads or
+ * lets go of its model, the agent reads its devices' free memory again (off the actor's thread) and
+ * reports it with the slots whose engines were loaded at the time ({@code ExecutorEntity.ReportDevices}),
+ * so placement sees memory another process took, and does not count twice what its own engines hold.
+ * Nodes whose devices have no live reading (CPU, lavapipe, configured devices) skip all of it.
  */
 public final class NodeAgent {
 
@@ -77,16 +83,35 @@ public final class NodeAgent {
   /** The engine of a slot no longer assigned here finished draining ({@code inTime}) or its drain timed out. */
   private record Unhosted(String slotId, ActorRef<EngineActor.Command> engine, boolean inTime) implements Command {}
 
-  private enum Tick implements Command { SYNC }
+  private record EngineLoadChanged(String slotId, boolean loaded) implements Command {}
+
+  private record DevicesRead(List<Device> devices, java.util.Set<String> loaded) implements Command {}
+
+  private enum Tick implements Command { SYNC, DEVICES }
+
+  /**
+   * How the agent reads its devices' free memory again: {@code refresh} takes the devices and returns
+   * them with fresh readings (it may block: it runs on the blocking dispatcher), every {@code interval}.
+   */
+  public record DeviceReadings(java.util.function.UnaryOperator<List<Device>> refresh, Duration interval) {
+    public static final DeviceReadings NONE = new DeviceReadings(d -> d, Duration.ZERO);
+  }
 
   private static final Duration REGISTER_TIMEOUT = Duration.ofSeconds(10);
 
   public static Behavior<Command> create(String nodeId, List<Device> devices, EngineFactory factory, EngineSettings settings,
       ActorRef<Topic.Command<SlotStatus>> topic, MeterRegistry metrics) {
+    return create(nodeId, devices, factory, settings, topic, metrics, DeviceReadings.NONE);
+  }
+
+  public static Behavior<Command> create(String nodeId, List<Device> devices, EngineFactory factory, EngineSettings settings,
+      ActorRef<Topic.Command<SlotStatus>> topic, MeterRegistry metrics, DeviceReadings readings) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       ctx.getSystem().receptionist().tell(Receptionist.register(SERVICE_KEY, ctx.getSelf()));
       timers.startTimerWithFixedDelay(Tick.SYNC, settings.syncInterval());
-      return new NodeAgent(ctx, nodeId, devices, factory, settings, topic, metrics).registering();
+      boolean live = devices.stream().anyMatch(Device::memoryMeasured) && readings.interval().toMillis() > 0;
+      if (live) timers.startTimerWithFixedDelay(Tick.DEVICES, readings.interval());
+      return new NodeAgent(ctx, nodeId, devices, factory, settings, topic, metrics, live ? readings : null).registering();
     }));
   }
 
@@ -101,13 +126,25 @@ public final class NodeAgent {
   private final Map<String, ActorRef<EngineActor.Command>> engines = new HashMap<>();
   private final Map<String, AtomicInteger> restartCounters = new HashMap<>();
   private final List<ActorRef<Registered>> waiters = new ArrayList<>();
+  /** Null when no device has a live reading. */
+  private final DeviceReadings readings;
+  private final ActorRef<EngineActor.EngineLoaded> loadedAdapter;
+  /** Slots whose engines hold their model now. */
+  private final java.util.Set<String> loaded = new java.util.HashSet<>();
+  /** The latest readings, and whether a reading is under way (then another is asked for when it ends). */
+  private List<Device> readingsNow;
+  private boolean reading;
+  private boolean readAgain;
   /** Slots still draining, and who waits for them; null until {@link Drain}. */
   private java.util.Set<String> draining;
   private final List<ActorRef<org.apache.pekko.Done>> drainWaiters = new ArrayList<>();
 
   private NodeAgent(ActorContext<Command> ctx, String nodeId, List<Device> devices, EngineFactory factory,
-      EngineSettings settings, ActorRef<Topic.Command<SlotStatus>> topic, MeterRegistry metrics) {
+      EngineSettings settings, ActorRef<Topic.Command<SlotStatus>> topic, MeterRegistry metrics, DeviceReadings readings) {
     this.ctx = ctx;
+    this.readings = readings;
+    this.readingsNow = devices;
+    this.loadedAdapter = ctx.messageAdapter(EngineActor.EngineLoaded.class, l -> new EngineLoadChanged(l.slotId(), l.loaded()));
     this.nodeId = nodeId;
     this.devices = devices;
     this.factory = factory;
@@ -153,6 +190,9 @@ public final class NodeAgent {
         })
         .onMessage(SlotDrained.class, m -> Behaviors.same())
         .onMessageEquals(Tick.SYNC, Behaviors::same)
+        .onMessageEquals(Tick.DEVICES, Behaviors::same)
+        .onMessage(EngineLoadChanged.class, this::onEngineLoadChanged)
+        .onMessage(DevicesRead.class, this::onDevicesRead)
         .onMessage(Synced.class, m -> Behaviors.same())
         .onMessage(Shutdown.class, this::onShutdown)
         .build();
@@ -182,9 +222,47 @@ public final class NodeAgent {
         })
         .onMessage(EngineStopped.class, this::onEngineStopped)
         .onMessage(Unhosted.class, this::onUnhosted)
+        .onMessageEquals(Tick.DEVICES, this::readDevices)
+        .onMessage(EngineLoadChanged.class, this::onEngineLoadChanged)
+        .onMessage(DevicesRead.class, this::onDevicesRead)
         .onMessage(Shutdown.class, this::onShutdown)
         .onSignal(Terminated.class, t -> Behaviors.same())
         .build();
+  }
+
+  private Behavior<Command> onEngineLoadChanged(EngineLoadChanged m) {
+    boolean changed = m.loaded() ? loaded.add(m.slotId()) : loaded.remove(m.slotId());
+    return changed ? readDevices() : Behaviors.same();
+  }
+
+  /** Reads the devices again, off the actor's thread; one reading at a time, a request during one gives one more after it. */
+  private Behavior<Command> readDevices() {
+    if (readings == null) return Behaviors.same();
+    if (reading) {
+      readAgain = true;
+      return Behaviors.same();
+    }
+    reading = true;
+    var snapshot = java.util.Set.copyOf(loaded); // taken before the reading: what it surely counts
+    var current = readingsNow;
+    var blocking = ctx.getSystem().dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking());
+    ctx.pipeToSelf(java.util.concurrent.CompletableFuture.supplyAsync(() -> readings.refresh().apply(current), blocking),
+        (d, err) -> new DevicesRead(err != null ? null : d, snapshot));
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onDevicesRead(DevicesRead m) {
+    reading = false;
+    if (m.devices() != null) {
+      readingsNow = m.devices();
+      ClusterSharding.get(ctx.getSystem()).entityRefFor(ExecutorEntity.ENTITY_KEY, nodeId)
+          .tell(new ExecutorEntity.ReportDevices(m.devices(), m.loaded()));
+    }
+    if (readAgain) {
+      readAgain = false;
+      return readDevices();
+    }
+    return Behaviors.same();
   }
 
   private Behavior<Command> onDrain(Drain m) {
@@ -286,7 +364,7 @@ public final class NodeAgent {
     String name = "engine-" + spec.slotId() + "-" + restarts.get() + "-" + System.nanoTime() % 100000;
     Device device = devices.stream().filter(d -> d.id().equals(spec.deviceId())).findFirst()
         .orElseGet(() -> new Device(spec.deviceId(), Device.CPU, 0, "unknown device", 0, 0, ""));
-    var ref = ctx.spawn(EngineActor.supervised(spec, device, factory, settings, topic, metrics, restarts), name);
+    var ref = ctx.spawn(EngineActor.supervised(spec, device, factory, settings, topic, metrics, restarts, loadedAdapter), name);
     ctx.watchWith(ref, new EngineStopped(spec.slotId(), spec));
     engines.put(spec.slotId(), ref);
   }

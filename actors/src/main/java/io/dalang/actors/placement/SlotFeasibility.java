@@ -10,8 +10,15 @@ import java.util.Set;
 /**
  * Where a new model slot may go: every candidate device is checked against the slot's requirements
  * before any scoring, and every rejection keeps its reasons, so "no feasible device" always says why.
- * Among feasible devices the one with the most free memory wins; ties go to the lowest node and device
- * id, so the same fleet and requirements always give the same choice.
+ *
+ * <p>On a GPU device the model goes as a whole when it fits; when it does not and the pool allows a
+ * partial offload, as many layers as fit go to the device (the rest stays on the CPU), so the verdict
+ * carries the layer count and the device memory it takes. A device of a kind the engine cannot drive
+ * (a GPU for the CPU-only in-process engine) is infeasible.
+ *
+ * <p>Among feasible devices the one that holds the largest share of the model wins (a full offload over
+ * a partial one over the CPU), then the one with the most free memory; ties go to the lowest node and
+ * device id, so the same fleet and requirements always give the same choice.
  */
 public final class SlotFeasibility {
 
@@ -25,17 +32,36 @@ public final class SlotFeasibility {
    * @param minComputeCapability lowest CUDA compute capability that runs the model's tensor types; empty: any
    * @param cpuAllowed whether the engine can run the model on a CPU device
    * @param extensions features the pool needs from the engine (e.g. {@code grammar}, {@code embeddings})
+   * @param offload the model's device memory per layer, for GPU devices; null: the whole {@code memoryMib} or nothing
+   * @param partialOffload whether a GPU device that holds only some of the layers is acceptable
+   * @param deviceKinds the device kinds the engine can drive ({@code cpu}, {@code vulkan}, ...)
    */
-  public record Requirements(long memoryMib, String minComputeCapability, boolean cpuAllowed, Set<String> extensions) {}
+  public record Requirements(long memoryMib, String minComputeCapability, boolean cpuAllowed, Set<String> extensions,
+      io.dalang.gguf.OffloadProfile offload, boolean partialOffload, Set<String> deviceKinds) {
 
-  public record Verdict(Candidate candidate, List<String> reasons) {
+    /** Any device kind, the whole model or nothing. */
+    public Requirements(long memoryMib, String minComputeCapability, boolean cpuAllowed, Set<String> extensions) {
+      this(memoryMib, minComputeCapability, cpuAllowed, extensions, null, false, ALL_DEVICE_KINDS);
+    }
+  }
+
+  /** Every device kind Dalang knows. */
+  public static final Set<String> ALL_DEVICE_KINDS = Set.of(Device.CPU, Device.CUDA, Device.VULKAN, Device.ROCM);
+
+  /**
+   * @param gpuLayers layers that go to the device when it is a GPU (0 on the CPU, or when infeasible)
+   * @param memoryMib what the slot takes on the device
+   */
+  public record Verdict(Candidate candidate, List<String> reasons, int gpuLayers, long memoryMib, double share) {
     public boolean feasible() {
       return reasons.isEmpty();
     }
 
     @Override
     public String toString() {
-      return candidate.nodeId() + "/" + candidate.device().id() + (feasible() ? ": feasible" : ": " + String.join("; ", reasons));
+      String where = candidate.nodeId() + "/" + candidate.device().id();
+      if (!feasible()) return where + ": " + String.join("; ", reasons);
+      return where + ": feasible" + (gpuLayers > 0 ? " (" + gpuLayers + " layers on the device" + (share < 1 ? ", partial" : "") + ")" : "");
     }
   }
 
@@ -57,9 +83,34 @@ public final class SlotFeasibility {
       Device d = c.device();
       long reserved = reservedMib.getOrDefault(deviceKey(c), 0L);
       long free = d.memoryFreeMib() - reserved;
-      if (free < r.memoryMib()) {
-        reasons.add("needs " + r.memoryMib() + " MiB, device has " + free + " MiB free"
-            + (reserved > 0 ? " (" + reserved + " MiB promised to slots placed there)" : ""));
+      String promised = reserved > 0 ? " (" + reserved + " MiB promised to slots placed there)" : "";
+      int layers = 0;
+      long need = r.memoryMib();
+      double share = 0;
+      if (!r.deviceKinds().contains(d.kind())) {
+        reasons.add("the engine cannot drive a " + d.kind() + " device" + (r.deviceKinds().equals(Set.of(Device.CPU)) ? " (it runs on the CPU only)" : ""));
+      } else if (d.gpu() && r.offload() != null) {
+        var o = r.offload();
+        long full = o.deviceMib(o.layers());
+        int fit = o.layersWithin(free);
+        if (fit == o.layers()) {
+          layers = fit;
+          need = full;
+          share = 1;
+        } else if (r.partialOffload() && fit > 0) {
+          layers = fit;
+          need = o.deviceMib(fit);
+          share = (double) fit / o.layers();
+        } else {
+          reasons.add("needs " + full + " MiB for all " + o.layers() + " layers, device has " + free + " MiB free" + promised
+              + (r.partialOffload() ? "; not even one layer fits" : "; the pool wants a full offload (gpu_offload: full)"));
+        }
+      } else {
+        if (free < r.memoryMib()) reasons.add("needs " + r.memoryMib() + " MiB, device has " + free + " MiB free" + promised);
+        if (d.gpu()) {
+          layers = io.dalang.gguf.OffloadProfile.ALL_LAYERS;
+          share = 1;
+        }
       }
       if (Device.CPU.equals(d.kind()) && !r.cpuAllowed()) reasons.add("the engine cannot run this model on a CPU device");
       if (Device.CUDA.equals(d.kind()) && !r.minComputeCapability().isEmpty()
@@ -67,7 +118,8 @@ public final class SlotFeasibility {
         reasons.add("needs compute capability " + r.minComputeCapability() + ", device has " + d.computeCapability());
       }
       for (String ext : r.extensions()) if (!engineExtensions.contains(ext)) reasons.add("the engine lacks extension '" + ext + "'");
-      out.add(new Verdict(c, List.copyOf(reasons)));
+      boolean ok = reasons.isEmpty();
+      out.add(new Verdict(c, List.copyOf(reasons), ok ? layers : 0, ok ? need : 0, ok ? share : 0));
     }
     return out;
   }
@@ -83,8 +135,14 @@ public final class SlotFeasibility {
    */
   public static Candidate placeOrExplain(String what, Requirements r, List<Candidate> candidates, Set<String> engineExtensions,
       java.util.Map<String, Long> reservedMib) {
+    return decideOrExplain(what, r, candidates, engineExtensions, reservedMib).candidate();
+  }
+
+  /** Like {@link #placeOrExplain}, with the verdict: layers on the device and the memory they take. */
+  public static Verdict decideOrExplain(String what, Requirements r, List<Candidate> candidates, Set<String> engineExtensions,
+      java.util.Map<String, Long> reservedMib) {
     var verdicts = evaluate(r, candidates, engineExtensions, reservedMib);
-    return choose(verdicts).orElseThrow(() -> new io.dalang.protocols.error.DalangException(
+    return best(verdicts).orElseThrow(() -> new io.dalang.protocols.error.DalangException(
         io.dalang.protocols.error.ErrorCode.NO_FEASIBLE_SLOT, candidates.isEmpty()
             ? "no device is registered to host " + what
             : "no device can host " + what + " (needs about " + r.memoryMib() + " MiB): "
@@ -93,10 +151,16 @@ public final class SlotFeasibility {
 
   /** The best feasible candidate, or empty when none is. */
   public static Optional<Candidate> choose(List<Verdict> verdicts) {
-    return verdicts.stream().filter(Verdict::feasible).map(Verdict::candidate)
-        .max(Comparator.comparingLong((Candidate c) -> c.device().memoryFreeMib())
-            .thenComparing(Candidate::nodeId, Comparator.reverseOrder())
-            .thenComparing(c -> c.device().id(), Comparator.reverseOrder()));
+    return best(verdicts).map(Verdict::candidate);
+  }
+
+  /** The best feasible verdict: the largest share of the model on the device, then the most free memory, then the lowest ids. */
+  public static Optional<Verdict> best(List<Verdict> verdicts) {
+    return verdicts.stream().filter(Verdict::feasible)
+        .max(Comparator.comparingDouble(Verdict::share)
+            .thenComparingLong(v -> v.candidate().device().memoryFreeMib())
+            .thenComparing(v -> v.candidate().nodeId(), Comparator.reverseOrder())
+            .thenComparing(v -> v.candidate().device().id(), Comparator.reverseOrder()));
   }
 
   /** Compares "8.6" with "9.0" numerically, major then minor; a missing capability is lowest. */

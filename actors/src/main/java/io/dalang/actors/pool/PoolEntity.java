@@ -78,7 +78,15 @@ public final class PoolEntity
   public record SlotRemoved(String slotId, String reason) implements Event {}
 
   /** Where one replica of the pool runs. */
-  public record SlotPlacement(String slotId, String nodeId, String deviceId) implements CborSerializable {}
+  /**
+   * Where one replica went: node, device, and how many of the model's layers placement put on that
+   * device ({@code gpuLayers}; 0 on a CPU device, and for placements recorded before offload existed).
+   */
+  public record SlotPlacement(String slotId, String nodeId, String deviceId, int gpuLayers) implements CborSerializable {
+    public SlotPlacement(String slotId, String nodeId, String deviceId) {
+      this(slotId, nodeId, deviceId, 0);
+    }
+  }
 
   public sealed interface State extends CborSerializable {}
 
@@ -96,7 +104,7 @@ public final class PoolEntity
     /** The spec of one of this pool's slots, as the node that hosts it must run it. */
     public SlotSpec slotSpec(SlotPlacement p) {
       return new SlotSpec(p.slotId(), poolId, spec.modelId(), spec.modelPath(), spec.modelDigest(), spec.engine(),
-          p.nodeId(), p.deviceId(), spec.contextPerSequence(), spec.parallel(), spec.threads());
+          p.nodeId(), p.deviceId(), spec.contextPerSequence(), spec.parallel(), spec.threads(), p.gpuLayers());
     }
   }
 

@@ -3,6 +3,7 @@ package io.dalang.actors.pool;
 import io.dalang.actors.executor.ExecutorEntity;
 import io.dalang.actors.placement.SlotFeasibility;
 import io.dalang.actors.slot.SlotSpec;
+import io.dalang.gguf.OffloadProfile;
 import io.dalang.protocols.error.DalangException;
 import io.dalang.protocols.node.Device;
 import java.util.ArrayList;
@@ -48,8 +49,15 @@ public final class ReplicaPlan {
   /** The replica {@code spec} of {@code poolId} must be (again) provisioned and assigned to its node's executor. */
   public record Assign(String poolId, SlotSpec spec) implements Action {}
 
-  /** A new replica {@code slotId} of {@code poolId} on {@code nodeId}'s {@code deviceId}. */
-  public record Place(String poolId, String slotId, String nodeId, String deviceId, long memoryMib) implements Action {}
+  /**
+   * A new replica {@code slotId} of {@code poolId} on {@code nodeId}'s {@code deviceId}, taking
+   * {@code memoryMib} there, with {@code gpuLayers} of the model's layers on the device (0 on a CPU).
+   */
+  public record Place(String poolId, String slotId, String nodeId, String deviceId, long memoryMib, int gpuLayers) implements Action {
+    public Place(String poolId, String slotId, String nodeId, String deviceId, long memoryMib) {
+      this(poolId, slotId, nodeId, deviceId, memoryMib, 0);
+    }
+  }
 
   /**
    * The replica {@code placement} of {@code poolId} is beyond the pool's replica count (it was scaled
@@ -66,13 +74,16 @@ public final class ReplicaPlan {
    * @param memoryMibByPool each pool's estimated memory per replica; a pool without one gets no new replicas
    */
   public static List<Action> plan(List<PoolEntity.PoolView> pools, Map<String, Node> nodes, Map<String, Long> memoryMibByPool) {
-    var reserved = new HashMap<String, Long>(); // MiB promised to the slots already assigned to each device
-    for (Node n : nodes.values()) {
-      if (n.state() == NodeState.GONE) continue;
-      for (SlotSpec s : n.executor().slots()) {
-        reserved.merge(n.executor().nodeId() + "/" + s.deviceId(), memoryMibByPool.getOrDefault(s.poolId(), 0L), Long::sum);
-      }
-    }
+    return plan(pools, nodes, memoryMibByPool, Map.of());
+  }
+
+  /**
+   * @param offloadByPool each pool's device memory per layer, for partial offloads to GPU devices; a pool
+   *     without one goes to a GPU device whole or not at all
+   */
+  public static List<Action> plan(List<PoolEntity.PoolView> pools, Map<String, Node> nodes, Map<String, Long> memoryMibByPool,
+      Map<String, OffloadProfile> offloadByPool) {
+    var reserved = reservations(nodes, memoryMibByPool, offloadByPool);
     var actions = new ArrayList<Action>();
     for (PoolEntity.PoolView pool : pools.stream().filter(PoolEntity.PoolView::exists)
         .sorted(Comparator.comparing(PoolEntity.PoolView::poolId)).toList()) {
@@ -107,18 +118,50 @@ public final class ReplicaPlan {
       }
       for (int k = 0; k < missing; k++) {
         String slotId = pool.nextSlotId(k);
-        var r = new SlotFeasibility.Requirements(mib, "", true, Set.of());
-        var choice = chooseSpreading(r, nodes, perNode, reserved);
-        if (choice == null) {
+        var r = new SlotFeasibility.Requirements(mib, "", true, Set.of(), offloadByPool.get(pool.poolId()),
+            pool.spec().partialOffloadAllowed(), deviceKinds(pool.spec().engine()));
+        var verdict = chooseSpreading(r, nodes, perNode, reserved);
+        if (verdict == null) {
           actions.add(new Unplaceable(pool.poolId(), missing - k, explain(slotId, pool.poolId(), r, nodes, reserved)));
           break;
         }
-        actions.add(new Place(pool.poolId(), slotId, choice.nodeId(), choice.device().id(), mib));
+        var choice = verdict.candidate();
+        actions.add(new Place(pool.poolId(), slotId, choice.nodeId(), choice.device().id(), verdict.memoryMib(), verdict.gpuLayers()));
         perNode.merge(choice.nodeId(), 1, Integer::sum);
-        reserved.merge(SlotFeasibility.deviceKey(choice), mib, Long::sum);
+        reserved.merge(SlotFeasibility.deviceKey(choice), verdict.memoryMib(), Long::sum);
       }
     }
     return actions;
+  }
+
+  /** The device kinds an engine can drive: the in-process engine is CPU-only; llama-server drives every backend. */
+  public static Set<String> deviceKinds(String engine) {
+    return IN_PROCESS_ENGINE.equals(engine) ? Set.of(Device.CPU) : SlotFeasibility.ALL_DEVICE_KINDS;
+  }
+
+  /** {@code io.dalang.engine.InProcessLlamaEngine.KIND}. */
+  static final String IN_PROCESS_ENGINE = io.dalang.engine.InProcessLlamaEngine.KIND;
+
+  /**
+   * Device memory promised to the slots already assigned, per device: each slot's share of its device
+   * (its layers there when it is partially offloaded). On a device whose free memory is a live reading,
+   * a slot whose engine has loaded is in that reading already and is not counted again.
+   */
+  static Map<String, Long> reservations(Map<String, Node> nodes, Map<String, Long> memoryMibByPool,
+      Map<String, OffloadProfile> offloadByPool) {
+    var reserved = new HashMap<String, Long>();
+    for (Node n : nodes.values()) {
+      if (n.state() == NodeState.GONE) continue;
+      var executor = n.executor();
+      for (SlotSpec s : executor.slots()) {
+        Device d = executor.devices().stream().filter(x -> x.id().equals(s.deviceId())).findFirst().orElse(null);
+        if (d != null && d.memoryMeasured() && executor.loadedSlots().contains(s.slotId())) continue;
+        OffloadProfile o = offloadByPool.get(s.poolId());
+        long mib = o != null && s.gpuLayers() > 0 ? o.deviceMib(s.gpuLayers()) : memoryMibByPool.getOrDefault(s.poolId(), 0L);
+        reserved.merge(executor.nodeId() + "/" + s.deviceId(), mib, Long::sum);
+      }
+    }
+    return reserved;
   }
 
   /**
@@ -152,14 +195,14 @@ public final class ReplicaPlan {
   }
 
   /** The best feasible device among the live nodes with the fewest of the pool's replicas, then the next fewest. */
-  private static SlotFeasibility.Candidate chooseSpreading(SlotFeasibility.Requirements r, Map<String, Node> nodes,
+  private static SlotFeasibility.Verdict chooseSpreading(SlotFeasibility.Requirements r, Map<String, Node> nodes,
       Map<String, Integer> perNode, Map<String, Long> reserved) {
     var byCount = new TreeMap<Integer, List<SlotFeasibility.Candidate>>();
     for (SlotFeasibility.Candidate c : candidates(nodes)) {
       byCount.computeIfAbsent(perNode.getOrDefault(c.nodeId(), 0), k -> new ArrayList<>()).add(c);
     }
     for (var group : byCount.values()) {
-      var chosen = SlotFeasibility.choose(SlotFeasibility.evaluate(r, group, ENGINE_EXTENSIONS, reserved));
+      var chosen = SlotFeasibility.best(SlotFeasibility.evaluate(r, group, ENGINE_EXTENSIONS, reserved));
       if (chosen.isPresent()) return chosen.get();
     }
     return null;

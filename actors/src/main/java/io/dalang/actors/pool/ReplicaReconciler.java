@@ -85,7 +85,11 @@ public final class ReplicaReconciler {
   private enum Tick implements Command { INSTANCE }
 
   /** What one pass read: every pool, every executor, and each pool's memory per replica where known. */
-  private record Snapshot(List<PoolEntity.PoolView> pools, List<ExecutorEntity.ExecutorView> executors, Map<String, Long> memoryMib) {}
+  private record Snapshot(List<PoolEntity.PoolView> pools, List<ExecutorEntity.ExecutorView> executors, Map<String, Long> memoryMib,
+      Map<String, io.dalang.gguf.OffloadProfile> offload) {}
+
+  /** A pool's memory per replica on the CPU, and per layer for a GPU. */
+  private record Footprint(long mib, io.dalang.gguf.OffloadProfile offload) {}
 
   /**
    * @param interval how often a pass runs without a reason
@@ -143,7 +147,7 @@ public final class ReplicaReconciler {
   /** When a gpu node other than this one last joined or came Up; 0: never seen. */
   private long lastGpuJoinNanos;
   private final Map<String, String> lastUnplaceable = new HashMap<>();
-  private final Map<String, Long> estimates = new ConcurrentHashMap<>();
+  private final Map<String, Footprint> estimates = new ConcurrentHashMap<>();
   private Set<ActorRef<NodeAgent.Command>> agents = Set.of();
   private boolean again;
 
@@ -219,8 +223,8 @@ public final class ReplicaReconciler {
         sharding.entityRefFor(ExecutorEntity.ENTITY_KEY, id).<ExecutorEntity.ExecutorView>ask(ExecutorEntity.GetExecutor::new,
             settings.askTimeout())));
     // Reading model headers touches the disk: not on the actor's thread.
-    return pools.thenCombine(executors, (p, e) -> new Snapshot(p, e, Map.of()))
-        .thenApplyAsync(s -> new Snapshot(s.pools(), s.executors(), memoryOf(s.pools())), blocking);
+    return pools.thenCombine(executors, (p, e) -> new Snapshot(p, e, Map.of(), Map.of()))
+        .thenApplyAsync(s -> footprints(s.pools(), s.executors()), blocking);
   }
 
   private static <T> CompletionStage<List<T>> all(List<String> ids, Function<String, CompletionStage<T>> ask) {
@@ -228,27 +232,34 @@ public final class ReplicaReconciler {
     return CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).thenApply(v -> futures.stream().map(CompletableFuture::join).toList());
   }
 
-  /** Each pool's memory per replica from its model file's header; pools whose model cannot be read are left out. */
-  private Map<String, Long> memoryOf(List<PoolEntity.PoolView> pools) {
-    var out = new HashMap<String, Long>();
+  /**
+   * Each pool's memory per replica (and per layer) from its model file's header; pools whose model cannot
+   * be read are left out.
+   */
+  private Snapshot footprints(List<PoolEntity.PoolView> pools, List<ExecutorEntity.ExecutorView> executors) {
+    var mib = new HashMap<String, Long>();
+    var offload = new HashMap<String, io.dalang.gguf.OffloadProfile>();
     for (PoolEntity.PoolView v : pools) {
       if (!v.exists()) continue;
       var s = v.spec();
       String key = s.modelPath() + "|" + s.modelDigest() + "|" + s.contextPerSequence() + "|" + s.parallel();
-      Long mib = estimates.get(key);
-      if (mib == null) {
+      Footprint f = estimates.get(key);
+      if (f == null) {
         try {
-          mib = MemoryEstimator.estimate(GgufReader.read(Path.of(s.modelPath())), s.contextPerSequence(), s.parallel(),
-              ReplicaPlan.ENGINE_OVERHEAD_MIB << 20).totalMib();
-          estimates.put(key, mib);
+          var gguf = GgufReader.read(Path.of(s.modelPath()));
+          long overhead = ReplicaPlan.ENGINE_OVERHEAD_MIB << 20;
+          f = new Footprint(MemoryEstimator.estimate(gguf, s.contextPerSequence(), s.parallel(), overhead).totalMib(),
+              io.dalang.gguf.OffloadProfile.of(gguf, s.contextPerSequence(), s.parallel(), overhead));
+          estimates.put(key, f);
         } catch (java.io.IOException | RuntimeException e) {
           log.warn("pool {}: cannot estimate the memory of model {}: {}", v.poolId(), s.modelPath(), e.getMessage());
           continue;
         }
       }
-      out.put(v.poolId(), mib);
+      mib.put(v.poolId(), f.mib());
+      offload.put(v.poolId(), f.offload());
     }
-    return out;
+    return new Snapshot(pools, executors, mib, offload);
   }
 
   private Behavior<Command> onGathered(Gathered m) {
@@ -257,7 +268,7 @@ public final class ReplicaReconciler {
       return done();
     }
     var nodes = nodeStates(m.snapshot().executors());
-    var actions = ReplicaPlan.plan(m.snapshot().pools(), nodes, m.snapshot().memoryMib());
+    var actions = ReplicaPlan.plan(m.snapshot().pools(), nodes, m.snapshot().memoryMib(), m.snapshot().offload());
     if (!settled(m.snapshot().executors())) {
       // Placing waits; losing and repairing do not.
       actions = actions.stream().filter(a -> a instanceof ReplicaPlan.Lose || a instanceof ReplicaPlan.Assign || a instanceof ReplicaPlan.Retire).toList();
@@ -372,13 +383,13 @@ public final class ReplicaReconciler {
   /** Into the pool, provisioned, assigned to the node's executor; the node's agent starts it on its next sync. */
   private CompletionStage<Done> place(ReplicaPlan.Place p) {
     var t = settings.askTimeout();
-    var placement = new PoolEntity.SlotPlacement(p.slotId(), p.nodeId(), p.deviceId());
+    var placement = new PoolEntity.SlotPlacement(p.slotId(), p.nodeId(), p.deviceId(), p.gpuLayers());
     return sharding.entityRefFor(PoolEntity.ENTITY_KEY, p.poolId())
         .<PoolEntity.PoolView>askWithStatus(r -> new PoolEntity.AddSlot(placement, r), t)
         .thenCompose(view -> assign(view.slotSpecs().stream().filter(s -> s.slotId().equals(p.slotId())).findFirst().orElseThrow()))
         .thenApply(v -> {
-          log.info("placed slot {} of pool {} on node {} device {} (about {} MiB)", p.slotId(), p.poolId(), p.nodeId(),
-              p.deviceId(), p.memoryMib());
+          log.info("placed slot {} of pool {} on node {} device {} (about {} MiB{})", p.slotId(), p.poolId(), p.nodeId(),
+              p.deviceId(), p.memoryMib(), p.gpuLayers() > 0 ? ", " + p.gpuLayers() + " layers on the device" : "");
           return Done.getInstance();
         });
   }

@@ -484,6 +484,7 @@ public final class RunActor {
         times.internalSeconds(), times.internalFromEngine(), times.totalSeconds(), times.overheadRatio(), outcome, finish,
         ValidRunPolicy.quality(reasons), reasons, meanInterTokenMs, null, servedBy,
         started != null ? started.engineVersion() : null, started != null ? started.engineDigest() : null,
-        started != null ? started.modelDigest() : null, SamplerSettings.of(spec.request()));
+        started != null ? started.modelDigest() : null, SamplerSettings.of(spec.request()),
+        started != null ? started.device() : null, started != null ? started.gpuLayers() : 0);
   }
 }

@@ -4,7 +4,8 @@ import io.dalang.protocols.CborSerializable;
 
 /**
  * What one model slot runs: which model file (and its expected digest), on which engine, node and
- * device, with how much context and how many parallel sequences.
+ * device, with how much context and how many parallel sequences, and how many of the model's layers go
+ * to the device when it is a GPU ({@code gpuLayers}; 0 on the CPU).
  */
 public record SlotSpec(
     String slotId,
@@ -17,11 +18,17 @@ public record SlotSpec(
     String deviceId,
     int contextPerSequence,
     int parallel,
-    int threads)
+    int threads,
+    int gpuLayers)
     implements CborSerializable {
+
+  public SlotSpec(String slotId, String poolId, String modelId, String modelPath, String modelDigest, String engine, String nodeId,
+      String deviceId, int contextPerSequence, int parallel, int threads) {
+    this(slotId, poolId, modelId, modelPath, modelDigest, engine, nodeId, deviceId, contextPerSequence, parallel, threads, 0);
+  }
 
   public SlotSpec withEngine(String newEngine) {
     return new SlotSpec(slotId, poolId, modelId, modelPath, modelDigest, newEngine, nodeId, deviceId,
-        contextPerSequence, parallel, threads);
+        contextPerSequence, parallel, threads, gpuLayers);
   }
 }

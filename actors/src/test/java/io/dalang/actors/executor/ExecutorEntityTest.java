@@ -98,4 +98,24 @@ class ExecutorEntityTest {
     assertTrue(again.reply().isSuccess());
     assertTrue(again.events().isEmpty());
   }
+
+  @Test
+  void persistsADeviceReadingOnlyWhenMemoryMovedOrTheLoadedSlotsChangedAndKeepsItAcrossRestart() {
+    register();
+    Device d = DEVICES.get(0);
+    var same = kit.runCommand(new ExecutorEntity.ReportDevices(List.of(d.withFreeMib(d.memoryFreeMib() - 10)), java.util.Set.of()));
+    assertTrue(same.events().isEmpty(), "10 MiB is noise");
+    var moved = kit.runCommand(new ExecutorEntity.ReportDevices(List.of(d.withFreeMib(d.memoryFreeMib() - 500)), java.util.Set.of()));
+    assertEquals(1, moved.events().size());
+    var loaded = kit.runCommand(new ExecutorEntity.ReportDevices(List.of(d.withFreeMib(d.memoryFreeMib() - 500)), java.util.Set.of("p-1")));
+    assertEquals(1, loaded.events().size(), "a slot that loaded changes what the reading counts");
+    kit.restart();
+    var view = kit.<ExecutorEntity.ExecutorView>runCommand(ExecutorEntity.GetExecutor::new).reply();
+    assertEquals(d.memoryFreeMib() - 500, view.devices().get(0).memoryFreeMib());
+    assertEquals(java.util.Set.of("p-1"), view.loadedSlots());
+    // A new registration (the node restarted) starts from its own probe, with nothing loaded.
+    var again = register().getValue();
+    assertEquals(DEVICES, again.devices());
+    assertTrue(again.loadedSlots().isEmpty());
+  }
 }

@@ -63,4 +63,46 @@ class SlotFeasibilityTest {
     assertTrue(e.getMessage().contains("n1/gpu0: needs 6000 MiB, device has 4000 MiB free (6000 MiB promised to slots placed there)"),
         e.getMessage());
   }
+
+  /** Three layers of 100 MiB each, 50 MiB of compute buffer and 14 of overhead: 64 + 100 per layer. */
+  static final io.dalang.gguf.OffloadProfile PROFILE = new io.dalang.gguf.OffloadProfile(
+      new long[] {100L << 20, 100L << 20, 100L << 20}, 50L << 20, 14L << 20);
+
+  static SlotFeasibility.Candidate vulkan(String node, long freeMib) {
+    return new SlotFeasibility.Candidate(node, new Device("vulkan0", Device.VULKAN, 0, "gpu", 4096, freeMib, "", false, true));
+  }
+
+  static SlotFeasibility.Requirements offload(boolean partial, Set<String> kinds) {
+    return new SlotFeasibility.Requirements(400, "", true, Set.of(), PROFILE, partial, kinds);
+  }
+
+  @Test
+  void aGpuThatHoldsOnlySomeLayersTakesThemWhenThePoolAllowsAPartialOffload() {
+    var v = SlotFeasibility.evaluate(offload(true, SlotFeasibility.ALL_DEVICE_KINDS), List.of(vulkan("n1", 300), vulkan("n2", 400)), Set.of());
+    assertEquals(2, v.get(0).gpuLayers(), "64 + 2 × 100 = 264 MiB fit in 300");
+    assertEquals(264, v.get(0).memoryMib());
+    assertEquals(3, v.get(1).gpuLayers(), "all three: 364 MiB");
+    assertEquals(364, v.get(1).memoryMib());
+    assertEquals("n2", SlotFeasibility.best(v).orElseThrow().candidate().nodeId(), "a full offload wins over a partial one");
+    assertTrue(v.get(0).toString().contains("2 layers on the device, partial"), v.get(0).toString());
+  }
+
+  @Test
+  void aPoolThatWantsAFullOffloadOrADeviceWithoutRoomForOneLayerIsInfeasibleAndSaysSo() {
+    var full = SlotFeasibility.evaluate(offload(false, SlotFeasibility.ALL_DEVICE_KINDS), List.of(vulkan("n1", 300)), Set.of());
+    assertEquals(List.of("needs 364 MiB for all 3 layers, device has 300 MiB free; the pool wants a full offload (gpu_offload: full)"),
+        full.get(0).reasons());
+    var tiny = SlotFeasibility.evaluate(offload(true, SlotFeasibility.ALL_DEVICE_KINDS), List.of(vulkan("n1", 100)), Set.of());
+    assertEquals(List.of("needs 364 MiB for all 3 layers, device has 100 MiB free; not even one layer fits"), tiny.get(0).reasons());
+  }
+
+  @Test
+  void aCpuOnlyEngineIsNeverGivenAGpuAndAGpuBeatsTheCpuForOneThatCanUseIt() {
+    var cpuOnly = SlotFeasibility.evaluate(offload(true, Set.of(Device.CPU)), List.of(vulkan("n1", 4000), CPU), Set.of());
+    assertEquals(List.of("the engine cannot drive a vulkan device (it runs on the CPU only)"), cpuOnly.get(0).reasons());
+    assertEquals(CPU, SlotFeasibility.choose(cpuOnly).orElseThrow());
+    assertEquals(0, cpuOnly.get(1).gpuLayers());
+    var any = SlotFeasibility.evaluate(offload(true, SlotFeasibility.ALL_DEVICE_KINDS), List.of(CPU, vulkan("n9", 300)), Set.of());
+    assertEquals("n9", SlotFeasibility.best(any).orElseThrow().candidate().nodeId(), "2 layers on a GPU beat 20 GB free on a CPU");
+  }
 }

@@ -120,4 +120,65 @@ class ReplicaPlanTest {
         nodes(node("n1", NodeState.DRAINING, 4096, slotOn("p-0", "n1")), node("n2", NodeState.LIVE, 4096, slotOn("p-1", "n2"))), MIB);
     assertEquals(List.of(), actions, "n2's replica is the one the pool keeps");
   }
+
+  /** Three layers of 100 MiB each plus 64 MiB of compute buffer and overhead on a device: 364 MiB in all. */
+  static final io.dalang.gguf.OffloadProfile PROFILE = new io.dalang.gguf.OffloadProfile(
+      new long[] {100L << 20, 100L << 20, 100L << 20}, 50L << 20, 14L << 20);
+
+  static ReplicaPlan.Node gpuNode(String id, long freeMib, boolean measured, java.util.Set<String> loaded, SlotSpec... slots) {
+    var devices = List.of(new Device("vulkan0", Device.VULKAN, 0, "gpu", 4096, freeMib, "", false, measured));
+    return new ReplicaPlan.Node(new ExecutorEntity.ExecutorView(true, id, "pekko://dalang@h:" + id.hashCode(), devices, List.of(slots), true,
+        "registered", 1, loaded), NodeState.LIVE);
+  }
+
+  static PoolEntity.PoolView serverPool(int replicas, String offload, List<PoolEntity.SlotPlacement> slots) {
+    var spec = new PoolSpec("m", "/m.gguf", "abc", "llama-server", replicas, 512, 2, 2, offload);
+    return new PoolEntity.PoolView(true, "p", spec, slots, slots.size());
+  }
+
+  static SlotSpec gpuSlot(String slotId, String node, int layers) {
+    return new SlotSpec(slotId, "p", "m", "/m.gguf", "abc", "llama-server", node, "vulkan0", 512, 2, 2, layers);
+  }
+
+  @Test
+  void aGpuReplicaRecordsHowManyLayersGoToTheDeviceAndTheSecondGetsWhatIsLeft() {
+    var actions = ReplicaPlan.plan(List.of(serverPool(2, PoolSpec.OFFLOAD_PARTIAL, List.of())),
+        nodes(gpuNode("n1", 600, false, java.util.Set.of())), Map.of("p", 400L), Map.of("p", PROFILE));
+    assertEquals(List.of(new ReplicaPlan.Place("p", "p-0", "n1", "vulkan0", 364, 3), new ReplicaPlan.Place("p", "p-1", "n1", "vulkan0", 164, 1)),
+        actions, "600 MiB: the first replica whole (364), the second with one layer in the 236 left");
+  }
+
+  @Test
+  void aFullOffloadPoolWaitsForRoomInsteadOfSpillingToTheCpu() {
+    var actions = ReplicaPlan.plan(List.of(serverPool(1, PoolSpec.OFFLOAD_FULL, List.of())),
+        nodes(gpuNode("n1", 300, false, java.util.Set.of())), Map.of("p", 400L), Map.of("p", PROFILE));
+    var none = assertInstanceOf(ReplicaPlan.Unplaceable.class, actions.get(0));
+    assertTrue(none.reason().contains("the pool wants a full offload"), none.reason());
+  }
+
+  @Test
+  void theInProcessEngineIsNeverPlacedOnAGpu() {
+    var actions = ReplicaPlan.plan(List.of(pool(1, List.of(), 0)), nodes(gpuNode("n1", 4000, false, java.util.Set.of())), MIB,
+        Map.of("p", PROFILE));
+    var none = assertInstanceOf(ReplicaPlan.Unplaceable.class, actions.get(0));
+    assertTrue(none.reason().contains("runs on the CPU only"), none.reason());
+  }
+
+  @Test
+  void aLoadedSlotIsInALiveReadingAlreadyButAPlacedNotYetLoadedOneIsNot() {
+    var placed = List.of(new PoolEntity.SlotPlacement("p-0", "n1", "vulkan0", 3));
+    var slot = gpuSlot("p-0", "n1", 3);
+    // Live reading after p-0 loaded: 500 MiB free really are free.
+    var loaded = ReplicaPlan.plan(List.of(serverPool(2, PoolSpec.OFFLOAD_FULL, placed)),
+        nodes(gpuNode("n1", 500, true, java.util.Set.of("p-0"), slot)), Map.of("p", 400L), Map.of("p", PROFILE));
+    assertEquals(List.of(new ReplicaPlan.Place("p", "p-1", "n1", "vulkan0", 364, 3)), loaded);
+    // The same reading taken before p-0 loaded: its 364 MiB are still to come out of the 500.
+    var notYet = ReplicaPlan.plan(List.of(serverPool(2, PoolSpec.OFFLOAD_FULL, placed)),
+        nodes(gpuNode("n1", 500, true, java.util.Set.of(), slot)), Map.of("p", 400L), Map.of("p", PROFILE));
+    assertInstanceOf(ReplicaPlan.Unplaceable.class, notYet.get(0));
+    // A device without a live reading (lavapipe, a configured size) always counts every slot placed there.
+    var unmeasured = ReplicaPlan.plan(List.of(serverPool(2, PoolSpec.OFFLOAD_FULL, placed)),
+        nodes(gpuNode("n1", 500, false, java.util.Set.of("p-0"), slot)), Map.of("p", 400L), Map.of("p", PROFILE));
+    assertInstanceOf(ReplicaPlan.Unplaceable.class, unmeasured.get(0));
+  }
 }

@@ -83,6 +83,11 @@ final class ChaosEngine implements Engine {
   }
 
   @Override
+  public io.dalang.engine.Offload offload() {
+    return engine.offload();
+  }
+
+  @Override
   public OptionalLong processId() {
     return engine.processId();
   }

@@ -26,11 +26,17 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * Builds {@code llama-server} and {@code llama-quantize} from llama.cpp source with cmake and caches
- * them under {@code <cache>/engines/llama-server/<key>/}, where the key digests the source, the build
- * flags and this recipe's version. A build happens in a temporary directory and is renamed into place,
- * so a half-built engine is never used; a file lock keeps two processes from building the same key.
- * A cache hit only checks the recorded binary digest: well under a second.
+ * Builds {@code llama-server} and {@code llama-quantize} from llama.cpp source with cmake, for one
+ * {@link Backend} (CPU, Vulkan, CUDA, ROCm), and caches them under
+ * {@code <cache>/engines/llama-server/<key>/}, where the key digests the source, the build flags, this
+ * recipe's version and, for a GPU backend, its toolchain's version and the patches applied. A build
+ * happens in a temporary directory and is renamed into place, so a half-built engine is never used; a
+ * file lock keeps two processes from building the same key. A cache hit only checks the recorded binary
+ * digest: well under a second.
+ *
+ * <p>What a GPU backend needs is checked before it builds ({@link Backend#missingBuildPrerequisites}).
+ * A GPU build that failed {@code gpuBuildAttempts} times is not tried again: the CPU build is used,
+ * with a warning that says why and how to try again.
  */
 public final class EngineProvisioner {
   static final int RECIPE_VERSION = 1;
@@ -43,12 +49,21 @@ public final class EngineProvisioner {
   private static final Pattern NINJA_PROGRESS = Pattern.compile("^\\[(\\d+)/(\\d+)]");
 
   private static final java.util.Map<String, Object> JVM_LOCKS = new java.util.concurrent.ConcurrentHashMap<>();
+  /** How often a GPU build may fail before the CPU build stands in for it. */
+  public static final int DEFAULT_GPU_BUILD_ATTEMPTS = 2;
+
   private final Path cacheRoot;
   private final Consumer<String> progress;
+  private final int gpuBuildAttempts;
 
   public EngineProvisioner(Path cacheRoot, Consumer<String> progress) {
+    this(cacheRoot, progress, DEFAULT_GPU_BUILD_ATTEMPTS);
+  }
+
+  public EngineProvisioner(Path cacheRoot, Consumer<String> progress, int gpuBuildAttempts) {
     this.cacheRoot = cacheRoot;
     this.progress = progress;
+    this.gpuBuildAttempts = Math.max(1, gpuBuildAttempts);
   }
 
   /** {@code $DALANG_CACHE}, else {@code ~/.cache/dalang}. */
@@ -71,15 +86,36 @@ public final class EngineProvisioner {
     return cacheRoot.resolve("engines").resolve("llama-server").resolve(key);
   }
 
-  /** Returns the cached build for {@code source}, building it first if needed. */
+  /** Returns the cached CPU build for {@code source}, building it first if needed. */
   public EngineEntry ensureLlamaServer(EngineSource source) {
+    return ensureLlamaServer(source, Backend.CPU);
+  }
+
+  /**
+   * Returns the cached build of {@code source} for {@code backend}, building it first if needed. A GPU
+   * backend whose build failed {@code gpuBuildAttempts} times gives the CPU build instead (its entry
+   * says {@code cpu}); one whose prerequisites are missing fails at once, naming what to install.
+   */
+  public EngineEntry ensureLlamaServer(EngineSource source, Backend backend) {
     try {
       String sourceDigest = sourceDigest(source);
-      String key = Digests.sha256(RECIPE_VERSION + "\n" + sourceDigest + "\n" + String.join(" ", FLAGS)).substring(0, 16);
+      var recipe = Recipe.of(source, backend);
+      String key = key(sourceDigest, recipe);
       var hit = cached(key);
       if (hit != null) {
-        progress.accept("llama-server cache hit: " + engineDir(key));
+        progress.accept("llama-server (" + backend.id() + ") cache hit: " + engineDir(key));
         return hit;
+      }
+      Path failures = cacheRoot.resolve("engines").resolve("llama-server").resolve(key + ".failures");
+      int failed = failureCount(failures);
+      if (backend.gpu() && failed >= gpuBuildAttempts) {
+        progress.accept("WARNING: the " + backend.id() + " build of llama-server failed " + failed + " time(s) (see " + failures
+            + "); using the CPU build instead. Fix the cause and delete that file to try the " + backend.id() + " build again.");
+        return ensureLlamaServer(source, Backend.CPU);
+      }
+      var missing = backend.missingBuildPrerequisites();
+      if (!missing.isEmpty()) {
+        throw new EngineException("building llama-server for " + backend.id() + " needs " + String.join("; ", missing));
       }
       Path lockFile = cacheRoot.resolve("engines").resolve("llama-server").resolve(key + ".lock");
       Files.createDirectories(lockFile.getParent());
@@ -89,12 +125,44 @@ public final class EngineProvisioner {
              FileLock lock = ch.lock()) {
           hit = cached(key);
           if (hit != null) return hit;
-          return build(source, sourceDigest, key);
+          try {
+            return build(source, sourceDigest, key, recipe);
+          } catch (EngineException | IOException e) {
+            if (backend.gpu()) Files.writeString(failures, (failed + 1) + "\n" + e.getMessage() + "\n");
+            throw e;
+          }
         }
       }
     } catch (IOException e) {
       throw new EngineException("provisioning llama-server failed: " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * The cached build of {@code source} for {@code backend}, if there is one, without building, fetching
+   * or hashing anything large: for a node to say at start which engine build each device will use.
+   */
+  public java.util.Optional<EngineEntry> lookup(EngineSource source, Backend backend) {
+    try {
+      String sourceDigest;
+      if (source instanceof EngineSource.Npm npm) {
+        Path digestFile = cacheRoot.resolve("sources").resolve("npm").resolve(npm.pkg() + "-" + npm.version() + ".bundle.sha256");
+        if (!Files.isRegularFile(digestFile)) return java.util.Optional.empty();
+        sourceDigest = "bundle-sha256:" + Files.readString(digestFile).strip();
+      } else {
+        return java.util.Optional.empty();
+      }
+      String key = key(sourceDigest, Recipe.of(source, backend));
+      Path json = engineDir(key).resolve("engine.json");
+      if (!Files.isRegularFile(json)) return java.util.Optional.empty();
+      return java.util.Optional.of(EngineHttp.JSON.readValue(json.toFile(), EngineEntry.class));
+    } catch (IOException | RuntimeException e) {
+      return java.util.Optional.empty();
+    }
+  }
+
+  static String key(String sourceDigest, Recipe recipe) {
+    return Digests.sha256(RECIPE_VERSION + "\n" + sourceDigest + "\n" + String.join(" ", FLAGS) + recipe.keySuffix()).substring(0, 16);
   }
 
   private EngineEntry cached(String key) throws IOException {
@@ -138,19 +206,30 @@ public final class EngineProvisioner {
     return "git:" + (out.isEmpty() ? g.ref() : out.split("\\s+")[0]);
   }
 
-  private EngineEntry build(EngineSource source, String sourceDigest, String key) throws IOException {
+  private static int failureCount(Path failures) {
+    try {
+      return Files.isRegularFile(failures) ? Integer.parseInt(Files.readAllLines(failures).get(0).strip()) : 0;
+    } catch (IOException | RuntimeException e) {
+      return 0;
+    }
+  }
+
+  private EngineEntry build(EngineSource source, String sourceDigest, String key, Recipe recipe) throws IOException {
     requireTools(source);
+    Backend backend = recipe.backend();
     Path tmp = Files.createTempDirectory(tmpRoot(), "build-" + key);
     try {
       Path src = checkout(source, tmp);
+      List<String> applied = applyPatches(source, src, recipe);
       Path build = tmp.resolve("build");
-      progress.accept("configuring llama.cpp (" + source.spec() + ") with cmake");
+      progress.accept("configuring llama.cpp (" + source.spec() + ", backend " + backend.id() + ") with cmake");
       List<String> configure = new ArrayList<>(List.of("cmake", "-S", src.toString(), "-B", build.toString(), "-G", "Ninja"));
-      configure.addAll(FLAGS);
+      configure.addAll(recipe.flags());
       if (onPath("ccache")) configure.addAll(List.of("-DCMAKE_C_COMPILER_LAUNCHER=ccache", "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"));
       run(configure, null, null);
       int jobs = Math.max(1, Runtime.getRuntime().availableProcessors());
-      progress.accept("building " + String.join(", ", TARGETS) + " with " + jobs + " jobs (8-14 minutes on 2 cores)");
+      progress.accept("building " + String.join(", ", TARGETS) + " for " + backend.id() + " with " + jobs + " jobs ("
+          + (backend == Backend.CPU ? "8-14" : "15-30") + " minutes on 2 cores)");
       List<String> ninja = new ArrayList<>(List.of("cmake", "--build", build.toString(), "-j", String.valueOf(jobs), "--target"));
       ninja.addAll(TARGETS);
       int[] lastPct = {-10};
@@ -174,17 +253,116 @@ public final class EngineProvisioner {
       Path server = out.resolve("bin").resolve("llama-server");
       String version = versionOf(server);
       var entry = new EngineEntry(key, version, source.spec() + " (" + sourceDigest + ")", sourceDigest,
-          Digests.sha256(server), FLAGS, Instant.now().toString());
+          Digests.sha256(server), recipe.flags(), Instant.now().toString(), backend.id(), recipe.toolchain(), applied);
       EngineHttp.JSON.writerWithDefaultPrettyPrinter().writeValue(out.resolve("engine.json").toFile(), entry);
       Path dir = engineDir(key);
       Files.createDirectories(dir.getParent());
       deleteTree(dir);
       Files.move(out, dir, StandardCopyOption.ATOMIC_MOVE);
-      progress.accept("llama-server " + version + " ready in " + dir);
+      progress.accept("llama-server " + version + " (" + backend.id() + ") ready in " + dir);
       return entry;
     } finally {
       deleteTree(tmp);
     }
+  }
+
+  /**
+   * Applies the backend's patches that apply to this source ({@code git apply --check} first); a source
+   * they do not fit (another revision) is built as it is. A checkout given as {@code path:} is never
+   * changed. Returns "name sha256" of each patch applied.
+   */
+  private List<String> applyPatches(EngineSource source, Path src, Recipe recipe) throws IOException {
+    var applied = new ArrayList<String>();
+    for (var patch : recipe.patches()) {
+      if (source instanceof EngineSource.LocalPath) {
+        progress.accept("not applying " + patch.name() + " to " + source.spec() + " (a checkout of yours is never changed)");
+        continue;
+      }
+      Path file = src.resolveSibling(patch.name());
+      Files.writeString(file, patch.text());
+      try {
+        run(List.of("git", "-C", src.toString(), "apply", "--check", file.toString()), null, null);
+      } catch (EngineException e) {
+        progress.accept("patch " + patch.name() + " does not apply to " + source.spec() + "; building without it");
+        continue;
+      }
+      run(List.of("git", "-C", src.toString(), "apply", file.toString()), null, null);
+      progress.accept("applied patch " + patch.name());
+      applied.add(patch.name() + " " + patch.sha256());
+    }
+    return applied;
+  }
+
+  /** A patch shipped beside this class. */
+  record Patch(String name, String text, String sha256) {
+    static Patch load(String name) {
+      try (var in = EngineProvisioner.class.getResourceAsStream("patches/" + name)) {
+        if (in == null) throw new EngineException("patch " + name + " is missing from Dalang's resources");
+        String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        return new Patch(name, text, Digests.sha256(text));
+      } catch (IOException e) {
+        throw new EngineException("cannot read patch " + name, e);
+      }
+    }
+  }
+
+  /**
+   * How one backend is built: flags, patches and the toolchain version that goes into the cache key.
+   * The CPU recipe adds nothing to the key, so CPU builds cached before backends existed stay valid.
+   */
+  record Recipe(Backend backend, List<String> flags, List<Patch> patches, String toolchain) {
+    static Recipe of(EngineSource source, Backend backend) {
+      var flags = new ArrayList<>(FLAGS);
+      flags.addAll(backend.cmakeFlags());
+      if (backend == Backend.CUDA) {
+        Path nvcc = Backend.nvcc();
+        if (nvcc != null && nvcc.isAbsolute()) flags.add("-DCMAKE_CUDA_COMPILER=" + nvcc);
+      }
+      var patches = backend.patches().stream().map(Patch::load).toList();
+      return new Recipe(backend, List.copyOf(flags), patches, toolchainVersion(backend));
+    }
+
+    String keySuffix() {
+      if (backend == Backend.CPU) return "";
+      var sb = new StringBuilder("\nbackend=").append(backend.id()).append("\nflags=").append(String.join(" ", flags))
+          .append("\ntoolchain=").append(toolchain);
+      for (Patch p : patches) sb.append("\npatch=").append(p.name()).append(' ').append(p.sha256());
+      return sb.toString();
+    }
+  }
+
+  /** The version of what compiles a backend's device code: glslc and the Vulkan headers, nvcc, hipcc; empty for the CPU. */
+  static String toolchainVersion(Backend backend) {
+    try {
+      return switch (backend) {
+        case CPU -> "";
+        case VULKAN -> {
+          String glslc = onPath("glslc") ? run(List.of("glslc", "--version"), null, null).lines().findFirst().orElse("").strip() : "no glslc";
+          yield glslc + "; vulkan headers " + vulkanHeaderVersion(Path.of("/usr/include/vulkan/vulkan_core.h"));
+        }
+        case CUDA -> {
+          Path nvcc = Backend.nvcc();
+          yield nvcc == null ? "no nvcc" : run(List.of(nvcc.toString(), "--version"), null, null).lines()
+              .filter(l -> l.contains("release")).findFirst().orElse("nvcc").strip();
+        }
+        case ROCM -> onPath("hipcc") ? run(List.of("hipcc", "--version"), null, null).lines().findFirst().orElse("hipcc").strip() : "no hipcc";
+      };
+    } catch (IOException | EngineException e) {
+      return "unknown (" + e.getMessage().lines().findFirst().orElse("") + ")";
+    }
+  }
+
+  /** {@code 1.3.239} from vulkan_core.h's {@code VK_HEADER_VERSION_COMPLETE} and {@code VK_HEADER_VERSION}; "unknown" without it. */
+  static String vulkanHeaderVersion(Path header) {
+    try {
+      String text = Files.readString(header);
+      Matcher patch = Pattern.compile("#define VK_HEADER_VERSION (\\d+)").matcher(text);
+      Matcher complete = Pattern.compile("#define VK_HEADER_VERSION_COMPLETE VK_MAKE_API_VERSION\\(\\s*\\d+,\\s*(\\d+),\\s*(\\d+),").matcher(text);
+      if (patch.find() && complete.find()) return complete.group(1) + "." + complete.group(2) + "." + patch.group(1);
+    } catch (IOException e) {
+      // no headers: the prerequisites check names the package
+    }
+    return "unknown";
   }
 
   private Path checkout(EngineSource source, Path tmp) throws IOException {

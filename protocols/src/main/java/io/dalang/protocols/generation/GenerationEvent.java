@@ -21,12 +21,21 @@ public sealed interface GenerationEvent extends CborSerializable {
    *     {@code engineDigest} (its binary's or library's sha256) and {@code modelDigest} (the model file's
    *     sha256), what decides whether two runs must be byte-identical. Null from an engine itself, the
    *     slot's engine actor stamps them
+   * @param device the Dalang device the slot runs on ({@code cpu0}, {@code vulkan0}, a GPU's UUID); null
+   *     from an engine itself
+   * @param gpuLayers layers of the model the engine put on that device, as it reported while loading;
+   *     0 on the CPU
    */
   record Started(String runId, String engine, String slotId, long queuedMs, int engineRestarts, String engineVersion,
-      String engineDigest, String modelDigest) implements GenerationEvent {
+      String engineDigest, String modelDigest, String device, int gpuLayers) implements GenerationEvent {
 
     public Started(String runId, String engine, String slotId, long queuedMs) {
-      this(runId, engine, slotId, queuedMs, 0, null, null, null);
+      this(runId, engine, slotId, queuedMs, 0, null, null, null, null, 0);
+    }
+
+    public Started(String runId, String engine, String slotId, long queuedMs, int engineRestarts, String engineVersion,
+        String engineDigest, String modelDigest) {
+      this(runId, engine, slotId, queuedMs, engineRestarts, engineVersion, engineDigest, modelDigest, null, 0);
     }
   }
 

@@ -36,6 +36,10 @@ import java.util.List;
  * @param sampler (since schema 4) the sampler settings the run was asked to generate with, complete (the
  *     values Dalang sends where the request sets none); null in older records. Same engine digest, model
  *     digest and sampler with a seed and temperature 0, and the same prompt: the same bytes
+ * @param device (since schema 5) the device of the slot that ran the generation ({@code cpu0},
+ *     {@code vulkan0}, a GPU's UUID); null when no engine started the run, and in older records
+ * @param gpuLayers (since schema 5) how many of the model's layers that engine held on a GPU device, as
+ *     llama.cpp reported while loading; 0 on the CPU and in older records
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 public record RunRecord(
@@ -67,8 +71,21 @@ public record RunRecord(
     String engineVersion,
     String engineDigest,
     String modelDigest,
-    SamplerSettings sampler)
+    SamplerSettings sampler,
+    String device,
+    int gpuLayers)
     implements CborSerializable {
+
+  /** A record without the device fields (schema 4 and before). */
+  public RunRecord(int schemaVersion, String runId, String tenant, String model, String pool, String slot, String engine, boolean stream,
+      long receivedAtEpochMs, double queueMs, double ttftMs, int promptTokens, int completionTokens, double tokensPerSecond,
+      double internalModelSeconds, boolean internalFromEngine, double totalSeconds, double orchestrationOverheadRatio, String outcome,
+      String finishReason, String runQuality, List<String> qualityReasons, double meanInterTokenMs, List<java.util.Map<String, Object>> sidecar,
+      String servedBy, String engineVersion, String engineDigest, String modelDigest, SamplerSettings sampler) {
+    this(schemaVersion, runId, tenant, model, pool, slot, engine, stream, receivedAtEpochMs, queueMs, ttftMs, promptTokens, completionTokens,
+        tokensPerSecond, internalModelSeconds, internalFromEngine, totalSeconds, orchestrationOverheadRatio, outcome, finishReason,
+        runQuality, qualityReasons, meanInterTokenMs, sidecar, servedBy, engineVersion, engineDigest, modelDigest, sampler, null, 0);
+  }
 
   /** A record without {@code served_by} and the determinism signals (schema 3 and before); {@link #withSignals} adds the signals. */
   public RunRecord(int schemaVersion, String runId, String tenant, String model, String pool, String slot, String engine, boolean stream,
@@ -85,7 +102,7 @@ public record RunRecord(
     return new RunRecord(schemaVersion, runId, tenant, model, pool, slot, engine, stream, receivedAtEpochMs, queueMs, ttftMs,
         promptTokens, completionTokens, tokensPerSecond, internalModelSeconds, internalFromEngine, totalSeconds,
         orchestrationOverheadRatio, outcome, finishReason, runQuality, qualityReasons, meanInterTokenMs, samples, servedBy, engineVersion,
-        engineDigest, modelDigest, sampler);
+        engineDigest, modelDigest, sampler, device, gpuLayers);
   }
 
   /** This record with another verdict of the valid-run policy. */
@@ -93,7 +110,7 @@ public record RunRecord(
     return new RunRecord(schemaVersion, runId, tenant, model, pool, slot, engine, stream, receivedAtEpochMs, queueMs, ttftMs,
         promptTokens, completionTokens, tokensPerSecond, internalModelSeconds, internalFromEngine, totalSeconds,
         orchestrationOverheadRatio, outcome, finishReason, quality, reasons, meanInterTokenMs, sidecar, servedBy, engineVersion, engineDigest,
-        modelDigest, sampler);
+        modelDigest, sampler, device, gpuLayers);
   }
 
   /** This record with the determinism signals: the engine's from its {@code Started}, and the run's sampler settings. */
@@ -101,14 +118,14 @@ public record RunRecord(
     return new RunRecord(schemaVersion, runId, tenant, model, pool, slot, engine, stream, receivedAtEpochMs, queueMs, ttftMs,
         promptTokens, completionTokens, tokensPerSecond, internalModelSeconds, internalFromEngine, totalSeconds,
         orchestrationOverheadRatio, outcome, finishReason, runQuality, qualityReasons, meanInterTokenMs, sidecar, servedBy, engineVersion,
-        engineDigest, modelDigest, sampler);
+        engineDigest, modelDigest, sampler, device, gpuLayers);
   }
 
   /**
    * 2: {@code mean_inter_token_ms} and {@code sidecar} added. 3: no new field; {@code quality_reasons}
    * are the valid-run policy's codes ({@code failed:<code>} without a space, and the others). 4:
    * {@code served_by}, and the determinism signals {@code engine_version}, {@code engine_digest},
-   * {@code model_digest}, {@code sampler}.
+   * {@code model_digest}, {@code sampler}. 5: {@code device} and {@code gpu_layers}.
    */
-  public static final int SCHEMA_VERSION = 4;
+  public static final int SCHEMA_VERSION = 5;
 }

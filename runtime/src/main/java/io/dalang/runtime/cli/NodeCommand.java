@@ -26,11 +26,16 @@ public final class NodeCommand implements Callable<Integer> {
   Path dataDir;
 
   @Option(names = "--devices", paramLabel = "SPEC",
-      description = "Devices instead of probing: id:kind:MiB[:index], comma separated, kind cpu or cuda (e.g. cpu0:cpu:4096)")
+      description = "Devices instead of probing: id:kind:MiB[:index], comma separated, kind cpu, cuda or vulkan (e.g. cpu0:cpu:4096)")
   String devices;
 
   @Option(names = "--config", description = "HOCON file whose keys override the defaults")
   Path config;
+
+  @Option(names = "--backend", paramLabel = "auto|cpu|vulkan|cuda",
+      description = "Devices to serve from (dalang.engine.backend, default auto: CUDA, else hardware Vulkan, else CPU); "
+          + "vulkan also takes software devices such as lavapipe")
+  String backend;
 
   @Override
   public Integer call() throws Exception {
@@ -40,7 +45,7 @@ public final class NodeCommand implements Callable<Integer> {
     }
     NodeOptions opts;
     try {
-      opts = new NodeOptions(join, clusterPort, dataDir, devices, config);
+      opts = new NodeOptions(join, clusterPort, dataDir, devices, config, backend);
     } catch (IllegalArgumentException e) {
       System.err.println("dalang node: " + e.getMessage());
       return 2;

@@ -30,6 +30,11 @@ public final class ServeCommand implements Callable<Integer> {
   @Option(names = "--engine", description = "Engine of the demo pool: llama-inprocess (default) or llama-server")
   String engine;
 
+  @Option(names = "--backend", paramLabel = "auto|cpu|vulkan|cuda",
+      description = "Devices to serve from (dalang.engine.backend, default auto: CUDA, else hardware Vulkan, else CPU); "
+          + "vulkan also takes software devices such as lavapipe. A GPU backend needs --engine llama-server")
+  String backend;
+
   @Override
   public Integer call() throws Exception {
     if (config != null && !config.toFile().isFile()) {
@@ -37,7 +42,15 @@ public final class ServeCommand implements Callable<Integer> {
       return 2;
     }
     // No --data-dir: dalang.data-dir from --config, DALANG_DATA_DIR, or ./data (config/dalang.conf).
-    var opts = new ServeOptions(dataDir, httpPort, grpcPort, clusterPort, config, engine, null);
+    if (backend != null && !io.dalang.runtime.serve.NodeOptions.BACKENDS.contains(backend)) {
+      System.err.println("dalang serve: --backend must be one of " + io.dalang.runtime.serve.NodeOptions.BACKENDS + ", got '" + backend + "'");
+      return 2;
+    }
+    if (backend != null && !backend.equals("auto") && !backend.equals("cpu") && !"llama-server".equals(engine)) {
+      System.err.println("dalang serve: --backend " + backend + " needs --engine llama-server (the in-process engine runs on the CPU only)");
+      return 2;
+    }
+    var opts = new ServeOptions(dataDir, httpPort, grpcPort, clusterPort, config, engine, null, backend);
     DalangNode node = DalangNode.start(opts, System.out);
     Runtime.getRuntime().addShutdownHook(new Thread(node::close, "dalang-shutdown"));
     System.out.println("Dalang is serving on http://" + node.system().settings().config().getString("dalang.http.host") + ":"

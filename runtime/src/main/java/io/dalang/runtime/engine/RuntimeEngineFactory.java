@@ -8,6 +8,10 @@ import io.dalang.engine.Engine;
 import io.dalang.engine.EngineConfig;
 import io.dalang.engine.EngineException;
 import io.dalang.engine.EngineIdentity;
+import io.dalang.engine.GpuBinding;
+import io.dalang.engine.provision.Backend;
+import io.dalang.gguf.OffloadProfile;
+import io.dalang.protocols.node.Device;
 import io.dalang.engine.InProcessLlamaEngine;
 import io.dalang.engine.LlamaServerEngine;
 import io.dalang.engine.chaos.Chaos;
@@ -26,6 +30,11 @@ import org.slf4j.LoggerFactory;
  * Makes the engines slots ask for: llama.cpp in-process, or a llama-server process from the engine
  * provisioner's cache (built on first use), or from {@code dalang.engine.llama-server-binary} when an
  * operator brings their own build.
+ *
+ * <p>A llama-server slot on a GPU device gets the build for that device's backend (Vulkan, CUDA, ROCm)
+ * and is bound to the device: it sees only that device and puts the slot's {@code gpuLayers} on it
+ * (every layer when placement recorded none). The in-process engine runs on the CPU only; placement never
+ * gives it a GPU device, and this factory refuses one.
  */
 public final class RuntimeEngineFactory implements EngineFactory {
   private static final Logger log = LoggerFactory.getLogger(RuntimeEngineFactory.class);
@@ -44,7 +53,8 @@ public final class RuntimeEngineFactory implements EngineFactory {
     this.chaos = chaos;
     Config e = config.getConfig("dalang.engine");
     String cache = e.getString("cache-dir");
-    this.provisioner = new EngineProvisioner(cache.isBlank() ? EngineProvisioner.defaultCacheRoot() : Path.of(cache), log::info);
+    this.provisioner = new EngineProvisioner(cache.isBlank() ? EngineProvisioner.defaultCacheRoot() : Path.of(cache), log::info,
+        e.getInt("gpu-build-attempts"));
     this.source = EngineSource.parse(e.getString("llama-server-source"));
     this.ownBinary = e.getString("llama-server-binary");
     this.startTimeout = e.getDuration("start-timeout");
@@ -54,7 +64,20 @@ public final class RuntimeEngineFactory implements EngineFactory {
 
   @Override
   public Engine create(SlotSpec spec, Path workDir) {
-    var cfg = new EngineConfig(Path.of(spec.modelPath()), spec.contextPerSequence(), spec.parallel(), spec.threads(), startTimeout, workDir, nativeLog, llamaServerArgs);
+    return create(spec, new Device(spec.deviceId(), Device.CPU, 0, spec.deviceId(), 0, 0, ""), workDir);
+  }
+
+  @Override
+  public Engine create(SlotSpec spec, Device device, Path workDir) {
+    Backend backend = Backend.ofDeviceKind(device.kind());
+    if (backend.gpu() && !LlamaServerEngine.KIND.equals(spec.engine())) {
+      throw new EngineException("engine '" + spec.engine() + "' runs on the CPU only; slot " + spec.slotId() + " was placed on "
+          + backend.id() + " device " + device.id());
+    }
+    var gpu = backend.gpu() ? new GpuBinding(backend, device.index(), spec.gpuLayers() > 0 ? spec.gpuLayers() : OffloadProfile.ALL_LAYERS)
+        : GpuBinding.CPU;
+    var cfg = new EngineConfig(Path.of(spec.modelPath()), spec.contextPerSequence(), spec.parallel(), spec.threads(), startTimeout, workDir,
+        nativeLog, llamaServerArgs, gpu);
     Engine engine = switch (spec.engine()) {
       case InProcessLlamaEngine.KIND -> new InProcessLlamaEngine(cfg);
       case LlamaServerEngine.KIND -> llamaServer(cfg);
@@ -73,7 +96,13 @@ public final class RuntimeEngineFactory implements EngineFactory {
         throw new EngineException("cannot read " + bin, ex);
       }
     }
-    EngineEntry entry = provisioner.ensureLlamaServer(source);
+    Backend wanted = cfg.gpu().backend();
+    EngineEntry entry = provisioner.ensureLlamaServer(source, wanted);
+    if (entry.backendKind() != wanted) {
+      log.warn("no {} build of llama-server (see the provisioner's warning): the slot runs on the CPU", wanted.id());
+      cfg = new EngineConfig(cfg.model(), cfg.contextPerSequence(), cfg.parallel(), cfg.threads(), cfg.startTimeout(), cfg.workDir(),
+          cfg.nativeLog(), cfg.extraArgs(), GpuBinding.CPU);
+    }
     return new LlamaServerEngine(cfg, provisioner.binary(entry, "llama-server"),
         new EngineIdentity(LlamaServerEngine.KIND, entry.version(), entry.binarySha256()));
   }

@@ -181,6 +181,7 @@ public final class DalangNode implements AutoCloseable {
     else if (o.httpPort() != null && o.httpPort() == 0) flags.put("dalang.grpc.port", 0);
     if (o.clusterPort() != null) flags.put("pekko.remote.artery.canonical.port", o.clusterPort());
     if (o.engine() != null) flags.put("dalang.engine.default", o.engine());
+    if (o.backend() != null) flags.put("dalang.engine.backend", o.backend());
     return config(flags, o.configFile(), ConfigFactory.empty());
   }
 
@@ -191,6 +192,7 @@ public final class DalangNode implements AutoCloseable {
     if (o.clusterPort() != null) flags.put("pekko.remote.artery.canonical.port", o.clusterPort());
     flags.put("pekko.cluster.seed-nodes", o.seedNodes());
     if (o.devices() != null) flags.put("dalang.node.devices", o.deviceConfig());
+    if (o.backend() != null) flags.put("dalang.engine.backend", o.backend());
     return config(flags, o.configFile(), ConfigFactory.parseMap(Map.of("dalang.node.roles", List.of(NodeRoles.GPU))));
   }
 
@@ -316,9 +318,11 @@ public final class DalangNode implements AutoCloseable {
     ExecutorEntity.init(system);
     ModelSlotEntity.init(system);
     String nodeId = nodeId(config, dataDir);
-    List<Device> devices = GpuProbe.probe(configuredDevices(config));
+    List<Device> devices = GpuProbe.probe(configuredDevices(config), config.getString("dalang.engine.backend"));
+    DeviceReport.log(devices, config);
+    var readings = new NodeAgent.DeviceReadings(GpuProbe::refresh, config.getDuration("dalang.node.device-refresh-interval"));
     var agent = system.systemActorOf(NodeAgent.create(nodeId, devices, new RuntimeEngineFactory(config, chaos),
-        EngineSettings.from(config, dataDir), topic, metrics), "node-agent", Props.empty());
+        EngineSettings.from(config, dataDir), topic, metrics, readings), "node-agent", Props.empty());
     var shutdown = org.apache.pekko.actor.CoordinatedShutdown.get(system);
     // Leaving: the slots take no new runs and finish theirs (bounded by dalang.node.drain-timeout)...
     Duration drainTimeout = config.getDuration("dalang.node.drain-timeout");
@@ -456,7 +460,8 @@ public final class DalangNode implements AutoCloseable {
         d.getString("id"), d.hasPath("kind") ? d.getString("kind") : Device.CPU, d.hasPath("index") ? d.getInt("index") : 0,
         d.hasPath("name") ? d.getString("name") : d.getString("id"), d.getLong("memory-total-mib"),
         d.hasPath("memory-free-mib") ? d.getLong("memory-free-mib") : d.getLong("memory-total-mib"),
-        d.hasPath("compute-capability") ? d.getString("compute-capability") : "")).toList();
+        d.hasPath("compute-capability") ? d.getString("compute-capability") : "",
+        d.hasPath("software") && d.getBoolean("software"), false)).toList();
   }
 
   @Override

@@ -14,13 +14,25 @@ import java.util.Map;
  * @param clusterPort this node's cluster port; 0 picks a free port
  * @param devices {@code id:kind:MiB[:index]}, comma separated (e.g. {@code cpu0:cpu:4096}), instead of probing
  */
-public record NodeOptions(List<String> join, Integer clusterPort, Path dataDir, String devices, Path configFile) {
+public record NodeOptions(List<String> join, Integer clusterPort, Path dataDir, String devices, Path configFile, String backend) {
+
+  public NodeOptions(List<String> join, Integer clusterPort, Path dataDir, String devices, Path configFile) {
+    this(join, clusterPort, dataDir, devices, configFile, null);
+  }
 
   public NodeOptions {
+    if (backend != null) checkBackend(backend);
     if (join == null || join.isEmpty()) throw new IllegalArgumentException("--join needs at least one HOST:PORT of a control node");
     join = List.copyOf(join);
     for (String j : join) seedNode(j);
     if (devices != null) parseDevices(devices);
+  }
+
+  /** The values of {@code --backend} / {@code dalang.engine.backend}. */
+  public static final List<String> BACKENDS = List.of("auto", "cpu", "vulkan", "cuda");
+
+  static void checkBackend(String backend) {
+    if (!BACKENDS.contains(backend)) throw new IllegalArgumentException("--backend must be one of " + BACKENDS + ", got '" + backend + "'");
   }
 
   /** {@link #join} as Pekko addresses: {@code pekko://dalang@HOST:PORT}. */
@@ -57,7 +69,7 @@ public record NodeOptions(List<String> join, Integer clusterPort, Path dataDir, 
     return out;
   }
 
-  /** {@code id:kind:MiB[:index]}, comma separated; kind {@code cpu} or {@code cuda}. */
+  /** {@code id:kind:MiB[:index]}, comma separated; kind {@code cpu}, {@code cuda} or {@code vulkan}. */
   static List<Device> parseDevices(String spec) {
     var out = new ArrayList<Device>();
     for (String part : spec.split(",")) {
@@ -66,8 +78,9 @@ public record NodeOptions(List<String> join, Integer clusterPort, Path dataDir, 
         throw new IllegalArgumentException("--devices expects id:kind:MiB[:index], comma separated, got '" + part.strip() + "'");
       }
       String kind = f[1].strip().toLowerCase(java.util.Locale.ROOT);
-      if (!kind.equals(Device.CPU) && !kind.equals(Device.CUDA)) {
-        throw new IllegalArgumentException("--devices: kind must be " + Device.CPU + " or " + Device.CUDA + ", got '" + f[1] + "'");
+      if (!kind.equals(Device.CPU) && !kind.equals(Device.CUDA) && !kind.equals(Device.VULKAN)) {
+        throw new IllegalArgumentException("--devices: kind must be " + Device.CPU + ", " + Device.CUDA + " or " + Device.VULKAN
+            + ", got '" + f[1] + "'");
       }
       long mib;
       int index;

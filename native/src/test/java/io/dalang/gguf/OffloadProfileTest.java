@@ -1,0 +1,48 @@
+package io.dalang.gguf;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class OffloadProfileTest {
+  @TempDir static Path dir;
+
+  static GgufFile model() throws Exception {
+    Path f = dir.resolve("demo.gguf");
+    if (!f.toFile().exists()) TinyModel.write(TinyModel.DEMO, f);
+    return GgufReader.read(f);
+  }
+
+  static OffloadProfile demo(int ctx, int parallel) throws Exception {
+    return OffloadProfile.of(model(), ctx, parallel, 64L << 20);
+  }
+
+  @Test
+  void theBlocksAndTheOutputHeadAreTheOffloadableLayers() throws Exception {
+    var gguf = model();
+    var p = OffloadProfile.of(gguf, 512, 2, 64L << 20);
+    assertEquals(TinyModel.DEMO.layers() + 1, p.layers(), "two blocks and the output head, as llama.cpp counts them (3/3)");
+    var whole = MemoryEstimator.estimate(gguf, 512, 2, 64L << 20);
+    long tokenEmbeddings = gguf.tensors().stream().filter(t -> t.name().startsWith("token_embd")).mapToLong(TensorInfo::bytes).sum();
+    // Everything but the token embeddings (which llama.cpp keeps on the CPU) is on the device with every layer.
+    assertEquals(whole.totalBytes() - tokenEmbeddings, p.deviceBytes(p.layers()));
+    assertEquals(p.deviceBytes(p.layers()), p.deviceBytes(OffloadProfile.ALL_LAYERS));
+    assertEquals(0, p.deviceBytes(0));
+  }
+
+  @Test
+  void moreLayersNeverTakeLessMemoryAndTheFitIsTheMostThatFits() throws Exception {
+    var p = demo(2048, 4);
+    for (int n = 1; n <= p.layers(); n++) assertTrue(p.deviceBytes(n) > p.deviceBytes(n - 1));
+    for (int n = 0; n <= p.layers(); n++) {
+      long mib = p.deviceMib(n);
+      assertEquals(n, p.layersWithin(mib), "exactly the memory of n layers fits n");
+      if (n > 0) assertEquals(n - 1, p.layersWithin(mib - 1), "a MiB less fits one layer less");
+    }
+    assertEquals(p.layers(), p.layersWithin(Long.MAX_VALUE / 2));
+    assertEquals(0, p.layersWithin(0));
+  }
+}
