@@ -512,7 +512,7 @@ public final class EngineActor {
         device.computeCapability() == null ? "" : device.computeCapability(), quantization,
         e != null ? e.extensions() : java.util.Set.of(), spec.contextPerSequence(), total,
         Math.max(0, total - running.size()), waiting.size(), restarts.get(), e != null ? e.processId().orElse(-1) : -1, e != null ? e.baseUrl() : "",
-        ctx.getSelf(), System.currentTimeMillis())));
+        ctx.getSelf(), System.currentTimeMillis(), e != null ? e.offload().layersOffloaded() : 0)));
     if (e != null) slot().tell(new ModelSlotEntity.ReportLoad(Math.max(0, total - running.size())));
   }
 

@@ -54,7 +54,8 @@ public final class AdminRequests {
    */
   public record CreatePool(String id, @JsonProperty("model_id") String modelId, @JsonProperty("model_path") String modelPath,
       @JsonProperty("model_digest") String modelDigest, String engine, Integer replicas,
-      @JsonProperty("context_per_sequence") Integer contextPerSequence, Integer parallel, Integer threads) {}
+      @JsonProperty("context_per_sequence") Integer contextPerSequence, Integer parallel, Integer threads,
+      @JsonProperty("gpu_offload") String gpuOffload) {}
 
   /** {@code PATCH /admin/v1/pools/{id}}: what to change; absent fields stay. */
   public record UpdatePool(Integer replicas, String engine) {}

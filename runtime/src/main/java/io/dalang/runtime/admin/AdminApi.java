@@ -524,6 +524,8 @@ public final class AdminApi extends AllDirectives {
             m.put("model", s.modelId());
             m.put("node", s.nodeId());
             m.put("device", s.deviceId());
+            m.put("device_kind", s.deviceKind());
+            m.put("gpu_layers", s.gpuLayers());
             m.put("state", s.state());
             m.put("engine", s.engineKind());
             m.put("slots_total", s.slotsTotal());

@@ -103,10 +103,14 @@ final class PoolAdmin extends AllDirectives {
     int context = AdminValidation.between("context_per_sequence", req.contextPerSequence(), 4096, 16, 1 << 20);
     int parallel = AdminValidation.between("parallel", req.parallel(), 4, 1, 256);
     int threads = AdminValidation.between("threads", req.threads(), Math.max(1, Runtime.getRuntime().availableProcessors() / 2), 1, 1024);
+    String offload = req.gpuOffload() == null ? PoolSpec.OFFLOAD_PARTIAL : req.gpuOffload();
+    if (!offload.equals(PoolSpec.OFFLOAD_FULL) && !offload.equals(PoolSpec.OFFLOAD_PARTIAL)) {
+      throw AdminValidation.invalid("gpu_offload", "'gpu_offload' must be 'full' or 'partial'");
+    }
     // Reading and hashing the model touches the disk: not on the route's thread.
     return CompletableFuture.supplyAsync(() -> checkedDigest(model, req.modelDigest()), blocking)
         .thenCompose(digest -> {
-          var spec = new PoolSpec(modelId, model.toString(), digest, engine, replicas, context, parallel, threads);
+          var spec = new PoolSpec(modelId, model.toString(), digest, engine, replicas, context, parallel, threads, offload);
           var ref = sharding.entityRefFor(PoolEntity.ENTITY_KEY, id);
           return ref.<PoolEntity.PoolView>ask(PoolEntity.GetPool::new, timeout).thenCompose(existing -> {
             if (existing.exists()) throw new DalangException(ErrorCode.CONFLICT, "pool " + id + " already exists");
@@ -206,6 +210,7 @@ final class PoolAdmin extends AllDirectives {
           m.put("slot_id", s.slotId());
           m.put("node", s.nodeId());
           m.put("device", s.deviceId());
+          m.put("gpu_layers", s.gpuLayers());
           m.put("state", err != null ? "unknown" : view.state());
           return (Map<String, Object>) m;
         })).toList();
@@ -221,6 +226,7 @@ final class PoolAdmin extends AllDirectives {
       m.put("context_per_sequence", spec.contextPerSequence());
       m.put("parallel", spec.parallel());
       m.put("threads", spec.threads());
+      m.put("gpu_offload", spec.gpuOffload());
       var list = new ArrayList<>(slots.stream().map(CompletableFuture::join).toList());
       list.sort(Comparator.comparing(s -> (String) s.get("slot_id")));
       m.put("slots", list);

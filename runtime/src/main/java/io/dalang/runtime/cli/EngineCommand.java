@@ -1,8 +1,10 @@
 package io.dalang.runtime.cli;
 
 import io.dalang.engine.EngineHttp;
+import io.dalang.engine.provision.Backend;
 import io.dalang.engine.provision.EngineProvisioner;
 import io.dalang.engine.provision.EngineSource;
+import io.dalang.gpu.GpuProbe;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -26,6 +28,10 @@ public final class EngineCommand {
     @Option(names = "--cache-dir", description = "Cache root (default $DALANG_CACHE or ~/.cache/dalang)")
     Path cacheDir;
 
+    @Option(names = "--backend", paramLabel = "cpu|vulkan|cuda|rocm|auto",
+        description = "Build for this backend (default auto: the backend of this machine's devices, as `dalang node` probes them)")
+    String backend = "auto";
+
     @Override
     public Integer call() throws Exception {
       if (!"llama-server".equals(engine)) {
@@ -39,8 +45,15 @@ public final class EngineCommand {
         System.err.println("dalang engine ensure: " + e.getMessage());
         return 2;
       }
+      Backend b;
+      try {
+        b = "auto".equals(backend) ? Backend.ofDeviceKind(GpuProbe.probe(java.util.List.of(), "auto").get(0).kind()) : Backend.parse(backend);
+      } catch (IllegalArgumentException e) {
+        System.err.println("dalang engine ensure: " + e.getMessage());
+        return 2;
+      }
       var p = new EngineProvisioner(cacheDir != null ? cacheDir : EngineProvisioner.defaultCacheRoot(), System.out::println);
-      var entry = p.ensureLlamaServer(src);
+      var entry = p.ensureLlamaServer(src, b);
       System.out.println(EngineHttp.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(entry));
       System.out.println("binary: " + p.binary(entry, "llama-server"));
       return 0;
