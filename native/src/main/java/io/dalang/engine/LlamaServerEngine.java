@@ -64,6 +64,11 @@ public final class LlamaServerEngine implements Engine {
   /** A random key for this child alone; Dalang's requests send it. */
   private final String apiKey = newApiKey();
 
+  /** This child's key (tests). */
+  String apiKey() {
+    return apiKey;
+  }
+
   private static String newApiKey() {
     byte[] b = new byte[24];
     new java.security.SecureRandom().nextBytes(b);
