@@ -3,6 +3,7 @@ package io.dalang.engine;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.dalang.protocols.error.DalangError;
+import io.dalang.protocols.files.PrivateFiles;
 import io.dalang.protocols.error.ErrorCode;
 import io.dalang.protocols.generation.ChatMessage;
 import io.dalang.protocols.generation.EngineTimings;
@@ -15,7 +16,6 @@ import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -53,6 +53,28 @@ public final class LlamaServerEngine implements Engine {
   private volatile URI base;
   private volatile Offload offload = Offload.NONE;
   private final CompletableFuture<String> terminated = new CompletableFuture<>();
+
+  /**
+   * Last on the command line, so that no {@code extra-args} undo them: loopback only, and no
+   * {@code /slots} (it shows every slot's prompt). With {@link #apiKey}, another local user who finds the
+   * port gets 401 from everything but {@code /health}.
+   */
+  static final List<String> LOCKED_DOWN = List.of("--host", "127.0.0.1", "--no-slots");
+  /** llama-server reads its key from here: unlike the command line, a process's environment is private to its user. */
+  static final String API_KEY_ENV = "LLAMA_API_KEY";
+  /** A random key for this child alone; Dalang's requests send it. */
+  private final String apiKey = newApiKey();
+
+  /** This child's key (tests). */
+  String apiKey() {
+    return apiKey;
+  }
+
+  private static String newApiKey() {
+    byte[] b = new byte[24];
+    new java.security.SecureRandom().nextBytes(b);
+    return java.util.HexFormat.of().formatHex(b);
+  }
 
   /** @param identity version and digest of {@code binary}, from the engine provisioner */
   public LlamaServerEngine(EngineConfig config, Path binary, EngineIdentity identity) {
@@ -94,18 +116,21 @@ public final class LlamaServerEngine implements Engine {
     base = URI.create("http://127.0.0.1:" + port);
     List<String> cmd = new ArrayList<>(List.of(binary.toString(), "-m", config.model().toString(), "--host", "127.0.0.1",
         "--port", String.valueOf(port), "-c", String.valueOf(config.totalContext()), "-np",
-        String.valueOf(config.parallel()), "-t", String.valueOf(config.threads()), "--metrics", "--slots",
+        String.valueOf(config.parallel()), "-t", String.valueOf(config.threads()), "--metrics",
         "--no-webui"));
     cmd.addAll(config.gpu().llamaServerArgs());
     cmd.addAll(config.extraArgs());
+    cmd.addAll(LOCKED_DOWN);
     Path logFile = config.workDir().resolve("llama-server.log");
     long logStart;
     try {
-      Files.createDirectories(config.workDir());
-      logStart = Files.exists(logFile) ? Files.size(logFile) : 0;
-      var pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
-      pb.environment().putAll(config.gpu().environment());
-      process = pb.start();
+      PrivateFiles.createDirectories(config.workDir());
+      PrivateFiles.createIfMissing(logFile); // appendTo would create it under the umask; the log may quote prompts
+      logStart = java.nio.file.Files.size(logFile);
+      var builder = new ProcessBuilder(cmd);
+      builder.environment().putAll(config.gpu().environment());
+      builder.environment().put(API_KEY_ENV, apiKey);
+      process = builder.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile())).start();
       LIVE.add(process);
       log.info("llama-server started (pid {}, port {}{}), log {}", process.pid(), port, config.gpu().onGpu()
           ? ", " + config.gpu().backend().id() + " device " + config.gpu().deviceIndex() + ", " + config.gpu().gpuLayers() + " layers" : "", logFile);
@@ -176,7 +201,7 @@ public final class LlamaServerEngine implements Engine {
       return () -> {};
     }
     String path = request.isChat() ? "/v1/chat/completions" : "/v1/completions";
-    var call = LoopbackSseCall.start(b, path, body(request), (int) EngineHttp.CONNECT_TIMEOUT.toMillis(), relay.responseHandler());
+    var call = LoopbackSseCall.start(b, path, body(request), (int) EngineHttp.CONNECT_TIMEOUT.toMillis(), relay.responseHandler(), apiKey);
     return new Generation() {
       @Override
       public void cancel() {

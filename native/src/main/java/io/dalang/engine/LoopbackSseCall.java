@@ -58,9 +58,11 @@ final class LoopbackSseCall implements Runnable {
   private final byte[] body;
   private final int connectTimeoutMs;
   private final Handler handler;
+  private final String apiKey;
   private final Socket socket = new Socket();
 
-  private LoopbackSseCall(URI base, String path, byte[] body, int connectTimeoutMs, Handler handler) {
+  private LoopbackSseCall(URI base, String path, byte[] body, int connectTimeoutMs, Handler handler, String apiKey) {
+    this.apiKey = apiKey;
     this.base = base;
     this.path = path;
     this.body = body;
@@ -70,7 +72,12 @@ final class LoopbackSseCall implements Runnable {
 
   /** Starts the call on a reader thread. */
   static LoopbackSseCall start(URI base, String path, byte[] body, int connectTimeoutMs, Handler handler) {
-    var call = new LoopbackSseCall(base, path, body, connectTimeoutMs, handler);
+    return start(base, path, body, connectTimeoutMs, handler, null);
+  }
+
+  /** As {@link #start(URI, String, byte[], int, Handler)}, sending {@code apiKey} (if not null) as a bearer token. */
+  static LoopbackSseCall start(URI base, String path, byte[] body, int connectTimeoutMs, Handler handler, String apiKey) {
+    var call = new LoopbackSseCall(base, path, body, connectTimeoutMs, handler, apiKey);
     READERS.execute(call);
     return call;
   }
@@ -91,6 +98,7 @@ final class LoopbackSseCall implements Runnable {
       socket.connect(new InetSocketAddress(base.getHost(), base.getPort()), connectTimeoutMs);
       OutputStream out = socket.getOutputStream();
       String head = "POST " + path + " HTTP/1.1\r\nHost: " + base.getHost() + ":" + base.getPort()
+          + (apiKey != null ? "\r\nAuthorization: Bearer " + apiKey : "")
           + "\r\nContent-Type: application/json\r\nAccept: text/event-stream\r\nConnection: close\r\nContent-Length: "
           + body.length + "\r\n\r\n";
       byte[] headBytes = head.getBytes(StandardCharsets.US_ASCII);

@@ -28,6 +28,42 @@ class LlamaServerEngineTest extends EngineContract {
     assertTrue(end.timings().predictedMs() > 0);
   }
 
+  /** Another local user who finds the child's port: loopback only, 401 without the key, no /slots, the key not in `ps`. */
+  @Test
+  void theChildListensOnLoopbackOnlyAndAnswersNothingButHealthWithoutItsKey() throws Exception {
+    var entry = TestModels.llamaServer();
+    // extra-args that try to undo the lockdown: the lockdown comes last and wins.
+    var cfg = new EngineConfig(TestModels.demoModel(), 512, 1, 1, Duration.ofSeconds(60), work.resolve("locked"), false,
+        java.util.List.of("--host", "0.0.0.0", "--slots"));
+    try (var child = new LlamaServerEngine(cfg, TestModels.llamaServerBinary(),
+        new EngineIdentity(LlamaServerEngine.KIND, entry.version(), entry.binarySha256()))) {
+      child.start();
+      var base = java.net.URI.create(child.baseUrl());
+      var http = java.net.http.HttpClient.newHttpClient();
+      java.util.function.BiFunction<String, String, Integer> get = (path, key) -> {
+        var b = java.net.http.HttpRequest.newBuilder(base.resolve(path));
+        if (key != null) b.header("Authorization", "Bearer " + key);
+        try {
+          return http.send(b.build(), java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode();
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      };
+      assertEquals(200, get.apply("/health", null));
+      assertEquals(401, get.apply("/v1/models", null));
+      assertEquals(401, get.apply("/metrics", "not-the-key"));
+      assertEquals(401, get.apply("/slots", null));
+      assertEquals(200, get.apply("/v1/models", child.apiKey()));
+      assertTrue(get.apply("/slots", child.apiKey()) >= 400, "no /slots endpoint, even with the key");
+      long pid = child.processId().orElseThrow();
+      String cmdline = java.nio.file.Files.readString(java.nio.file.Path.of("/proc", Long.toString(pid), "cmdline"));
+      assertTrue(!cmdline.contains(child.apiKey()), "the key is not on the world-readable command line");
+      String local = String.format("0100007F:%04X", base.getPort());
+      assertTrue(java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc", Long.toString(pid), "net", "tcp")).stream()
+          .anyMatch(l -> l.contains(" " + local + " ") && l.contains(" 0A ")), "listens on 127.0.0.1:" + base.getPort() + " only");
+    }
+  }
+
   @Test
   void aKilledServerFailsTheRunInFlightAndReportsItsDeath() throws Exception {
     var entry = TestModels.llamaServer();

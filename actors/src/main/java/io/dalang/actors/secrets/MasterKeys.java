@@ -1,17 +1,14 @@
 package io.dalang.actors.secrets;
 
+import io.dalang.protocols.files.PrivateFiles;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,7 +25,6 @@ public final class MasterKeys {
   public static final String ENV_PREVIOUS = "DALANG_MASTER_KEY_PREVIOUS";
 
   private static final Logger log = LoggerFactory.getLogger(MasterKeys.class);
-  private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
 
   private final MasterKey current;
   private final MasterKey previous;
@@ -75,16 +71,12 @@ public final class MasterKeys {
   private static MasterKey readOrCreate(Path file) throws IOException {
     if (Files.exists(file)) return read(file);
     Path dir = file.toAbsolutePath().getParent();
-    if (dir != null) Files.createDirectories(dir);
+    if (dir != null) PrivateFiles.createDirectories(dir);
     MasterKey key = MasterKey.generate();
-    byte[] text = (key.toBase64() + "\n").getBytes(StandardCharsets.US_ASCII);
-    try (var channel = Files.newByteChannel(file, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
-        PosixFilePermissions.asFileAttribute(OWNER_ONLY))) {
-      channel.write(ByteBuffer.wrap(text));
+    try {
+      PrivateFiles.createNew(file, (key.toBase64() + "\n").getBytes(StandardCharsets.US_ASCII));
     } catch (FileAlreadyExistsException e) {
       return read(file); // another process created it first: use theirs
-    } catch (UnsupportedOperationException e) {
-      Files.write(file, text, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE); // no POSIX permissions here
     }
     log.warn("secrets: generated a new master key {} in {}; back this file up: without it no secret can be read", key.id(), file);
     return key;

@@ -2,6 +2,7 @@ package io.dalang.actors.telemetry;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.dalang.protocols.CborSerializable;
+import io.dalang.protocols.files.PrivateFiles;
 import io.dalang.protocols.telemetry.RunRecord;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -10,7 +11,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -194,8 +194,8 @@ public final class TelemetryActor {
   private void append(RunRecord r) {
     try {
       if (writer == null) {
-        Files.createDirectories(runsFile.getParent());
-        writer = Files.newBufferedWriter(runsFile, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        PrivateFiles.createDirectories(runsFile.getParent());
+        writer = PrivateFiles.appender(runsFile);
       }
       writer.write(JSON.writeValueAsString(r));
       writer.newLine();

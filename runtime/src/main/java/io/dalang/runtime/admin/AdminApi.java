@@ -81,6 +81,7 @@ public final class AdminApi extends AllDirectives {
   private final int auditBlockSize;
   private final JobService jobs;
   private final PoolAdmin pools;
+  private final HostAdmin host;
   private final Chaos chaos;
 
   /**
@@ -95,6 +96,7 @@ public final class AdminApi extends AllDirectives {
     this.chaos = chaos;
     this.pools = new PoolAdmin(system, timeout, audit, this::allow, poolSettings.reconciler(), poolSettings.engines(),
         poolSettings.defaultEngine());
+    this.host = new HostAdmin(system, auditStore, auditBlockSize, this::allow);
     this.secrets = secrets;
     this.ledger = ledger;
     this.auditStore = auditStore;
@@ -145,6 +147,7 @@ public final class AdminApi extends AllDirectives {
             delete(() -> completeWithFuture(revokeKey(p, Role.PLATFORM_TENANT, keyId)))),
         path("fleet", () -> get(() -> completeWithFuture(fleet(p)))),
         pools.route(p),
+        host.route(p),
         path("chaos", () -> concat(
             get(() -> complete(chaosStatus(p))),
             post(() -> body(b -> complete(chaosSet(p, b)))),

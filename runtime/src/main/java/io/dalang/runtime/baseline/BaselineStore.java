@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import io.dalang.protocols.sweep.SweepSummary;
 import io.dalang.runtime.http.Json;
+import io.dalang.protocols.files.PrivateFiles;
 import io.dalang.runtime.sweep.SummaryFiles;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -66,6 +67,7 @@ public final class BaselineStore {
     String id = summary.sweepId();
     if (id == null || !SummaryFiles.isSafeId(id)) throw new IOException("sweep_id '" + id + "' cannot name a baseline file");
     Path target = dir.resolve(id + SUMMARY);
+    PrivateFiles.createDirectories(dir); // under the data dir: owner-only, as the files (SummaryFiles writes 0600)
     SummaryFiles.writeAtomically(target, Files.readAllBytes(summaryFile));
     if (!Files.exists(dir.resolve(id + META))) writeMeta(id, new Meta(clock.instant().truncatedTo(ChronoUnit.SECONDS).toString(), false, null));
     return target;

@@ -8,7 +8,9 @@ import io.dalang.actors.audit.AuditSettings;
 import io.dalang.actors.audit.AuditStore;
 import io.dalang.actors.audit.AuditStoreException;
 import io.dalang.actors.audit.VerifyResult;
+import io.dalang.runtime.http.Json;
 import io.dalang.runtime.serve.DalangNode;
+import io.dalang.runtime.serve.EmbeddedJournal;
 import io.dalang.runtime.serve.ServeOptions;
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
@@ -35,8 +37,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code dalang audit verify | export}: checks and exports the audit ledger straight from a data dir's
- * database (also while {@code dalang serve} runs, through H2's automatic mixed mode), and verifies an
- * exported file on its own, away from the cluster.
+ * database (read-only; while {@code dalang serve} holds it, through the node's admin API, see
+ * {@link RunningNode}), and verifies an exported file on its own, away from the cluster.
  *
  * <p>Exit codes: 0 intact (or exported), 1 the chain is broken or was tampered with, 2 a usage error or
  * the ledger could not be read at all (nothing was checked).
@@ -69,7 +71,16 @@ public final class AuditCommand {
         err.println(command + ": " + dir + " holds no Dalang database (no db/ folder); start `dalang serve --data-dir " + dir + "` first");
         return null;
       }
-      return c;
+      try {
+        return EmbeddedJournal.forReader(c);
+      } catch (IOException e) {
+        err.println(command + ": cannot read the journal's password file: " + e.getMessage());
+        return null;
+      }
+    }
+
+    Path dataDir(Config c) {
+      return Path.of(c.getString("dalang.data-dir"));
     }
   }
 
@@ -104,6 +115,18 @@ public final class AuditCommand {
         store.createTablesIfMissing();
         return report(store.verify(AuditSettings.from(c).blockSize()), "audit chain", out);
       } catch (AuditStoreException e) {
+        if (EmbeddedJournal.heldByAnotherProcess(e)) return verifyThroughNode(source.dataDir(c), out, err);
+        err.println("dalang audit verify: " + e.getMessage());
+        return UNUSABLE;
+      }
+    }
+
+    /** While {@code serve} holds the journal: the node walks the chain ({@code GET /admin/v1/audit/verify}). */
+    private int verifyThroughNode(Path dataDir, PrintWriter out, PrintWriter err) {
+      try {
+        var r = Json.MAPPER.treeToValue(RunningNode.get(dataDir, "/admin/v1/audit/verify"), VerifyResult.class);
+        return report(r, "audit chain", out);
+      } catch (RunningNode.Unreachable | IOException e) {
         err.println("dalang audit verify: " + e.getMessage());
         return UNUSABLE;
       }
@@ -209,12 +232,41 @@ public final class AuditCommand {
         err.println("dalang audit export: " + e.getMessage());
         return BROKEN;
       } catch (AuditStoreException e) {
+        if (EmbeddedJournal.heldByAnotherProcess(e)) return exportThroughNode(source.dataDir(c), err);
         err.println("dalang audit export: " + e.getMessage());
         return UNUSABLE;
       } catch (IOException e) {
         err.println("dalang audit export: cannot write " + outFile + ": " + e.getMessage());
         return UNUSABLE;
       }
+    }
+
+    /** While {@code serve} holds the journal: the node writes the export ({@code GET /admin/v1/audit?format=...}). */
+    private int exportThroughNode(Path dataDir, PrintWriter err) {
+      var q = new StringBuilder("/admin/v1/audit?format=").append(format == AuditExport.Format.CSV ? "csv" : "jsonl");
+      param(q, "tenant", tenant);
+      param(q, "actor", actor);
+      param(q, "action", action);
+      param(q, "outcome", outcome == null ? null : outcome.name().toLowerCase(java.util.Locale.ROOT));
+      param(q, "since", since == null ? null : Instant.ofEpochMilli(since).toString());
+      param(q, "until", until == null ? null : Instant.ofEpochMilli(until).toString());
+      try {
+        String body = RunningNode.getText(dataDir, q.toString());
+        if (outFile != null) Files.writeString(outFile, body, StandardCharsets.UTF_8);
+        else spec.commandLine().getOut().print(body);
+        err.printf("exported through the running node%s%n", outFile != null ? " to " + outFile : "");
+        return INTACT;
+      } catch (RunningNode.Unreachable e) {
+        err.println("dalang audit export: " + e.getMessage());
+        return UNUSABLE;
+      } catch (IOException e) {
+        err.println("dalang audit export: cannot write " + outFile + ": " + e.getMessage());
+        return UNUSABLE;
+      }
+    }
+
+    private static void param(StringBuilder q, String name, String value) {
+      if (value != null) q.append('&').append(name).append('=').append(java.net.URLEncoder.encode(value, StandardCharsets.UTF_8));
     }
   }
 

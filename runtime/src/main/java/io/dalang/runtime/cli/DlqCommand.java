@@ -10,7 +10,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -49,12 +48,7 @@ public final class DlqCommand {
 
     String key() throws IOException {
       if (key != null) return key;
-      String env = System.getenv("DALANG_ADMIN_KEY");
-      if (env != null && !env.isBlank()) return env.strip();
-      Path dir = dataDir != null ? dataDir : Path.of(System.getenv().getOrDefault("DALANG_DATA_DIR", "data"));
-      Path file = dir.resolve("admin.key");
-      if (!Files.isRegularFile(file)) return null;
-      return Files.readString(file).strip();
+      return RunningNode.adminKey(dataDir != null ? dataDir : Path.of(System.getenv().getOrDefault("DALANG_DATA_DIR", "data")));
     }
   }
 

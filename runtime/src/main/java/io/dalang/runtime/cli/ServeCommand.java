@@ -4,13 +4,16 @@ import io.dalang.runtime.serve.DalangNode;
 import io.dalang.runtime.serve.ServeOptions;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code dalang serve}: runs a control node with its own engines until stopped. */
+/** {@code dalang serve}: runs a control node with its own engines until stopped ({@link StopOnSignal}). */
 @Command(name = "serve", mixinStandardHelpOptions = true,
     description = "Run Dalang: a single-node cluster on embedded H2, the demo tenant and model, and the HTTP API.")
 public final class ServeCommand implements Callable<Integer> {
+  private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
 
   @Option(names = "--http-port", description = "HTTP port (default 8080; 0 picks a free one)")
   Integer httpPort;
@@ -52,11 +55,13 @@ public final class ServeCommand implements Callable<Integer> {
     }
     var opts = new ServeOptions(dataDir, httpPort, grpcPort, clusterPort, config, engine, null, backend);
     DalangNode node = DalangNode.start(opts, System.out);
-    Runtime.getRuntime().addShutdownHook(new Thread(node::close, "dalang-shutdown"));
+    StopOnSignal.install(node.system());
+    Runtime.getRuntime().addShutdownHook(new Thread(node::close, "dalang-shutdown")); // other exits (System.exit)
     System.out.println("Dalang is serving on http://" + node.system().settings().config().getString("dalang.http.host") + ":"
         + node.httpPort() + "/v1 (" + (node.nodeId() != null ? "node " + node.nodeId() : "control node")
         + ", data in " + node.dataDir() + "). Ctrl-C stops it.");
     node.system().getWhenTerminated().toCompletableFuture().join();
+    log.info("stopped");
     return 0;
   }
 }

@@ -7,6 +7,7 @@ import io.dalang.actors.placement.PlacementDecision;
 import io.dalang.actors.placement.SlotStatus;
 import io.dalang.actors.telemetry.TelemetryActor;
 import io.dalang.protocols.error.DalangError;
+import io.dalang.protocols.auth.Role;
 import io.dalang.protocols.error.DalangException;
 import io.dalang.protocols.error.ErrorCode;
 import io.dalang.protocols.generation.GenerationEvent;
@@ -65,17 +66,20 @@ public final class HttpApi extends AllDirectives {
   private final Duration askTimeout;
   private final List<String> engines;
   private final java.util.function.Supplier<String> metrics;
+  private final MetricsAccess metricsAccess;
   private final Route admin;
   private final JobsApi jobs;
 
   /**
    * @param metrics the Prometheus text exposition of this node's meters
+   * @param metricsAccess who may read them
    * @param admin the admin API's routes, served under the same error handling
    * @param jobs durable jobs, and requests with an {@code Idempotency-Key}
    */
   public HttpApi(ActorSystem<?> system, Authenticator auth, RunLauncher runs, ActorRef<PlacementActor.Command> placement,
       ActorRef<TelemetryActor.Command> telemetry, Duration askTimeout, List<String> engines,
-      java.util.function.Supplier<String> metrics, Route admin, JobsApi jobs) {
+      java.util.function.Supplier<String> metrics, MetricsAccess metricsAccess, Route admin, JobsApi jobs) {
+    this.metricsAccess = metricsAccess;
     this.admin = admin;
     this.jobs = jobs;
     this.metrics = metrics;
@@ -92,8 +96,8 @@ public final class HttpApi extends AllDirectives {
     return handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> concat(
         path(PathMatchers.segment("healthz"), () -> get(() -> complete(json(StatusCodes.OK, Map.of("status", "alive"))))),
         path(PathMatchers.segment("readyz"), () -> get(() -> completeWithFuture(readyz()))),
-        path(PathMatchers.segment("metrics"), () -> get(() -> complete(HttpResponse.create().withEntity(
-            ContentTypes.create(MediaTypes.TEXT_PLAIN, org.apache.pekko.http.javadsl.model.HttpCharsets.UTF_8), metrics.get())))),
+        path(PathMatchers.segment("metrics"), () -> get(() -> metricsReader(() -> complete(HttpResponse.create().withEntity(
+            ContentTypes.create(MediaTypes.TEXT_PLAIN, org.apache.pekko.http.javadsl.model.HttpCharsets.UTF_8), metrics.get()))))),
         pathPrefix("v1", () -> concat(
             path(PathMatchers.segment("chat").slash("completions"), () -> post(() -> received(t -> authenticated(p -> body(b -> generate(p, b, true, t)))))),
             path(PathMatchers.segment("completions"), () -> post(() -> received(t -> authenticated(p -> body(b -> generate(p, b, false, t)))))),
@@ -120,6 +124,17 @@ public final class HttpApi extends AllDirectives {
 
   private Route authenticated(Function<Principal, Route> inner) {
     return optionalHeaderValueByName("Authorization", h -> onSuccess(auth.authenticate(h), inner));
+  }
+
+  /** {@code dalang.metrics.auth = operator}: 401 without a valid key, 403 for a tenant key. */
+  private Route metricsReader(java.util.function.Supplier<Route> inner) {
+    if (metricsAccess == MetricsAccess.NONE) return inner.get();
+    return authenticated(p -> {
+      if (p.role() != Role.PLATFORM_ADMIN && p.role() != Role.OPERATOR) {
+        throw new DalangException(ErrorCode.PERMISSION_DENIED, "reading /metrics needs a platform-admin or operator key (dalang.metrics.auth = operator)");
+      }
+      return inner.get();
+    });
   }
 
   private Route body(Function<byte[], Route> inner) {

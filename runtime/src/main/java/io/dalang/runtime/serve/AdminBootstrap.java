@@ -2,14 +2,13 @@ package io.dalang.runtime.serve;
 
 import io.dalang.actors.tenant.TenantEntity;
 import io.dalang.protocols.auth.Role;
+import io.dalang.protocols.files.PrivateFiles;
 import io.dalang.protocols.redaction.KnownSecrets;
 import io.dalang.runtime.admin.KeyService;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -57,9 +56,7 @@ final class AdminBootstrap {
 
   /** Writes {@code key} to a new file readable by its owner only. */
   static void writePrivate(Path f, String key) throws IOException {
-    Files.deleteIfExists(f);
-    Files.createFile(f, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    Files.writeString(f, key + "\n", StandardOpenOption.TRUNCATE_EXISTING);
+    PrivateFiles.replace(f, key + "\n");
   }
 
   private static <T> T await(java.util.concurrent.CompletionStage<T> stage) throws Exception {

@@ -39,6 +39,7 @@ import io.dalang.actors.telemetry.TelemetryActor;
 import io.dalang.actors.tenant.TenantEntity;
 import io.dalang.engine.chaos.Chaos;
 import io.dalang.gpu.GpuProbe;
+import io.dalang.protocols.files.PrivateFiles;
 import io.dalang.protocols.node.Device;
 import io.dalang.protocols.redaction.Redaction;
 import io.dalang.protocols.redaction.Redactor;
@@ -205,11 +206,10 @@ public final class DalangNode implements AutoCloseable {
         // The shipped default was resolved from the default roles; the node's own roles win.
         "pekko.cluster.roles", c.getStringList("dalang.node.roles"))).withFallback(c);
     if (c.getString("pekko-persistence-jdbc.shared-databases.slick.db.url").isBlank()) {
-      // AUTO_SERVER: other processes (dalang CLI commands) may open the database while serve runs.
       // WRITE_DELAY=0: every commit reaches the file before it returns. H2's default (500 ms) writes
       // committed transactions in the background, so a kill -9 lost what was acknowledged just before it
-      // (jobs answered 202 were gone after a restart).
-      String url = "jdbc:h2:file:" + dataDir.resolve("db").resolve("dalang") + ";AUTO_SERVER=TRUE;WRITE_DELAY=0";
+      // (jobs answered 202 were gone after a restart). No AUTO_SERVER: see EmbeddedJournal.
+      String url = EmbeddedJournal.url(dataDir);
       c = ConfigFactory.parseMap(Map.of("pekko-persistence-jdbc.shared-databases.slick.db.url", url)).withFallback(c);
     }
     return withDatabaseProfile(c);
@@ -231,7 +231,7 @@ public final class DalangNode implements AutoCloseable {
    * agent and engines. Without seed nodes it forms a single-node cluster.
    */
   public static DalangNode start(ServeOptions options, PrintStream out) throws Exception {
-    Config config = config(options);
+    Config config = EmbeddedJournal.prepare(config(options));
     if (!config.getStringList("dalang.node.roles").contains(NodeRoles.CONTROL)) {
       throw new IllegalArgumentException("dalang serve runs a control node: dalang.node.roles must contain \"" + NodeRoles.CONTROL
           + "\" (it is " + config.getStringList("dalang.node.roles") + "); use `dalang node` for a GPU node");
@@ -272,7 +272,9 @@ public final class DalangNode implements AutoCloseable {
     // Before the actor system starts, so its first log line already follows dalang.redaction.
     Redaction.install(Redactor.of(RedactionConfig.read(config)));
     Path dataDir = Path.of(config.getString("dalang.data-dir"));
-    Files.createDirectories(dataDir);
+    PrivateFiles.createDirectories(dataDir);
+    int loosened = PrivateFiles.tighten(dataDir);
+    if (loosened > 0) log.info("data dir {}: {} files and folders were open to other local users; now owner-only (0700/0600)", dataDir, loosened);
     var system = ActorSystem.<Void>create(Behaviors.empty(), "dalang", config);
     try {
       return starter.start(system, dataDir);
@@ -346,6 +348,7 @@ public final class DalangNode implements AutoCloseable {
       throws Exception {
     joinCluster(system, JOIN_TIMEOUT);
     SchemaUtils.createIfNotExists(system).toCompletableFuture().get(60, TimeUnit.SECONDS);
+    PrivateFiles.tighten(dataDir.resolve("db")); // H2 creates its files under the umask, inside the 0700 folder
     log.info("journal ready: {}", config.getString("pekko-persistence-jdbc.shared-databases.slick.db.url"));
 
     TenantEntity.init(system);
@@ -412,7 +415,8 @@ public final class DalangNode implements AutoCloseable {
         tenant -> usage(system, tenant, askTimeout), secrets, auditLedger, AuditStore.fromConfig(config),
         AuditSettings.from(config).blockSize(), jobs,
         new AdminApi.PoolSettings(replicas, RuntimeEngineFactory.KINDS, config.getString("dalang.engine.default")), chaos);
-    var api = new HttpApi(system, auth, runs, placement, telemetry, askTimeout, RuntimeEngineFactory.KINDS, metrics::scrape, admin.route(),
+    var api = new HttpApi(system, auth, runs, placement, telemetry, askTimeout, RuntimeEngineFactory.KINDS, metrics::scrape,
+        io.dalang.runtime.http.MetricsAccess.from(config), admin.route(),
         new JobsApi(jobs, runs.settings().defaultMaxTokens()));
     String host = config.getString("dalang.http.host");
     // HTTP/1.1 with every connection watched, so that a client hanging up cancels its waiting runs
@@ -423,6 +427,8 @@ public final class DalangNode implements AutoCloseable {
         .toCompletableFuture().get(30, TimeUnit.SECONDS);
     binding.addToCoordinatedShutdown(Duration.ofSeconds(10), system);
     log.info("listening on http://{}:{} (OpenAI-compatible API under /v1)", host, binding.localAddress().getPort());
+    String local = host.equals("0.0.0.0") || host.equals("::") ? "127.0.0.1" : host;
+    writeWhileRunning(system, urlFile(dataDir), "http://" + local + ":" + binding.localAddress().getPort() + "\n");
     ServerBinding grpc = GrpcServer.bind(system, config, auth, runs, placement, askTimeout, jobs);
     return new DalangNode(system, binding, grpc, dataDir, key, nodeId, placement, runs, chaos);
   }
@@ -432,9 +438,18 @@ public final class DalangNode implements AutoCloseable {
     return dataDir.resolve("node.pid");
   }
 
+  /** Where {@code dalang serve} writes its HTTP address while it runs, for the CLI commands that ask it (status, audit). */
+  public static Path urlFile(Path dataDir) {
+    return dataDir.resolve("serve.url");
+  }
+
   private static void writePidFile(ActorSystem<?> system, Path dataDir) throws IOException {
-    Path f = pidFile(dataDir);
-    Files.writeString(f, ProcessHandle.current().pid() + "\n");
+    writeWhileRunning(system, pidFile(dataDir), ProcessHandle.current().pid() + "\n");
+  }
+
+  /** Writes {@code f} (0600) and deletes it when {@code system} terminates. */
+  private static void writeWhileRunning(ActorSystem<?> system, Path f, String text) throws IOException {
+    PrivateFiles.replace(f, text);
     system.getWhenTerminated().thenRun(() -> {
       try {
         Files.deleteIfExists(f);
@@ -451,7 +466,7 @@ public final class DalangNode implements AutoCloseable {
     Path f = dataDir.resolve("node.id");
     if (Files.isRegularFile(f)) return Files.readString(f).strip();
     String id = "node-" + UUID.randomUUID().toString().substring(0, 8);
-    Files.writeString(f, id + "\n");
+    PrivateFiles.replace(f, id + "\n");
     return id;
   }
 

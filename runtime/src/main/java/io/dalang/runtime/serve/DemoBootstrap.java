@@ -11,6 +11,7 @@ import io.dalang.actors.slot.SlotSpec;
 import io.dalang.actors.tenant.TenantEntity;
 import io.dalang.engine.Digests;
 import io.dalang.gguf.TinyModel;
+import io.dalang.protocols.files.PrivateFiles;
 import io.dalang.protocols.redaction.KnownSecrets;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -119,6 +120,7 @@ final class DemoBootstrap {
   private Path ensureModel() throws IOException {
     Path model = dataDir.resolve("models").resolve(modelId + ".gguf");
     if (!Files.isRegularFile(model)) {
+      PrivateFiles.createDirectories(model.getParent());
       TinyModel.write(TinyModel.DEMO, model);
       log.info("generated the demo model {} ({} KiB, seeded random weights)", model, Files.size(model) / 1024);
     }

@@ -9,7 +9,9 @@ import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.DriverManager;
+import io.dalang.runtime.serve.DalangNode;
+import io.dalang.runtime.serve.EmbeddedJournal;
+import io.dalang.runtime.serve.ServeOptions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
@@ -125,8 +127,8 @@ class JobKillRecoveryIT {
   /** The journal's own count per job: one submission, and one success unless dead-lettered. */
   private static void assertExactlyOnceInTheJournal(Path data, Set<String> acknowledged) throws Exception {
     Map<String, int[]> counts = new HashMap<>();
-    String url = "jdbc:h2:file:" + data.resolve("db").resolve("dalang") + ";AUTO_SERVER=TRUE";
-    try (var conn = DriverManager.getConnection(url, "dalang", "");
+    var journal = EmbeddedJournal.forReader(DalangNode.config(ServeOptions.forDataDir(data)));
+    try (var conn = EmbeddedJournal.connect(journal);
          var st = conn.createStatement();
          var rs = st.executeQuery("SELECT \"persistence_id\", \"event_ser_manifest\" FROM PUBLIC.\"event_journal\" "
              + "WHERE \"persistence_id\" LIKE 'Job|%'")) {
