@@ -181,7 +181,7 @@ public final class GpuProbe {
     return m.find() ? Long.parseLong(m.group(1)) : -1;
   }
 
-  static List<Device> nvidiaSmi() {
+  public static List<Device> nvidiaSmi() {
     try {
       Process p = new ProcessBuilder("nvidia-smi", "--query-gpu=" + QUERY, "--format=csv,noheader,nounits")
           .redirectErrorStream(true).start();

@@ -233,10 +233,12 @@ public final class EngineProvisioner {
       List<String> ninja = new ArrayList<>(List.of("cmake", "--build", build.toString(), "-j", String.valueOf(jobs), "--target"));
       ninja.addAll(TARGETS);
       int[] lastPct = {-10};
+      int[] steps = {0}; // the outer build's step count: a GPU backend's shader generator runs a ninja of its own
       run(ninja, null, line -> {
         Matcher m = NINJA_PROGRESS.matcher(line);
-        if (m.find()) {
-          int pct = Integer.parseInt(m.group(1)) * 100 / Integer.parseInt(m.group(2));
+        if (m.find() && Integer.parseInt(m.group(2)) >= steps[0]) {
+          steps[0] = Integer.parseInt(m.group(2));
+          int pct = Integer.parseInt(m.group(1)) * 100 / steps[0];
           if (pct >= lastPct[0] + 10) {
             lastPct[0] = pct;
             progress.accept("building llama-server: " + pct + "% (" + m.group(1) + "/" + m.group(2) + ")");

@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code dalang node}: runs a GPU node that joins a cluster and hosts the model slots placed on it. */
-@Command(name = "node", mixinStandardHelpOptions = true, subcommands = NodeDrainCommand.class,
+@Command(name = "node", mixinStandardHelpOptions = true, subcommands = {NodeDrainCommand.class, NodeDoctorCommand.class},
     description = "Run a GPU node: join the cluster through its control nodes, register this node's devices and run the "
         + "model slots placed on it. No HTTP or gRPC API, no journal. Ctrl-C (or `dalang node drain`) drains its slots first.")
 public final class NodeCommand implements Callable<Integer> {
