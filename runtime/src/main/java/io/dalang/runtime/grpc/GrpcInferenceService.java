@@ -1,5 +1,6 @@
 package io.dalang.runtime.grpc;
 
+import io.dalang.runtime.http.ClientAddress;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.dalang.grpc.v1.CompleteResponse;
 import io.dalang.grpc.v1.End;
@@ -102,7 +103,7 @@ public final class GrpcInferenceService implements InferencePowerApi {
    * another request under the key fails with {@code idempotency_conflict}.
    */
   private CompletionStage<Keyed> keyed(GenerateRequest in, Metadata md, boolean stream) {
-    return auth.authenticate(md.getText("authorization")).thenApply(p -> {
+    return auth.authenticate(md.getText("authorization"), ClientAddress.of(md)).thenApply(p -> {
       tenantKey(p);
       var v = validate(in, "pending", stream, runs.settings().defaultMaxTokens());
       JobService.requireServed(p, v.model());
@@ -157,7 +158,7 @@ public final class GrpcInferenceService implements InferencePowerApi {
 
   /** Authenticates, validates and starts the run; the stream fails with the run's typed error, if any. */
   private CompletionStage<Source<GenerateEvent, NotUsed>> start(GenerateRequest in, Metadata md, long received, boolean stream) {
-    return auth.authenticate(md.getText("authorization")).thenApply(p -> {
+    return auth.authenticate(md.getText("authorization"), ClientAddress.of(md)).thenApply(p -> {
       tenantKey(p);
       String runId = RunLauncher.newRunId();
       RequestValidation.Validated v = validate(in, runId, stream, runs.settings().defaultMaxTokens());

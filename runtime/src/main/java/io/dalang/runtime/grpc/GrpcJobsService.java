@@ -1,5 +1,6 @@
 package io.dalang.runtime.grpc;
 
+import io.dalang.runtime.http.ClientAddress;
 import io.dalang.actors.jobs.Attempt;
 import io.dalang.actors.jobs.JobRequest;
 import io.dalang.actors.jobs.JobView;
@@ -66,7 +67,7 @@ public final class GrpcJobsService implements JobsPowerApi {
   }
 
   private CompletionStage<Principal> tenant(Metadata md) {
-    return auth.authenticate(md.getText("authorization")).thenApply(p -> {
+    return auth.authenticate(md.getText("authorization"), ClientAddress.of(md)).thenApply(p -> {
       GrpcInferenceService.tenantKey(p);
       return p;
     });

@@ -119,7 +119,8 @@ public final class HttpApi extends AllDirectives {
   }
 
   private Route authenticated(Function<Principal, Route> inner) {
-    return optionalHeaderValueByName("Authorization", h -> onSuccess(auth.authenticate(h), inner));
+    return extractRequest(r -> optionalHeaderValueByName("Authorization", h ->
+        onSuccess(auth.authenticate(h, ClientAddress.of(r)), inner)));
   }
 
   private Route body(Function<byte[], Route> inner) {
