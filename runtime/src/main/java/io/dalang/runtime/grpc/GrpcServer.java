@@ -38,7 +38,7 @@ public final class GrpcServer {
       ActorRef<PlacementActor.Command> placement, Duration askTimeout, io.dalang.runtime.jobs.JobService jobs) throws Exception {
     var inference = InferencePowerApiHandlerFactory.partial(new GrpcInferenceService(system, auth, runs, jobs), InferencePowerApi.name, system);
     var admin = AdminPowerApiHandlerFactory.partial(new GrpcAdminService(system, auth, placement, askTimeout), AdminPowerApi.name, system);
-    var jobService = JobsPowerApiHandlerFactory.partial(new GrpcJobsService(auth, jobs, runs.settings().defaultMaxTokens()), JobsPowerApi.name, system);
+    var jobService = JobsPowerApiHandlerFactory.partial(new GrpcJobsService(auth, jobs, runs.settings()), JobsPowerApi.name, system);
     var reflection = ServerReflection.create(List.of(io.dalang.grpc.v1.Inference.description, io.dalang.grpc.v1.Admin.description,
         io.dalang.grpc.v1.Jobs.description), system);
     @SuppressWarnings("unchecked")

@@ -404,7 +404,9 @@ public final class DalangNode implements AutoCloseable {
       replicas.tell(new ReplicaReconciler.ReconcileNow()); // this node's devices are known now
     }
 
-    var runs = new RunLauncher(system, placement, telemetry, RunSettings.from(config), config.getInt("dalang.http.stream-buffer"),
+    var runSettings = RunSettings.from(config);
+    io.dalang.runtime.http.Json.limitNesting(runSettings.limits().nestingDepth());
+    var runs = new RunLauncher(system, placement, telemetry, runSettings, config.getInt("dalang.http.stream-buffer"),
         new Fallbacks(secrets, metrics, config.getDuration("dalang.fallback.remote-timeout")));
     var auth = new Authenticator(system, askTimeout, AuthSettings.from(config), metrics);
     var keys = new KeyService(system, askTimeout, auth::issued);
@@ -418,7 +420,7 @@ public final class DalangNode implements AutoCloseable {
         AuditSettings.from(config).blockSize(), jobs,
         new AdminApi.PoolSettings(replicas, RuntimeEngineFactory.KINDS, config.getString("dalang.engine.default")), chaos);
     var api = new HttpApi(system, auth, runs, placement, telemetry, askTimeout, RuntimeEngineFactory.KINDS, metrics::scrape, admin.route(),
-        new JobsApi(jobs, runs.settings().defaultMaxTokens()));
+        new JobsApi(jobs, runs.settings()));
     String host = config.getString("dalang.http.host");
     // HTTP/1.1 with every connection watched, so that a client hanging up cancels its waiting runs
     // (ConnectionWatch); gRPC's HTTP/2 has its own binding.

@@ -126,4 +126,47 @@ class FloodEndToEndTest {
     assertEquals(1, events.size(), events.toString());
     assertTrue(events.get(0).get("reason").asText().contains("revoked"), events.toString());
   }
+
+  static JsonNode rejected(java.net.http.HttpResponse<String> r, String param) throws Exception {
+    assertEquals(400, r.statusCode(), r.body().length() > 500 ? r.body().substring(0, 500) : r.body());
+    JsonNode e = ApiClient.json(r.body()).get("error");
+    assertEquals("invalid_request", e.get("code").asText(), r.body());
+    assertEquals(param, e.get("param").asText(), r.body());
+    assertTrue(e.get("message").asText().contains("dalang.limits"), "names the cap: " + r.body());
+    return e;
+  }
+
+  @Test
+  void fourOneMegabyteStopStringsAreRefusedAtOnceAtEveryHttpEntrance() throws Exception {
+    String mb = "x".repeat(1 << 20);
+    String stops = "[\"" + mb + "\", \"" + mb + "\", \"" + mb + "\", \"" + mb + "\"]";
+    String chat = "{\"model\": \"dalang-demo\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], \"max_tokens\": 4, \"stop\": "
+        + stops + "}";
+    long start = System.nanoTime();
+    var e = rejected(tenant.post("/v1/chat/completions", chat), "stop");
+    long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+    assertTrue(ms < 1000, "took " + ms + " ms");
+    assertTrue(e.get("message").asText().contains("1024 bytes"), e.toString());
+    rejected(tenant.post("/v1/completions", "{\"model\": \"dalang-demo\", \"prompt\": \"Hi\", \"stop\": " + stops + "}"), "stop");
+    rejected(tenant.post("/v1/jobs", chat), "stop");
+    rejected(tenant.post("/v1/chat/completions", chat, "Idempotency-Key", "flood-1"), "stop");
+    assertEquals(200, tenant.post("/v1/chat/completions", CHAT).statusCode(), "the node still serves");
+  }
+
+  @Test
+  void everyInputCapIsATyped400NamingTheField() throws Exception {
+    rejected(tenant.post("/v1/chat/completions", "{\"model\": \"dalang-demo\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], "
+        + "\"stop\": [\"a\", \"b\", \"c\", \"d\", \"e\"]}"), "stop");
+    var message = "{\"role\": \"user\", \"content\": \"Hi\"}";
+    rejected(tenant.post("/v1/chat/completions", "{\"model\": \"dalang-demo\", \"messages\": ["
+        + String.join(",", java.util.Collections.nCopies(2049, message)) + "]}"), "messages");
+    rejected(tenant.post("/v1/completions", "{\"model\": \"dalang-demo\", \"prompt\": \"" + "y".repeat((4 << 20) + 1) + "\"}"), "prompt");
+    rejected(tenant.post("/v1/chat/completions", "{\"model\": \"dalang-demo\", \"messages\": [" + message + "], \"x\": "
+        + "[".repeat(100) + "]".repeat(100) + "}"), "body");
+    // A prompt that cannot fit the demo model's context (4096 tokens) even at 128 bytes a token: refused before queueing.
+    var tooLong = tenant.post("/v1/completions", "{\"model\": \"dalang-demo\", \"prompt\": \"" + "z".repeat(600_000) + "\", \"max_tokens\": 4}");
+    assertEquals(400, tooLong.statusCode(), tooLong.body().substring(0, Math.min(500, tooLong.body().length())));
+    assertEquals("context_length_exceeded", ApiClient.json(tooLong.body()).get("error").get("code").asText());
+    assertEquals(200, tenant.post("/v1/chat/completions", CHAT).statusCode(), "the node still serves");
+  }
 }
