@@ -169,4 +169,14 @@ class FloodEndToEndTest {
     assertEquals("context_length_exceeded", ApiClient.json(tooLong.body()).get("error").get("code").asText());
     assertEquals(200, tenant.post("/v1/chat/completions", CHAT).statusCode(), "the node still serves");
   }
+
+  @Test
+  void runRecordsKeepStopStringsAsDigestsNotRaw() throws Exception {
+    var r = tenant.post("/v1/chat/completions", "{\"model\": \"dalang-demo\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], "
+        + "\"max_tokens\": 4, \"temperature\": 0, \"stop\": [\"never-in-a-record\"]}");
+    assertEquals(200, r.statusCode(), r.body());
+    JsonNode record = tenant.awaitRun(r.headers().firstValue("x-dalang-run-id").orElseThrow(), Duration.ofSeconds(10));
+    assertTrue(!record.toString().contains("never-in-a-record"), record.toString());
+    assertTrue(record.at("/sampler/stop/0").asText().matches("sha256:[0-9a-f]{16}:17"), record.toString());
+  }
 }
