@@ -8,6 +8,7 @@ import java.time.Instant;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
@@ -23,7 +24,7 @@ import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforc
  *
  * <p>{@link IssueKey} binds the hash to a tenant (error if already issued); {@link RevokeKey} revokes
  * it for good; {@link ResolveKey} replies an {@link ApiKeyView} whose {@code active} says whether the
- * key authenticates.
+ * key authenticates; resolving a key never issued also passivates the entity (when sharded).
  */
 public final class ApiKeyEntity
     extends EventSourcedBehaviorWithEnforcedReplies<ApiKeyEntity.Command, ApiKeyEntity.Event, ApiKeyEntity.State> {
@@ -31,16 +32,23 @@ public final class ApiKeyEntity
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "ApiKey");
 
   public static void init(ActorSystem<?> system) {
-    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId())).withRole(NodeRoles.CONTROL));
+    // An unknown key's entity asks its shard to stop it as soon as it has answered: a flood of guessed
+    // keys must not leave an idle entity per guess until passivation (the edge remembers the answer).
+    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> Behaviors.<Command>setup(self ->
+        new ApiKeyEntity(ctx.getEntityId(), () -> ctx.getShard().tell(new ClusterSharding.Passivate<>(self.getSelf())))))
+        .withRole(NodeRoles.CONTROL));
   }
 
   public static Behavior<Command> create(String keyHash) {
-    return new ApiKeyEntity(keyHash);
+    return new ApiKeyEntity(keyHash, () -> {});
   }
 
-  private ApiKeyEntity(String keyHash) {
+  private final Runnable passivate;
+
+  private ApiKeyEntity(String keyHash, Runnable passivate) {
     super(PersistenceId.of(ENTITY_KEY.name(), keyHash),
         EntitySupervision.JOURNAL_BACKOFF);
+    this.passivate = passivate;
   }
 
   public sealed interface Command extends CborSerializable {}
@@ -85,7 +93,7 @@ public final class ApiKeyEntity
         .onCommand(IssueKey.class, (s, c) -> Effect().persist(new KeyIssued(c.tenantId(), c.keyId(), Instant.now(), c.role()))
             .thenReply(c.replyTo(), st -> StatusReply.success(view(st))))
         .onCommand(RevokeKey.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("no such key")))
-        .onCommand(ResolveKey.class, (s, c) -> Effect().reply(c.replyTo(), view(s)));
+        .onCommand(ResolveKey.class, (s, c) -> Effect().none().thenRun(st -> passivate.run()).thenReply(c.replyTo(), ApiKeyEntity::view));
     b.forStateType(Active.class)
         .onCommand(IssueKey.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("key already issued")))
         .onCommand(RevokeKey.class, (s, c) -> Effect().persist(new KeyRevoked(Instant.now()))

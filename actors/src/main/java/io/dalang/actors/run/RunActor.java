@@ -196,7 +196,7 @@ public final class RunActor {
     out.servedBy(servedBy);
     var pool = ClusterSharding.get(ctx.getSystem()).entityRefFor(PoolAdmission.ENTITY_KEY, poolId);
     var submit = new PoolAdmission.Submit(spec.runId(), spec.tenantId(),
-        JobSpec.of(modelId, java.util.Set.of(poolId), promptTokensAtLeast(spec.request()), spec.request().maxTokens()),
+        JobSpec.of(modelId, java.util.Set.of(poolId), promptTokensAtLeast(spec.request(), settings.limits()), spec.request().maxTokens()),
         spec.priority(), spec.deadlineEpochMs(), ctx.messageAdapter(PoolAdmission.Reply.class, AdmissionReply::new), ctx.getSelf(),
         System.currentTimeMillis(), spec.quotas() == null ? 0 : spec.quotas().queuedJobs());
     pool.tell(submit);
@@ -330,19 +330,19 @@ public final class RunActor {
   }
 
   /**
-   * A lower bound of the prompt's length in tokens, before the engine tokenizes it: its UTF-8 bytes / 8
-   * (a token of a llama-family vocabulary rarely spans more), at least 1. Placement uses it for the
-   * context check, so a request is only rejected up front when it surely does not fit; the engine
-   * checks the exact count.
+   * A lower bound of the prompt's length in tokens, before the engine tokenizes it: its UTF-8 bytes /
+   * {@code dalang.limits.bytes-per-token} (the most bytes one token of a served vocabulary spans), at
+   * least 1. Placement uses it for the context check, so a request is only rejected up front when it
+   * surely does not fit; the engine checks the exact count.
    */
-  static int promptTokensAtLeast(io.dalang.protocols.generation.GenerationRequest r) {
+  static int promptTokensAtLeast(io.dalang.protocols.generation.GenerationRequest r, io.dalang.protocols.openai.RequestLimits limits) {
     long bytes = 0;
     if (r.isChat()) {
       for (var m : r.messages()) bytes += m.content().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
     } else {
       bytes = r.prompt().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
     }
-    return (int) Math.max(1, Math.min(Integer.MAX_VALUE / 2, bytes / 8));
+    return limits.tokensAtLeast(bytes);
   }
 
   /** Stopped without a terminal event (a bug, or the system shutting down): the client still gets one. */

@@ -1,6 +1,7 @@
 package io.dalang.actors.run;
 
 import com.typesafe.config.Config;
+import io.dalang.protocols.openai.RequestLimits;
 import java.time.Duration;
 
 /**
@@ -10,13 +11,17 @@ import java.time.Duration;
  *     pool admission actor that moved (and lost its queue) learns of it; idempotent otherwise
  * @param redispatchWait how long a run whose engine went away before it started waits for a Ready slot
  *     of its pool (its engine restarting) before it fails with {@code no_ready_slot}
+ * @param limits {@code dalang.limits}: the caps every edge checks a request against before it becomes a run
  */
 public record RunSettings(Duration timeout, Duration stallTimeout, Duration resubmitInterval, int defaultMaxTokens,
-    Duration redispatchWait) {
+    Duration redispatchWait, RequestLimits limits) {
 
   public static RunSettings from(Config c) {
     Config r = c.getConfig("dalang.runs");
+    Config l = c.getConfig("dalang.limits");
     return new RunSettings(r.getDuration("timeout"), r.getDuration("stall-timeout"), r.getDuration("resubmit-interval"),
-        r.getInt("default-max-tokens"), r.getDuration("redispatch-wait"));
+        r.getInt("default-max-tokens"), r.getDuration("redispatch-wait"),
+        new RequestLimits(l.getInt("stop-sequences"), (int) l.getBytes("stop-bytes").longValue(), l.getInt("messages"),
+            l.getBytes("prompt-bytes"), l.getInt("nesting-depth"), l.getBytes("body-bytes"), l.getInt("bytes-per-token")));
   }
 }

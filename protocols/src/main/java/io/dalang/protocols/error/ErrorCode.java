@@ -29,6 +29,8 @@ public enum ErrorCode {
   CAPACITY_EXHAUSTED(429, "RESOURCE_EXHAUSTED", "rate_limit_error", true),
   /** One of the tenant's quotas is used up; {@code param} names it, {@code Retry-After} says when it resets. */
   QUOTA_EXCEEDED(429, "RESOURCE_EXHAUSTED", "rate_limit_error", true),
+  /** The client address failed to authenticate too often; {@code Retry-After} says when it may try again. */
+  TOO_MANY_AUTH_FAILURES(429, "RESOURCE_EXHAUSTED", "rate_limit_error", true),
   CANCELLED(499, "CANCELLED", "cancelled", false),
   INTERNAL(500, "INTERNAL", "server_error", true),
   ENGINE_FAILED(502, "UNAVAILABLE", "engine_error", true),

@@ -16,6 +16,8 @@ import java.util.List;
  * @param topK {@link #TOP_K}: no request field sets it
  * @param minP {@link #MIN_P}: no request field sets it
  * @param repeatPenalty {@link #REPEAT_PENALTY} (off): no request field sets it
+ * @param stop the request's stop strings as {@link #stopDigest digests} (raw strings in records written
+ *     before input limits)
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 public record SamplerSettings(
@@ -36,9 +38,23 @@ public record SamplerSettings(
   /** 1.0: no repeat penalty. */
   public static final double REPEAT_PENALTY = 1.0;
 
-  /** The settings {@code request} runs with. */
+  /**
+   * The settings {@code request} runs with. Stop strings are recorded as {@link #stopDigest digests},
+   * never raw: a record stays small whatever a client sent, and equal stops still compare equal.
+   */
   public static SamplerSettings of(GenerationRequest request) {
     return new SamplerSettings(request.seed(), request.temperature(), request.topP(), TOP_K, MIN_P, REPEAT_PENALTY,
-        request.maxTokens(), request.stop() == null ? List.of() : List.copyOf(request.stop()));
+        request.maxTokens(), request.stop() == null ? List.of() : request.stop().stream().map(SamplerSettings::stopDigest).toList());
+  }
+
+  /** {@code sha256:<first 16 hex digits>:<UTF-8 bytes>} of a stop string. */
+  public static String stopDigest(String stop) {
+    byte[] bytes = stop.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    try {
+      byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(bytes);
+      return "sha256:" + java.util.HexFormat.of().formatHex(d, 0, 8) + ":" + bytes.length;
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is part of every JVM", e);
+    }
   }
 }

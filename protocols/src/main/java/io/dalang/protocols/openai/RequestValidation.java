@@ -12,7 +12,9 @@ import java.util.Set;
 /**
  * Turns the OpenAI request records into Dalang's canonical {@link GenerationRequest}, or throws a
  * {@link DalangException} with {@link ErrorCode#INVALID_REQUEST} naming the offending field. Values
- * that OpenAI accepts but Dalang cannot honour (e.g. {@code n > 1}) are rejected, not ignored.
+ * that OpenAI accepts but Dalang cannot honour (e.g. {@code n > 1}) are rejected, not ignored. The one
+ * place the {@link RequestLimits} are checked, for every edge: a violation names the field ({@code
+ * param}) and the cap.
  */
 public final class RequestValidation {
 
@@ -20,20 +22,30 @@ public final class RequestValidation {
   public record Validated(String model, boolean stream, GenerationRequest generation) {}
 
   static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
-  static final int MAX_STOP_SEQUENCES = 4;
-
   private RequestValidation() {}
 
-  public static Validated chat(ChatCompletionRequest r, String runId, int defaultMaxTokens) {
+  /** A request body of {@code bytes} bytes, before it is parsed. */
+  public static void body(long bytes, RequestLimits limits) {
+    if (bytes > limits.bodyBytes()) throw overCap("body", "the request body is " + bytes + " bytes", limits.bodyBytes() + " bytes");
+  }
+
+  public static Validated chat(ChatCompletionRequest r, String runId, int defaultMaxTokens, RequestLimits limits) {
     if (r == null) throw invalid("the request body must be a JSON object");
     String model = requireModel(r.model());
     if (r.messages() == null || r.messages().isEmpty()) {
       throw invalid("'messages' is required and must be a non-empty array");
     }
-    List<ChatMessage> messages = new ArrayList<>(r.messages().size());
-    for (int i = 0; i < r.messages().size(); i++) {
-      messages.add(message(r.messages().get(i), i));
+    if (r.messages().size() > limits.messages()) {
+      throw overCap("messages", "'messages' has " + r.messages().size() + " entries", limits.messages() + " messages");
     }
+    List<ChatMessage> messages = new ArrayList<>(r.messages().size());
+    long promptBytes = 0;
+    for (int i = 0; i < r.messages().size(); i++) {
+      var m = message(r.messages().get(i), i);
+      promptBytes += utf8Length(m.content());
+      messages.add(m);
+    }
+    promptBytes("messages", promptBytes, limits);
     checkN(r.n());
     unsupported(r.tools() != null && !r.tools().isNull() && !(r.tools().isArray() && r.tools().isEmpty()), "tools", "function calling");
     unsupported(r.functions() != null && !r.functions().isNull(), "functions", "function calling");
@@ -46,14 +58,15 @@ public final class RequestValidation {
     unsupported(nonZero(r.frequencyPenalty()), "frequency_penalty", "penalties");
     Integer max = r.maxCompletionTokens() != null ? r.maxCompletionTokens() : r.maxTokens();
     var gen = new GenerationRequest(runId, null, List.copyOf(messages), maxTokens(max, defaultMaxTokens),
-        temperature(r.temperature()), topP(r.topP()), r.seed(), stop(r.stop()));
+        temperature(r.temperature()), topP(r.topP()), r.seed(), stop(r.stop(), limits));
     return new Validated(model, Boolean.TRUE.equals(r.stream()), gen);
   }
 
-  public static Validated completion(CompletionRequest r, String runId, int defaultMaxTokens) {
+  public static Validated completion(CompletionRequest r, String runId, int defaultMaxTokens, RequestLimits limits) {
     if (r == null) throw invalid("the request body must be a JSON object");
     String model = requireModel(r.model());
     String prompt = prompt(r.prompt());
+    promptBytes("prompt", utf8Length(prompt), limits);
     checkN(r.n());
     if (Boolean.TRUE.equals(r.echo())) throw invalid("'echo' is not supported");
     unsupported(r.logprobs() != null && r.logprobs() > 0, "logprobs", "log probabilities");
@@ -62,8 +75,29 @@ public final class RequestValidation {
     unsupported(nonZero(r.presencePenalty()), "presence_penalty", "penalties");
     unsupported(nonZero(r.frequencyPenalty()), "frequency_penalty", "penalties");
     var gen = new GenerationRequest(runId, prompt, null, maxTokens(r.maxTokens(), defaultMaxTokens),
-        temperature(r.temperature()), topP(r.topP()), r.seed(), stop(r.stop()));
+        temperature(r.temperature()), topP(r.topP()), r.seed(), stop(r.stop(), limits));
     return new Validated(model, Boolean.TRUE.equals(r.stream()), gen);
+  }
+
+  private static void promptBytes(String field, long bytes, RequestLimits limits) {
+    if (bytes > limits.promptBytes()) {
+      throw overCap(field, "the prompt is " + bytes + " bytes (UTF-8)", limits.promptBytes() + " bytes");
+    }
+  }
+
+  /** UTF-8 length without encoding the string. */
+  static long utf8Length(String s) {
+    long n = 0;
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c < 0x80) n++;
+      else if (c < 0x800) n += 2;
+      else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+        n += 4;
+        i++;
+      } else n += 3;
+    }
+    return n;
   }
 
   private static String requireModel(String model) {
@@ -132,18 +166,30 @@ public final class RequestValidation {
     return p;
   }
 
-  private static List<String> stop(JsonNode s) {
+  private static List<String> stop(JsonNode s, RequestLimits limits) {
     if (s == null || s.isNull()) return List.of();
-    if (s.isTextual()) return List.of(s.textValue());
-    if (s.isArray() && s.size() <= MAX_STOP_SEQUENCES) {
-      var out = new ArrayList<String>();
-      for (JsonNode e : s) {
-        if (!e.isTextual()) throw invalid("'stop' entries must be strings");
-        out.add(e.textValue());
-      }
-      return List.copyOf(out);
+    List<JsonNode> entries = new ArrayList<>();
+    if (s.isTextual()) entries.add(s);
+    else if (s.isArray()) s.forEach(entries::add);
+    else throw invalid("'stop' must be a string or an array of strings");
+    if (entries.size() > limits.stopSequences()) {
+      throw overCap("stop", "'stop' has " + entries.size() + " strings", limits.stopSequences() + " strings");
     }
-    throw invalid("'stop' must be a string or an array of at most " + MAX_STOP_SEQUENCES + " strings");
+    var out = new ArrayList<String>();
+    for (JsonNode e : entries) {
+      if (!e.isTextual()) throw invalid("'stop' entries must be strings");
+      long bytes = utf8Length(e.textValue());
+      if (bytes > limits.stopBytes()) {
+        throw overCap("stop", "a 'stop' string is " + bytes + " bytes (UTF-8)", limits.stopBytes() + " bytes each");
+      }
+      out.add(e.textValue());
+    }
+    return List.copyOf(out);
+  }
+
+  /** A request over one of the {@link RequestLimits}: names the field ({@code param}) and the cap. */
+  public static DalangException overCap(String field, String what, String cap) {
+    return new DalangException(ErrorCode.INVALID_REQUEST, what + ", more than the limit of " + cap + " (dalang.limits)", field, 0);
   }
 
   private static DalangException invalid(String message) {

@@ -16,8 +16,10 @@ import io.dalang.protocols.admin.AdminValidation;
 import io.dalang.protocols.auth.Role;
 import io.dalang.protocols.error.DalangException;
 import io.dalang.protocols.error.ErrorCode;
+import io.dalang.runtime.auth.AuthDenied;
 import io.dalang.runtime.auth.Authenticator;
 import io.dalang.runtime.auth.Principal;
+import io.dalang.runtime.http.ClientAddress;
 import io.dalang.runtime.http.ErrorMapper;
 import io.dalang.runtime.http.Json;
 import io.dalang.runtime.jobs.JobService;
@@ -160,12 +162,20 @@ public final class AdminApi extends AllDirectives {
             parameterOptional("replay_id", r -> completeWithFuture(replay(p, jobId, r.orElse(null))))))))));
   }
 
-  /** Authenticates, and audits a failed authentication on the admin API as a denied operation. */
+  /**
+   * Authenticates, and audits a failed authentication of a known key (revoked, its tenant gone) on the
+   * admin API as a denied operation. Anonymous failures (no key, an unknown key, too many failures) are
+   * counted by the authenticator, not audited: a flood of guesses must not fill the ledger.
+   */
   private Route admin(Function<Principal, Route> inner) {
-    return extractMethod(method -> extractUri(uri -> optionalHeaderValueByName("Authorization", h -> onSuccess(
-        auth.authenticate(h).exceptionally(t -> {
+    return extractMethod(method -> extractRequest(request -> optionalHeaderValueByName("Authorization", h -> onSuccess(
+        auth.authenticate(h, ClientAddress.of(request)).exceptionally(t -> {
           var e = ErrorMapper.toError(t);
-          audit.record("", "anonymous", "admin." + method.name().toLowerCase(java.util.Locale.ROOT), uri.path(), "denied", e.message(), Map.of());
+          Throwable c = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
+          if (c instanceof AuthDenied d && d.knownKey()) {
+            audit.record(Role.PLATFORM_TENANT.equals(d.tenantId()) ? "" : d.tenantId(), d.keyId(), "admin." + method.name().toLowerCase(java.util.Locale.ROOT),
+                request.getUri().path(), "denied", e.message() + " (" + d.reason() + ")", Map.of());
+          }
           throw e.toException();
         }), inner))));
   }

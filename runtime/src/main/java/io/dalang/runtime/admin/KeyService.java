@@ -10,6 +10,7 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 
@@ -23,10 +24,17 @@ public final class KeyService {
 
   private final ClusterSharding sharding;
   private final Duration timeout;
+  private final Consumer<String> issued;
 
   public KeyService(ActorSystem<?> system, Duration timeout) {
+    this(system, timeout, hash -> {});
+  }
+
+  /** @param issued told the hash of every key this issues, before the key is handed out (the negative auth cache forgets it) */
+  public KeyService(ActorSystem<?> system, Duration timeout, Consumer<String> issued) {
     this.sharding = ClusterSharding.get(system);
     this.timeout = timeout;
+    this.issued = issued;
   }
 
   /** A fresh key: {@code dlg-} and 24 random bytes, base64url. */
@@ -42,7 +50,11 @@ public final class KeyService {
     return sharding.entityRefFor(ApiKeyEntity.ENTITY_KEY, hash)
         .<ApiKeyEntity.ApiKeyView>askWithStatus(r -> new ApiKeyEntity.IssueKey(tenant, keyId, role.wireName(), r), timeout)
         .thenCompose(k -> sharding.entityRefFor(TenantEntity.ENTITY_KEY, tenant)
-            .<TenantEntity.TenantView>askWithStatus(r -> new TenantEntity.RegisterKey(keyId, hash, role.wireName(), r), timeout));
+            .<TenantEntity.TenantView>askWithStatus(r -> new TenantEntity.RegisterKey(keyId, hash, role.wireName(), r), timeout))
+        .thenApply(t -> {
+          issued.accept(hash);
+          return t;
+        });
   }
 
   /** Revokes the tenant's key {@code keyId} for good (idempotent); replies the tenant as it is then. */

@@ -1,5 +1,6 @@
 package io.dalang.runtime.grpc;
 
+import io.dalang.runtime.http.ClientAddress;
 import io.dalang.actors.executor.ExecutorEntity;
 import io.dalang.actors.placement.PlacementActor;
 import io.dalang.actors.pool.PoolEntity;
@@ -118,7 +119,7 @@ public final class GrpcAdminService implements AdminPowerApi {
 
   @Override
   public CompletionStage<ListTenantsResponse> listTenants(ListTenantsRequest in, Metadata md) {
-    return auth.authenticate(md.getText("authorization")).thenCompose(p -> {
+    return auth.authenticate(md.getText("authorization"), ClientAddress.of(md)).thenCompose(p -> {
       CompletionStage<List<String>> ids;
       if (p.role() == Role.PLATFORM_ADMIN) ids = ids("Tenant");
       else if (p.role() == Role.TENANT_ADMIN) ids = java.util.concurrent.CompletableFuture.completedFuture(List.of(p.tenantId()));
@@ -137,7 +138,7 @@ public final class GrpcAdminService implements AdminPowerApi {
   }
 
   private CompletionStage<Principal> platform(Metadata md) {
-    return auth.authenticate(md.getText("authorization")).thenApply(p -> {
+    return auth.authenticate(md.getText("authorization"), ClientAddress.of(md)).thenApply(p -> {
       if (p.role() != Role.PLATFORM_ADMIN && p.role() != Role.OPERATOR) {
         throw new DalangException(ErrorCode.PERMISSION_DENIED, "this needs a platform-admin or operator key");
       }

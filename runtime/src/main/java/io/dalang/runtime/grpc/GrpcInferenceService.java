@@ -1,5 +1,7 @@
 package io.dalang.runtime.grpc;
 
+import io.dalang.actors.run.RunSettings;
+import io.dalang.runtime.http.ClientAddress;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.dalang.grpc.v1.CompleteResponse;
 import io.dalang.grpc.v1.End;
@@ -102,9 +104,9 @@ public final class GrpcInferenceService implements InferencePowerApi {
    * another request under the key fails with {@code idempotency_conflict}.
    */
   private CompletionStage<Keyed> keyed(GenerateRequest in, Metadata md, boolean stream) {
-    return auth.authenticate(md.getText("authorization")).thenApply(p -> {
+    return auth.authenticate(md.getText("authorization"), ClientAddress.of(md)).thenApply(p -> {
       tenantKey(p);
-      var v = validate(in, "pending", stream, runs.settings().defaultMaxTokens());
+      var v = validate(in, "pending", stream, runs.settings());
       JobService.requireServed(p, v.model());
       String hash = JobService.requestHash(stream ? "grpc.generate" : "grpc.complete", io.dalang.runtime.http.Json.bytes(v));
       return new Keyed(p, new JobRequest(v.model(), v.generation()), hash, md.getText(IDEMPOTENCY_KEY).orElseThrow());
@@ -157,10 +159,10 @@ public final class GrpcInferenceService implements InferencePowerApi {
 
   /** Authenticates, validates and starts the run; the stream fails with the run's typed error, if any. */
   private CompletionStage<Source<GenerateEvent, NotUsed>> start(GenerateRequest in, Metadata md, long received, boolean stream) {
-    return auth.authenticate(md.getText("authorization")).thenApply(p -> {
+    return auth.authenticate(md.getText("authorization"), ClientAddress.of(md)).thenApply(p -> {
       tenantKey(p);
       String runId = RunLauncher.newRunId();
-      RequestValidation.Validated v = validate(in, runId, stream, runs.settings().defaultMaxTokens());
+      RequestValidation.Validated v = validate(in, runId, stream, runs.settings());
       long deadline = in.getDeadlineMs() < 0 || in.getDeadlineMs() > 86_400_000 ? fail("deadline_ms", "deadline_ms must be 0..86400000")
           : in.getDeadlineMs() == 0 ? 0 : System.currentTimeMillis() + in.getDeadlineMs();
       Priority priority = in.getPriority() == io.dalang.grpc.v1.Priority.PRIORITY_BATCH ? Priority.BATCH : Priority.INTERACTIVE;
@@ -198,7 +200,7 @@ public final class GrpcInferenceService implements InferencePowerApi {
   }
 
   /** The same validation as the HTTP API's, through its request types. */
-  static RequestValidation.Validated validate(GenerateRequest in, String runId, boolean stream, int defaultMaxTokens) {
+  static RequestValidation.Validated validate(GenerateRequest in, String runId, boolean stream, RunSettings settings) {
     var f = JsonNodeFactory.instance;
     Integer maxTokens = in.hasMaxTokens() ? in.getMaxTokens() : null;
     Double temperature = in.hasTemperature() ? in.getTemperature() : null;
@@ -208,12 +210,12 @@ public final class GrpcInferenceService implements InferencePowerApi {
     if (stop != null) in.getStopList().forEach(stop::add);
     return switch (in.getInputCase()) {
       case PROMPT -> RequestValidation.completion(new CompletionRequest(in.getModel(), f.textNode(in.getPrompt()), stream, null, maxTokens,
-          temperature, topP, seed, stop, null, null, null, null, null, null, null, null), runId, defaultMaxTokens);
+          temperature, topP, seed, stop, null, null, null, null, null, null, null, null), runId, settings.defaultMaxTokens(), settings.limits());
       case CHAT -> {
         var messages = new ArrayList<ChatCompletionRequest.Message>();
         for (var m : in.getChat().getMessagesList()) messages.add(new ChatCompletionRequest.Message(m.getRole(), f.textNode(m.getContent()), null));
         yield RequestValidation.chat(new ChatCompletionRequest(in.getModel(), messages, stream, null, maxTokens, null, temperature, topP, seed,
-            stop, null, null, null, null, null, null, null, null, null, null, null), runId, defaultMaxTokens);
+            stop, null, null, null, null, null, null, null, null, null, null, null), runId, settings.defaultMaxTokens(), settings.limits());
       }
       case INPUT_NOT_SET -> throw new DalangException(ErrorCode.INVALID_REQUEST,
           "set either 'prompt' (a completion) or 'chat' (messages)", "input", 0);

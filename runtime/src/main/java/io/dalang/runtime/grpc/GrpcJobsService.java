@@ -1,5 +1,7 @@
 package io.dalang.runtime.grpc;
 
+import io.dalang.actors.run.RunSettings;
+import io.dalang.runtime.http.ClientAddress;
 import io.dalang.actors.jobs.Attempt;
 import io.dalang.actors.jobs.JobRequest;
 import io.dalang.actors.jobs.JobView;
@@ -31,12 +33,12 @@ import org.apache.pekko.grpc.javadsl.Metadata;
 public final class GrpcJobsService implements JobsPowerApi {
   private final Authenticator auth;
   private final JobService jobs;
-  private final int defaultMaxTokens;
+  private final RunSettings settings;
 
-  public GrpcJobsService(Authenticator auth, JobService jobs, int defaultMaxTokens) {
+  public GrpcJobsService(Authenticator auth, JobService jobs, RunSettings settings) {
     this.auth = auth;
     this.jobs = jobs;
-    this.defaultMaxTokens = defaultMaxTokens;
+    this.settings = settings;
   }
 
   @Override
@@ -47,7 +49,7 @@ public final class GrpcJobsService implements JobsPowerApi {
         throw new DalangException(ErrorCode.INVALID_REQUEST, "jobs run at batch priority without a start deadline: leave 'priority' and"
             + " 'deadline_ms' unset", r.getDeadlineMs() != 0 ? "deadline_ms" : "priority", 0);
       }
-      var v = GrpcInferenceService.validate(r, "pending", false, defaultMaxTokens);
+      var v = GrpcInferenceService.validate(r, "pending", false, settings);
       JobService.requireServed(p, v.model());
       String hash = JobService.requestHash("grpc.jobs", Json.bytes(v));
       return jobs.submit(p, new JobRequest(v.model(), v.generation()), hash, JobService.idempotencyKey(md.getText(GrpcInferenceService.IDEMPOTENCY_KEY)));
@@ -66,7 +68,7 @@ public final class GrpcJobsService implements JobsPowerApi {
   }
 
   private CompletionStage<Principal> tenant(Metadata md) {
-    return auth.authenticate(md.getText("authorization")).thenApply(p -> {
+    return auth.authenticate(md.getText("authorization"), ClientAddress.of(md)).thenApply(p -> {
       GrpcInferenceService.tenantKey(p);
       return p;
     });

@@ -12,6 +12,7 @@ import io.dalang.runtime.auth.Authenticator;
 import io.dalang.runtime.runs.RunLauncher;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -19,6 +20,8 @@ import org.apache.pekko.grpc.javadsl.ServerReflection;
 import org.apache.pekko.grpc.javadsl.ServiceHandler;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,11 +38,14 @@ public final class GrpcServer {
       ActorRef<PlacementActor.Command> placement, Duration askTimeout, io.dalang.runtime.jobs.JobService jobs) throws Exception {
     var inference = InferencePowerApiHandlerFactory.partial(new GrpcInferenceService(system, auth, runs, jobs), InferencePowerApi.name, system);
     var admin = AdminPowerApiHandlerFactory.partial(new GrpcAdminService(system, auth, placement, askTimeout), AdminPowerApi.name, system);
-    var jobService = JobsPowerApiHandlerFactory.partial(new GrpcJobsService(auth, jobs, runs.settings().defaultMaxTokens()), JobsPowerApi.name, system);
+    var jobService = JobsPowerApiHandlerFactory.partial(new GrpcJobsService(auth, jobs, runs.settings()), JobsPowerApi.name, system);
     var reflection = ServerReflection.create(List.of(io.dalang.grpc.v1.Inference.description, io.dalang.grpc.v1.Admin.description,
         io.dalang.grpc.v1.Jobs.description), system);
     @SuppressWarnings("unchecked")
-    var handler = ServiceHandler.concatOrNotFound(inference, admin, jobService, reflection);
+    var services = ServiceHandler.concatOrNotFound(inference, admin, jobService, reflection);
+    // Services see the caller's address as metadata the binding writes (failed authentications are limited per address).
+    org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>> handler =
+        r -> services.apply(io.dalang.runtime.http.ClientAddress.stamped(r));
     String host = config.getString("dalang.grpc.host");
     ServerBinding binding = Http.get(system).newServerAt(host, config.getInt("dalang.grpc.port")).bind(handler)
         .toCompletableFuture().get(30, TimeUnit.SECONDS);

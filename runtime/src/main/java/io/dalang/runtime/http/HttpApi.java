@@ -5,6 +5,7 @@ import io.dalang.actors.executor.ExecutorEntity;
 import io.dalang.actors.placement.PlacementActor;
 import io.dalang.actors.placement.PlacementDecision;
 import io.dalang.actors.placement.SlotStatus;
+import io.dalang.actors.run.RunSettings;
 import io.dalang.actors.telemetry.TelemetryActor;
 import io.dalang.protocols.error.DalangError;
 import io.dalang.protocols.auth.Role;
@@ -123,7 +124,8 @@ public final class HttpApi extends AllDirectives {
   }
 
   private Route authenticated(Function<Principal, Route> inner) {
-    return optionalHeaderValueByName("Authorization", h -> onSuccess(auth.authenticate(h), inner));
+    return extractRequest(r -> optionalHeaderValueByName("Authorization", h ->
+        onSuccess(auth.authenticate(h, ClientAddress.of(r)), inner)));
   }
 
   /** {@code dalang.metrics.auth = operator}: 401 without a valid key, 403 for a tenant key. */
@@ -199,11 +201,12 @@ public final class HttpApi extends AllDirectives {
     }
   }
 
-  /** A chat or completion body, validated for run {@code runId}. */
-  static RequestValidation.Validated validate(byte[] body, boolean chat, String runId, int defaultMaxTokens) {
+  /** A chat or completion body, validated for run {@code runId} against {@code dalang.limits}. */
+  static RequestValidation.Validated validate(byte[] body, boolean chat, String runId, RunSettings settings) {
+    RequestValidation.body(body.length, settings.limits());
     return chat
-        ? RequestValidation.chat(Json.parse(body, ChatCompletionRequest.class), runId, defaultMaxTokens)
-        : RequestValidation.completion(Json.parse(body, CompletionRequest.class), runId, defaultMaxTokens);
+        ? RequestValidation.chat(Json.parse(body, ChatCompletionRequest.class), runId, settings.defaultMaxTokens(), settings.limits())
+        : RequestValidation.completion(Json.parse(body, CompletionRequest.class), runId, settings.defaultMaxTokens(), settings.limits());
   }
 
   /**
@@ -215,7 +218,7 @@ public final class HttpApi extends AllDirectives {
       Optional<ConnectionWatch.Connection> connection) {
     requireTenantKey(p);
     String runId = RunLauncher.newRunId();
-    RequestValidation.Validated v = validate(body, chat, runId, runs.settings().defaultMaxTokens());
+    RequestValidation.Validated v = validate(body, chat, runId, runs.settings());
     RunLauncher.StartedRun run = runs.start(p, v, received, priority, deadlineEpochMs);
     Runnable unwatch = connection.map(c -> c.onClose(run.clientGone())).orElse(() -> {});
     var rendering = new OpenAiRendering(chat, runId, v.model());

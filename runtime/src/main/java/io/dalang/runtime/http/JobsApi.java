@@ -1,5 +1,6 @@
 package io.dalang.runtime.http;
 
+import io.dalang.actors.run.RunSettings;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.dalang.actors.jobs.JobRequest;
 import io.dalang.actors.jobs.JobView;
@@ -42,11 +43,11 @@ public final class JobsApi {
   private static final Set<String> ENVELOPE = Set.of("type", "request");
 
   private final JobService jobs;
-  private final int defaultMaxTokens;
+  private final RunSettings settings;
 
-  public JobsApi(JobService jobs, int defaultMaxTokens) {
+  public JobsApi(JobService jobs, RunSettings settings) {
     this.jobs = jobs;
-    this.defaultMaxTokens = defaultMaxTokens;
+    this.settings = settings;
   }
 
   /** {@code POST /v1/jobs}: 202 with the new job, or 200 with the job an idempotency key named already. */
@@ -116,7 +117,7 @@ public final class JobsApi {
 
   /** The request validated, for a model the tenant is served: a job is only accepted if it could run. */
   private RequestValidation.Validated accepted(Principal p, byte[] request, boolean chat) {
-    var v = HttpApi.validate(request, chat, "pending", defaultMaxTokens);
+    var v = HttpApi.validate(request, chat, "pending", settings);
     JobService.requireServed(p, v.model());
     return v;
   }

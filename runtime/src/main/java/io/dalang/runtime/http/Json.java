@@ -2,6 +2,8 @@ package io.dalang.runtime.http;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
@@ -38,6 +40,25 @@ public final class Json {
 
   private Json() {}
 
+  static {
+    limitNesting(io.dalang.protocols.openai.RequestLimits.DEFAULTS.nestingDepth());
+  }
+
+  /**
+   * Request bodies may nest JSON at most {@code depth} deep ({@code dalang.limits.nesting-depth}); deeper
+   * is refused while parsing, before anything is built from it. Set once, when the node starts.
+   */
+  public static synchronized void limitNesting(int depth) {
+    var constraints = StreamReadConstraints.builder().maxNestingDepth(depth).build();
+    MAPPER.getFactory().setStreamReadConstraints(constraints);
+    STRICT.getFactory().setStreamReadConstraints(constraints);
+  }
+
+  private static DalangException tooDeep(ObjectMapper mapper) {
+    return io.dalang.protocols.openai.RequestValidation.overCap("body", "the request body nests JSON too deep",
+        mapper.getFactory().streamReadConstraints().getMaxNestingDepth() + " levels");
+  }
+
   /** Reads an OpenAI-style request: fields Dalang does not know are ignored (clients send many). */
   public static <T> T parse(byte[] body, Class<T> type) {
     return parse(body, type, MAPPER);
@@ -54,6 +75,8 @@ public final class Json {
       T value = mapper.readValue(body, type);
       if (value == null) throw new DalangException(ErrorCode.INVALID_REQUEST, "the request body must be a JSON object");
       return value;
+    } catch (StreamConstraintsException e) {
+      throw tooDeep(mapper);
     } catch (JsonParseException e) {
       throw new DalangException(ErrorCode.MALFORMED_JSON, "the request body is not valid JSON (line "
           + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")");
@@ -70,6 +93,7 @@ public final class Json {
     } catch (JsonProcessingException e) {
       // Jackson wraps syntax errors met while binding (e.g. a body cut short) in a mapping exception.
       for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
+        if (c instanceof StreamConstraintsException) throw tooDeep(mapper);
         if (c instanceof JsonParseException) throw new DalangException(ErrorCode.MALFORMED_JSON, "the request body is not valid JSON");
       }
       throw new DalangException(ErrorCode.INVALID_REQUEST, "the request body could not be read as the expected JSON object");

@@ -43,6 +43,7 @@ import io.dalang.protocols.files.PrivateFiles;
 import io.dalang.protocols.node.Device;
 import io.dalang.protocols.redaction.Redaction;
 import io.dalang.protocols.redaction.Redactor;
+import io.dalang.runtime.auth.AuthSettings;
 import io.dalang.runtime.auth.Authenticator;
 import io.dalang.runtime.engine.ChaosConfig;
 import io.dalang.runtime.engine.RuntimeEngineFactory;
@@ -100,10 +101,12 @@ public final class DalangNode implements AutoCloseable {
   private final ActorRef<PlacementActor.Command> placement;
   private final RunLauncher runs;
   private final Chaos chaos;
+  private final KeyService keys;
 
   private DalangNode(ActorSystem<Void> system, ServerBinding http, ServerBinding grpc, Path dataDir, String demoKey, String nodeId,
-      ActorRef<PlacementActor.Command> placement, RunLauncher runs, Chaos chaos) {
+      ActorRef<PlacementActor.Command> placement, RunLauncher runs, Chaos chaos, KeyService keys) {
     this.system = system;
+    this.keys = keys;
     this.chaos = chaos;
     this.placement = placement;
     this.runs = runs;
@@ -156,6 +159,11 @@ public final class DalangNode implements AutoCloseable {
   /** This node's fault-injection switchboard ({@code dalang.chaos}; tests and drills switch faults on it). */
   public Chaos chaos() {
     return chaos;
+  }
+
+  /** Issues and revokes keys as the admin API does (tests issue a key of their choosing); null on a GPU node. */
+  public KeyService keys() {
+    return keys;
   }
 
   /** A tenant's quota usage now, as the admin API shows it. */
@@ -259,7 +267,7 @@ public final class DalangNode implements AutoCloseable {
       var registered = awaitRegistered(system, agent);
       log.info("node {} joined the cluster with {} device(s)", registered.nodeId(), registered.devices().size());
       writePidFile(system, dataDir);
-      return new DalangNode(system, null, null, dataDir, null, registered.nodeId(), null, null, chaos);
+      return new DalangNode(system, null, null, dataDir, null, registered.nodeId(), null, null, chaos, null);
     });
   }
 
@@ -403,21 +411,24 @@ public final class DalangNode implements AutoCloseable {
       replicas.tell(new ReplicaReconciler.ReconcileNow()); // this node's devices are known now
     }
 
-    var runs = new RunLauncher(system, placement, telemetry, RunSettings.from(config), config.getInt("dalang.http.stream-buffer"),
+    var runSettings = RunSettings.from(config);
+    io.dalang.runtime.http.Json.limitNesting(runSettings.limits().nestingDepth());
+    var runs = new RunLauncher(system, placement, telemetry, runSettings, config.getInt("dalang.http.stream-buffer"),
         new Fallbacks(secrets, metrics, config.getDuration("dalang.fallback.remote-timeout")));
-    var auth = new Authenticator(system, askTimeout, config.getDuration("dalang.http.auth-cache-ttl"));
+    var auth = new Authenticator(system, askTimeout, AuthSettings.from(config), metrics);
+    var keys = new KeyService(system, askTimeout, auth::issued);
     // Durable jobs: remembered jobs (those unfinished when the node stopped) start again here.
     var jobSettings = JobSettings.from(config);
     IdempotencyEntity.init(system);
     JobEntity.init(system, new LauncherJobExecutor(system, runs, auth, jobSettings.maxConcurrentAttempts(), jobSettings.maxReplayTokens()), jobSettings);
     var jobs = new JobService(system, askTimeout, jobSettings);
-    var admin = new AdminApi(system, auth, new KeyService(system, askTimeout), audit, placement, askTimeout,
+    var admin = new AdminApi(system, auth, keys, audit, placement, askTimeout,
         tenant -> usage(system, tenant, askTimeout), secrets, auditLedger, AuditStore.fromConfig(config),
         AuditSettings.from(config).blockSize(), jobs,
         new AdminApi.PoolSettings(replicas, RuntimeEngineFactory.KINDS, config.getString("dalang.engine.default")), chaos);
     var api = new HttpApi(system, auth, runs, placement, telemetry, askTimeout, RuntimeEngineFactory.KINDS, metrics::scrape,
         io.dalang.runtime.http.MetricsAccess.from(config), admin.route(),
-        new JobsApi(jobs, runs.settings().defaultMaxTokens()));
+        new JobsApi(jobs, runs.settings()));
     String host = config.getString("dalang.http.host");
     // HTTP/1.1 with every connection watched, so that a client hanging up cancels its waiting runs
     // (ConnectionWatch); gRPC's HTTP/2 has its own binding.
@@ -430,7 +441,7 @@ public final class DalangNode implements AutoCloseable {
     String local = host.equals("0.0.0.0") || host.equals("::") ? "127.0.0.1" : host;
     writeWhileRunning(system, urlFile(dataDir), "http://" + local + ":" + binding.localAddress().getPort() + "\n");
     ServerBinding grpc = GrpcServer.bind(system, config, auth, runs, placement, askTimeout, jobs);
-    return new DalangNode(system, binding, grpc, dataDir, key, nodeId, placement, runs, chaos);
+    return new DalangNode(system, binding, grpc, dataDir, key, nodeId, placement, runs, chaos, keys);
   }
 
   /** Where {@code dalang node} writes its process id while it runs, for {@code dalang node drain}. */
