@@ -76,6 +76,23 @@ public final class RemoteOpenAiEndpoint {
     return null;
   }
 
+  /**
+   * Why the host of {@code baseUrl} (one {@link #checkBaseUrl} accepted) may not be reached now, or null:
+   * it resolves to no address, or to one the provider may not reach ({@link OutboundAddresses}). Blocks on
+   * DNS. Each connection checks again ({@link RemoteSseCall}): this is for refusing a provider at once.
+   */
+  public static String checkHost(String baseUrl, boolean allowPrivate) {
+    String host = URI.create(baseUrl).getHost();
+    try {
+      RemoteSseCall.checkedAddress(host, allowPrivate);
+      return null;
+    } catch (RemoteSseCall.RefusedException e) {
+      return e.getMessage();
+    } catch (IOException e) {
+      return "host " + host + " does not resolve";
+    }
+  }
+
   /** Scheme, host and port of a URL that {@link #checkBaseUrl} accepted: what a provider's key is bound to. */
   public static String origin(String url) {
     URI uri = URI.create(url);

@@ -32,6 +32,7 @@ import io.dalang.runtime.admin.KeyService;
 import io.dalang.actors.placement.PlacementSettings;
 import io.dalang.actors.placement.SlotStatus;
 import io.dalang.actors.pool.PoolEntity;
+import io.dalang.actors.provider.ProviderEntity;
 import io.dalang.actors.pool.ReplicaReconciler;
 import io.dalang.actors.run.RunSettings;
 import io.dalang.actors.slot.ModelSlotEntity;
@@ -347,6 +348,7 @@ public final class DalangNode implements AutoCloseable {
     TenantEntity.init(system);
     ApiKeyEntity.init(system);
     PoolEntity.init(system);
+    ProviderEntity.init(system);
     ExecutorEntity.init(system);
     ModelSlotEntity.init(system);
 
@@ -397,7 +399,7 @@ public final class DalangNode implements AutoCloseable {
     }
 
     var runs = new RunLauncher(system, placement, telemetry, RunSettings.from(config), config.getInt("dalang.http.stream-buffer"),
-        new Fallbacks(secrets, metrics, config.getDuration("dalang.fallback.remote-timeout")));
+        new Fallbacks(secrets, ProviderEntity.lookup(system, askTimeout), metrics, config.getDuration("dalang.fallback.remote-timeout")));
     var auth = new Authenticator(system, askTimeout, config.getDuration("dalang.http.auth-cache-ttl"));
     // Durable jobs: remembered jobs (those unfinished when the node stopped) start again here.
     var jobSettings = JobSettings.from(config);
