@@ -307,6 +307,11 @@ public final class LlamaServerEngine implements Engine {
       return cancelled.get();
     }
 
+    /** Whether a data event arrived: a remote's 200 without one is a failure, not an empty answer. */
+    boolean started() {
+      return started;
+    }
+
     @Override
     public void onSubscribe(Flow.Subscription s) {
       subscription = s;

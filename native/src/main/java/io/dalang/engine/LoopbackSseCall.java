@@ -117,6 +117,11 @@ final class LoopbackSseCall implements Runnable {
 
   /** Reads a whole HTTP/1.1 response from {@code in}, handing its status and body lines on. */
   static void readResponse(InputStream in, Handler handler) throws IOException {
+    readResponse(in, handler, Integer.MAX_VALUE);
+  }
+
+  /** The same, and a body line longer than {@code maxLine} bytes fails the read. */
+  static void readResponse(InputStream in, Handler handler, int maxLine) throws IOException {
     String statusLine = asciiLine(in);
     if (statusLine == null) throw new EOFException("connection closed before a response");
     String[] parts = statusLine.split(" ", 3);
@@ -146,7 +151,7 @@ final class LoopbackSseCall implements Runnable {
       }
     }
     handler.status(status);
-    var lines = new LineSplitter(handler);
+    var lines = new LineSplitter(handler, maxLine);
     byte[] buf = new byte[16 * 1024];
     if (chunked) {
       while (true) {
@@ -214,14 +219,16 @@ final class LoopbackSseCall implements Runnable {
    */
   static final class LineSplitter {
     private final Handler handler;
+    private final int maxLine;
     private byte[] line = new byte[1024];
     private int len;
 
-    LineSplitter(Handler handler) {
+    LineSplitter(Handler handler, int maxLine) {
       this.handler = handler;
+      this.maxLine = maxLine;
     }
 
-    void feed(byte[] buf, int n) {
+    void feed(byte[] buf, int n) throws IOException {
       int from = 0;
       for (int i = 0; i < n; i++) {
         if (buf[i] != '\n') continue;
@@ -237,8 +244,9 @@ final class LoopbackSseCall implements Runnable {
       if (len > 0) emit();
     }
 
-    private void append(byte[] buf, int off, int n) {
+    private void append(byte[] buf, int off, int n) throws IOException {
       if (n == 0) return;
+      if (len + n > maxLine) throw new IOException("a body line is longer than " + maxLine + " bytes");
       if (len + n > line.length) line = java.util.Arrays.copyOf(line, Math.max(line.length * 2, len + n));
       System.arraycopy(buf, off, line, len, n);
       len += n;

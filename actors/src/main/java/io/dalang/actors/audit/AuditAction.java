@@ -16,6 +16,10 @@ public final class AuditAction {
   public static final String POOL_GRANT = "pool.grant";
   public static final String POOL_CREATE = "pool.create";
   public static final String POOL_UPDATE = "pool.update";
+  /** A provider created, changed or deleted; details say its base URL, models and whether it may reach private addresses. */
+  public static final String PROVIDER_CREATE = "provider.create";
+  public static final String PROVIDER_UPDATE = "provider.update";
+  public static final String PROVIDER_DELETE = "provider.delete";
   public static final String KEY_ISSUE = "key.issue";
   public static final String KEY_REVOKE = "key.revoke";
   public static final String SECRET_WRITE = "secret.write";

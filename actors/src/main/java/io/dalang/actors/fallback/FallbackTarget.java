@@ -3,17 +3,21 @@ package io.dalang.actors.fallback;
 import io.dalang.protocols.CborSerializable;
 
 /**
- * One entry of a tenant's ordered fallback list: a pool of the tenant's, or a remote OpenAI-compatible
- * endpoint whose API key is a secret in the tenant's secret namespace. One flat record (the kind follows
- * from which fields are set) so that it serializes as it is in the tenant's events and snapshots.
+ * One entry of a tenant's ordered fallback list: a pool of the tenant's, or a provider (a remote
+ * OpenAI-compatible endpoint the platform manages, {@code ProviderEntity}) named with the model to ask it
+ * for. One flat record (the kind follows from which fields are set) so that it serializes as it is in the
+ * tenant's events and snapshots.
  *
- * @param pool the pool's id for a pool target, null for a remote one
- * @param name a remote target's name (labels, errors); for a pool target its pool id
- * @param baseUrl a remote target's API base, e.g. {@code https://api.example.com/v1}; null for a pool
- * @param model the model a remote target is asked for; for a pool target the model its pool serves,
+ * <p>Lists stored before providers existed may hold a URL target ({@code baseUrl} and {@code apiKeySecret}
+ * set): it is kept so that those events still read, but it is never used ({@link #isLegacyUrl}); the
+ * tenant's keys do not carry it and the admin API shows it as ignored.
+ *
+ * @param pool the pool's id for a pool target, null otherwise
+ * @param name the provider's name; for a pool target its pool id
+ * @param baseUrl null, except in a legacy URL target
+ * @param model the model the provider is asked for; for a pool target the model its pool serves,
  *     filled in when the tenant's keys are resolved (null as stored)
- * @param apiKeySecret {@code namespace/name} of the tenant secret holding a remote target's key; null or
- *     empty for an endpoint without a key
+ * @param apiKeySecret null, except in a legacy URL target
  */
 public record FallbackTarget(String pool, String name, String baseUrl, String model, String apiKeySecret) implements CborSerializable {
 
@@ -21,15 +25,20 @@ public record FallbackTarget(String pool, String name, String baseUrl, String mo
     return new FallbackTarget(poolId, poolId, null, null, null);
   }
 
-  public static FallbackTarget remote(String name, String baseUrl, String model, String apiKeySecret) {
-    return new FallbackTarget(null, name, baseUrl, model, apiKeySecret);
+  public static FallbackTarget provider(String provider, String model) {
+    return new FallbackTarget(null, provider, null, model, null);
   }
 
   public boolean isPool() {
     return pool != null;
   }
 
-  /** How responses, run records and metrics name it: {@code pool:<id>} or {@code remote:<name>}. */
+  /** A remote URL named by the tenant itself, as lists could hold before providers: never called. */
+  public boolean isLegacyUrl() {
+    return pool == null && baseUrl != null;
+  }
+
+  /** How responses, run records and metrics name it: {@code pool:<id>} or {@code remote:<provider>}. */
   public String label() {
     return isPool() ? poolLabel(pool) : "remote:" + name;
   }
@@ -41,19 +50,5 @@ public record FallbackTarget(String pool, String name, String baseUrl, String mo
   /** This pool target with the model its pool serves. */
   public FallbackTarget withModel(String servedModel) {
     return new FallbackTarget(pool, name, baseUrl, servedModel, apiKeySecret);
-  }
-
-  /** The secret's namespace, or null when the target has no key. */
-  public String secretNamespace() {
-    return hasKey() ? apiKeySecret.substring(0, apiKeySecret.indexOf('/')) : null;
-  }
-
-  /** The secret's name, or null when the target has no key. */
-  public String secretName() {
-    return hasKey() ? apiKeySecret.substring(apiKeySecret.indexOf('/') + 1) : null;
-  }
-
-  public boolean hasKey() {
-    return apiKeySecret != null && apiKeySecret.indexOf('/') > 0;
   }
 }

@@ -1,8 +1,11 @@
 package io.dalang.actors.fallback;
 
+import io.dalang.actors.provider.ProviderEntity;
+import io.dalang.actors.provider.ProviderSpec;
 import io.dalang.actors.secrets.SecretsClient;
 import io.dalang.engine.Engine;
 import io.dalang.engine.RemoteOpenAiEndpoint;
+import io.dalang.protocols.auth.Role;
 import io.dalang.protocols.error.DalangError;
 import io.dalang.protocols.error.ErrorCode;
 import io.dalang.protocols.generation.GenerationEvent;
@@ -14,11 +17,12 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * What a run needs to move to its tenant's next fallback target: the rule that says when it may
- * ({@link #eligible}), the way to a remote endpoint (its key read from the tenant's secrets, audited,
- * and remembered by the log redaction so that it never shows in a log line), and the
+ * ({@link #eligible}), the way to a provider (its key read from the platform's secrets, audited, and
+ * remembered by the log redaction so that it never shows in a log line), and the
  * {@code dalang_fallbacks_total{tenant,from,to,reason}} counter.
  */
 public final class Fallbacks {
@@ -26,23 +30,28 @@ public final class Fallbacks {
   public static final String SECRET_ACTOR = "system:fallback";
 
   private final SecretsClient secrets;
+  private final Function<String, CompletionStage<ProviderEntity.ProviderView>> providers;
   private final MeterRegistry metrics;
   private final Duration remoteTimeout;
 
   /**
-   * @param secrets where remote targets' keys are read; null when this node has no secrets (remote
-   *     targets with a key then fail over to the next target)
-   * @param remoteTimeout how long a remote endpoint may take to answer with its response headers
+   * @param secrets where providers' keys are read; null when this node has no secrets (provider targets
+   *     with a key then fail over to the next target)
+   * @param providers a provider by name ({@link ProviderEntity#lookup})
+   * @param remoteTimeout how long a provider may be silent: before its answer, and within it
    */
-  public Fallbacks(SecretsClient secrets, MeterRegistry metrics, Duration remoteTimeout) {
+  public Fallbacks(SecretsClient secrets, Function<String, CompletionStage<ProviderEntity.ProviderView>> providers, MeterRegistry metrics,
+      Duration remoteTimeout) {
     this.secrets = secrets;
+    this.providers = providers;
     this.metrics = metrics;
     this.remoteTimeout = remoteTimeout;
   }
 
   /** No secrets, metrics kept to itself: for runs started where fallback is not wired (benchmarks, tests). */
   public static Fallbacks none() {
-    return new Fallbacks(null, new SimpleMeterRegistry(), Duration.ofSeconds(30));
+    return new Fallbacks(null, name -> CompletableFuture.completedFuture(ProviderEntity.ProviderView.absent(name)), new SimpleMeterRegistry(),
+        Duration.ofSeconds(30));
   }
 
   /**
@@ -59,29 +68,37 @@ public final class Fallbacks {
   }
 
   /**
-   * Starts {@code request} on remote target {@code t} of {@code tenant}; its events go to {@code sink}.
-   * Fails (with a typed {@code engine_unavailable}) only when the key cannot be read.
+   * Starts {@code request} on provider target {@code t}; its events go to {@code sink}. Fails (with a
+   * typed {@code engine_unavailable}) when the provider is gone, no longer serves the model, its key is
+   * not bound to its current origin, or the key cannot be read. The key is the platform's secret
+   * {@code platform:providers/<name>} at the version the provider pins, and goes to the provider's origin only.
    */
   public CompletionStage<Engine.Generation> startRemote(String tenant, FallbackTarget t, GenerationRequest request,
       Consumer<GenerationEvent> sink) {
-    CompletionStage<String> key;
-    if (!t.hasKey()) {
-      key = CompletableFuture.completedFuture("");
-    } else if (secrets == null) {
-      key = CompletableFuture.failedFuture(unavailable(t, "this node reads no tenant secrets").toException());
-    } else {
-      key = secrets.get(tenant, t.secretNamespace(), t.secretName(), 0, SECRET_ACTOR).handle((v, err) -> {
-        if (err != null) throw unavailable(t, "its key (secret " + t.apiKeySecret() + ") cannot be read").toException();
-        try {
-          String k = v.asString();
-          KnownSecrets.GLOBAL.remember(k);
-          return k;
-        } finally {
-          v.destroy();
-        }
-      });
-    }
-    return key.thenApply(k -> RemoteOpenAiEndpoint.generate(t.name(), t.baseUrl(), t.model(), k, remoteTimeout, request, sink));
+    if (t.isLegacyUrl()) return CompletableFuture.failedFuture(unavailable(t, "URL targets are no longer used; name a provider").toException());
+    return providers.apply(t.name()).thenCompose(p -> {
+      if (!p.exists()) throw unavailable(t, "there is no such provider").toException();
+      var spec = p.spec();
+      if (!spec.models().contains(t.model())) throw unavailable(t, "it does not serve model " + t.model()).toException();
+      if (!spec.keyBoundHere()) throw unavailable(t, "its key was given for another host").toException();
+      return key(t, spec).thenApply(k -> RemoteOpenAiEndpoint.generate(t.name(), spec.baseUrl(), t.model(), k, spec.allowPrivate(),
+          remoteTimeout, request, sink));
+    });
+  }
+
+  private CompletionStage<String> key(FallbackTarget t, ProviderSpec spec) {
+    if (!spec.hasKey()) return CompletableFuture.completedFuture("");
+    if (secrets == null) return CompletableFuture.failedFuture(unavailable(t, "this node reads no secrets").toException());
+    return secrets.get(Role.PLATFORM_TENANT, ProviderEntity.SECRET_NAMESPACE, t.name(), spec.keyVersion(), SECRET_ACTOR).handle((v, err) -> {
+      if (err != null) throw unavailable(t, "its key cannot be read").toException();
+      try {
+        String k = v.asString();
+        KnownSecrets.GLOBAL.remember(k);
+        return k;
+      } finally {
+        v.destroy();
+      }
+    });
   }
 
   private static DalangError unavailable(FallbackTarget t, String why) {

@@ -32,12 +32,37 @@ public final class AdminRequests {
   public record SetFallbacks(List<FallbackTarget> targets) {}
 
   /**
-   * One fallback target: either {@code pool} (one of the tenant's pools), or a remote OpenAI-compatible
-   * endpoint ({@code name}, {@code base_url}, {@code model}, and {@code api_key_secret}: {@code namespace/name}
-   * of the tenant secret holding its key, left out for an endpoint without one).
+   * One fallback target: either {@code pool} (one of the tenant's pools), or {@code provider} (a provider's
+   * name, {@code /admin/v1/providers}) and the {@code model} to ask it for. {@code name}, {@code base_url}
+   * and {@code api_key_secret} are the retired URL form: read only to be refused by name.
    */
-  public record FallbackTarget(String pool, String name, @JsonProperty("base_url") String baseUrl, String model,
+  public record FallbackTarget(String pool, String provider, String model, String name, @JsonProperty("base_url") String baseUrl,
       @JsonProperty("api_key_secret") String apiKeySecret) {}
+
+  /**
+   * {@code POST /admin/v1/providers}: a remote OpenAI-compatible endpoint; {@code api_key} (stored as the
+   * platform's secret {@code providers/<name>}, never shown), prices and {@code allow_private} are optional.
+   */
+  public record CreateProvider(String name, @JsonProperty("base_url") String baseUrl, List<String> models,
+      @JsonProperty("api_key") String apiKey, @JsonProperty("input_price_per_mtok") Double inputPricePerMTok,
+      @JsonProperty("output_price_per_mtok") Double outputPricePerMTok, @JsonProperty("allow_private") Boolean allowPrivate) {
+    /** Never the key. */
+    @Override
+    public String toString() {
+      return "CreateProvider[name=" + name + ", base_url=" + baseUrl + ", api_key=[REDACTED]]";
+    }
+  }
+
+  /** {@code PATCH /admin/v1/providers/{name}}: what to change; absent fields stay. */
+  public record UpdateProvider(@JsonProperty("base_url") String baseUrl, List<String> models, @JsonProperty("api_key") String apiKey,
+      @JsonProperty("input_price_per_mtok") Double inputPricePerMTok, @JsonProperty("output_price_per_mtok") Double outputPricePerMTok,
+      @JsonProperty("allow_private") Boolean allowPrivate) {
+    /** Never the key. */
+    @Override
+    public String toString() {
+      return "UpdateProvider[base_url=" + baseUrl + ", api_key=[REDACTED]]";
+    }
+  }
 
   /** {@code PUT /admin/v1/tenants/{id}/secrets/{namespace}/{name}}: the value, stored encrypted as a new version. */
   public record PutSecret(String value) {

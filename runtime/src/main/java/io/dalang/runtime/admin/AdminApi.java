@@ -61,6 +61,8 @@ import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
  * fleet.read                                    platform-admin, operator
  * pool.create, pool.update                      platform-admin ({@link PoolAdmin})
  * pool.read                                     platform-admin, operator
+ * provider.create, provider.update, .delete     platform-admin ({@link ProviderAdmin})
+ * provider.read                                 platform-admin, operator
  * chaos.read                                    platform-admin, operator
  * chaos.set, chaos.clear                        platform-admin
  * </pre>
@@ -84,6 +86,7 @@ public final class AdminApi extends AllDirectives {
   private final JobService jobs;
   private final PoolAdmin pools;
   private final HostAdmin host;
+  private final ProviderAdmin providers;
   private final Chaos chaos;
 
   /**
@@ -99,6 +102,7 @@ public final class AdminApi extends AllDirectives {
     this.pools = new PoolAdmin(system, timeout, audit, this::allow, poolSettings.reconciler(), poolSettings.engines(),
         poolSettings.defaultEngine());
     this.host = new HostAdmin(system, auditStore, auditBlockSize, this::allow);
+    this.providers = new ProviderAdmin(system, timeout, audit, this::allow, secrets);
     this.secrets = secrets;
     this.ledger = ledger;
     this.auditStore = auditStore;
@@ -150,6 +154,7 @@ public final class AdminApi extends AllDirectives {
         path("fleet", () -> get(() -> completeWithFuture(fleet(p)))),
         pools.route(p),
         host.route(p),
+        providers.route(p),
         path("chaos", () -> concat(
             get(() -> complete(chaosStatus(p))),
             post(() -> body(b -> complete(chaosSet(p, b)))),
@@ -284,7 +289,7 @@ public final class AdminApi extends AllDirectives {
     }));
   }
 
-  // Fallbacks: pools of the tenant, then remote endpoints whose keys are tenant secrets (referenced, never shown).
+  // Fallbacks: pools of the tenant, then providers by name (docs/security.md, "Outbound connections").
 
   private CompletionStage<HttpResponse> setFallbacks(Principal p, String tenant, byte[] body) {
     allow(p, "fallback.set", tenant, tenant, platformAdmin(p) || (p.role() == Role.TENANT_ADMIN && p.ownTenant(tenant)),
@@ -293,8 +298,8 @@ public final class AdminApi extends AllDirectives {
     return existingTenant(tenant).thenCompose(t -> {
       var foreign = targets.stream().filter(f -> f.isPool() && !t.pools().contains(f.pool())).map(f -> f.pool()).toList();
       if (!foreign.isEmpty()) throw AdminValidation.invalid("targets", "fallback pools " + foreign + " are not pools of tenant " + tenant);
-      return sharding.entityRefFor(TenantEntity.ENTITY_KEY, tenant)
-          .<TenantEntity.TenantView>askWithStatus(r -> new TenantEntity.SetFallbacks(targets, r), timeout);
+      return FallbackTargets.checkProviders(targets, providers.lookup()).thenCompose(ok -> sharding.entityRefFor(TenantEntity.ENTITY_KEY, tenant)
+          .<TenantEntity.TenantView>askWithStatus(r -> new TenantEntity.SetFallbacks(targets, r), timeout));
     }).thenApply(v -> {
       auth.invalidateAll(); // principals carry the fallbacks
       audit.record(tenant, p.keyId(), "fallback.set", tenant, "ok", "",

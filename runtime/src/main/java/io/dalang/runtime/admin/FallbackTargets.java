@@ -1,19 +1,21 @@
 package io.dalang.runtime.admin;
 
 import io.dalang.actors.fallback.FallbackTarget;
-import io.dalang.actors.secrets.SecretNames;
+import io.dalang.actors.provider.ProviderEntity;
 import io.dalang.protocols.admin.AdminRequests;
 import io.dalang.protocols.admin.AdminValidation;
-import io.dalang.protocols.error.DalangError;
-import java.net.URI;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
 
 /**
  * The wire form of a tenant's fallback list ({@code PUT/GET /admin/v1/tenants/{id}/fallbacks}): strict
- * validation of what comes in, and the body that goes out (secret references, never values).
+ * validation of what comes in, and the body that goes out. A target is one of the tenant's pools or a
+ * provider by name: tenants cannot name URLs or keys ({@code docs/security.md}, "Outbound connections").
  */
 final class FallbackTargets {
   /** Targets a tenant may list: the chain's length bounds how long a failing run keeps trying. */
@@ -29,7 +31,7 @@ final class FallbackTargets {
       var t = req.targets().get(i);
       String f = "targets[" + i + "]";
       if (t == null) throw AdminValidation.invalid(f, "'" + f + "' must be an object");
-      out.add(t.pool() != null ? pool(f, t) : remote(f, t));
+      out.add(target(f, t));
     }
     if (out.stream().map(FallbackTarget::label).distinct().count() != out.size()) {
       throw AdminValidation.invalid("targets", "'targets' lists a target twice");
@@ -37,42 +39,38 @@ final class FallbackTargets {
     return List.copyOf(out);
   }
 
-  private static FallbackTarget pool(String f, AdminRequests.FallbackTarget t) {
-    if (t.baseUrl() != null || t.model() != null || t.apiKeySecret() != null || t.name() != null) {
-      throw AdminValidation.invalid(f, "'" + f + "': a pool target has only 'pool'");
-    }
-    return FallbackTarget.pool(AdminValidation.id(f + ".pool", t.pool()));
-  }
-
-  private static FallbackTarget remote(String f, AdminRequests.FallbackTarget t) {
-    String name = AdminValidation.id(f + ".name", t.name());
-    if (t.baseUrl() == null) throw AdminValidation.invalid(f, "'" + f + "' needs 'pool', or 'name', 'base_url' and 'model'");
-    URI uri;
-    try {
-      uri = new URI(t.baseUrl());
-    } catch (java.net.URISyntaxException e) {
-      throw AdminValidation.invalid(f + ".base_url", "'" + f + ".base_url' is not a URL");
-    }
-    if (!("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null) {
-      throw AdminValidation.invalid(f + ".base_url", "'" + f + ".base_url' must be an http or https URL with a host");
-    }
-    // A key in the URL would end up where URLs go (logs, this API's answers): keys go in secrets.
-    if (uri.getRawUserInfo() != null || uri.getRawQuery() != null) {
-      throw AdminValidation.invalid(f + ".base_url", "'" + f + ".base_url' must not carry credentials or a query; put the key in a secret");
-    }
-    if (t.model() == null || t.model().isBlank() || t.model().length() > 200) {
-      throw AdminValidation.invalid(f + ".model", "'" + f + ".model' must be 1 to 200 characters");
-    }
-    String secret = t.apiKeySecret();
-    if (secret != null) {
-      int slash = secret.indexOf('/');
-      DalangError bad = slash < 0 ? null : SecretNames.check(secret.substring(0, slash), secret.substring(slash + 1));
-      if (slash < 0 || bad != null) {
-        throw AdminValidation.invalid(f + ".api_key_secret", "'" + f + ".api_key_secret' must be 'namespace/name' of a tenant secret"
-            + (bad != null ? ": " + bad.message() : ""));
+  private static FallbackTarget target(String f, AdminRequests.FallbackTarget t) {
+    // The retired URL form: a tenant could send its secrets to any host it named.
+    for (var retired : List.of(Map.entry("base_url", t.baseUrl() != null), Map.entry("api_key_secret", t.apiKeySecret() != null),
+        Map.entry("name", t.name() != null))) {
+      if (retired.getValue()) {
+        throw AdminValidation.invalid(f + "." + retired.getKey(), "'" + f + "." + retired.getKey()
+            + "' is no longer accepted: a fallback names a provider ('provider' and 'model'), which a platform-admin creates");
       }
     }
-    return FallbackTarget.remote(name, t.baseUrl(), t.model(), secret);
+    if (t.pool() != null) {
+      if (t.provider() != null || t.model() != null) throw AdminValidation.invalid(f, "'" + f + "': a pool target has only 'pool'");
+      return FallbackTarget.pool(AdminValidation.id(f + ".pool", t.pool()));
+    }
+    if (t.provider() == null) throw AdminValidation.invalid(f, "'" + f + "' needs 'pool', or 'provider' and 'model'");
+    return FallbackTarget.provider(AdminValidation.id(f + ".provider", t.provider()), AdminValidation.modelId(f + ".model", t.model()));
+  }
+
+  /** Fails with a typed 400 naming the target when a provider target's provider does not exist or does not serve its model. */
+  static CompletionStage<Void> checkProviders(List<FallbackTarget> targets, Function<String, CompletionStage<ProviderEntity.ProviderView>> providers) {
+    CompletableFuture<Void> all = CompletableFuture.completedFuture(null);
+    for (int i = 0; i < targets.size(); i++) {
+      var t = targets.get(i);
+      if (t.isPool()) continue;
+      String f = "targets[" + i + "]";
+      all = all.thenCompose(x -> providers.apply(t.name()).thenAccept(p -> {
+        if (!p.exists()) throw AdminValidation.invalid(f + ".provider", "'" + f + ".provider': there is no provider " + t.name());
+        if (!p.spec().models().contains(t.model())) {
+          throw AdminValidation.invalid(f + ".model", "'" + f + ".model': provider " + t.name() + " serves " + p.spec().models());
+        }
+      }));
+    }
+    return all;
   }
 
   static Map<String, Object> body(String tenant, List<FallbackTarget> targets) {
@@ -82,11 +80,11 @@ final class FallbackTargets {
       m.put("target", t.label());
       if (t.isPool()) {
         m.put("pool", t.pool());
+      } else if (t.isLegacyUrl()) {
+        m.put("ignored", "a URL target stored before providers existed: never used; set the list again naming a provider");
       } else {
-        m.put("name", t.name());
-        m.put("base_url", t.baseUrl());
+        m.put("provider", t.name());
         m.put("model", t.model());
-        m.put("api_key_secret", t.apiKeySecret());
       }
       list.add(m);
     }

@@ -137,7 +137,8 @@ public final class Authenticator {
           return poolModels(t.pools()).thenApply(served -> {
             var models = new HashMap<String, String>();
             for (String pool : t.pools()) if (served.containsKey(pool)) models.putIfAbsent(served.get(pool), pool);
-            var fallbacks = t.fallbacks().stream().filter(f -> !f.isPool() || served.containsKey(f.pool()))
+            // URL targets stored before providers existed are never used (FallbackTarget#isLegacyUrl).
+            var fallbacks = t.fallbacks().stream().filter(f -> f.isPool() ? served.containsKey(f.pool()) : !f.isLegacyUrl())
                 .map(f -> f.isPool() ? f.withModel(served.get(f.pool())) : f).toList();
             return new Principal(t.tenantId(), keyId, role, Set.copyOf(t.pools()), Map.copyOf(models), t.quotas(), fallbacks);
           });

@@ -32,6 +32,7 @@ import io.dalang.runtime.admin.KeyService;
 import io.dalang.actors.placement.PlacementSettings;
 import io.dalang.actors.placement.SlotStatus;
 import io.dalang.actors.pool.PoolEntity;
+import io.dalang.actors.provider.ProviderEntity;
 import io.dalang.actors.pool.ReplicaReconciler;
 import io.dalang.actors.run.RunSettings;
 import io.dalang.actors.slot.ModelSlotEntity;
@@ -362,6 +363,7 @@ public final class DalangNode implements AutoCloseable {
     TenantEntity.init(system);
     ApiKeyEntity.init(system);
     PoolEntity.init(system);
+    ProviderEntity.init(system);
     ExecutorEntity.init(system);
     ModelSlotEntity.init(system);
 
@@ -414,7 +416,7 @@ public final class DalangNode implements AutoCloseable {
     var runSettings = RunSettings.from(config);
     io.dalang.runtime.http.Json.limitNesting(runSettings.limits().nestingDepth());
     var runs = new RunLauncher(system, placement, telemetry, runSettings, config.getInt("dalang.http.stream-buffer"),
-        new Fallbacks(secrets, metrics, config.getDuration("dalang.fallback.remote-timeout")));
+        new Fallbacks(secrets, ProviderEntity.lookup(system, askTimeout), metrics, config.getDuration("dalang.fallback.remote-timeout")));
     var auth = new Authenticator(system, askTimeout, AuthSettings.from(config), metrics);
     var keys = new KeyService(system, askTimeout, auth::issued);
     // Durable jobs: remembered jobs (those unfinished when the node stopped) start again here.

@@ -36,7 +36,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Per-tenant fallback with real parts: pool {@code broken} serves a model file that no longer matches
  * its digest (its slot never becomes Ready), pool {@code demo} is healthy, and a real llama-server started
- * here, guarded by {@code --api-key}, is the remote endpoint whose key is a secret of the tenant.
+ * here, guarded by {@code --api-key}, is provider {@code backup-llm} (on loopback, so created by the
+ * platform-admin with {@code allow_private}), whose key the tenant never sees.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class FallbackEndToEndTest {
@@ -45,6 +46,7 @@ class FallbackEndToEndTest {
   @TempDir static Path data;
   DalangNode node;
   ApiClient api;
+  ApiClient admin;
   Process llamaServer;
   String remoteBase;
 
@@ -56,8 +58,15 @@ class FallbackEndToEndTest {
     addBrokenPool();
     llamaServer = startLlamaServer(binary);
     api.awaitReady(Duration.ofSeconds(90));
-    var secret = api.send("PUT", "/admin/v1/tenants/demo/secrets/fallback/llm-key", "{\"value\": \"" + REMOTE_KEY + "\"}");
-    assertEquals(200, secret.statusCode(), secret.body());
+    admin = api.withKey(Files.readString(data.resolve("d").resolve("admin.key")).strip());
+    createProvider("backup-llm", REMOTE_KEY);
+    createProvider("wrong-llm", "not-the-" + REMOTE_KEY);
+  }
+
+  private void createProvider(String name, String key) throws Exception {
+    var r = admin.post("/admin/v1/providers", "{\"name\": \"" + name + "\", \"base_url\": \"" + remoteBase
+        + "\", \"models\": [\"tiny\"], \"api_key\": \"" + key + "\", \"allow_private\": true}");
+    assertEquals(201, r.statusCode(), r.body());
   }
 
   @AfterAll
@@ -114,8 +123,8 @@ class FallbackEndToEndTest {
     assertEquals(200, r.statusCode(), r.body());
   }
 
-  private String remoteTarget(String secret) {
-    return "{\"name\": \"backup-llm\", \"base_url\": \"" + remoteBase + "\", \"model\": \"tiny\", \"api_key_secret\": \"" + secret + "\"}";
+  private static String remoteTarget(String provider) {
+    return "{\"provider\": \"" + provider + "\", \"model\": \"tiny\"}";
   }
 
   private double fallbacks(String from, String to, String reason) throws Exception {
@@ -154,8 +163,8 @@ class FallbackEndToEndTest {
   }
 
   @Test
-  void aRemoteEndpointWithItsKeyFromATenantSecretIsTheLastFallback() throws Exception {
-    setFallbacks("[" + remoteTarget("fallback/llm-key") + "]");
+  void aProviderWithItsKeyIsTheLastFallback() throws Exception {
+    setFallbacks("[" + remoteTarget("backup-llm") + "]");
 
     var stream = api.postStream("/v1/completions", completion(true, 5));
     assertEquals(200, stream.statusCode());
@@ -178,23 +187,21 @@ class FallbackEndToEndTest {
 
   @Test
   void aRemoteEndpointRefusingTheKeyFailsTheRunWithoutShowingAnyKey() throws Exception {
-    var wrong = api.send("PUT", "/admin/v1/tenants/demo/secrets/fallback/wrong-key", "{\"value\": \"not-the-" + REMOTE_KEY + "\"}");
-    assertEquals(200, wrong.statusCode(), wrong.body());
-    setFallbacks("[" + remoteTarget("fallback/wrong-key") + "]");
+    setFallbacks("[" + remoteTarget("wrong-llm") + "]");
 
     var r = api.post("/v1/completions", completion(false, 4));
     assertEquals(502, r.statusCode(), r.body());
     assertEquals("engine_failed", ApiClient.json(r.body()).at("/error/code").asText());
-    assertTrue(r.body().contains("backup-llm"), r.body());
+    assertTrue(r.body().contains("wrong-llm"), r.body());
     assertFalse(r.body().contains(REMOTE_KEY), "no key in the error: " + r.body());
     JsonNode run = api.awaitRun(r.headers().firstValue("x-dalang-run-id").orElseThrow(), Duration.ofSeconds(10));
-    assertEquals("remote:backup-llm", run.get("served_by").asText(), "the last target tried");
+    assertEquals("remote:wrong-llm", run.get("served_by").asText(), "the last target tried");
     assertFalse(Files.readString(data.resolve("d").resolve("runs").resolve("runs.jsonl")).contains(REMOTE_KEY));
   }
 
   @Test
   void aNonRetriableErrorOfTheRunDoesNotFallBack() throws Exception {
-    setFallbacks("[" + remoteTarget("fallback/llm-key") + "]");
+    setFallbacks("[" + remoteTarget("backup-llm") + "]");
     double before = fallbacks("pool:demo", "remote:backup-llm", "context_length_exceeded");
 
     // The demo pool's slots hold 4096 tokens: the run is the client's to fix, not a target's to retry.
@@ -208,19 +215,22 @@ class FallbackEndToEndTest {
   }
 
   @Test
-  void fallbackTargetsAreValidatedAndReadBackWithSecretReferencesOnly() throws Exception {
+  void fallbackTargetsAreValidatedAndReadBackWithProviderNamesOnly() throws Exception {
     var foreign = api.send("PUT", "/admin/v1/tenants/demo/fallbacks", "{\"targets\": [{\"pool\": \"not-ours\"}]}");
     assertEquals(400, foreign.statusCode(), foreign.body());
-    var withUser = api.send("PUT", "/admin/v1/tenants/demo/fallbacks",
-        "{\"targets\": [{\"name\": \"x\", \"base_url\": \"http://user:pw@example.com/v1\", \"model\": \"m\"}]}");
-    assertEquals(400, withUser.statusCode(), withUser.body());
-    assertEquals("invalid_request", ApiClient.json(withUser.body()).at("/error/code").asText());
+    var withUrl = api.send("PUT", "/admin/v1/tenants/demo/fallbacks",
+        "{\"targets\": [{\"name\": \"x\", \"base_url\": \"http://example.com/v1\", \"model\": \"m\"}]}");
+    assertEquals(400, withUrl.statusCode(), withUrl.body());
+    assertEquals("invalid_request", ApiClient.json(withUrl.body()).at("/error/code").asText());
+    var unknown = api.send("PUT", "/admin/v1/tenants/demo/fallbacks", "{\"targets\": [" + remoteTarget("no-such-provider") + "]}");
+    assertEquals(400, unknown.statusCode(), unknown.body());
+    assertEquals("targets[0].provider", ApiClient.json(unknown.body()).at("/error/param").asText());
 
-    setFallbacks("[{\"pool\": \"demo\"}, " + remoteTarget("fallback/llm-key") + "]");
+    setFallbacks("[{\"pool\": \"demo\"}, " + remoteTarget("backup-llm") + "]");
     JsonNode read = ApiClient.json(api.get("/admin/v1/tenants/demo/fallbacks").body());
     assertEquals("pool:demo", read.at("/targets/0/target").asText());
     assertEquals("remote:backup-llm", read.at("/targets/1/target").asText());
-    assertEquals("fallback/llm-key", read.at("/targets/1/api_key_secret").asText());
+    assertEquals("backup-llm", read.at("/targets/1/provider").asText());
     assertFalse(read.toString().contains(REMOTE_KEY));
   }
 }
