@@ -26,12 +26,14 @@ public record GpuBinding(Backend backend, int deviceIndex, int gpuLayers) {
   }
 
   /**
-   * llama-server's arguments for this binding: the device, the layer count, and no automatic fitting
-   * (placement decided the layers). None on the CPU, where {@link #environment()} hides every device.
+   * llama-server's arguments for this binding: the device, the layer count, no automatic fitting
+   * (placement decided the layers), and log verbosity 4, the level at which llama.cpp logs where it put
+   * the layers and the buffers it allocated on the device ({@link Offload}; at the default 3 it says
+   * nothing of it). None on the CPU, where {@link #environment()} hides every device.
    */
   public List<String> llamaServerArgs() {
     if (!onGpu()) return List.of();
-    return List.of("--device", backend.engineDeviceName(0), "-ngl", String.valueOf(gpuLayers), "--fit", "off");
+    return List.of("--device", backend.engineDeviceName(0), "-ngl", String.valueOf(gpuLayers), "--fit", "off", "-lv", "4");
   }
 
   /**

@@ -114,7 +114,7 @@ public final class LlamaServerEngine implements Engine {
   public void start() {
     int port = freePort();
     base = URI.create("http://127.0.0.1:" + port);
-    List<String> cmd = new ArrayList<>(List.of(binary.toString(), "-m", config.model().toString(), "--host", "127.0.0.1",
+    List<String> cmd = new ArrayList<>(List.of(binary.toString(), "-m", config.model().toString(),
         "--port", String.valueOf(port), "-c", String.valueOf(config.totalContext()), "-np",
         String.valueOf(config.parallel()), "-t", String.valueOf(config.threads()), "--metrics",
         "--no-webui"));

@@ -13,14 +13,14 @@ class GpuBindingTest {
   @Test
   void aVulkanSlotSeesOnlyItsDeviceWhichIsThenVulkan0() {
     var b = new GpuBinding(Backend.VULKAN, 1, 17);
-    assertEquals(List.of("--device", "Vulkan0", "-ngl", "17", "--fit", "off"), b.llamaServerArgs());
+    assertEquals(List.of("--device", "Vulkan0", "-ngl", "17", "--fit", "off", "-lv", "4"), b.llamaServerArgs());
     assertEquals(Map.of("GGML_VK_VISIBLE_DEVICES", "1", "CUDA_VISIBLE_DEVICES", "-1", "HIP_VISIBLE_DEVICES", "-1"), b.environment());
   }
 
   @Test
   void aCudaSlotHidesTheOtherBackendsDevices() {
     var b = new GpuBinding(Backend.CUDA, 3, 999);
-    assertEquals(List.of("--device", "CUDA0", "-ngl", "999", "--fit", "off"), b.llamaServerArgs());
+    assertEquals(List.of("--device", "CUDA0", "-ngl", "999", "--fit", "off", "-lv", "4"), b.llamaServerArgs());
     assertEquals(Map.of("GGML_VK_VISIBLE_DEVICES", "", "CUDA_VISIBLE_DEVICES", "3", "HIP_VISIBLE_DEVICES", "-1"), b.environment());
   }
 
