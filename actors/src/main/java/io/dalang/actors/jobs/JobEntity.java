@@ -3,6 +3,7 @@ package io.dalang.actors.jobs;
 import io.dalang.actors.EntitySupervision;
 import io.dalang.actors.NodeRoles;
 import io.dalang.actors.jobs.JobCommand.AttachLive;
+import io.dalang.actors.jobs.JobCommand.AttemptRunning;
 import io.dalang.actors.jobs.JobCommand.AwaitJob;
 import io.dalang.actors.jobs.JobCommand.GetJob;
 import io.dalang.actors.jobs.JobCommand.PassivateIdle;
@@ -142,6 +143,7 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
         .onCommand(StartAttempt.class, this::onStart);
     b.forStateType(JobState.Running.class)
         .onCommand(RecordOutcome.class, this::onOutcome)
+        .onCommand(AttemptRunning.class, this::onRunning)
         .onCommand(TimeOutAttempt.class, this::onTimeout);
     b.forStateType(JobState.DeadLettered.class)
         .onCommand(ReplayJob.class, this::onReplay);
@@ -158,6 +160,7 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
         // Stale: a timer or an outcome of an attempt that is no longer the open one.
         .onCommand(StartAttempt.class, (s, c) -> Effect().noReply())
         .onCommand(RecordOutcome.class, (s, c) -> Effect().noReply())
+        .onCommand(AttemptRunning.class, (s, c) -> Effect().noReply())
         .onCommand(TimeOutAttempt.class, (s, c) -> Effect().noReply());
     return b.build();
   }
@@ -185,7 +188,15 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
     answerAttachers(a.runId());
     ctx.pipeToSelf(current.outcome(), (o, err) -> new RecordOutcome(a.attempt(), err == null ? o
         : AttemptOutcome.failed(a.runId(), ErrorCode.INTERNAL, "the attempt failed: " + err)));
-    timers.startSingleTimer(ATTEMPT_TIMER, new TimeOutAttempt(a.attempt()), settings.attemptTimeout());
+    ctx.pipeToSelf(current.running(), (v, err) -> new AttemptRunning(a.attempt()));
+  }
+
+  /** The attempt's timeout counts from when it got a runner, not from its start: waiting for one is not its fault. */
+  private ReplyEffect<JobEvent, JobState> onRunning(JobState.Running s, AttemptRunning c) {
+    if (c.attempt() == s.current().attempt() && current != null) {
+      timers.startSingleTimer(ATTEMPT_TIMER, new TimeOutAttempt(c.attempt()), settings.attemptTimeout());
+    }
+    return Effect().noReply();
   }
 
   private ReplyEffect<JobEvent, JobState> onOutcome(JobState.Running s, RecordOutcome c) {
