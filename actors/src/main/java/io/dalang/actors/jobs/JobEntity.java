@@ -28,6 +28,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.BiConsumer;
 import java.util.function.LongSupplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -82,6 +83,11 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
   /** Tag of {@link JobDeadLettered} events: the dead-letter queue is read from it. */
   public static final String DEAD_LETTER_TAG = "job-dead-lettered";
 
+  /** The tag of one tenant's {@link JobDeadLettered} events: its dead-letter queue is read without touching other tenants' jobs. */
+  public static String deadLetterTag(String tenantId) {
+    return DEAD_LETTER_TAG + "|" + tenantId;
+  }
+
   private static final String START_TIMER = "start";
   private static final String ATTEMPT_TIMER = "attempt";
 
@@ -89,13 +95,21 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
     var sharding = ClusterShardingSettings.create(system).withRememberEntities(true)
         .withRememberEntitiesStoreMode(ClusterShardingSettings.rememberEntitiesStoreModeEventSourced());
     ClusterSharding.get(system).init(Entity.of(ENTITY_KEY,
-        ctx -> create(ctx.getEntityId(), ctx.getShard(), executor, settings, System::currentTimeMillis)).withSettings(sharding).withRole(NodeRoles.CONTROL));
+        ctx -> create(ctx.getEntityId(), ctx.getShard(), executor, settings, System::currentTimeMillis, (tenant, c) ->
+            ClusterSharding.get(system).entityRefFor(TenantJobsEntity.ENTITY_KEY, tenant).tell(c)))
+        .withSettings(sharding).withRole(NodeRoles.CONTROL));
   }
 
   /** @param shard the shard to ask for passivation, null outside sharding (tests) */
   public static Behavior<JobCommand> create(String jobId, ActorRef<ClusterSharding.ShardCommand> shard, JobExecutor executor,
       JobSettings settings, LongSupplier clock) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new JobEntity(jobId, ctx, timers, shard, executor, settings, clock)));
+    return create(jobId, shard, executor, settings, clock, (tenant, c) -> {});
+  }
+
+  /** @param ledger tells a tenant's {@link TenantJobsEntity} that a job of it finished or is pending again */
+  public static Behavior<JobCommand> create(String jobId, ActorRef<ClusterSharding.ShardCommand> shard, JobExecutor executor,
+      JobSettings settings, LongSupplier clock, BiConsumer<String, TenantJobsEntity.Command> ledger) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new JobEntity(jobId, ctx, timers, shard, executor, settings, clock, ledger)));
   }
 
   private final String jobId;
@@ -105,12 +119,14 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
   private final JobExecutor executor;
   private final JobSettings settings;
   private final LongSupplier clock;
+  private final BiConsumer<String, TenantJobsEntity.Command> ledger;
   private final List<ActorRef<JobView>> waiters = new ArrayList<>();
   private final List<AttachLive> attachers = new ArrayList<>();
   private JobExecutor.RunningAttempt current;
 
   private JobEntity(String jobId, ActorContext<JobCommand> ctx, TimerScheduler<JobCommand> timers,
-      ActorRef<ClusterSharding.ShardCommand> shard, JobExecutor executor, JobSettings settings, LongSupplier clock) {
+      ActorRef<ClusterSharding.ShardCommand> shard, JobExecutor executor, JobSettings settings, LongSupplier clock,
+      BiConsumer<String, TenantJobsEntity.Command> ledger) {
     super(PersistenceId.of(ENTITY_KEY.name(), jobId), EntitySupervision.JOURNAL_BACKOFF);
     this.jobId = jobId;
     this.ctx = ctx;
@@ -119,6 +135,7 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
     this.executor = executor;
     this.settings = settings;
     this.clock = clock;
+    this.ledger = ledger;
   }
 
   @Override
@@ -225,7 +242,7 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
       return Effect().persist(new AttemptFailed(a.attempt(), now, e.code().code(), e.message(), o.engine(), o.slotId(), now.plus(delay)))
           .thenRun(st -> schedule((JobState.Queued) st)).thenNoReply();
     }
-    return Effect().persist(new JobDeadLettered(a.attempt(), now, e.code().code(), e.message(), o.engine(), o.slotId()))
+    return Effect().persist(new JobDeadLettered(a.attempt(), now, e.code().code(), e.message(), o.engine(), o.slotId(), s.job().tenantId()))
         .thenRun(this::finished).thenNoReply();
   }
 
@@ -245,6 +262,7 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
     return Effect().persist(new JobReplayed(c.replayId(), c.actor(), now(), s.lastAttempt() + settings.maxAttempts()))
         .thenRun(st -> {
           ctx.cancelReceiveTimeout();
+          ledger.accept(s.job().tenantId(), new TenantJobsEntity.Readmit(jobId, s.job().request().storedBytes()));
           schedule((JobState.Queued) st);
         })
         .thenReply(c.replyTo(), st -> StatusReply.success(new ReplayResult(true, "queued again for attempt " + next, view(st))));
@@ -300,6 +318,7 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
   }
 
   private void finished(JobState s) {
+    release(s);
     JobView v = view(s);
     waiters.forEach(w -> w.tell(v));
     waiters.clear();
@@ -339,8 +358,14 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
     } else if (s instanceof JobState.Queued q) {
       schedule(q);
     } else {
+      release(s); // again: the node may have stopped before the tenant's ledger heard of the end
       ctx.setReceiveTimeout(settings.finishedIdle(), new PassivateIdle());
     }
+  }
+
+  /** A finished job no longer counts against its tenant's pending jobs (idempotent). */
+  private void release(JobState s) {
+    if (s instanceof JobState.Submitted sub) ledger.accept(sub.job().tenantId(), new TenantJobsEntity.Release(jobId));
   }
 
   private JobView view(JobState s) {
@@ -374,6 +399,7 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
 
   @Override
   public Set<String> tagsFor(JobEvent event) {
-    return event instanceof JobDeadLettered ? Set.of(DEAD_LETTER_TAG) : Set.of();
+    if (!(event instanceof JobDeadLettered d)) return Set.of();
+    return d.tenantId() == null ? Set.of(DEAD_LETTER_TAG) : Set.of(DEAD_LETTER_TAG, deadLetterTag(d.tenantId()));
   }
 }
