@@ -35,6 +35,9 @@ public sealed interface JobCommand extends CborSerializable {
 
   record TimeOutAttempt(int attempt) implements JobCommand {}
 
+  /** The finished job's {@code body-ttl} is over: drop its request body. */
+  record DropBody() implements JobCommand {}
+
   /** A finished (or never submitted) job's entity had nothing to do for {@code finished-idle}: stop it. */
   record PassivateIdle() implements JobCommand {}
 

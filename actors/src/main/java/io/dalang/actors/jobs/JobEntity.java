@@ -5,6 +5,7 @@ import io.dalang.actors.NodeRoles;
 import io.dalang.actors.jobs.JobCommand.AttachLive;
 import io.dalang.actors.jobs.JobCommand.AttemptRunning;
 import io.dalang.actors.jobs.JobCommand.AwaitJob;
+import io.dalang.actors.jobs.JobCommand.DropBody;
 import io.dalang.actors.jobs.JobCommand.GetJob;
 import io.dalang.actors.jobs.JobCommand.PassivateIdle;
 import io.dalang.actors.jobs.JobCommand.RecordOutcome;
@@ -15,6 +16,7 @@ import io.dalang.actors.jobs.JobCommand.SubmitJob;
 import io.dalang.actors.jobs.JobCommand.TimeOutAttempt;
 import io.dalang.actors.jobs.JobEvent.AttemptFailed;
 import io.dalang.actors.jobs.JobEvent.AttemptStarted;
+import io.dalang.actors.jobs.JobEvent.JobBodyDropped;
 import io.dalang.actors.jobs.JobEvent.JobDeadLettered;
 import io.dalang.actors.jobs.JobEvent.JobReplayed;
 import io.dalang.actors.jobs.JobEvent.JobSubmitted;
@@ -90,6 +92,7 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
 
   private static final String START_TIMER = "start";
   private static final String ATTEMPT_TIMER = "attempt";
+  private static final String BODY_TIMER = "body";
 
   public static void init(ActorSystem<?> system, JobExecutor executor, JobSettings settings) {
     var sharding = ClusterShardingSettings.create(system).withRememberEntities(true)
@@ -174,6 +177,7 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
         .onCommand(AwaitJob.class, this::onAwait)
         .onCommand(AttachLive.class, this::onAttach)
         .onCommand(PassivateIdle.class, this::onIdle)
+        .onCommand(DropBody.class, this::onDropBody)
         // Stale: a timer or an outcome of an attempt that is no longer the open one.
         .onCommand(StartAttempt.class, (s, c) -> Effect().noReply())
         .onCommand(RecordOutcome.class, (s, c) -> Effect().noReply())
@@ -254,6 +258,10 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
   }
 
   private ReplyEffect<JobEvent, JobState> onReplay(JobState.DeadLettered s, ReplayJob c) {
+    if (!s.job().request().hasBody()) {
+      return Effect().reply(c.replyTo(), StatusReply.success(new ReplayResult(false, "the job's request body was dropped at " + s.job().request().bodyDroppedAt()
+          + " (dalang.jobs.body-ttl after it was dead-lettered); it cannot run again: submit the request anew", view(s))));
+    }
     if (s.replayed(c.replayId())) {
       return Effect().reply(c.replyTo(), StatusReply.success(new ReplayResult(false,
           "replay " + c.replayId() + " was applied already; the job is dead-lettered again", view(s))));
@@ -306,11 +314,29 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
 
   private ReplyEffect<JobEvent, JobState> onIdle(JobState s, PassivateIdle c) {
     if (s instanceof JobState.Queued || s instanceof JobState.Running) return Effect().noReply();
+    // Stays (and stays remembered) until its body is dropped, so the drop survives a restart.
+    if (s instanceof JobState.Submitted sub && sub.job().request().hasBody()) return Effect().noReply();
     if (shard != null) shard.tell(new ClusterSharding.Passivate<>(ctx.getSelf()));
     return Effect().noReply();
   }
 
+  private ReplyEffect<JobEvent, JobState> onDropBody(JobState s, DropBody c) {
+    if (!(s instanceof JobState.Succeeded || s instanceof JobState.DeadLettered) || !((JobState.Submitted) s).job().request().hasBody()) {
+      return Effect().noReply();
+    }
+    return Effect().persist(new JobBodyDropped(now())).thenNoReply();
+  }
+
   // Side effects
+
+  /** Drops a finished job's request body {@code body-ttl} after it ended (at once if that is past). */
+  private void scheduleBodyDrop(JobState s) {
+    Instant ended = s instanceof JobState.Succeeded d ? d.result().completedAt()
+        : s instanceof JobState.DeadLettered d ? d.deadLetteredAt() : null;
+    if (ended == null || !((JobState.Submitted) s).job().request().hasBody()) return;
+    long delay = Math.max(0, ended.plus(settings.bodyTtl()).toEpochMilli() - clock.getAsLong());
+    timers.startSingleTimer(BODY_TIMER, new DropBody(), Duration.ofMillis(delay));
+  }
 
   private void schedule(JobState.Queued q) {
     long delay = Math.max(0, q.nextAttemptAt().toEpochMilli() - clock.getAsLong());
@@ -319,6 +345,7 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
 
   private void finished(JobState s) {
     release(s);
+    scheduleBodyDrop(s);
     JobView v = view(s);
     waiters.forEach(w -> w.tell(v));
     waiters.clear();
@@ -359,6 +386,7 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
       schedule(q);
     } else {
       release(s); // again: the node may have stopped before the tenant's ledger heard of the end
+      scheduleBodyDrop(s);
       ctx.setReceiveTimeout(settings.finishedIdle(), new PassivateIdle());
     }
   }
@@ -388,7 +416,9 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
         .onEvent(AttemptFailed.class, JobState.Running::failed)
         .onEvent(JobSucceeded.class, JobState.Running::succeeded)
         .onEvent(JobDeadLettered.class, JobState.Running::deadLettered);
-    b.forStateType(JobState.DeadLettered.class).onEvent(JobReplayed.class, JobState.DeadLettered::replayed);
+    b.forStateType(JobState.DeadLettered.class).onEvent(JobReplayed.class, JobState.DeadLettered::replayed)
+        .onEvent(JobBodyDropped.class, JobState.DeadLettered::withoutBody);
+    b.forStateType(JobState.Succeeded.class).onEvent(JobBodyDropped.class, JobState.Succeeded::withoutBody);
     return b.build();
   }
 

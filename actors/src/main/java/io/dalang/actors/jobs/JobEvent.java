@@ -25,6 +25,9 @@ public sealed interface JobEvent extends CborSerializable {
   record JobDeadLettered(int attempt, Instant at, String errorCode, String message, String engine, String slotId, String tenantId)
       implements JobEvent {}
 
+  /** A finished job's request body was dropped, {@code dalang.jobs.body-ttl} after it ended. */
+  record JobBodyDropped(Instant at) implements JobEvent {}
+
   /** A dead-lettered job was sent back to the queue by {@code actor}, with attempts up to {@code attemptLimit}. */
   record JobReplayed(String replayId, String actor, Instant at, int attemptLimit) implements JobEvent {}
 }

@@ -2,12 +2,33 @@ package io.dalang.actors.jobs;
 
 import io.dalang.protocols.CborSerializable;
 import io.dalang.protocols.generation.GenerationRequest;
+import java.time.Instant;
+import java.util.List;
 
 /**
  * What a job generates: a validated chat or completion request for {@code model}. Each attempt runs
  * it under its own run id ({@link #forRun}).
+ *
+ * @param bodyDroppedAt when the request's prompt, messages and stop strings were dropped
+ *     ({@code dalang.jobs.body-ttl} after the job ended), null while it has them
  */
-public record JobRequest(String model, GenerationRequest generation) implements CborSerializable {
+public record JobRequest(String model, GenerationRequest generation, Instant bodyDroppedAt) implements CborSerializable {
+
+  public JobRequest(String model, GenerationRequest generation) {
+    this(model, generation, null);
+  }
+
+  public boolean hasBody() {
+    return bodyDroppedAt == null;
+  }
+
+  /** The request without its prompt, messages and stop strings: only its kind and sampling settings are kept. */
+  JobRequest withoutBody(Instant at) {
+    var g = generation;
+    var empty = new GenerationRequest(g.runId(), g.isChat() ? null : "", g.isChat() ? List.of() : null, g.maxTokens(), g.temperature(),
+        g.topP(), g.seed(), List.of());
+    return new JobRequest(model, empty, at);
+  }
 
   public boolean chat() {
     return generation.isChat();

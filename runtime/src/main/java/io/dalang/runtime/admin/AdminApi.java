@@ -632,7 +632,12 @@ public final class AdminApi extends AllDirectives {
     String id = replayId(replayId);
     return jobs.view(jobId).thenCompose(v -> {
       allow(p, "job.replay", v.job().tenantId(), jobId, managesJobs(p, v.job().tenantId()), JOB_ROLES);
-      return replayed(p, v, id);
+      return replayed(p, v, id).thenApply(r -> {
+        if (io.dalang.actors.jobs.JobView.DEAD_LETTERED.equals(v.state()) && !v.job().request().hasBody()) {
+          throw new DalangException(ErrorCode.GONE, (String) r.get("note"));
+        }
+        return r;
+      });
     }).thenApply(r -> json(StatusCodes.OK, r));
   }
 

@@ -38,7 +38,7 @@ class JobLimitsEndToEndTest {
     Path conf = data.resolve("limits.conf");
     // One runner cut after 2 s: long jobs stay pending for a while, then end (dead-lettered).
     Files.writeString(conf, "dalang.jobs { max-concurrent-attempts = 1, max-attempts = 1, attempt-timeout = 2 s,"
-        + " max-pending-jobs = 3, max-submissions-per-minute = 1000 }\n");
+        + " max-pending-jobs = 3, max-submissions-per-minute = 1000, body-ttl = 3 s }\n");
     node = DalangNode.start(new ServeOptions(data, 0, null, 0, conf, null, KEY), System.out);
     admin = new ApiClient(node.httpPort(), Files.readString(data.resolve("admin.key")).strip());
     admin.withKey(KEY).awaitReady(Duration.ofSeconds(90));
@@ -105,6 +105,23 @@ class JobLimitsEndToEndTest {
     assertEquals(400, keyed.statusCode(), keyed.body());
     var dlq = ApiClient.json(admin.get("/admin/v1/dlq?tenant=wide").body());
     assertEquals(0, dlq.get("jobs").size(), dlq.toString());
+  }
+
+  @Test
+  void aDeadLetteredJobWhoseBodyExpiredIsGoneNotReplayed() throws Exception {
+    var late = JobFairnessEndToEndTest.tenantUser(admin, "late");
+    String id = accepted(late.post("/v1/jobs", CHAT.formatted("rivers", 3500)));
+    assertEquals("dead_lettered", JobsEndToEndTest.awaitFinished(late, id).get("state").asText(), "cut by the attempt timeout");
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    JsonNode job;
+    do {
+      job = ApiClient.json(admin.get("/admin/v1/dlq/" + id).body());
+    } while (job.get("body_dropped_at").isNull() && System.nanoTime() < deadline && sleep());
+    assertTrue(!job.get("body_dropped_at").isNull(), "dropped body-ttl after it was dead-lettered: " + job);
+    var replay = admin.post("/admin/v1/dlq/" + id + "/replay", "");
+    assertEquals(410, replay.statusCode(), replay.body());
+    assertEquals("gone", ApiClient.json(replay.body()).at("/error/code").asText(), replay.body());
+    assertTrue(ApiClient.json(replay.body()).at("/error/message").asText().contains("body was dropped"), replay.body());
   }
 
   static String accepted(HttpResponse<String> r) throws Exception {
