@@ -118,7 +118,7 @@ public final class JobService {
     var job = new Job(jobId, p.tenantId(), p.keyId(), p.role().wireName(), request, key, requestHash, Instant.now());
     return refused(job(jobId).<JobView>askWithStatus(to -> new JobCommand.SubmitJob(job, to), timeout), ErrorCode.IDEMPOTENCY_CONFLICT)
         .whenComplete((v, err) -> {
-          if (err != null) release(p, jobId);
+          if (err != null && fresh) release(p, jobId); // only this submission's own admission; a repeat's job stays counted
         })
         .thenApply(v -> new Submitted(v, !fresh));
   }
