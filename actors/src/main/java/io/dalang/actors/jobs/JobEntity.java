@@ -259,8 +259,9 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
 
   private ReplyEffect<JobEvent, JobState> onReplay(JobState.DeadLettered s, ReplayJob c) {
     if (!s.job().request().hasBody()) {
-      return Effect().reply(c.replyTo(), StatusReply.success(new ReplayResult(false, "the job's request body was dropped at " + s.job().request().bodyDroppedAt()
-          + " (dalang.jobs.body-ttl after it was dead-lettered); it cannot run again: submit the request anew", view(s))));
+      String note = "the job's request body was dropped at " + s.job().request().bodyDroppedAt()
+          + " (dalang.jobs.body-ttl after it was dead-lettered); it cannot run again: submit the request anew";
+      return Effect().reply(c.replyTo(), StatusReply.success(new ReplayResult(false, note, view(s))));
     }
     if (s.replayed(c.replayId())) {
       return Effect().reply(c.replyTo(), StatusReply.success(new ReplayResult(false,
