@@ -27,6 +27,7 @@ import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
  *
  * <p>{@link ClaimKey} replies a {@link Claim}: the proposed job id when the key is new (or expired), the
  * job it already names when the request is the same; an error when the key names a different request.
+ * {@link PeekKey} replies what the key names now, persisting nothing.
  */
 public final class IdempotencyEntity
     extends EventSourcedBehaviorWithEnforcedReplies<IdempotencyEntity.Command, IdempotencyEntity.Event, IdempotencyEntity.State> {
@@ -63,6 +64,12 @@ public final class IdempotencyEntity
   public record ClaimKey(String tenantId, String requestHash, String jobId, Duration ttl, ActorRef<StatusReply<Claim>> replyTo)
       implements Command {}
 
+  /** Replies the {@link KeyView} of the key as it is now; changes nothing. */
+  public record PeekKey(ActorRef<KeyView> replyTo) implements Command {}
+
+  /** What a key names now: {@code jobId} and {@code requestHash} are null when it is new (or expired). */
+  public record KeyView(String jobId, String requestHash) implements CborSerializable {}
+
   public sealed interface Event extends CborSerializable {}
 
   public record KeyClaimed(String tenantId, String requestHash, String jobId, Instant claimedAt, Instant expiresAt) implements Event {}
@@ -84,7 +91,9 @@ public final class IdempotencyEntity
   @Override
   public CommandHandlerWithReply<Command, Event, State> commandHandler() {
     var b = newCommandHandlerWithReplyBuilder();
-    b.forAnyState().onCommand(ClaimKey.class, this::claim);
+    b.forAnyState().onCommand(ClaimKey.class, this::claim).onCommand(PeekKey.class, (s, c) -> Effect().reply(c.replyTo(),
+        s instanceof Claimed k && Instant.ofEpochMilli(clock.getAsLong()).isBefore(k.expiresAt()) ? new KeyView(k.jobId(), k.requestHash())
+            : new KeyView(null, null)));
     return b.build();
   }
 

@@ -13,4 +13,9 @@ import java.time.Instant;
  *     repeated submission from a different one
  */
 public record Job(String jobId, String tenantId, String keyId, String role, JobRequest request, String idempotencyKey,
-    String requestHash, Instant submittedAt) implements CborSerializable {}
+    String requestHash, Instant submittedAt) implements CborSerializable {
+
+  Job withoutBody(Instant at) {
+    return new Job(jobId, tenantId, keyId, role, request.withoutBody(at), idempotencyKey, requestHash, submittedAt);
+  }
+}

@@ -30,7 +30,13 @@ public sealed interface JobCommand extends CborSerializable {
   /** Attempt {@code attempt} ended; stale and repeated ones are ignored. */
   record RecordOutcome(int attempt, AttemptOutcome outcome) implements JobCommand {}
 
+  /** Attempt {@code attempt} got a runner: its timeout starts now. Stale ones are ignored. */
+  record AttemptRunning(int attempt) implements JobCommand {}
+
   record TimeOutAttempt(int attempt) implements JobCommand {}
+
+  /** The finished job's {@code body-ttl} is over: drop its request body. */
+  record DropBody() implements JobCommand {}
 
   /** A finished (or never submitted) job's entity had nothing to do for {@code finished-idle}: stop it. */
   record PassivateIdle() implements JobCommand {}

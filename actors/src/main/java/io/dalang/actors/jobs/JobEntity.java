@@ -3,7 +3,9 @@ package io.dalang.actors.jobs;
 import io.dalang.actors.EntitySupervision;
 import io.dalang.actors.NodeRoles;
 import io.dalang.actors.jobs.JobCommand.AttachLive;
+import io.dalang.actors.jobs.JobCommand.AttemptRunning;
 import io.dalang.actors.jobs.JobCommand.AwaitJob;
+import io.dalang.actors.jobs.JobCommand.DropBody;
 import io.dalang.actors.jobs.JobCommand.GetJob;
 import io.dalang.actors.jobs.JobCommand.PassivateIdle;
 import io.dalang.actors.jobs.JobCommand.RecordOutcome;
@@ -14,6 +16,7 @@ import io.dalang.actors.jobs.JobCommand.SubmitJob;
 import io.dalang.actors.jobs.JobCommand.TimeOutAttempt;
 import io.dalang.actors.jobs.JobEvent.AttemptFailed;
 import io.dalang.actors.jobs.JobEvent.AttemptStarted;
+import io.dalang.actors.jobs.JobEvent.JobBodyDropped;
 import io.dalang.actors.jobs.JobEvent.JobDeadLettered;
 import io.dalang.actors.jobs.JobEvent.JobReplayed;
 import io.dalang.actors.jobs.JobEvent.JobSubmitted;
@@ -27,6 +30,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.BiConsumer;
 import java.util.function.LongSupplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -81,20 +85,34 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
   /** Tag of {@link JobDeadLettered} events: the dead-letter queue is read from it. */
   public static final String DEAD_LETTER_TAG = "job-dead-lettered";
 
+  /** The tag of one tenant's {@link JobDeadLettered} events: its dead-letter queue is read without touching other tenants' jobs. */
+  public static String deadLetterTag(String tenantId) {
+    return DEAD_LETTER_TAG + "|" + tenantId;
+  }
+
   private static final String START_TIMER = "start";
   private static final String ATTEMPT_TIMER = "attempt";
+  private static final String BODY_TIMER = "body";
 
   public static void init(ActorSystem<?> system, JobExecutor executor, JobSettings settings) {
     var sharding = ClusterShardingSettings.create(system).withRememberEntities(true)
         .withRememberEntitiesStoreMode(ClusterShardingSettings.rememberEntitiesStoreModeEventSourced());
     ClusterSharding.get(system).init(Entity.of(ENTITY_KEY,
-        ctx -> create(ctx.getEntityId(), ctx.getShard(), executor, settings, System::currentTimeMillis)).withSettings(sharding).withRole(NodeRoles.CONTROL));
+        ctx -> create(ctx.getEntityId(), ctx.getShard(), executor, settings, System::currentTimeMillis, (tenant, c) ->
+            ClusterSharding.get(system).entityRefFor(TenantJobsEntity.ENTITY_KEY, tenant).tell(c)))
+        .withSettings(sharding).withRole(NodeRoles.CONTROL));
   }
 
   /** @param shard the shard to ask for passivation, null outside sharding (tests) */
   public static Behavior<JobCommand> create(String jobId, ActorRef<ClusterSharding.ShardCommand> shard, JobExecutor executor,
       JobSettings settings, LongSupplier clock) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new JobEntity(jobId, ctx, timers, shard, executor, settings, clock)));
+    return create(jobId, shard, executor, settings, clock, (tenant, c) -> {});
+  }
+
+  /** @param ledger tells a tenant's {@link TenantJobsEntity} that a job of it finished or is pending again */
+  public static Behavior<JobCommand> create(String jobId, ActorRef<ClusterSharding.ShardCommand> shard, JobExecutor executor,
+      JobSettings settings, LongSupplier clock, BiConsumer<String, TenantJobsEntity.Command> ledger) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new JobEntity(jobId, ctx, timers, shard, executor, settings, clock, ledger)));
   }
 
   private final String jobId;
@@ -104,12 +122,14 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
   private final JobExecutor executor;
   private final JobSettings settings;
   private final LongSupplier clock;
+  private final BiConsumer<String, TenantJobsEntity.Command> ledger;
   private final List<ActorRef<JobView>> waiters = new ArrayList<>();
   private final List<AttachLive> attachers = new ArrayList<>();
   private JobExecutor.RunningAttempt current;
 
   private JobEntity(String jobId, ActorContext<JobCommand> ctx, TimerScheduler<JobCommand> timers,
-      ActorRef<ClusterSharding.ShardCommand> shard, JobExecutor executor, JobSettings settings, LongSupplier clock) {
+      ActorRef<ClusterSharding.ShardCommand> shard, JobExecutor executor, JobSettings settings, LongSupplier clock,
+      BiConsumer<String, TenantJobsEntity.Command> ledger) {
     super(PersistenceId.of(ENTITY_KEY.name(), jobId), EntitySupervision.JOURNAL_BACKOFF);
     this.jobId = jobId;
     this.ctx = ctx;
@@ -118,6 +138,7 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
     this.executor = executor;
     this.settings = settings;
     this.clock = clock;
+    this.ledger = ledger;
   }
 
   @Override
@@ -142,6 +163,7 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
         .onCommand(StartAttempt.class, this::onStart);
     b.forStateType(JobState.Running.class)
         .onCommand(RecordOutcome.class, this::onOutcome)
+        .onCommand(AttemptRunning.class, this::onRunning)
         .onCommand(TimeOutAttempt.class, this::onTimeout);
     b.forStateType(JobState.DeadLettered.class)
         .onCommand(ReplayJob.class, this::onReplay);
@@ -155,9 +177,11 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
         .onCommand(AwaitJob.class, this::onAwait)
         .onCommand(AttachLive.class, this::onAttach)
         .onCommand(PassivateIdle.class, this::onIdle)
+        .onCommand(DropBody.class, this::onDropBody)
         // Stale: a timer or an outcome of an attempt that is no longer the open one.
         .onCommand(StartAttempt.class, (s, c) -> Effect().noReply())
         .onCommand(RecordOutcome.class, (s, c) -> Effect().noReply())
+        .onCommand(AttemptRunning.class, (s, c) -> Effect().noReply())
         .onCommand(TimeOutAttempt.class, (s, c) -> Effect().noReply());
     return b.build();
   }
@@ -185,7 +209,15 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
     answerAttachers(a.runId());
     ctx.pipeToSelf(current.outcome(), (o, err) -> new RecordOutcome(a.attempt(), err == null ? o
         : AttemptOutcome.failed(a.runId(), ErrorCode.INTERNAL, "the attempt failed: " + err)));
-    timers.startSingleTimer(ATTEMPT_TIMER, new TimeOutAttempt(a.attempt()), settings.attemptTimeout());
+    ctx.pipeToSelf(current.running(), (v, err) -> new AttemptRunning(a.attempt()));
+  }
+
+  /** The attempt's timeout counts from when it got a runner, not from its start: waiting for one is not its fault. */
+  private ReplyEffect<JobEvent, JobState> onRunning(JobState.Running s, AttemptRunning c) {
+    if (c.attempt() == s.current().attempt() && current != null) {
+      timers.startSingleTimer(ATTEMPT_TIMER, new TimeOutAttempt(c.attempt()), settings.attemptTimeout());
+    }
+    return Effect().noReply();
   }
 
   private ReplyEffect<JobEvent, JobState> onOutcome(JobState.Running s, RecordOutcome c) {
@@ -214,7 +246,7 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
       return Effect().persist(new AttemptFailed(a.attempt(), now, e.code().code(), e.message(), o.engine(), o.slotId(), now.plus(delay)))
           .thenRun(st -> schedule((JobState.Queued) st)).thenNoReply();
     }
-    return Effect().persist(new JobDeadLettered(a.attempt(), now, e.code().code(), e.message(), o.engine(), o.slotId()))
+    return Effect().persist(new JobDeadLettered(a.attempt(), now, e.code().code(), e.message(), o.engine(), o.slotId(), s.job().tenantId()))
         .thenRun(this::finished).thenNoReply();
   }
 
@@ -226,6 +258,11 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
   }
 
   private ReplyEffect<JobEvent, JobState> onReplay(JobState.DeadLettered s, ReplayJob c) {
+    if (!s.job().request().hasBody()) {
+      String note = "the job's request body was dropped at " + s.job().request().bodyDroppedAt()
+          + " (dalang.jobs.body-ttl after it was dead-lettered); it cannot run again: submit the request anew";
+      return Effect().reply(c.replyTo(), StatusReply.success(new ReplayResult(false, note, view(s))));
+    }
     if (s.replayed(c.replayId())) {
       return Effect().reply(c.replyTo(), StatusReply.success(new ReplayResult(false,
           "replay " + c.replayId() + " was applied already; the job is dead-lettered again", view(s))));
@@ -234,6 +271,7 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
     return Effect().persist(new JobReplayed(c.replayId(), c.actor(), now(), s.lastAttempt() + settings.maxAttempts()))
         .thenRun(st -> {
           ctx.cancelReceiveTimeout();
+          ledger.accept(s.job().tenantId(), new TenantJobsEntity.Readmit(jobId, s.job().request().storedBytes()));
           schedule((JobState.Queued) st);
         })
         .thenReply(c.replyTo(), st -> StatusReply.success(new ReplayResult(true, "queued again for attempt " + next, view(st))));
@@ -277,11 +315,29 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
 
   private ReplyEffect<JobEvent, JobState> onIdle(JobState s, PassivateIdle c) {
     if (s instanceof JobState.Queued || s instanceof JobState.Running) return Effect().noReply();
+    // Stays (and stays remembered) until its body is dropped, so the drop survives a restart.
+    if (s instanceof JobState.Submitted sub && sub.job().request().hasBody()) return Effect().noReply();
     if (shard != null) shard.tell(new ClusterSharding.Passivate<>(ctx.getSelf()));
     return Effect().noReply();
   }
 
+  private ReplyEffect<JobEvent, JobState> onDropBody(JobState s, DropBody c) {
+    if (!(s instanceof JobState.Succeeded || s instanceof JobState.DeadLettered) || !((JobState.Submitted) s).job().request().hasBody()) {
+      return Effect().noReply();
+    }
+    return Effect().persist(new JobBodyDropped(now())).thenNoReply();
+  }
+
   // Side effects
+
+  /** Drops a finished job's request body {@code body-ttl} after it ended (at once if that is past). */
+  private void scheduleBodyDrop(JobState s) {
+    Instant ended = s instanceof JobState.Succeeded d ? d.result().completedAt()
+        : s instanceof JobState.DeadLettered d ? d.deadLetteredAt() : null;
+    if (ended == null || !((JobState.Submitted) s).job().request().hasBody()) return;
+    long delay = Math.max(0, ended.plus(settings.bodyTtl()).toEpochMilli() - clock.getAsLong());
+    timers.startSingleTimer(BODY_TIMER, new DropBody(), Duration.ofMillis(delay));
+  }
 
   private void schedule(JobState.Queued q) {
     long delay = Math.max(0, q.nextAttemptAt().toEpochMilli() - clock.getAsLong());
@@ -289,6 +345,8 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
   }
 
   private void finished(JobState s) {
+    release(s);
+    scheduleBodyDrop(s);
     JobView v = view(s);
     waiters.forEach(w -> w.tell(v));
     waiters.clear();
@@ -328,8 +386,15 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
     } else if (s instanceof JobState.Queued q) {
       schedule(q);
     } else {
+      release(s); // again: the node may have stopped before the tenant's ledger heard of the end
+      scheduleBodyDrop(s);
       ctx.setReceiveTimeout(settings.finishedIdle(), new PassivateIdle());
     }
+  }
+
+  /** A finished job no longer counts against its tenant's pending jobs (idempotent). */
+  private void release(JobState s) {
+    if (s instanceof JobState.Submitted sub) ledger.accept(sub.job().tenantId(), new TenantJobsEntity.Release(jobId));
   }
 
   private JobView view(JobState s) {
@@ -352,7 +417,9 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
         .onEvent(AttemptFailed.class, JobState.Running::failed)
         .onEvent(JobSucceeded.class, JobState.Running::succeeded)
         .onEvent(JobDeadLettered.class, JobState.Running::deadLettered);
-    b.forStateType(JobState.DeadLettered.class).onEvent(JobReplayed.class, JobState.DeadLettered::replayed);
+    b.forStateType(JobState.DeadLettered.class).onEvent(JobReplayed.class, JobState.DeadLettered::replayed)
+        .onEvent(JobBodyDropped.class, JobState.DeadLettered::withoutBody);
+    b.forStateType(JobState.Succeeded.class).onEvent(JobBodyDropped.class, JobState.Succeeded::withoutBody);
     return b.build();
   }
 
@@ -363,6 +430,7 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
 
   @Override
   public Set<String> tagsFor(JobEvent event) {
-    return event instanceof JobDeadLettered ? Set.of(DEAD_LETTER_TAG) : Set.of();
+    if (!(event instanceof JobDeadLettered d)) return Set.of();
+    return d.tenantId() == null ? Set.of(DEAD_LETTER_TAG) : Set.of(DEAD_LETTER_TAG, deadLetterTag(d.tenantId()));
   }
 }

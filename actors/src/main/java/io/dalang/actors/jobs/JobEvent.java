@@ -18,8 +18,15 @@ public sealed interface JobEvent extends CborSerializable {
   /** The attempt succeeded: the job is done. Written at most once per job. */
   record JobSucceeded(int attempt, Instant at, String engine, String slotId, JobResult result) implements JobEvent {}
 
-  /** The attempt failed with a non-retriable error, or was the last one allowed: the job is dead-lettered. */
-  record JobDeadLettered(int attempt, Instant at, String errorCode, String message, String engine, String slotId) implements JobEvent {}
+  /**
+   * The attempt failed with a non-retriable error, or was the last one allowed: the job is dead-lettered.
+   * {@code tenantId} tags it for the tenant's dead-letter listing (null in events written before it existed).
+   */
+  record JobDeadLettered(int attempt, Instant at, String errorCode, String message, String engine, String slotId, String tenantId)
+      implements JobEvent {}
+
+  /** A finished job's request body was dropped, {@code dalang.jobs.body-ttl} after it ended. */
+  record JobBodyDropped(Instant at) implements JobEvent {}
 
   /** A dead-lettered job was sent back to the queue by {@code actor}, with attempts up to {@code attemptLimit}. */
   record JobReplayed(String replayId, String actor, Instant at, int attemptLimit) implements JobEvent {}

@@ -18,6 +18,14 @@ public interface JobExecutor {
     /** Completes with the outcome; a failed stage counts as an internal (retriable) failure. */
     CompletionStage<AttemptOutcome> outcome();
 
+    /**
+     * Completes when the attempt holds a runner and its run starts; its timeout counts from then, so time
+     * spent waiting behind other tenants' attempts never times it out. Never completes if it is cancelled first.
+     */
+    default CompletionStage<Void> running() {
+      return java.util.concurrent.CompletableFuture.completedFuture(null);
+    }
+
     /** Stops the run at the engine (timeout, the job's actor stopping); the outcome then no longer matters. */
     void cancel();
 

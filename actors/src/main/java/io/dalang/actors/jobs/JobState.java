@@ -66,10 +66,19 @@ public sealed interface JobState extends CborSerializable {
     }
   }
 
-  record Succeeded(Job job, List<Attempt> attempts, int attemptLimit, List<Replay> replays, JobResult result) implements Submitted {}
+  record Succeeded(Job job, List<Attempt> attempts, int attemptLimit, List<Replay> replays, JobResult result) implements Submitted {
+
+    Succeeded withoutBody(JobEvent.JobBodyDropped e) {
+      return new Succeeded(job.withoutBody(e.at()), attempts, attemptLimit, replays, result);
+    }
+  }
 
   record DeadLettered(Job job, List<Attempt> attempts, int attemptLimit, List<Replay> replays, Instant deadLetteredAt)
       implements Submitted {
+
+    DeadLettered withoutBody(JobEvent.JobBodyDropped e) {
+      return new DeadLettered(job.withoutBody(e.at()), attempts, attemptLimit, replays, deadLetteredAt);
+    }
 
     Queued replayed(JobEvent.JobReplayed e) {
       return new Queued(job, attempts, e.attemptLimit(), append(replays, new Replay(e.replayId(), e.actor(), e.at())), e.at());

@@ -335,7 +335,7 @@ public final class RunActor {
    * least 1. Placement uses it for the context check, so a request is only rejected up front when it
    * surely does not fit; the engine checks the exact count.
    */
-  static int promptTokensAtLeast(io.dalang.protocols.generation.GenerationRequest r, io.dalang.protocols.openai.RequestLimits limits) {
+  public static int promptTokensAtLeast(io.dalang.protocols.generation.GenerationRequest r, io.dalang.protocols.openai.RequestLimits limits) {
     long bytes = 0;
     if (r.isChat()) {
       for (var m : r.messages()) bytes += m.content().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;

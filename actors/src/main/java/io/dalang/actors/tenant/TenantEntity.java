@@ -3,6 +3,7 @@ package io.dalang.actors.tenant;
 import io.dalang.actors.NodeRoles;
 import io.dalang.actors.EntitySupervision;
 import io.dalang.actors.fallback.FallbackTarget;
+import io.dalang.actors.jobs.JobLimits;
 import io.dalang.protocols.CborSerializable;
 import java.time.Instant;
 import java.util.List;
@@ -93,9 +94,20 @@ public final class TenantEntity
    * @param tokensPerDay prompt + completion tokens per calendar day (UTC)
    * @param concurrentJobs runs in flight (queued or generating) at once
    * @param queuedJobs runs waiting in one pool's queue at once
+   * @param jobs limits on durable jobs; null (and null fields) for the node's defaults
    */
-  public record Quotas(long requestsPerMinute, long tokensPerDay, int concurrentJobs, int queuedJobs) implements CborSerializable {
+  public record Quotas(long requestsPerMinute, long tokensPerDay, int concurrentJobs, int queuedJobs, JobLimits jobs)
+      implements CborSerializable {
     public static final Quotas NONE = new Quotas(0, 0, 0, 0);
+
+    public Quotas(long requestsPerMinute, long tokensPerDay, int concurrentJobs, int queuedJobs) {
+      this(requestsPerMinute, tokensPerDay, concurrentJobs, queuedJobs, JobLimits.DEFAULTS);
+    }
+
+    /** The job limits that hold for the tenant: its overrides over the node's {@code defaults}. */
+    public JobLimits jobLimits(JobLimits defaults) {
+      return jobs == null ? defaults : jobs.over(defaults);
+    }
   }
 
   /** One key of the tenant as listings show it. */

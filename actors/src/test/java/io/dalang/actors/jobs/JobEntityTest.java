@@ -209,6 +209,35 @@ class JobEntityTest {
   }
 
   @Test
+  void aFinishedJobDropsItsRequestBodyAfterTheBodyTtlForGoodAndCannotBeReplayed() throws Exception {
+    kit = kit(SETTINGS.withBodyTtl(Duration.ofMillis(300)));
+    executor.fails(ErrorCode.PERMISSION_DENIED);
+    submit("h1");
+    var dead = (JobState.DeadLettered) awaitState(s -> s instanceof JobState.DeadLettered);
+    assertTrue(dead.job().request().hasBody(), "kept until the TTL is over");
+    var dropped = (JobState.DeadLettered) awaitState(s -> s instanceof JobState.DeadLettered d && !d.job().request().hasBody());
+    assertTrue(dropped.job().request().generation().messages().isEmpty());
+    assertEquals(1, count(JobEvent.JobBodyDropped.class));
+    kit.restart();
+    assertFalse(((JobState.Submitted) kit.getState()).job().request().hasBody(), "a restart does not bring it back");
+    var r = kit.<StatusReply<JobCommand.ReplayResult>>runCommand(to -> new JobCommand.ReplayJob("r-1", "ops", to));
+    assertFalse(r.reply().getValue().replayed());
+    assertTrue(r.reply().getValue().note().contains("body was dropped"), r.reply().getValue().note());
+    assertTrue(r.events().isEmpty());
+  }
+
+  @Test
+  void aJobThatFinishedBeforeARestartStillDropsItsBodyAfterTheTtl() throws Exception {
+    kit = kit(SETTINGS.withBodyTtl(Duration.ofMillis(500)));
+    executor.succeeds("done");
+    submit("h1");
+    awaitState(s -> s instanceof JobState.Succeeded);
+    kit.restart();
+    var dropped = (JobState.Succeeded) awaitState(s -> s instanceof JobState.Succeeded d && !d.job().request().hasBody());
+    assertEquals("done", dropped.result().text(), "the result is kept");
+  }
+
+  @Test
   void anAttemptThatTakesTooLongIsCancelledAndCountsAsATimeout() throws Exception {
     kit = kit(new JobSettings(1, Duration.ofMillis(10), Duration.ofMillis(10), 0, Duration.ofMillis(200), Duration.ofMinutes(1), 4,
         Duration.ofHours(1), Duration.ofMinutes(1)));

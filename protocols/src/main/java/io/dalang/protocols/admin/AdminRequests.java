@@ -23,10 +23,14 @@ public final class AdminRequests {
   /** {@code POST /admin/v1/tenants/{id}/pools}. */
   public record GrantPool(String pool) {}
 
-  /** {@code PUT /admin/v1/tenants/{id}/quotas}: every field required; 0 means no limit. */
+  /**
+   * {@code PUT /admin/v1/tenants/{id}/quotas}: the first four required; 0 means no limit. The durable-job
+   * limits are optional: left out, the node's {@code dalang.jobs} default holds.
+   */
   public record SetQuotas(@JsonProperty("requests_per_minute") Long requestsPerMinute,
       @JsonProperty("tokens_per_day") Long tokensPerDay, @JsonProperty("concurrent_jobs") Integer concurrentJobs,
-      @JsonProperty("queued_jobs") Integer queuedJobs) {}
+      @JsonProperty("queued_jobs") Integer queuedJobs, @JsonProperty("pending_jobs") Long pendingJobs,
+      @JsonProperty("pending_job_bytes") Long pendingJobBytes, @JsonProperty("job_submissions_per_minute") Long jobSubmissionsPerMinute) {}
 
   /** {@code PUT /admin/v1/tenants/{id}/fallbacks}: the tenant's ordered fallback targets (empty: none). */
   public record SetFallbacks(List<FallbackTarget> targets) {}

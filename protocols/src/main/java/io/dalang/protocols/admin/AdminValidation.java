@@ -15,6 +15,7 @@ public final class AdminValidation {
   public static final long MAX_REQUESTS_PER_MINUTE = 10_000_000L;
   public static final long MAX_TOKENS_PER_DAY = 1_000_000_000_000L;
   public static final int MAX_JOBS = 1_000_000;
+  public static final long MAX_JOB_BYTES = 1L << 40;
 
   private AdminValidation() {}
 
@@ -71,6 +72,11 @@ public final class AdminValidation {
     if (value == null) throw invalid(field, "'" + field + "' is required (0 means no limit)");
     if (value < 0 || value > max) throw invalid(field, "'" + field + "' must be between 0 and " + max);
     return value;
+  }
+
+  /** An optional limit: null stays null (the default holds), else as {@link #range}. */
+  public static Long optionalRange(String field, Long value, long max) {
+    return value == null ? null : range(field, value, max);
   }
 
   private static void required(String field, Object value) {

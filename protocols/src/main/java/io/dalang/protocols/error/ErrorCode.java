@@ -25,6 +25,8 @@ public enum ErrorCode {
    * ({@code dalang.jobs.max-replay-tokens}): retrying once the request has finished gets its stored result.
    */
   REPLAY_UNAVAILABLE(409, "FAILED_PRECONDITION", "invalid_request_error", true),
+  /** The thing asked for existed but is gone for good, e.g. a dead-lettered job whose request body was dropped ({@code dalang.jobs.body-ttl}). */
+  GONE(410, "FAILED_PRECONDITION", "invalid_request_error", false),
   UNSUPPORTED_MEDIA_TYPE(415, "INVALID_ARGUMENT", "invalid_request_error", false),
   CAPACITY_EXHAUSTED(429, "RESOURCE_EXHAUSTED", "rate_limit_error", true),
   /** One of the tenant's quotas is used up; {@code param} names it, {@code Retry-After} says when it resets. */

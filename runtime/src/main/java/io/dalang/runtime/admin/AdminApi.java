@@ -8,6 +8,7 @@ import io.dalang.actors.audit.AuditStore;
 import io.dalang.actors.placement.PlacementActor;
 import io.dalang.actors.secrets.SecretValue;
 import io.dalang.actors.secrets.SecretsClient;
+import io.dalang.actors.jobs.JobLimits;
 import io.dalang.actors.tenant.TenantEntity;
 import io.dalang.engine.chaos.Chaos;
 import io.dalang.engine.chaos.ChaosPlan;
@@ -159,7 +160,8 @@ public final class AdminApi extends AllDirectives {
             get(() -> complete(chaosStatus(p))),
             post(() -> body(b -> complete(chaosSet(p, b)))),
             delete(() -> complete(chaosClear(p))))),
-        path("dlq", () -> get(() -> parameterOptional("tenant", t -> completeWithFuture(deadLetters(p, t.orElse(null)))))),
+        path("dlq", () -> get(() -> parameterOptional("tenant", t -> parameterOptional("limit", l -> parameterOptional("cursor", c ->
+            completeWithFuture(deadLetters(p, t.orElse(null), l.orElse(null), c.orElse(null)))))))),
         path(PathMatchers.segment("dlq").slash("replay"), () -> post(() -> parameterOptional("tenant", t ->
             parameterOptional("replay_id", r -> completeWithFuture(replayAll(p, t.orElse(null), r.orElse(null))))))),
         path(PathMatchers.segment("dlq").slash(PathMatchers.segment()), jobId -> get(() -> completeWithFuture(deadLetter(p, jobId)))),
@@ -270,12 +272,16 @@ public final class AdminApi extends AllDirectives {
         AdminValidation.range("requests_per_minute", req.requestsPerMinute(), AdminValidation.MAX_REQUESTS_PER_MINUTE),
         AdminValidation.range("tokens_per_day", req.tokensPerDay(), AdminValidation.MAX_TOKENS_PER_DAY),
         (int) AdminValidation.range("concurrent_jobs", req.concurrentJobs() == null ? null : req.concurrentJobs().longValue(), AdminValidation.MAX_JOBS),
-        (int) AdminValidation.range("queued_jobs", req.queuedJobs() == null ? null : req.queuedJobs().longValue(), AdminValidation.MAX_JOBS));
+        (int) AdminValidation.range("queued_jobs", req.queuedJobs() == null ? null : req.queuedJobs().longValue(), AdminValidation.MAX_JOBS),
+        new JobLimits(AdminValidation.optionalRange("pending_jobs", req.pendingJobs(), AdminValidation.MAX_JOBS),
+            AdminValidation.optionalRange("pending_job_bytes", req.pendingJobBytes(), AdminValidation.MAX_JOB_BYTES),
+            AdminValidation.optionalRange("job_submissions_per_minute", req.jobSubmissionsPerMinute(), AdminValidation.MAX_REQUESTS_PER_MINUTE)));
     return existingTenant(tenant).thenCompose(t -> sharding.entityRefFor(TenantEntity.ENTITY_KEY, tenant)
         .<TenantEntity.TenantView>askWithStatus(r -> new TenantEntity.SetQuotas(q, r), timeout)).thenApply(v -> {
           auth.invalidateAll(); // principals carry the quotas
           audit.record(tenant, p.keyId(), "quota.set", tenant, "ok", "", Map.of("requests_per_minute", "" + q.requestsPerMinute(),
-              "tokens_per_day", "" + q.tokensPerDay(), "concurrent_jobs", "" + q.concurrentJobs(), "queued_jobs", "" + q.queuedJobs()));
+              "tokens_per_day", "" + q.tokensPerDay(), "concurrent_jobs", "" + q.concurrentJobs(), "queued_jobs", "" + q.queuedJobs(),
+              "jobs", "" + q.jobs()));
           return json(StatusCodes.OK, quotasBody(v.quotas()));
         });
   }
@@ -589,11 +595,29 @@ public final class AdminApi extends AllDirectives {
 
   private static final String JOB_ROLES = "platform-admin, operator, or tenant-admin of the job's tenant";
 
-  private CompletionStage<HttpResponse> deadLetters(Principal p, String tenant) {
+  /** A page of the queue: {@code limit} 1 to 500 (default 100), {@code cursor} the previous page's {@code next_cursor}. */
+  private CompletionStage<HttpResponse> deadLetters(Principal p, String tenant, String limit, String cursor) {
     String scope = tenant != null ? tenant : p.role() == Role.TENANT_ADMIN ? p.tenantId() : null;
     allow(p, "dlq.read", scope == null ? "" : scope, "dlq", scope == null ? p.role().platform() : managesJobs(p, scope), JOB_ROLES);
-    return jobs.deadLettered(scope).thenApply(list -> json(StatusCodes.OK, Map.of("jobs",
-        list.stream().map(v -> io.dalang.runtime.http.JobJson.full(v, true)).toList())));
+    int n = (int) number("limit", limit, 100, 1, JobService.MAX_DLQ_PAGE);
+    long after = number("cursor", cursor, 0, 0, Long.MAX_VALUE);
+    return jobs.deadLetterPage(scope, after, n).thenApply(page -> {
+      var body = new LinkedHashMap<String, Object>();
+      body.put("jobs", page.jobs().stream().map(v -> io.dalang.runtime.http.JobJson.full(v, true)).toList());
+      body.put("next_cursor", page.next() == null ? null : page.next().toString());
+      return json(StatusCodes.OK, body);
+    });
+  }
+
+  private static long number(String field, String value, long dflt, long min, long max) {
+    if (value == null) return dflt;
+    try {
+      long v = Long.parseLong(value);
+      if (v >= min && v <= max) return v;
+    } catch (NumberFormatException e) {
+      // answered below
+    }
+    throw AdminValidation.invalid(field, "'" + field + "' must be a whole number from " + min + " to " + max);
   }
 
   private CompletionStage<HttpResponse> deadLetter(Principal p, String jobId) {
@@ -608,7 +632,12 @@ public final class AdminApi extends AllDirectives {
     String id = replayId(replayId);
     return jobs.view(jobId).thenCompose(v -> {
       allow(p, "job.replay", v.job().tenantId(), jobId, managesJobs(p, v.job().tenantId()), JOB_ROLES);
-      return replayed(p, v, id);
+      return replayed(p, v, id).thenApply(r -> {
+        if (io.dalang.actors.jobs.JobView.DEAD_LETTERED.equals(v.state()) && !v.job().request().hasBody()) {
+          throw new DalangException(ErrorCode.GONE, (String) r.get("note"));
+        }
+        return r;
+      });
     }).thenApply(r -> json(StatusCodes.OK, r));
   }
 
@@ -689,6 +718,11 @@ public final class AdminApi extends AllDirectives {
     m.put("tokens_per_day", q.tokensPerDay());
     m.put("concurrent_jobs", q.concurrentJobs());
     m.put("queued_jobs", q.queuedJobs());
+    // Job limits the tenant overrides; null: the node's dalang.jobs default holds.
+    JobLimits jobs = q.jobs() == null ? JobLimits.DEFAULTS : q.jobs();
+    m.put("pending_jobs", jobs.pendingJobs());
+    m.put("pending_job_bytes", jobs.pendingBytes());
+    m.put("job_submissions_per_minute", jobs.submissionsPerMinute());
     return m;
   }
 

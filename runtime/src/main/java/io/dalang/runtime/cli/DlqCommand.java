@@ -115,9 +115,17 @@ public final class DlqCommand {
     @Option(names = "--tenant", description = "Only this tenant's jobs")
     String tenant;
 
+    @Option(names = "--limit", description = "At most this many jobs (1 to 500, default ${DEFAULT-VALUE})", defaultValue = "100")
+    int limit;
+
+    @Option(names = "--cursor", description = "The page after this cursor (printed at the end of the previous page)")
+    String cursor;
+
     @Override
     Integer run(PrintWriter out) throws IOException, InterruptedException {
-      JsonNode jobs = send("GET", "/admin/v1/dlq" + (tenant != null ? "?tenant=" + enc(tenant) : "")).path("jobs");
+      String query = "?limit=" + limit + (tenant != null ? "&tenant=" + enc(tenant) : "") + (cursor != null ? "&cursor=" + enc(cursor) : "");
+      JsonNode page = send("GET", "/admin/v1/dlq" + query);
+      JsonNode jobs = page.path("jobs");
       out.printf("%-36s  %-16s  %8s  %-24s  %-24s  %s%n", "JOB", "TENANT", "ATTEMPTS", "ERROR", "DEAD-LETTERED AT", "LAST ENGINE/SLOT");
       for (JsonNode j : jobs) {
         JsonNode last = j.path("attempts").path(j.path("attempts").size() - 1);
@@ -126,6 +134,10 @@ public final class DlqCommand {
             last.path("slot").asText("-"));
       }
       out.println(AuditCommand.plural(jobs.size(), "dead-lettered job"));
+      if (!page.path("next_cursor").isNull() && !page.path("next_cursor").isMissingNode()) {
+        out.println("more: dalang dlq list" + (tenant != null ? " --tenant " + tenant : "") + " --limit " + limit + " --cursor "
+            + page.path("next_cursor").asText());
+      }
       return OK;
     }
   }

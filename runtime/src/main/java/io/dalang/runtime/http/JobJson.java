@@ -44,6 +44,7 @@ public final class JobJson {
     m.put("attempts", v.attempts().stream().map(JobJson::attempt).toList());
     m.put("next_attempt_at", time(v.nextAttemptAt()));
     m.put("dead_lettered_at", time(v.deadLetteredAt()));
+    m.put("body_dropped_at", time(v.job().request().bodyDroppedAt()));
     m.put("replays", v.replays().stream().map(r -> Map.of("replay_id", r.replayId(), "actor", r.actor(), "at", time(r.at()))).toList());
     m.put("result", v.result() == null ? null : openAi(v, v.result()));
     DalangError e = JobView.DEAD_LETTERED.equals(v.state()) ? error(v.lastAttempt()) : null;

@@ -8,11 +8,18 @@ import io.dalang.actors.jobs.Job;
 import io.dalang.actors.jobs.JobCommand;
 import io.dalang.actors.jobs.JobEntity;
 import io.dalang.actors.jobs.JobRequest;
+import io.dalang.actors.jobs.JobLimits;
 import io.dalang.actors.jobs.JobSettings;
+import io.dalang.actors.jobs.JobState;
 import io.dalang.actors.jobs.JobView;
+import io.dalang.actors.jobs.TenantJobsEntity;
+import io.dalang.actors.placement.PlacementActor;
+import io.dalang.actors.placement.SlotStatus;
+import io.dalang.actors.run.RunActor;
 import io.dalang.engine.Digests;
 import io.dalang.protocols.error.DalangException;
 import io.dalang.protocols.error.ErrorCode;
+import io.dalang.protocols.openai.RequestLimits;
 import io.dalang.runtime.auth.Principal;
 import io.dalang.runtime.http.Json;
 import io.dalang.runtime.runs.RunLauncher;
@@ -26,7 +33,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.regex.Pattern;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.apache.pekko.pattern.StatusReply;
@@ -45,9 +54,18 @@ public final class JobService {
   private final Duration timeout;
   private final JobSettings settings;
   private final DeadLetterQueue deadLetters;
+  private final ActorRef<PlacementActor.Command> placement;
+  private final RequestLimits limits;
 
-  public JobService(ActorSystem<?> system, Duration timeout, JobSettings settings) {
+  /**
+   * @param placement asked for the fleet's slots, for the context check at submit
+   * @param limits the input caps, for the prompt's token estimate of that check
+   */
+  public JobService(ActorSystem<?> system, Duration timeout, JobSettings settings, ActorRef<PlacementActor.Command> placement,
+      RequestLimits limits) {
     this.system = system;
+    this.placement = placement;
+    this.limits = limits;
     this.sharding = ClusterSharding.get(system);
     this.timeout = timeout;
     this.settings = settings;
@@ -66,17 +84,81 @@ public final class JobService {
    */
   public CompletionStage<Submitted> submit(Principal p, JobRequest request, String requestHash, Optional<String> idempotencyKey) {
     String proposed = "job_" + UUID.randomUUID().toString().replace("-", "");
-    CompletionStage<IdempotencyEntity.Claim> claim = idempotencyKey.isEmpty()
-        ? CompletableFuture.completedFuture(new IdempotencyEntity.Claim(proposed, true, null))
-        : refused(sharding.entityRefFor(IdempotencyEntity.ENTITY_KEY, IdempotencyEntity.entityId(p.tenantId(), idempotencyKey.get()))
-            .<IdempotencyEntity.Claim>askWithStatus(to -> new IdempotencyEntity.ClaimKey(p.tenantId(), requestHash, proposed, settings.idempotencyTtl(), to), timeout),
-            ErrorCode.IDEMPOTENCY_CONFLICT);
-    return claim.thenCompose(c -> {
-      var job = new Job(c.jobId(), p.tenantId(), p.keyId(), p.role().wireName(), request, idempotencyKey.orElse(null), requestHash,
-          Instant.now());
-      return refused(job(c.jobId()).<JobView>askWithStatus(to -> new JobCommand.SubmitJob(job, to), timeout), ErrorCode.IDEMPOTENCY_CONFLICT)
-          .thenApply(v -> new Submitted(v, !c.fresh()));
+    if (idempotencyKey.isEmpty()) {
+      return fitsContext(p, request).thenCompose(ok -> admit(p, proposed, request))
+          .thenCompose(ok -> create(p, proposed, request, requestHash, null, true));
+    }
+    String key = idempotencyKey.get();
+    var idem = sharding.entityRefFor(IdempotencyEntity.ENTITY_KEY, IdempotencyEntity.entityId(p.tenantId(), key));
+    // A repeat of an accepted job is answered before any limit is checked, so it is never counted twice;
+    // a new job is admitted before its key is claimed, so a refused one leaves nothing behind.
+    return idem.<IdempotencyEntity.KeyView>ask(IdempotencyEntity.PeekKey::new, timeout).thenCompose(k -> {
+      if (k.jobId() != null && !k.requestHash().equals(requestHash)) {
+        throw new DalangException(ErrorCode.IDEMPOTENCY_CONFLICT, "this Idempotency-Key was used with a different request (job "
+            + k.jobId() + "); send a new key for a new request, or the same request to get its result");
+      }
+      CompletionStage<JobView> existing = k.jobId() == null ? CompletableFuture.completedFuture(JobView.of(proposed, new JobState.Unsubmitted()))
+          : job(k.jobId()).ask(JobCommand.GetJob::new, timeout);
+      return existing.thenCompose(v -> {
+        if (v.exists()) return CompletableFuture.completedFuture(new Submitted(v, true));
+        String jobId = k.jobId() != null ? k.jobId() : proposed;
+        return fitsContext(p, request).thenCompose(ok -> admit(p, jobId, request))
+            .thenCompose(ok -> refused(idem.<IdempotencyEntity.Claim>askWithStatus(to -> new IdempotencyEntity.ClaimKey(p.tenantId(),
+                requestHash, jobId, settings.idempotencyTtl(), to), timeout), ErrorCode.IDEMPOTENCY_CONFLICT)
+                .whenComplete((c, err) -> {
+                  if (err != null || !c.jobId().equals(jobId)) release(p, jobId); // another submission won the key
+                }))
+            .thenCompose(c -> create(p, c.jobId(), request, requestHash, key, c.fresh()));
+      });
     });
+  }
+
+  /** Persists the job (or finds it, for a repeat); {@code fresh}: whether this submission created it. */
+  private CompletionStage<Submitted> create(Principal p, String jobId, JobRequest request, String requestHash, String key, boolean fresh) {
+    var job = new Job(jobId, p.tenantId(), p.keyId(), p.role().wireName(), request, key, requestHash, Instant.now());
+    return refused(job(jobId).<JobView>askWithStatus(to -> new JobCommand.SubmitJob(job, to), timeout), ErrorCode.IDEMPOTENCY_CONFLICT)
+        .whenComplete((v, err) -> {
+          if (err != null && fresh) release(p, jobId); // only this submission's own admission; a repeat's job stays counted
+        })
+        .thenApply(v -> new Submitted(v, !fresh));
+  }
+
+  /** Counts the job against the tenant's job limits, or fails with the limit it would break (nothing persisted then). */
+  private CompletionStage<Void> admit(Principal p, String jobId, JobRequest request) {
+    JobLimits limits = p.quotas() == null ? settings.limits() : p.quotas().jobLimits(settings.limits());
+    return tenantJobs(p).<TenantJobsEntity.Admission>ask(to -> new TenantJobsEntity.Admit(jobId, request.storedBytes(), limits, to), timeout)
+        .thenAccept(a -> {
+          if (!a.granted()) throw a.error().toException();
+        });
+  }
+
+  private void release(Principal p, String jobId) {
+    tenantJobs(p).tell(new TenantJobsEntity.Release(jobId));
+  }
+
+  private EntityRef<TenantJobsEntity.Command> tenantJobs(Principal p) {
+    return sharding.entityRefFor(TenantJobsEntity.ENTITY_KEY, p.tenantId());
+  }
+
+  /**
+   * The synchronous path's context check, at submit: a job whose prompt (at least its bytes /
+   * {@code dalang.limits.bytes-per-token} tokens) plus {@code max_tokens} fits no slot of its model in the
+   * tenant's pools is {@code context_length_exceeded} now, not a dead letter later. A model with no slot
+   * registered yet passes: the attempt's placement checks again.
+   */
+  private CompletionStage<Void> fitsContext(Principal p, JobRequest request) {
+    return AskPattern.<PlacementActor.Command, PlacementActor.Fleet>ask(placement, PlacementActor.GetFleet::new, timeout, system.scheduler())
+        .thenAccept(f -> {
+          var slots = f.slots().stream().filter(s -> p.pools().contains(s.poolId()) && s.modelId().equals(request.model())).toList();
+          int largest = slots.stream().mapToInt(SlotStatus::contextPerSequence).max().orElse(Integer.MAX_VALUE);
+          int prompt = RunActor.promptTokensAtLeast(request.generation(), limits);
+          long needed = (long) prompt + request.generation().maxTokens();
+          if (needed > largest) {
+            throw new DalangException(ErrorCode.CONTEXT_LENGTH_EXCEEDED, "the request needs at least " + needed + " tokens of context"
+                + " (prompt " + prompt + " + max_tokens " + request.generation().maxTokens() + "), more than any slot serving '"
+                + request.model() + "' holds (" + slots.stream().map(s -> s.slotId() + ": " + s.contextPerSequence()).toList() + ")", "max_tokens", 0);
+          }
+        });
   }
 
   /**
@@ -128,6 +210,17 @@ public final class JobService {
       throw new DalangException(ErrorCode.TIMEOUT, "job " + jobId + " did not finish within " + settings.syncWaitTimeout().toSeconds()
           + " s; it goes on: send the request again with the same Idempotency-Key, or GET /v1/jobs/" + jobId);
     });
+  }
+
+  /** The most dead-lettered jobs one page lists. */
+  public static final int MAX_DLQ_PAGE = 500;
+
+  /**
+   * A page of the dead-lettered jobs of {@code tenantId} (null: all tenants) after {@code cursor} (0: the first);
+   * {@code limit} must be 1 to {@link #MAX_DLQ_PAGE}.
+   */
+  public CompletionStage<DeadLetterQueue.Page> deadLetterPage(String tenantId, long cursor, int limit) {
+    return deadLetters.page(tenantId, cursor, limit);
   }
 
   /** The dead-lettered jobs of {@code tenantId}, or of all tenants for null. */

@@ -33,7 +33,7 @@ import org.apache.pekko.stream.javadsl.Source;
  * Runs a job's attempts as ordinary runs of the job's tenant through the {@link RunLauncher}
  * (quotas, admission at batch priority, placement, engine, telemetry), with the tenant's pools, models
  * and quotas as they are when the attempt starts. At most {@code max-concurrent-attempts} run at once
- * on this node; the others wait for a runner. The run's events are consumed here, never by a client:
+ * on this node; the others wait for a runner, handed out to the waiting tenants in turn ({@link AttemptGate}). The run's events are consumed here, never by a client:
  * they are published to the attempt's {@link LiveAttempt}, where a streaming request with an
  * {@code Idempotency-Key} attaches (and re-attaches). A failed attempt is retried only if none of its
  * tokens reached such a client.
@@ -111,7 +111,7 @@ public final class LauncherJobExecutor implements JobExecutor {
     }
 
     void begin() {
-      permit = gate.acquire();
+      permit = gate.acquire(job.tenantId());
       permit.thenCompose(granted -> cancelled ? CompletableFuture.completedFuture(cancelledOutcome(runId))
               : auth.principalOf(job.tenantId(), job.keyId(), Role.ofStored(job.role())).thenCompose(this::run))
           .whenComplete((o, err) -> {
@@ -164,6 +164,11 @@ public final class LauncherJobExecutor implements JobExecutor {
     @Override
     public CompletionStage<AttemptOutcome> outcome() {
       return outcome;
+    }
+
+    @Override
+    public CompletionStage<Void> running() {
+      return permit;
     }
 
     @Override

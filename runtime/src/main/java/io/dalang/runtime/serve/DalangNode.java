@@ -7,6 +7,7 @@ import io.dalang.actors.apikey.ApiKeyEntity;
 import io.dalang.actors.jobs.IdempotencyEntity;
 import io.dalang.actors.jobs.JobEntity;
 import io.dalang.actors.jobs.JobSettings;
+import io.dalang.actors.jobs.TenantJobsEntity;
 import io.dalang.actors.engine.EngineSettings;
 import io.dalang.actors.executor.ExecutorEntity;
 import io.dalang.actors.node.NodeAgent;
@@ -422,8 +423,9 @@ public final class DalangNode implements AutoCloseable {
     // Durable jobs: remembered jobs (those unfinished when the node stopped) start again here.
     var jobSettings = JobSettings.from(config);
     IdempotencyEntity.init(system);
+    TenantJobsEntity.init(system);
     JobEntity.init(system, new LauncherJobExecutor(system, runs, auth, jobSettings.maxConcurrentAttempts(), jobSettings.maxReplayTokens()), jobSettings);
-    var jobs = new JobService(system, askTimeout, jobSettings);
+    var jobs = new JobService(system, askTimeout, jobSettings, placement, runSettings.limits());
     var admin = new AdminApi(system, auth, keys, audit, placement, askTimeout,
         tenant -> usage(system, tenant, askTimeout), secrets, auditLedger, AuditStore.fromConfig(config),
         AuditSettings.from(config).blockSize(), jobs,

@@ -43,10 +43,14 @@ class DeadLetterEndToEndTest {
       assertEquals(200, admin.send("PUT", "/admin/v1/tenants/frugal/quotas",
           "{\"requests_per_minute\": 0, \"tokens_per_day\": 10, \"concurrent_jobs\": 0, \"queued_jobs\": 0}").statusCode());
       assertEquals(200, frugal.post("/v1/chat/completions", CHAT.formatted(16)).statusCode(), "spends the day's tokens");
+      var thrifty = starvedTenant(admin, "thrifty");
 
-      // Retriable (quota_exceeded) until the attempts run out; non-retriable (context_length_exceeded) at once.
+      // Retriable (quota_exceeded) until the attempts run out. A job that cannot fit is refused at submit.
       String starved = ApiClient.json(frugal.post("/v1/jobs", CHAT.formatted(8)).body()).get("id").asText();
-      String tooLong = ApiClient.json(demo.post("/v1/jobs", CHAT.formatted(8000)).body()).get("id").asText();
+      var refused = demo.post("/v1/jobs", CHAT.formatted(8000));
+      assertEquals(400, refused.statusCode(), refused.body());
+      assertEquals("context_length_exceeded", ApiClient.json(refused.body()).at("/error/code").asText());
+      String spent = ApiClient.json(thrifty.post("/v1/jobs", CHAT.formatted(8)).body()).get("id").asText();
       JsonNode s = JobsEndToEndTest.awaitFinished(frugal, starved);
       assertEquals("dead_lettered", s.get("state").asText(), s.toString());
       assertEquals(3, s.get("attempts").size());
@@ -55,18 +59,28 @@ class DeadLetterEndToEndTest {
         assertFalse(a.get("started_at").isNull() || a.get("ended_at").isNull());
       }
       assertEquals("quota_exceeded", s.at("/error/code").asText());
-      JsonNode t = JobsEndToEndTest.awaitFinished(demo, tooLong);
+      JsonNode t = JobsEndToEndTest.awaitFinished(thrifty, spent);
       assertEquals("dead_lettered", t.get("state").asText(), t.toString());
-      assertEquals(1, t.get("attempts").size(), "a non-retriable error is not retried");
-      assertEquals("context_length_exceeded", t.at("/error/code").asText());
 
       String[] node1 = {"--url", "http://127.0.0.1:" + node.httpPort(), "--data-dir", data.toString()};
       var all = dlq("list", node1);
       assertEquals(0, all.code(), all.err());
-      assertTrue(all.out().contains(starved) && all.out().contains(tooLong), all.out());
+      assertTrue(all.out().contains(starved) && all.out().contains(spent), all.out());
       assertTrue(all.out().contains("2 dead-lettered jobs"), all.out());
       var onlyFrugal = dlq("list", node1, "--tenant", "frugal");
-      assertTrue(onlyFrugal.out().contains(starved) && !onlyFrugal.out().contains(tooLong), onlyFrugal.out());
+      assertTrue(onlyFrugal.out().contains(starved) && !onlyFrugal.out().contains(spent), onlyFrugal.out());
+      var firstPage = dlq("list", node1, "--limit", "1");
+      assertTrue(firstPage.out().contains(starved) && !firstPage.out().contains(spent), firstPage.out());
+      String cursor = firstPage.out().substring(firstPage.out().indexOf("--cursor ") + 9).strip();
+      var secondPage = dlq("list", node1, "--limit", "1", "--cursor", cursor);
+      assertTrue(secondPage.out().contains(spent) && !secondPage.out().contains(starved), secondPage.out());
+      assertEquals(400, admin.get("/admin/v1/dlq?limit=501").statusCode(), "a page is at most 500 jobs");
+      var frugalAdmin = demo.withKey(ApiClient.json(admin.post("/admin/v1/tenants/frugal/keys",
+          "{\"key_id\": \"ops\", \"role\": \"tenant-admin\"}").body()).get("key").asText());
+      JsonNode own = ApiClient.json(frugalAdmin.get("/admin/v1/dlq").body()).get("jobs");
+      assertEquals(1, own.size(), "a tenant-admin sees its own tenant's jobs only: " + own);
+      assertEquals(starved, own.get(0).get("id").asText());
+      assertEquals(403, frugalAdmin.get("/admin/v1/dlq?tenant=thrifty").statusCode());
       var shown = dlq("show", node1, starved);
       assertEquals(0, shown.code(), shown.err());
       assertEquals(3, ApiClient.json(shown.out()).get("attempts").size());
@@ -88,11 +102,11 @@ class DeadLetterEndToEndTest {
       var late = dlq("replay", node1, starved);
       assertTrue(late.out().contains("not dead-lettered"), late.out());
 
-      var tenantAll = dlq("replay", node1, "--tenant", "demo", "--all");
+      var tenantAll = dlq("replay", node1, "--tenant", "thrifty", "--all");
       assertEquals(0, tenantAll.code(), tenantAll.err());
       assertTrue(tenantAll.out().contains("1 of 1 dead-lettered job replayed"), tenantAll.out());
-      JsonNode t2 = awaitAttempts(demo, tooLong, 2);
-      assertEquals("context_length_exceeded", t2.at("/attempts/1/error/code").asText());
+      JsonNode t2 = awaitAttempts(thrifty, spent, 6);
+      assertEquals("quota_exceeded", t2.at("/attempts/5/error/code").asText());
 
       var audit = ApiClient.json(admin.get("/admin/v1/audit?action=job.replay").body()).get("events");
       assertEquals(4, audit.size(), audit.toString());
@@ -102,6 +116,15 @@ class DeadLetterEndToEndTest {
       assertEquals("frugal", audit.get(0).get("tenant").asText());
       assertEquals(starved, audit.get(0).get("target").asText());
     }
+  }
+
+  /** A tenant of the demo pool that has spent its day's tokens: its jobs fail with quota_exceeded. */
+  static ApiClient starvedTenant(ApiClient admin, String tenant) throws Exception {
+    var api = JobFairnessEndToEndTest.tenantUser(admin, tenant);
+    assertEquals(200, admin.send("PUT", "/admin/v1/tenants/" + tenant + "/quotas",
+        "{\"requests_per_minute\": 0, \"tokens_per_day\": 10, \"concurrent_jobs\": 0, \"queued_jobs\": 0}").statusCode());
+    assertEquals(200, api.post("/v1/chat/completions", CHAT.formatted(16)).statusCode(), "spends the day's tokens");
+    return api;
   }
 
   static JsonNode awaitAttempts(ApiClient api, String jobId, int attempts) throws Exception {
