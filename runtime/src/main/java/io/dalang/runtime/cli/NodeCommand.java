@@ -37,6 +37,11 @@ public final class NodeCommand implements Callable<Integer> {
           + "vulkan also takes software devices such as lavapipe")
   String backend;
 
+  @Option(names = "--cluster-tls", paramLabel = "DIR",
+      description = "This node's cluster certificate (ca.crt, tls.crt, tls.key) from `dalang cluster certs issue` "
+          + "(dalang.cluster.tls-dir; default <data-dir>/cluster-tls)")
+  Path clusterTls;
+
   @Override
   public Integer call() throws Exception {
     if (config != null && !config.toFile().isFile()) {
@@ -45,7 +50,7 @@ public final class NodeCommand implements Callable<Integer> {
     }
     NodeOptions opts;
     try {
-      opts = new NodeOptions(join, clusterPort, dataDir, devices, config, backend);
+      opts = new NodeOptions(join, clusterPort, dataDir, devices, config, backend, clusterTls);
     } catch (IllegalArgumentException e) {
       System.err.println("dalang node: " + e.getMessage());
       return 2;

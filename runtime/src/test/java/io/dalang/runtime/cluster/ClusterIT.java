@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.dalang.runtime.testing.ApiClient;
+import io.dalang.runtime.tls.ClusterTls;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ServerSocket;
@@ -38,7 +39,10 @@ import org.junit.jupiter.api.io.TempDir;
  * One GPU node is killed with SIGKILL while requests stream; the split brain resolver downs it, its slot
  * is lost and placed again on the survivor, and every request that was accepted ends either complete or
  * with a typed error. Then a third GPU node joins and the survivor is drained ({@code dalang node
- * drain}): its streams finish, it leaves, and the replicas move to the new node.
+ * drain}): its streams finish, it leaves, and the replicas move to the new node. The cluster transport runs
+ * mutual TLS (the default): the control node makes the cluster CA on first start, each GPU node gets a
+ * certificate from {@code dalang cluster certs issue}, and a node holding a certificate of another CA
+ * never joins.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ClusterIT {
@@ -82,9 +86,44 @@ class ClusterIT {
     for (String gpu : List.of("gpu1", "gpu2")) startGpu(gpu);
   }
 
-  private void startGpu(String name) throws IOException {
+  /** Starts GPU node {@code name} with a certificate the cluster CA issued through the CLI. */
+  private void startGpu(String name) throws Exception {
+    Path tls = dir.resolve(name + "-tls");
+    assertEquals(0, run(name + "-certs", List.of("cluster", "certs", "issue", "--ca-dir", dir.resolve("control").resolve("cluster-tls").toString(),
+        "--out", tls.toString(), "--name", name)).waitFor(), "dalang cluster certs issue");
+    startNode(name, tls);
+  }
+
+  private void startNode(String name, Path tls) throws IOException {
     start(name, List.of("node", "--join", "127.0.0.1:" + controlClusterPort, "--cluster-port", Integer.toString(freePort()),
-        "--data-dir", dir.resolve(name).toString(), "--devices", "cpu0:cpu:2048", "--config", dir.resolve("cluster.conf").toString()));
+        "--data-dir", dir.resolve(name).toString(), "--devices", "cpu0:cpu:2048", "--config", dir.resolve("cluster.conf").toString(),
+        "--cluster-tls", tls.toString()));
+  }
+
+  @Test
+  void aNodeWithACertificateOfAnotherCaNeverJoinsAndTheClusterKeepsServing() throws Exception {
+    try {
+      // A self-made CA and a certificate it signed, in the layout `dalang cluster certs issue` writes.
+      ClusterTls.createAuthority(dir.resolve("rogue-tls"), "rogue");
+      startNode("rogue", dir.resolve("rogue-tls"));
+      long end = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+      while (System.nanoTime() < end) {
+        assertFalse(Files.exists(dir.resolve("rogue").resolve("node.pid")), "the rogue node registered");
+        Thread.sleep(500);
+      }
+      String log = Files.readString(dir.resolve("rogue.log"));
+      assertFalse(log.contains("cluster up"), "the rogue node became a member");
+      assertTrue(log.contains("SSLHandshakeException"), "its handshakes failed");
+      assertFalse(Files.exists(dir.resolve("rogue").resolve("node.id")), "the rogue node never started its agent");
+      awaitReadySlots(2, START_TIMEOUT);
+      completeOk(8);
+    } catch (Throwable t) {
+      dumpLogs();
+      throw t;
+    } finally {
+      Process rogue = processes.remove("rogue");
+      if (rogue != null) rogue.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
   }
 
   @AfterAll
@@ -316,7 +355,7 @@ class ClusterIT {
   }
 
   private void dumpLogs() {
-    for (String name : List.of("control", "gpu1", "gpu2", "gpu3", "drain")) {
+    for (String name : List.of("control", "gpu1", "gpu2", "gpu3", "drain", "rogue")) {
       Path log = dir.resolve(name + ".log");
       if (!Files.exists(log)) continue;
       try {
