@@ -73,7 +73,27 @@ public final class EdgeTls {
 
   /** Where {@code self-signed} keeps its CA certificate and the server's key and certificate. */
   public static Path selfSignedDir(Config config) {
-    return Path.of(config.getString("dalang.data-dir")).resolve("http-tls");
+    return selfSignedDir(Path.of(config.getString("dalang.data-dir")));
+  }
+
+  private static Path selfSignedDir(Path dataDir) {
+    return dataDir.resolve("http-tls");
+  }
+
+  /**
+   * For CLI commands that call the node serving {@code dataDir}: a client context trusting its
+   * self-signed CA, when it has one; empty otherwise (plain HTTP, or operator files the JDK trusts).
+   */
+  public static Optional<SSLContext> localClientContext(Path dataDir) throws IOException {
+    Path ca = selfSignedDir(dataDir).resolve(ClusterTls.CA_CERT);
+    if (!Files.isRegularFile(ca)) return Optional.empty();
+    try {
+      var ctx = SSLContext.getInstance("TLS");
+      ctx.init(null, Certificates.trustManagers(Certificates.readCertificates(ca)), null);
+      return Optional.of(ctx);
+    } catch (GeneralSecurityException e) {
+      throw new IOException(ca + " cannot be trusted: " + e.getMessage(), e);
+    }
   }
 
   private static Path file(Config config, Path dataDir, String key) {

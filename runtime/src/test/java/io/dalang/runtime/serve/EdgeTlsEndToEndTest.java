@@ -134,6 +134,13 @@ class EdgeTlsEndToEndTest {
   }
 
   @Test
+  void cliCommandsReachTheNodeOverHttpsTrustingItsLocalCa() {
+    var status = io.dalang.runtime.testing.DalangCli.dalang("status", "--data-dir", data.resolve("node").toString());
+    assertEquals(0, status.code(), status.out() + status.err());
+    assertTrue(status.out().contains("Tenant"), status.out());
+  }
+
+  @Test
   void operatorFilesServeAndABadKeyFileIsNamedNotQuoted() throws Exception {
     Path dir = PrivateFiles.createDirectories(data.resolve("files"));
     var issuer = Certificates.newAuthority("test CA", Duration.ofDays(1));
