@@ -55,7 +55,13 @@ public final class NodeCommand implements Callable<Integer> {
       System.err.println("dalang node: " + e.getMessage());
       return 2;
     }
-    DalangNode node = DalangNode.startNode(opts);
+    DalangNode node;
+    try {
+      node = DalangNode.startNode(opts);
+    } catch (IllegalStateException e) { // no cluster certificate, or the cluster did not let it in: the message says what to do
+      System.err.println("dalang node: " + e.getMessage());
+      return 1;
+    }
     Runtime.getRuntime().addShutdownHook(new Thread(node::close, "dalang-shutdown"));
     System.out.println("Dalang node " + node.nodeId() + " is running (data in " + node.dataDir() + "). Ctrl-C stops it.");
     // Also returns when the cluster downs this node (coordinated shutdown terminates the actor system).
