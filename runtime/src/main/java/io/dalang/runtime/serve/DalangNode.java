@@ -283,15 +283,14 @@ public final class DalangNode implements AutoCloseable {
    * Creates the actor system for {@code config} (its cluster transport under {@link ClusterTls}, which may
    * make the cluster CA when {@code formsCluster}) and runs {@code starter} on it; terminates it if that fails.
    */
-  private static DalangNode withSystem(Config settings, boolean formsCluster, Starter starter) throws Exception {
+  private static DalangNode withSystem(Config config, boolean formsCluster, Starter starter) throws Exception {
     // Before the actor system starts, so its first log line already follows dalang.redaction.
-    Redaction.install(Redactor.of(RedactionConfig.read(settings)));
-    Path dataDir = Path.of(settings.getString("dalang.data-dir"));
+    Redaction.install(Redactor.of(RedactionConfig.read(config)));
+    Path dataDir = Path.of(config.getString("dalang.data-dir"));
     PrivateFiles.createDirectories(dataDir);
     int loosened = PrivateFiles.tighten(dataDir);
     if (loosened > 0) log.info("data dir {}: {} files and folders were open to other local users; now owner-only (0700/0600)", dataDir, loosened);
-    Config config = ClusterTls.apply(settings, formsCluster);
-    var system = ActorSystem.<Void>create(Behaviors.empty(), "dalang", config);
+    var system = ActorSystem.<Void>create(Behaviors.empty(), "dalang", ClusterTls.apply(config, formsCluster));
     try {
       return starter.start(system, dataDir);
     } catch (Exception | Error e) {
