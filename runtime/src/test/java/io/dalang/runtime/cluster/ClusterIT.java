@@ -83,15 +83,15 @@ class ClusterIT {
         "--config", dir.resolve("control.conf").toString()));
     api = new ApiClient(http, KEY);
     awaitHealthy(START_TIMEOUT);
-    for (String gpu : List.of("gpu1", "gpu2")) startGpu(gpu);
+    // Certificates first, then both nodes at once: they must join within dalang.placement.settle of each other.
+    for (String gpu : List.of("gpu1", "gpu2")) issueCertificate(gpu);
+    for (String gpu : List.of("gpu1", "gpu2")) startNode(gpu, dir.resolve(gpu + "-tls"));
   }
 
-  /** Starts GPU node {@code name} with a certificate the cluster CA issued through the CLI. */
-  private void startGpu(String name) throws Exception {
-    Path tls = dir.resolve(name + "-tls");
+  /** A certificate for GPU node {@code name} from the cluster CA, through the CLI, in {@code <name>-tls}. */
+  private void issueCertificate(String name) throws Exception {
     assertEquals(0, run(name + "-certs", List.of("cluster", "certs", "issue", "--ca-dir", dir.resolve("control").resolve("cluster-tls").toString(),
-        "--out", tls.toString(), "--name", name)).waitFor(), "dalang cluster certs issue");
-    startNode(name, tls);
+        "--out", dir.resolve(name + "-tls").toString(), "--name", name)).waitFor(), "dalang cluster certs issue");
   }
 
   private void startNode(String name, Path tls) throws IOException {
@@ -175,7 +175,8 @@ class ClusterIT {
 
       // A third GPU node joins; the survivor is drained: its streams finish, then its replicas move.
       String survivorName = victim.equals("gpu1") ? "gpu2" : "gpu1";
-      startGpu("gpu3");
+      issueCertificate("gpu3");
+      startNode("gpu3", dir.resolve("gpu3-tls"));
       awaitFile(dir.resolve("gpu3").resolve("node.pid"), START_TIMEOUT); // written once registered
       var streams = Executors.newFixedThreadPool(4);
       List<Future<String>> draining = new ArrayList<>();
