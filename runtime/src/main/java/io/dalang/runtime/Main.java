@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 /** {@code dalang}: the one entry point for serving, provisioning engines and benchmarks. */
 @Command(name = "dalang", mixinStandardHelpOptions = true, version = "dalang 0.1.0",
     description = "Actor-based distributed runtime for LLM inference.",
-    subcommands = {ServeCommand.class, io.dalang.runtime.cli.NodeCommand.class, io.dalang.runtime.cli.StatusCommand.class, AuditCommand.class,
+    subcommands = {ServeCommand.class, io.dalang.runtime.cli.NodeCommand.class, io.dalang.runtime.cli.ClusterCommand.class, io.dalang.runtime.cli.StatusCommand.class, AuditCommand.class,
         EngineCommand.class, io.dalang.runtime.bench.BenchCommand.class, io.dalang.runtime.sim.SimCommand.class,
         io.dalang.runtime.cli.ModelCommand.class, io.dalang.runtime.sweep.SweepCommand.class, io.dalang.runtime.kpi.KpiCommand.class,
         io.dalang.runtime.compare.CompareCommand.class, io.dalang.runtime.baseline.BaselineCommand.class,

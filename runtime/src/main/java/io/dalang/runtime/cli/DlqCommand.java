@@ -48,7 +48,11 @@ public final class DlqCommand {
 
     String key() throws IOException {
       if (key != null) return key;
-      return RunningNode.adminKey(dataDir != null ? dataDir : Path.of(System.getenv().getOrDefault("DALANG_DATA_DIR", "data")));
+      return RunningNode.adminKey(dataDir());
+    }
+
+    Path dataDir() {
+      return dataDir != null ? dataDir : Path.of(System.getenv().getOrDefault("DALANG_DATA_DIR", "data"));
     }
   }
 
@@ -84,8 +88,9 @@ public final class DlqCommand {
       if (key == null) throw new Usage("no admin key: pass --key, set DALANG_ADMIN_KEY, or point --data-dir at the node's data dir");
       var req = HttpRequest.newBuilder(URI.create(node.url.replaceAll("/+$", "") + path)).timeout(Duration.ofMinutes(2))
           .header("Authorization", "Bearer " + key).method(method, HttpRequest.BodyPublishers.noBody()).build();
-      var http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-      HttpResponse<String> resp = http.send(req, HttpResponse.BodyHandlers.ofString());
+      var http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5));
+      io.dalang.runtime.tls.EdgeTls.localClientContext(node.dataDir()).ifPresent(http::sslContext); // dalang.http.tls = self-signed
+      HttpResponse<String> resp = http.build().send(req, HttpResponse.BodyHandlers.ofString());
       JsonNode body = Json.MAPPER.readTree(resp.body().isEmpty() ? "{}" : resp.body());
       if (resp.statusCode() != 200) {
         throw new Refused("HTTP " + resp.statusCode() + ": " + body.path("error").path("message").asText(resp.body()));

@@ -37,6 +37,11 @@ public final class NodeCommand implements Callable<Integer> {
           + "vulkan also takes software devices such as lavapipe")
   String backend;
 
+  @Option(names = "--cluster-tls", paramLabel = "DIR",
+      description = "This node's cluster certificate (ca.crt, tls.crt, tls.key) from `dalang cluster certs issue` "
+          + "(dalang.cluster.tls-dir; default <data-dir>/cluster-tls)")
+  Path clusterTls;
+
   @Override
   public Integer call() throws Exception {
     if (config != null && !config.toFile().isFile()) {
@@ -45,12 +50,18 @@ public final class NodeCommand implements Callable<Integer> {
     }
     NodeOptions opts;
     try {
-      opts = new NodeOptions(join, clusterPort, dataDir, devices, config, backend);
+      opts = new NodeOptions(join, clusterPort, dataDir, devices, config, backend, clusterTls);
     } catch (IllegalArgumentException e) {
       System.err.println("dalang node: " + e.getMessage());
       return 2;
     }
-    DalangNode node = DalangNode.startNode(opts);
+    DalangNode node;
+    try {
+      node = DalangNode.startNode(opts);
+    } catch (IllegalStateException e) { // no cluster certificate, or the cluster did not let it in: the message says what to do
+      System.err.println("dalang node: " + e.getMessage());
+      return 1;
+    }
     Runtime.getRuntime().addShutdownHook(new Thread(node::close, "dalang-shutdown"));
     System.out.println("Dalang node " + node.nodeId() + " is running (data in " + node.dataDir() + "). Ctrl-C stops it.");
     // Also returns when the cluster downs this node (coordinated shutdown terminates the actor system).

@@ -56,6 +56,8 @@ import io.dalang.runtime.http.JobsApi;
 import io.dalang.runtime.jobs.JobService;
 import io.dalang.runtime.jobs.LauncherJobExecutor;
 import io.dalang.runtime.runs.RunLauncher;
+import io.dalang.runtime.tls.ClusterTls;
+import io.dalang.runtime.tls.EdgeTls;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -204,6 +206,7 @@ public final class DalangNode implements AutoCloseable {
     flags.put("pekko.cluster.seed-nodes", o.seedNodes());
     if (o.devices() != null) flags.put("dalang.node.devices", o.deviceConfig());
     if (o.backend() != null) flags.put("dalang.engine.backend", o.backend());
+    if (o.clusterTls() != null) flags.put("dalang.cluster.tls-dir", o.clusterTls().toAbsolutePath().normalize().toString());
     return config(flags, o.configFile(), ConfigFactory.parseMap(Map.of("dalang.node.roles", List.of(NodeRoles.GPU))));
   }
 
@@ -247,7 +250,7 @@ public final class DalangNode implements AutoCloseable {
           + "\" (it is " + config.getStringList("dalang.node.roles") + "); use `dalang node` for a GPU node");
     }
     String demoKey = options.demoKey() != null ? options.demoKey() : System.getenv("DALANG_DEMO_KEY");
-    return withSystem(config, (system, dataDir) -> startControl(system, config, dataDir, demoKey, out));
+    return withSystem(config, formsCluster(config), (system, dataDir) -> startControl(system, config, dataDir, demoKey, out));
   }
 
   /**
@@ -261,7 +264,7 @@ public final class DalangNode implements AutoCloseable {
       throw new IllegalArgumentException("dalang node runs a GPU node without the journal: dalang.node.roles must not contain \""
           + NodeRoles.CONTROL + "\"; use `dalang serve` for a control node");
     }
-    return withSystem(config, (system, dataDir) -> {
+    return withSystem(config, false, (system, dataDir) -> {
       joinCluster(system, JOIN_TIMEOUT);
       var metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
       var chaos = ChaosConfig.from(config, metrics);
@@ -277,15 +280,18 @@ public final class DalangNode implements AutoCloseable {
     DalangNode start(ActorSystem<Void> system, Path dataDir) throws Exception;
   }
 
-  /** Creates the actor system for {@code config} and runs {@code starter} on it; terminates it if that fails. */
-  private static DalangNode withSystem(Config config, Starter starter) throws Exception {
+  /**
+   * Creates the actor system for {@code config} (its cluster transport under {@link ClusterTls}, which may
+   * make the cluster CA when {@code formsCluster}) and runs {@code starter} on it; terminates it if that fails.
+   */
+  private static DalangNode withSystem(Config config, boolean formsCluster, Starter starter) throws Exception {
     // Before the actor system starts, so its first log line already follows dalang.redaction.
     Redaction.install(Redactor.of(RedactionConfig.read(config)));
     Path dataDir = Path.of(config.getString("dalang.data-dir"));
     PrivateFiles.createDirectories(dataDir);
     int loosened = PrivateFiles.tighten(dataDir);
     if (loosened > 0) log.info("data dir {}: {} files and folders were open to other local users; now owner-only (0700/0600)", dataDir, loosened);
-    var system = ActorSystem.<Void>create(Behaviors.empty(), "dalang", config);
+    var system = ActorSystem.<Void>create(Behaviors.empty(), "dalang", ClusterTls.apply(config, formsCluster));
     try {
       return starter.start(system, dataDir);
     } catch (Exception | Error e) {
@@ -293,6 +299,14 @@ public final class DalangNode implements AutoCloseable {
       system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
       throw e;
     }
+  }
+
+  /** Whether this control node forms the cluster (no seed nodes, or the first is itself), and so may make its CA. */
+  private static boolean formsCluster(Config config) {
+    List<String> seeds = config.getStringList("pekko.cluster.seed-nodes");
+    String self = "pekko://dalang@" + config.getString("pekko.remote.artery.canonical.hostname") + ":"
+        + config.getInt("pekko.remote.artery.canonical.port");
+    return seeds.isEmpty() || seeds.get(0).equals(self);
   }
 
   /** How long a node waits for its seed nodes to let it in. */
@@ -436,15 +450,17 @@ public final class DalangNode implements AutoCloseable {
     String host = config.getString("dalang.http.host");
     // HTTP/1.1 with every connection watched, so that a client hanging up cancels its waiting runs
     // (ConnectionWatch); gRPC's HTTP/2 has its own binding.
-    ServerBinding binding = Http.get(system).newServerAt(host, config.getInt("dalang.http.port"))
+    var tls = EdgeTls.serverContext(config);
+    ServerBinding binding = EdgeTls.secure(Http.get(system).newServerAt(host, config.getInt("dalang.http.port")), tls)
         .adaptSettings(s -> s.withEnableHttp2(false).withPreviewServerSettings(s.getPreviewServerSettings().withEnableHttp2(false)))
         .bindFlow(ConnectionWatch.wrap(api.route().flow(system)))
         .toCompletableFuture().get(30, TimeUnit.SECONDS);
     binding.addToCoordinatedShutdown(Duration.ofSeconds(10), system);
-    log.info("listening on http://{}:{} (OpenAI-compatible API under /v1)", host, binding.localAddress().getPort());
+    String scheme = tls.isPresent() ? "https" : "http";
+    log.info("listening on {}://{}:{} (OpenAI-compatible API under /v1)", scheme, host, binding.localAddress().getPort());
     String local = host.equals("0.0.0.0") || host.equals("::") ? "127.0.0.1" : host;
-    writeWhileRunning(system, urlFile(dataDir), "http://" + local + ":" + binding.localAddress().getPort() + "\n");
-    ServerBinding grpc = GrpcServer.bind(system, config, auth, runs, placement, askTimeout, jobs);
+    writeWhileRunning(system, urlFile(dataDir), scheme + "://" + local + ":" + binding.localAddress().getPort() + "\n");
+    ServerBinding grpc = GrpcServer.bind(system, config, tls, auth, runs, placement, askTimeout, jobs);
     return new DalangNode(system, binding, grpc, dataDir, key, nodeId, placement, runs, chaos, keys);
   }
 

@@ -13,8 +13,14 @@ import java.util.Map;
  * @param join the control nodes to join through, {@code HOST:PORT} each (their cluster ports)
  * @param clusterPort this node's cluster port; 0 picks a free port
  * @param devices {@code id:kind:MiB[:index]}, comma separated (e.g. {@code cpu0:cpu:4096}), instead of probing
+ * @param clusterTls the folder with this node's cluster certificate ({@code dalang.cluster.tls-dir})
  */
-public record NodeOptions(List<String> join, Integer clusterPort, Path dataDir, String devices, Path configFile, String backend) {
+public record NodeOptions(List<String> join, Integer clusterPort, Path dataDir, String devices, Path configFile, String backend,
+    Path clusterTls) {
+
+  public NodeOptions(List<String> join, Integer clusterPort, Path dataDir, String devices, Path configFile, String backend) {
+    this(join, clusterPort, dataDir, devices, configFile, backend, null);
+  }
 
   public NodeOptions(List<String> join, Integer clusterPort, Path dataDir, String devices, Path configFile) {
     this(join, clusterPort, dataDir, devices, configFile, null);

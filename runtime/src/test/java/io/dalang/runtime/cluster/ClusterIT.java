@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.dalang.runtime.testing.ApiClient;
+import io.dalang.runtime.tls.ClusterTls;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ServerSocket;
@@ -38,7 +39,10 @@ import org.junit.jupiter.api.io.TempDir;
  * One GPU node is killed with SIGKILL while requests stream; the split brain resolver downs it, its slot
  * is lost and placed again on the survivor, and every request that was accepted ends either complete or
  * with a typed error. Then a third GPU node joins and the survivor is drained ({@code dalang node
- * drain}): its streams finish, it leaves, and the replicas move to the new node.
+ * drain}): its streams finish, it leaves, and the replicas move to the new node. The cluster transport runs
+ * mutual TLS (the default): the control node makes the cluster CA on first start, each GPU node gets a
+ * certificate from {@code dalang cluster certs issue}, and a node holding a certificate of another CA
+ * never joins.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ClusterIT {
@@ -79,12 +83,47 @@ class ClusterIT {
         "--config", dir.resolve("control.conf").toString()));
     api = new ApiClient(http, KEY);
     awaitHealthy(START_TIMEOUT);
-    for (String gpu : List.of("gpu1", "gpu2")) startGpu(gpu);
+    // Certificates first, then both nodes at once: they must join within dalang.placement.settle of each other.
+    for (String gpu : List.of("gpu1", "gpu2")) issueCertificate(gpu);
+    for (String gpu : List.of("gpu1", "gpu2")) startNode(gpu, dir.resolve(gpu + "-tls"));
   }
 
-  private void startGpu(String name) throws IOException {
+  /** A certificate for GPU node {@code name} from the cluster CA, through the CLI, in {@code <name>-tls}. */
+  private void issueCertificate(String name) throws Exception {
+    assertEquals(0, run(name + "-certs", List.of("cluster", "certs", "issue", "--ca-dir", dir.resolve("control").resolve("cluster-tls").toString(),
+        "--out", dir.resolve(name + "-tls").toString(), "--name", name)).waitFor(), "dalang cluster certs issue");
+  }
+
+  private void startNode(String name, Path tls) throws IOException {
     start(name, List.of("node", "--join", "127.0.0.1:" + controlClusterPort, "--cluster-port", Integer.toString(freePort()),
-        "--data-dir", dir.resolve(name).toString(), "--devices", "cpu0:cpu:2048", "--config", dir.resolve("cluster.conf").toString()));
+        "--data-dir", dir.resolve(name).toString(), "--devices", "cpu0:cpu:2048", "--config", dir.resolve("cluster.conf").toString(),
+        "--cluster-tls", tls.toString()));
+  }
+
+  @Test
+  void aNodeWithACertificateOfAnotherCaNeverJoinsAndTheClusterKeepsServing() throws Exception {
+    try {
+      // A self-made CA and a certificate it signed, in the layout `dalang cluster certs issue` writes.
+      ClusterTls.createAuthority(dir.resolve("rogue-tls"), "rogue");
+      startNode("rogue", dir.resolve("rogue-tls"));
+      long end = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+      while (System.nanoTime() < end) {
+        assertFalse(Files.exists(dir.resolve("rogue").resolve("node.pid")), "the rogue node registered");
+        Thread.sleep(500);
+      }
+      String log = Files.readString(dir.resolve("rogue.log"));
+      assertFalse(log.contains("cluster up"), "the rogue node became a member");
+      assertTrue(log.contains("SSLHandshakeException"), "its handshakes failed");
+      assertFalse(Files.exists(dir.resolve("rogue").resolve("node.id")), "the rogue node never started its agent");
+      awaitReadySlots(2, START_TIMEOUT);
+      completeOk(8);
+    } catch (Throwable t) {
+      dumpLogs();
+      throw t;
+    } finally {
+      Process rogue = processes.remove("rogue");
+      if (rogue != null) rogue.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
   }
 
   @AfterAll
@@ -136,7 +175,8 @@ class ClusterIT {
 
       // A third GPU node joins; the survivor is drained: its streams finish, then its replicas move.
       String survivorName = victim.equals("gpu1") ? "gpu2" : "gpu1";
-      startGpu("gpu3");
+      issueCertificate("gpu3");
+      startNode("gpu3", dir.resolve("gpu3-tls"));
       awaitFile(dir.resolve("gpu3").resolve("node.pid"), START_TIMEOUT); // written once registered
       var streams = Executors.newFixedThreadPool(4);
       List<Future<String>> draining = new ArrayList<>();
@@ -316,7 +356,7 @@ class ClusterIT {
   }
 
   private void dumpLogs() {
-    for (String name : List.of("control", "gpu1", "gpu2", "gpu3", "drain")) {
+    for (String name : List.of("control", "gpu1", "gpu2", "gpu3", "drain", "rogue")) {
       Path log = dir.resolve(name + ".log");
       if (!Files.exists(log)) continue;
       try {

@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -47,6 +48,20 @@ class OpenAiClientCompatibilityTest {
     return dir;
   }
 
+  /** Runs {@code check.mjs} from {@code dir} against {@code baseUrl} (with {@code env} added) and returns what it printed. */
+  static JsonNode check(Path dir, String baseUrl, String key, Map<String, String> env) throws Exception {
+    var pb = new ProcessBuilder(List.of("node", "check.mjs")).directory(dir.toFile());
+    pb.environment().put("OPENAI_BASE_URL", baseUrl);
+    pb.environment().put("OPENAI_API_KEY", key);
+    pb.environment().put("MODEL", "dalang-demo");
+    pb.environment().putAll(env);
+    var p = pb.redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(2, TimeUnit.MINUTES));
+    assertEquals(0, p.exitValue(), out);
+    return ApiClient.json(out);
+  }
+
   @Test
   void theOfficialOpenAiClientWorksUnmodified(@TempDir Path data) throws Exception {
     Assumptions.assumeTrue(onPath("node") && onPath("npm"), "needs node and npm (.ci/run installs them)");
@@ -54,15 +69,7 @@ class OpenAiClientCompatibilityTest {
     String key = "oa-" + Long.toHexString(System.nanoTime());
     try (var node = DalangNode.start(ServeOptions.forDataDir(data).withPorts(0, 0).withDemoKey(key), System.out)) {
       new ApiClient(node.httpPort(), key).awaitReady(Duration.ofSeconds(90));
-      var pb = new ProcessBuilder(List.of("node", "check.mjs")).directory(dir.toFile());
-      pb.environment().put("OPENAI_BASE_URL", "http://127.0.0.1:" + node.httpPort() + "/v1");
-      pb.environment().put("OPENAI_API_KEY", key);
-      pb.environment().put("MODEL", "dalang-demo");
-      var p = pb.redirectError(ProcessBuilder.Redirect.INHERIT).start();
-      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      assertTrue(p.waitFor(2, TimeUnit.MINUTES));
-      assertEquals(0, p.exitValue(), out);
-      JsonNode r = ApiClient.json(out);
+      JsonNode r = check(dir, "http://127.0.0.1:" + node.httpPort() + "/v1", key, Map.of());
 
       assertEquals("length", r.at("/chat/finish").asText());
       assertEquals(16, r.at("/chat/usage/completion_tokens").asInt());

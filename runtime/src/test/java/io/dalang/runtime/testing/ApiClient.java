@@ -18,17 +18,27 @@ import java.util.List;
 /** A real HTTP client over loopback for end-to-end tests, with the few helpers they share. */
 public final class ApiClient {
   public static final ObjectMapper JSON = new ObjectMapper();
-  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http;
   private final URI base;
   private final String key;
+  private final javax.net.ssl.SSLContext tls;
 
   public ApiClient(int port, String key) {
-    this.base = URI.create("http://127.0.0.1:" + port);
+    this(URI.create("http://127.0.0.1:" + port), key, null);
+  }
+
+  /** A client of {@code base}; for {@code https}, {@code tls} says which server certificates it trusts (null: the JDK's). */
+  public ApiClient(URI base, String key, javax.net.ssl.SSLContext tls) {
+    var b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5));
+    if (tls != null) b.sslContext(tls);
+    this.http = b.build();
+    this.base = base;
     this.key = key;
+    this.tls = tls;
   }
 
   public ApiClient withKey(String other) {
-    return new ApiClient(base.getPort(), other);
+    return new ApiClient(base, other, tls);
   }
 
   private HttpRequest.Builder req(String path) {
