@@ -451,6 +451,8 @@ public final class DalangNode implements AutoCloseable {
     // HTTP/1.1 with every connection watched, so that a client hanging up cancels its waiting runs
     // (ConnectionWatch); gRPC's HTTP/2 has its own binding.
     var tls = EdgeTls.serverContext(config);
+    // gRPC first: once the HTTP port answers (/readyz), every port of the node is bound.
+    ServerBinding grpc = GrpcServer.bind(system, config, tls, auth, runs, placement, askTimeout, jobs);
     ServerBinding binding = EdgeTls.secure(Http.get(system).newServerAt(host, config.getInt("dalang.http.port")), tls)
         .adaptSettings(s -> s.withEnableHttp2(false).withPreviewServerSettings(s.getPreviewServerSettings().withEnableHttp2(false)))
         .bindFlow(ConnectionWatch.wrap(api.route().flow(system)))
@@ -460,7 +462,6 @@ public final class DalangNode implements AutoCloseable {
     log.info("listening on {}://{}:{} (OpenAI-compatible API under /v1)", scheme, host, binding.localAddress().getPort());
     String local = host.equals("0.0.0.0") || host.equals("::") ? "127.0.0.1" : host;
     writeWhileRunning(system, urlFile(dataDir), scheme + "://" + local + ":" + binding.localAddress().getPort() + "\n");
-    ServerBinding grpc = GrpcServer.bind(system, config, tls, auth, runs, placement, askTimeout, jobs);
     return new DalangNode(system, binding, grpc, dataDir, key, nodeId, placement, runs, chaos, keys);
   }
 
