@@ -176,4 +176,29 @@ class EdgeEndToEndTest {
       for (var c : held) c.close();
     }
   }
+
+  @Test
+  void rotateAndRevokeOfAnotherTenantsKeyAnswerTheSameWhetherItExistsOrNot() throws Exception {
+    assertEquals(201, admin.post("/admin/v1/tenants", "{\"id\": \"victim\", \"display_name\": \"V\", \"pools\": [\"demo\"]}").statusCode());
+    assertEquals(201, admin.post("/admin/v1/tenants/victim/keys", "{\"key_id\": \"real\", \"role\": \"tenant-user\"}").statusCode());
+    var issued = ApiClient.json(admin.post("/admin/v1/tenants/demo/keys", "{\"key_id\": \"probe\", \"role\": \"tenant-admin\"}").body());
+    var probe = admin.withKey(issued.get("key").asText());
+
+    for (String tenantId : List.of("victim", "no-such-tenant")) {
+      var rotateReal = probe.post("/admin/v1/tenants/" + tenantId + "/keys/real/rotate", "");
+      var rotateUnknown = probe.post("/admin/v1/tenants/" + tenantId + "/keys/made-up/rotate", "");
+      var revokeReal = probe.send("DELETE", "/admin/v1/tenants/" + tenantId + "/keys/real", null);
+      var revokeUnknown = probe.send("DELETE", "/admin/v1/tenants/" + tenantId + "/keys/made-up", null);
+      for (var r : List.of(rotateReal, rotateUnknown, revokeReal, revokeUnknown)) {
+        assertEquals(403, r.statusCode(), tenantId + ": " + r.body());
+        assertEquals("permission_denied", ApiClient.json(r.body()).get("error").get("code").asText(), r.body());
+      }
+      assertEquals(rotateReal.body(), rotateUnknown.body());
+      assertEquals(revokeReal.body(), revokeUnknown.body());
+    }
+    // Nothing happened to the key.
+    JsonNode keys = ApiClient.json(admin.get("/admin/v1/tenants/victim").body()).get("keys");
+    assertEquals(1, keys.size(), keys.toString());
+    assertTrue(keys.get(0).get("active").asBoolean(), keys.toString());
+  }
 }
