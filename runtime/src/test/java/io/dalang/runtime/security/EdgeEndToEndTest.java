@@ -35,12 +35,14 @@ import org.junit.jupiter.api.io.TempDir;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class EdgeEndToEndTest {
   static final String KEY = "edge-" + Long.toHexString(System.nanoTime());
-  static final int CAP = 4;
+  static final int CAP = 12;
   static final String CONFIG = """
       dalang.http.header-timeout = 2 s
       dalang.http.keep-alive-timeout = 3 s
       dalang.http.max-connections-per-address = %d
       dalang.http.sse-keep-alive = 1 s
+      dalang.demo.parallel = 1
+      dalang.admission.tenant-share = 2
       pekko.http.server.idle-timeout = 3 s
       """.formatted(CAP);
   static final String CHAT = """
@@ -148,7 +150,8 @@ class EdgeEndToEndTest {
         assertEquals(200, c.send("GET", "/healthz", Map.of(), null).status());
       }
       try (var extra = new RawHttp("127.0.0.7", node.port())) {
-        var r = extra.send("GET", "/healthz", Map.of(), null);
+        // With a body the server has not read: answered all the same, not reset.
+        var r = extra.send("POST", "/v1/chat/completions", Map.of("Authorization", "Bearer " + KEY), CHAT.getBytes(StandardCharsets.UTF_8));
         assertEquals(429, r.status(), r.body());
         JsonNode e = ApiClient.json(r.body()).get("error");
         assertEquals("capacity_exhausted", e.get("code").asText(), r.body());
@@ -200,5 +203,52 @@ class EdgeEndToEndTest {
     JsonNode keys = ApiClient.json(admin.get("/admin/v1/tenants/victim").body()).get("keys");
     assertEquals(1, keys.size(), keys.toString());
     assertTrue(keys.get(0).get("active").asBoolean(), keys.toString());
+  }
+
+  @Test
+  void aTenantFloodingThePoolGets429OverItsShareWhileAnotherTenantIsServed() throws Exception {
+    assertEquals(201, admin.post("/admin/v1/tenants", "{\"id\": \"bystander\", \"display_name\": \"B\", \"pools\": [\"demo\"]}").statusCode());
+    var bystander = admin.withKey(ApiClient.json(admin.post("/admin/v1/tenants/bystander/keys",
+        "{\"key_id\": \"b\", \"role\": \"tenant-user\"}").body()).get("key").asText());
+    // Every run holds the one sequence for a while, so the flood queues: one runs, one waits in the
+    // engine (lookahead), two (the share) in the pool's queue, the rest are refused.
+    node.node().chaos().apply(ChaosPlan.parse(Map.of("seed", 1, "faults", List.of(
+        Map.of("fault", "delay", "first_token_delay", "1 s")))), "test");
+    // Streams, so that the runs waiting longer than this node's short idle timeout are kept alive.
+    byte[] stream = CHAT.replace("\"temperature\": 0", "\"temperature\": 0, \"stream\": true").getBytes(StandardCharsets.UTF_8);
+    var pool = java.util.concurrent.Executors.newFixedThreadPool(12);
+    try {
+      var flood = new ArrayList<java.util.concurrent.Future<RawHttp.Response>>();
+      for (int i = 0; i < 12; i++) {
+        String from = "127.0.1." + (i + 1);
+        flood.add(pool.submit(() -> {
+          try (var c = new RawHttp(from, node.port())) {
+            return c.send("POST", "/v1/chat/completions", Map.of("Authorization", "Bearer " + KEY), stream);
+          }
+        }));
+      }
+      Thread.sleep(500); // the flood is in
+      var served = bystander.postStream("/v1/chat/completions", new String(stream, StandardCharsets.UTF_8));
+      assertEquals(200, served.statusCode());
+      String text = new String(served.body().readAllBytes(), StandardCharsets.UTF_8);
+      assertTrue(text.contains("\"content\"") && text.strip().endsWith("data: [DONE]"), text);
+      int refused = 0;
+      for (var f : flood) {
+        var r = f.get(60, TimeUnit.SECONDS);
+        if (r.status() == 429) {
+          refused++;
+          JsonNode e = ApiClient.json(r.body()).get("error");
+          assertEquals("capacity_exhausted", e.get("code").asText(), r.body());
+          assertTrue(e.get("message").asText().contains("tenant-share"), r.body());
+          assertTrue(Long.parseLong(r.headers().get("retry-after")) >= 1, r.headers().toString());
+        } else {
+          assertEquals(200, r.status(), r.body());
+        }
+      }
+      assertTrue(refused >= 6, "only " + refused + " of 12 were refused");
+    } finally {
+      pool.shutdownNow();
+      node.node().chaos().clear("test");
+    }
   }
 }
