@@ -4,7 +4,6 @@ import io.dalang.protocols.error.DalangError;
 import io.dalang.protocols.error.ErrorCode;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -67,7 +66,8 @@ public final class ConnectionWatch {
           })
           .mapAsync(1, r -> connection.received(r)
               ? handler.apply(r.addAttribute(CONNECTION, connection))
-              : CompletableFuture.completedFuture(tooManyConnections(limits)))
+              // The body is read (it is capped) before the answer: a close with unread bytes would be a reset.
+              : r.discardEntityBytes(mat).completionStage().thenApply(done -> tooManyConnections(limits)))
           .map(connection::responding);
     }).mapMaterializedValue(m -> NotUsed.getInstance());
   }
