@@ -198,6 +198,7 @@ class EdgeFuzzIT {
         continue;
       }
       statuses.merge(r.status(), 1, Integer::sum);
+      if (r.status() < 300 && !head(request).startsWith("GET")) System.out.println("EdgeFuzzIT: accepted #" + i + ": " + head(request));
       String problem = problem(r);
       if (problem != null) failures.add("#" + i + " " + problem + " to: " + head(request));
       if ("close".equalsIgnoreCase(r.headers().get("connection")) || r.status() >= 400 && random.nextInt(20) == 0) {
