@@ -21,6 +21,10 @@ import java.util.Optional;
  *       sees completions, passes its estimate of how long this job would wait; {@link #offer(Job, long)}
  *       passes 0 and so refuses only jobs whose deadline has already passed. No retry hint: the same deadline
  *       will not become reachable.
+ *   <li>Tenant share: at most {@link AdmissionSettings#tenantShare()} jobs of one tenant, all priorities
+ *       together; one more is rejected with {@code capacity_exhausted} whatever the policy (a tenant over its
+ *       share never evicts), with {@code retryAfterMs} as below. So one tenant's flood fills its share, not
+ *       the queue, and other tenants still get in.
  *   <li>Capacity: at most {@link AdmissionSettings#capacity()} jobs, all tenants and priorities together.
  *       Under {@link OverflowPolicy#REJECT} a job that finds the queue full is rejected with
  *       {@code capacity_exhausted} and {@code retryAfterMs} = the estimated wait rounded up to milliseconds
@@ -90,6 +94,10 @@ public final class AdmissionQueue<T> {
     if (job.hasDeadline() && job.deadlineNanos() - nowNanos < estimatedWaitNanos) {
       return new OfferResult.Rejected<>(ErrorCode.TIMEOUT, "job " + job.id() + " cannot start before its deadline ("
           + millis(job.deadlineNanos() - nowNanos) + " ms left, estimated wait " + millis(estimatedWaitNanos) + " ms)", 0);
+    }
+    if (settings.tenantShare() < settings.capacity() && depth(job.tenant()) >= settings.tenantShare()) {
+      return capacityExhausted("tenant " + job.tenant() + " already has its share of the queue queued ("
+          + settings.tenantShare() + " jobs, dalang.admission.tenant-share)", estimatedWaitNanos);
     }
     Job<T> victim = null;
     if (size >= settings.capacity()) {

@@ -322,4 +322,26 @@ class AdmissionQueueTest {
     var q = queue(1, OverflowPolicy.REJECT);
     assertThrows(IllegalArgumentException.class, () -> q.offer(job("j1", "t1", Priority.BATCH), NOW, -1));
   }
+
+  @Test
+  void aTenantOverItsShareIsRejectedWhileOthersStillGetInAndItNeverEvicts() {
+    var q = queue(new AdmissionSettings(10, OverflowPolicy.DROP_LRU, Map.of(), 1, 1, 3));
+    for (int i = 0; i < 3; i++) assertInstanceOf(OfferResult.Admitted.class, q.offer(job("a" + i, "a", Priority.BATCH), NOW));
+    var over = assertInstanceOf(OfferResult.Rejected.class, q.offer(job("a3", "a", Priority.INTERACTIVE), NOW, 2 * MS));
+    assertEquals(ErrorCode.CAPACITY_EXHAUSTED, over.code());
+    assertTrue(over.reason().contains("tenant-share"), over.reason());
+    assertEquals(2, over.retryAfterMs());
+    assertInstanceOf(OfferResult.Admitted.class, q.offer(job("b0", "b", Priority.BATCH), NOW));
+    assertEquals(3, q.depth("a"));
+    // Once one of its jobs leaves the queue, the tenant gets in again.
+    q.poll(NOW);
+    assertInstanceOf(OfferResult.Admitted.class, q.offer(job("a4", "a", Priority.BATCH), NOW));
+  }
+
+  @Test
+  void theDefaultTenantShareIsAQuarterOfTheQueueAtLeastEight() {
+    assertEquals(64, AdmissionSettings.defaultTenantShare(256));
+    assertEquals(8, AdmissionSettings.defaultTenantShare(16));
+    assertEquals(4, AdmissionSettings.defaultTenantShare(4));
+  }
 }

@@ -41,7 +41,10 @@ class PoolAdmissionTest {
     final TestProbe<PoolAdmission.Reply> replies = testKit.createTestProbe();
 
     Pool(int capacity, OverflowPolicy policy, SlotStatus... slots) {
-      var queue = new AdmissionSettings(capacity, policy, Map.of(), 1, 1);
+      this(new AdmissionSettings(capacity, policy, Map.of(), 1, 1), slots);
+    }
+
+    Pool(AdmissionSettings queue, SlotStatus... slots) {
       var settings = new PoolAdmission.Settings(p -> queue, PlacementSettings.defaults(Duration.ofSeconds(30)));
       admission = testKit.spawn(PoolAdmission.create(id, settings, topic, new SimpleMeterRegistry()));
       // Statuses published before the admission actor subscribed would be lost (engines publish every second).
@@ -220,5 +223,27 @@ class PoolAdmissionTest {
     pool.nothing();
     pool.release("r0");
     assertEquals("a1", pool.dispatched());
+  }
+
+  @Test
+  void aTenantFloodingThePoolGets429OnceItsShareIsQueuedWhileAnotherTenantIsStillAdmitted() {
+    var pool = new Pool(new AdmissionSettings(16, OverflowPolicy.REJECT, Map.of(), 1, 1, 4), slot("s1", "m", 1));
+    var job = JobSpec.of("m", Set.of(pool.id), 1, 1);
+    pool.submit("r0", "flood", Priority.INTERACTIVE, job);
+    assertEquals("r0", pool.dispatched());
+    for (int i = 1; i <= 10; i++) pool.submit("f" + i, "flood", Priority.INTERACTIVE, job);
+    for (int i = 5; i <= 10; i++) {
+      var r = pool.replies.expectMessageClass(PoolAdmission.Rejected.class, Duration.ofSeconds(5));
+      assertEquals("f" + i, r.runId());
+      assertEquals(ErrorCode.CAPACITY_EXHAUSTED, r.error().code());
+      assertTrue(r.error().message().contains("tenant-share"), r.error().message());
+      assertTrue(r.error().code().retriable(), "a 429 with Retry-After");
+    }
+    pool.submit("b1", "other", Priority.INTERACTIVE, job);
+    pool.nothing(); // admitted: it waits, it is not rejected
+    pool.release("r0");
+    assertEquals("f1", pool.dispatched());
+    pool.release("f1");
+    assertEquals("b1", pool.dispatched()); // round robin: the other tenant is next, not the flood's backlog
   }
 }

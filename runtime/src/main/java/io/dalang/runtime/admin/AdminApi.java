@@ -216,14 +216,23 @@ public final class AdminApi extends AllDirectives {
 
   /** Who may manage keys of {@code role} on {@code tenant}. */
   private void allowKeyChange(Principal p, String action, String tenant, String keyId, Role role) {
+    allowKeyManager(p, action, tenant, keyId);
+    if (role != null && role.platform() != tenant.equals(Role.PLATFORM_TENANT)) {
+      throw AdminValidation.invalid("role", "'role' " + role.wireName() + " does not belong to " + (role.platform() ? "a tenant" : "the platform"));
+    }
+  }
+
+  /**
+   * Who may manage keys on {@code tenant} at all. Checked before the tenant or the key is looked up, so
+   * a caller without the right learns nothing from the answer: the same 403 whether the tenant or the
+   * key exists or not.
+   */
+  private void allowKeyManager(Principal p, String action, String tenant, String keyId) {
     if (tenant.equals(Role.PLATFORM_TENANT)) {
       allow(p, action, tenant, keyId, platformAdmin(p), "platform-admin");
     } else {
       allow(p, action, tenant, keyId, platformAdmin(p) || (p.role() == Role.TENANT_ADMIN && p.ownTenant(tenant)),
           "platform-admin, or tenant-admin of tenant " + tenant);
-    }
-    if (role != null && role.platform() != tenant.equals(Role.PLATFORM_TENANT)) {
-      throw AdminValidation.invalid("role", "'role' " + role.wireName() + " does not belong to " + (role.platform() ? "a tenant" : "the platform"));
     }
   }
 
@@ -353,6 +362,7 @@ public final class AdminApi extends AllDirectives {
   }
 
   private CompletionStage<HttpResponse> rotateKey(Principal p, String tenant, String keyId, byte[] body) {
+    allowKeyManager(p, "key.rotate", tenant, keyId);
     var req = body.length == 0 ? new AdminRequests.RotateKey(null) : Json.parseStrict(body, AdminRequests.RotateKey.class);
     return existingTenant(tenant).thenCompose(t -> {
       var old = t.key(keyId).orElseThrow(() -> new DalangException(ErrorCode.NOT_FOUND, "tenant " + tenant + " has no key " + keyId));
@@ -379,6 +389,7 @@ public final class AdminApi extends AllDirectives {
   }
 
   private CompletionStage<HttpResponse> revokeKey(Principal p, String tenant, String keyId) {
+    allowKeyManager(p, "key.revoke", tenant, keyId);
     return existingTenant(tenant).thenCompose(t -> {
       var info = t.key(keyId).orElse(null);
       allowKeyChange(p, "key.revoke", tenant, keyId, info == null ? null : Role.ofStored(info.role()));

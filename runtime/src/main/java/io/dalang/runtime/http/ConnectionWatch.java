@@ -1,13 +1,24 @@
 package io.dalang.runtime.http;
 
+import io.dalang.protocols.error.DalangError;
+import io.dalang.protocols.error.ErrorCode;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.http.javadsl.model.AttributeKey;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.stream.KillSwitches;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.UniqueKillSwitch;
 import org.apache.pekko.stream.javadsl.Flow;
+import org.apache.pekko.stream.javadsl.Keep;
+import org.apache.pekko.util.ByteString;
 
 /**
  * Tells a request whether its client connection is still there. Pekko HTTP's routing layer does not:
@@ -20,6 +31,11 @@ import org.apache.pekko.stream.javadsl.Flow;
  * every callback registered on the connection runs once. Each request carries its connection as the
  * attribute {@link #CONNECTION}. A callback is registered for as long as it matters and removed after,
  * so a keep-alive connection that carries many requests holds only those in flight.
+ *
+ * <p>The same stage holds every connection to the {@link EdgeLimits}: Pekko HTTP's idle timeout restarts
+ * with every byte, so a client that sends its headers a byte at a time (Slowloris) would hold its
+ * connection for ever; here the headers must be complete within a deadline, and one address may hold
+ * only so many connections.
  */
 public final class ConnectionWatch {
   /** The connection a request came on. */
@@ -27,18 +43,39 @@ public final class ConnectionWatch {
 
   private ConnectionWatch() {}
 
-  /** {@code route} with every connection watched: bind the result with {@code bindFlow}. */
-  public static Flow<HttpRequest, HttpResponse, NotUsed> wrap(Flow<HttpRequest, HttpResponse, NotUsed> route) {
+  /**
+   * {@code handler} with every connection watched and held to {@code limits}: bind the result with
+   * {@code bindFlow}. A connection whose next request's headers are not complete in time (the header or
+   * keep-alive timeout; never while a response is in flight) is closed; the first request of a connection
+   * over its address's cap is answered {@code 429} with {@code Connection: close} without reaching the
+   * handler.
+   */
+  public static Flow<HttpRequest, HttpResponse, NotUsed> wrap(
+      org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>> handler, EdgeLimits limits) {
     return Flow.<HttpRequest, HttpResponse, NotUsed>fromMaterializer((mat, attributes) -> {
-      var connection = new Connection();
+      var connection = new Connection(limits);
       return Flow.<HttpRequest>create()
+          .viaMat(KillSwitches.single(), Keep.right())
+          .mapMaterializedValue(cut -> {
+            connection.startClock(cut, mat);
+            return NotUsed.getInstance();
+          })
           .watchTermination((m, done) -> {
             done.whenComplete((d, err) -> connection.close());
             return m;
           })
-          .map(r -> r.addAttribute(CONNECTION, connection))
-          .via(route);
+          .mapAsync(1, r -> connection.received(r)
+              ? handler.apply(r.addAttribute(CONNECTION, connection))
+              // The body is read (it is capped) before the answer: a close with unread bytes would be a reset.
+              : r.discardEntityBytes(mat).completionStage().thenApply(done -> tooManyConnections(limits)))
+          .map(connection::responding);
     }).mapMaterializedValue(m -> NotUsed.getInstance());
+  }
+
+  private static HttpResponse tooManyConnections(EdgeLimits limits) {
+    return ErrorMapper.response(new DalangError(ErrorCode.CAPACITY_EXHAUSTED, "too many open connections from this address "
+        + "(dalang.http.max-connections-per-address = " + limits.maxConnectionsPerAddress() + "); reuse one", null, 1))
+        .addHeader(org.apache.pekko.http.javadsl.model.headers.Connection.create("close"));
   }
 
   /** The connection of {@code request}; empty for a request that did not come through {@link #wrap}. */
@@ -46,10 +83,71 @@ public final class ConnectionWatch {
     return request.getAttribute(CONNECTION);
   }
 
-  /** One client connection: closed once, with the callbacks registered at that moment run once. */
+  /**
+   * One client connection: closed once, with the callbacks registered at that moment run once. It also
+   * keeps the edge's clock: between a response and the next request's headers at most the header (first
+   * request) or keep-alive timeout may pass.
+   */
   public static final class Connection {
     private final Set<Runnable> onClose = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
+    private final EdgeLimits limits;
+    private volatile String address;
+    private final AtomicInteger inFlight = new AtomicInteger();
+    /** Bumped by every request, so that a clock armed before it does nothing. */
+    private final AtomicLong epoch = new AtomicLong();
+    private volatile UniqueKillSwitch cut;
+    private volatile Materializer mat;
+    private volatile Cancellable clock;
+
+    Connection() {
+      this(null);
+    }
+
+    Connection(EdgeLimits limits) {
+      this.limits = limits;
+    }
+
+    void startClock(UniqueKillSwitch cut, Materializer mat) {
+      this.cut = cut;
+      this.mat = mat;
+      arm(limits.headerTimeout());
+    }
+
+    /** A request's headers are in: stops the clock; false when this connection is over its address's cap. */
+    boolean received(HttpRequest request) {
+      epoch.incrementAndGet();
+      inFlight.incrementAndGet();
+      Cancellable c = clock;
+      if (c != null) c.cancel();
+      if (address != null) return true;
+      address = ClientAddress.of(request);
+      return limits.open(address);
+    }
+
+    /** {@code response} watched to its last byte, after which the keep-alive clock runs. */
+    HttpResponse responding(HttpResponse response) {
+      var entity = response.entity();
+      if (entity.isStrict()) {
+        responded();
+        return response;
+      }
+      return response.transformEntityDataBytes(Flow.<ByteString>create().watchTermination((m, done) -> {
+        done.whenComplete((d, err) -> responded());
+        return m;
+      }));
+    }
+
+    private void responded() {
+      if (inFlight.decrementAndGet() == 0 && !closed) arm(limits.keepAliveTimeout());
+    }
+
+    private void arm(java.time.Duration timeout) {
+      long armedAt = epoch.get();
+      clock = mat.scheduleOnce(scala.concurrent.duration.Duration.fromNanos(timeout.toNanos()), () -> {
+        if (epoch.get() == armedAt && inFlight.get() == 0) cut.shutdown();
+      });
+    }
 
     /**
      * Runs {@code callback} when the connection closes (at once if it is closed already); the result
@@ -72,6 +170,9 @@ public final class ConnectionWatch {
 
     void close() {
       closed = true;
+      Cancellable c = clock;
+      if (c != null) c.cancel();
+      if (address != null) limits.release(address);
       for (Runnable r : onClose) {
         if (onClose.remove(r)) r.run();
       }

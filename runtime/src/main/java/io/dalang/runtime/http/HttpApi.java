@@ -59,6 +59,10 @@ import org.apache.pekko.util.ByteString;
  * response and never a 200 with an error inside.
  */
 public final class HttpApi extends AllDirectives {
+  /** An SSE comment: clients ignore it, proxies and idle timeouts see bytes. */
+  static final ByteString KEEP_ALIVE = ByteString.fromString(": keep-alive\n\n");
+  /** The default of {@code dalang.http.sse-keep-alive}. */
+  static final Duration DEFAULT_SSE_KEEP_ALIVE = Duration.ofSeconds(15);
   private final ActorSystem<?> system;
   private final Authenticator auth;
   private final RunLauncher runs;
@@ -70,16 +74,19 @@ public final class HttpApi extends AllDirectives {
   private final MetricsAccess metricsAccess;
   private final Route admin;
   private final JobsApi jobs;
+  private final Duration sseKeepAlive;
 
   /**
    * @param metrics the Prometheus text exposition of this node's meters
    * @param metricsAccess who may read them
    * @param admin the admin API's routes, served under the same error handling
    * @param jobs durable jobs, and requests with an {@code Idempotency-Key}
+   * @param sseKeepAlive how often a quiet stream writes a {@code : keep-alive} comment ({@code dalang.http.sse-keep-alive})
    */
   public HttpApi(ActorSystem<?> system, Authenticator auth, RunLauncher runs, ActorRef<PlacementActor.Command> placement,
       ActorRef<TelemetryActor.Command> telemetry, Duration askTimeout, List<String> engines,
-      java.util.function.Supplier<String> metrics, MetricsAccess metricsAccess, Route admin, JobsApi jobs) {
+      java.util.function.Supplier<String> metrics, MetricsAccess metricsAccess, Route admin, JobsApi jobs, Duration sseKeepAlive) {
+    this.sseKeepAlive = sseKeepAlive;
     this.metricsAccess = metricsAccess;
     this.admin = admin;
     this.jobs = jobs;
@@ -223,10 +230,16 @@ public final class HttpApi extends AllDirectives {
     Runnable unwatch = connection.map(c -> c.onClose(run.clientGone())).orElse(() -> {});
     var rendering = new OpenAiRendering(chat, runId, v.model());
     var runHeader = RawHeader.create("x-dalang-run-id", runId);
-    CompletionStage<HttpResponse> response = run.first().thenCompose(first -> {
-      if (first instanceof GenerationEvent.Failed f) return CompletableFuture.completedFuture(ErrorMapper.response(f.error()));
-      Source<GenerationEvent, ?> all = Source.single(first).concat(run.rest());
-      if (v.stream()) return CompletableFuture.completedFuture(sse(all, rendering));
+    CompletionStage<HttpResponse> response = firstOrQuiet(run.first(), v.stream()).thenCompose(first -> {
+      if (first.isEmpty()) {
+        // Still queued after a keep-alive period: the 200 goes out now and the stream stays alive with
+        // comments until the first event, so neither the idle timeout nor a proxy cuts it; a run that
+        // fails from here on ends the stream with an error event, as one that fails mid-stream does.
+        return CompletableFuture.completedFuture(sse(Source.completionStage(run.first()).concat(run.rest()), rendering, sseKeepAlive));
+      }
+      if (first.get() instanceof GenerationEvent.Failed f) return CompletableFuture.completedFuture(ErrorMapper.response(f.error()));
+      Source<GenerationEvent, ?> all = Source.single(first.get()).concat(run.rest());
+      if (v.stream()) return CompletableFuture.completedFuture(sse(all, rendering, sseKeepAlive));
       return all.runWith(Sink.seq(), system).thenApply(list -> whole(rendering, list, connection));
     });
     response.whenComplete((r, err) -> unwatch.run());
@@ -237,10 +250,29 @@ public final class HttpApi extends AllDirectives {
     }));
   }
 
-  /** A 200 event stream of {@code events}, rendered as OpenAI SSE chunks. */
+  /**
+   * A stream's first event; for a stream, empty when none came within a keep-alive period (the run is
+   * queued), so that its response can start before the first event does.
+   */
+  private CompletionStage<Optional<GenerationEvent>> firstOrQuiet(CompletionStage<GenerationEvent> first, boolean stream) {
+    CompletableFuture<Optional<GenerationEvent>> f = first.thenApply(Optional::of).toCompletableFuture();
+    if (!stream) return f;
+    var quiet = new CompletableFuture<Optional<GenerationEvent>>();
+    var timer = system.scheduler().scheduleOnce(sseKeepAlive, () -> quiet.complete(Optional.empty()), system.executionContext());
+    f.whenComplete((e, err) -> timer.cancel());
+    return f.applyToEither(quiet, e -> e);
+  }
+
+  /** {@link #sse(Source, OpenAiRendering, Duration)} at the default interval, for edges without the setting at hand. */
   static HttpResponse sse(Source<GenerationEvent, ?> events, OpenAiRendering rendering) {
+    return sse(events, rendering, DEFAULT_SSE_KEEP_ALIVE);
+  }
+
+  /** A 200 event stream of {@code events}, rendered as OpenAI SSE chunks, with a comment whenever {@code keepAlive} passes quietly. */
+  static HttpResponse sse(Source<GenerationEvent, ?> events, OpenAiRendering rendering, Duration keepAlive) {
     // Frames that are ready together (the client or the socket is behind) go out in one write.
-    Source<ByteString, ?> sse = events.mapConcat(rendering::sse).batch(256, b -> b, ByteString::concat);
+    Source<ByteString, ?> sse = events.mapConcat(rendering::sse).batch(256, b -> b, ByteString::concat)
+        .keepAlive(keepAlive, () -> KEEP_ALIVE);
     return HttpResponse.create()
         .withEntity(HttpEntities.createChunked(MediaTypes.TEXT_EVENT_STREAM.toContentType(), sse))
         .addHeader(RawHeader.create("Cache-Control", "no-cache"))

@@ -444,9 +444,10 @@ public final class DalangNode implements AutoCloseable {
         tenant -> usage(system, tenant, askTimeout), secrets, auditLedger, AuditStore.fromConfig(config),
         AuditSettings.from(config).blockSize(), jobs,
         new AdminApi.PoolSettings(replicas, RuntimeEngineFactory.KINDS, config.getString("dalang.engine.default")), chaos);
+    var edge = io.dalang.runtime.http.EdgeLimits.from(config);
     var api = new HttpApi(system, auth, runs, placement, telemetry, askTimeout, RuntimeEngineFactory.KINDS, metrics::scrape,
         io.dalang.runtime.http.MetricsAccess.from(config), admin.route(),
-        new JobsApi(jobs, runs.settings()));
+        new JobsApi(jobs, runs.settings()), edge.sseKeepAlive());
     String host = config.getString("dalang.http.host");
     // HTTP/1.1 with every connection watched, so that a client hanging up cancels its waiting runs
     // (ConnectionWatch); gRPC's HTTP/2 has its own binding.
@@ -455,7 +456,7 @@ public final class DalangNode implements AutoCloseable {
     ServerBinding grpc = GrpcServer.bind(system, config, tls, auth, runs, placement, askTimeout, jobs);
     ServerBinding binding = EdgeTls.secure(Http.get(system).newServerAt(host, config.getInt("dalang.http.port")), tls)
         .adaptSettings(s -> s.withEnableHttp2(false).withPreviewServerSettings(s.getPreviewServerSettings().withEnableHttp2(false)))
-        .bindFlow(ConnectionWatch.wrap(api.route().flow(system)))
+        .bindFlow(ConnectionWatch.wrap(api.route().handler(system), edge))
         .toCompletableFuture().get(30, TimeUnit.SECONDS);
     binding.addToCoordinatedShutdown(Duration.ofSeconds(10), system);
     String scheme = tls.isPresent() ? "https" : "http";

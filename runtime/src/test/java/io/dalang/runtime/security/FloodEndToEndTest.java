@@ -6,9 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.dalang.protocols.auth.Role;
 import io.dalang.runtime.serve.DalangNode;
-import io.dalang.runtime.serve.ServeOptions;
 import io.dalang.runtime.testing.ApiClient;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
@@ -38,10 +36,10 @@ class FloodEndToEndTest {
 
   @BeforeAll
   void start() throws Exception {
-    node = DalangNode.start(ServeOptions.forDataDir(data).withPorts(0, 0).withDemoKey(KEY), System.out);
-    admin = new ApiClient(node.httpPort(), Files.readString(data.resolve("admin.key")).strip());
-    tenant = admin.withKey(KEY);
-    admin.awaitReady(Duration.ofSeconds(90));
+    var started = SecurityNode.start(data, KEY, "");
+    node = started.node();
+    admin = started.admin();
+    tenant = started.tenant();
   }
 
   @AfterAll

@@ -43,6 +43,14 @@ final class RawHttp implements AutoCloseable {
     return read(start);
   }
 
+  /** Sends {@code request} exactly as given (request line, headers, body) and reads the response. */
+  Response exchange(byte[] request) throws IOException {
+    long start = System.nanoTime();
+    out.write(request);
+    out.flush();
+    return read(start);
+  }
+
   private Response read(long start) throws IOException {
     String status = line();
     if (status == null) throw new IOException("connection closed before a response");

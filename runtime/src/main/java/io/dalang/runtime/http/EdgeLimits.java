@@ -1,0 +1,71 @@
+package io.dalang.runtime.http;
+
+import com.typesafe.config.Config;
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * What one client connection may hold of the HTTP edge ({@code dalang.http}, docs/security.md
+ * "The HTTP edge"), and the count of open connections per client address that the cap is checked against.
+ * One instance per HTTP binding.
+ */
+public final class EdgeLimits {
+  private final Duration headerTimeout;
+  private final Duration keepAliveTimeout;
+  private final int maxConnectionsPerAddress;
+  private final Duration sseKeepAlive;
+  private final ConcurrentHashMap<String, Integer> open = new ConcurrentHashMap<>();
+
+  /**
+   * @param headerTimeout from the connection's start to the end of its first request's headers; a client
+   *     that is slower (Slowloris) is disconnected
+   * @param keepAliveTimeout from the end of a response to the end of the next request's headers
+   * @param maxConnectionsPerAddress connections one address may have open; the next one's first request
+   *     gets {@code 429 capacity_exhausted} and the connection is closed
+   * @param sseKeepAlive how often a stream with nothing to send writes {@code : keep-alive}; also how long
+   *     a stream waits for its first event before its {@code 200} is sent
+   */
+  public EdgeLimits(Duration headerTimeout, Duration keepAliveTimeout, int maxConnectionsPerAddress, Duration sseKeepAlive) {
+    if (maxConnectionsPerAddress < 1) throw new IllegalArgumentException("dalang.http.max-connections-per-address must be at least 1");
+    for (Duration d : new Duration[] {headerTimeout, keepAliveTimeout, sseKeepAlive}) {
+      if (d.isZero() || d.isNegative()) {
+        throw new IllegalArgumentException("dalang.http header-timeout, keep-alive-timeout and sse-keep-alive must be positive");
+      }
+    }
+    this.headerTimeout = headerTimeout;
+    this.keepAliveTimeout = keepAliveTimeout;
+    this.maxConnectionsPerAddress = maxConnectionsPerAddress;
+    this.sseKeepAlive = sseKeepAlive;
+  }
+
+  public static EdgeLimits from(Config c) {
+    return new EdgeLimits(c.getDuration("dalang.http.header-timeout"), c.getDuration("dalang.http.keep-alive-timeout"),
+        c.getInt("dalang.http.max-connections-per-address"), c.getDuration("dalang.http.sse-keep-alive"));
+  }
+
+  public Duration headerTimeout() {
+    return headerTimeout;
+  }
+
+  public Duration keepAliveTimeout() {
+    return keepAliveTimeout;
+  }
+
+  public int maxConnectionsPerAddress() {
+    return maxConnectionsPerAddress;
+  }
+
+  public Duration sseKeepAlive() {
+    return sseKeepAlive;
+  }
+
+  /** Counts one more connection of {@code address}; false when that is over the cap (it is counted all the same). */
+  boolean open(String address) {
+    return open.merge(address, 1, Integer::sum) <= maxConnectionsPerAddress;
+  }
+
+  /** Counts one connection of {@code address} less. */
+  void release(String address) {
+    open.computeIfPresent(address, (a, n) -> n <= 1 ? null : n - 1);
+  }
+}
