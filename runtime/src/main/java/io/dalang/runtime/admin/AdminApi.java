@@ -484,16 +484,10 @@ public final class AdminApi extends AllDirectives {
     if (format.equals("jsonl") || format.equals("csv")) {
       var f = filter;
       var fmt = format.equals("csv") ? AuditExport.Format.CSV : AuditExport.Format.JSONL;
-      return CompletableFuture.supplyAsync(() -> {
-        var out = new java.io.StringWriter();
-        try {
-          AuditExport.write(auditStore, f, auditBlockSize, fmt, out, System.currentTimeMillis());
-        } catch (java.io.IOException e) {
-          throw new java.io.UncheckedIOException(e);
-        }
-        return HttpResponse.create().withEntity(fmt == AuditExport.Format.CSV ? ContentTypes.TEXT_CSV_UTF8 : ContentTypes.TEXT_PLAIN_UTF8,
-            out.toString());
-      }, system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking()));
+      var type = fmt == AuditExport.Format.CSV ? ContentTypes.TEXT_CSV_UTF8 : ContentTypes.TEXT_PLAIN_UTF8;
+      return CompletableFuture.completedFuture(HttpResponse.create().withEntity(AuditExportStream.entity(type,
+          system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking()),
+          out -> AuditExport.write(auditStore, f, auditBlockSize, fmt, out, System.currentTimeMillis()))));
     }
     if (!format.equals("json")) throw AdminValidation.invalid("format", "'format' must be json, jsonl or csv");
     long after = (long) AdminValidation.range("after", parseLong("after", q.getOrDefault("after", "0")), Long.MAX_VALUE);
