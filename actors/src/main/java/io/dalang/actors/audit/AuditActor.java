@@ -110,9 +110,14 @@ public final class AuditActor {
    * the returned ref {@link Record}, ask it {@link Query} or {@link Verify}.
    */
   public static ActorRef<Command> init(ActorSystem<?> system, Config config) {
+    return init(system, config, null);
+  }
+
+  /** As {@link #init(ActorSystem, Config)}, signing checkpoints with {@code anchor} (null: none). */
+  public static ActorRef<Command> init(ActorSystem<?> system, Config config, AuditAnchor anchor) {
     var store = AuditStore.fromConfig(config);
     var settings = AuditSettings.from(config);
-    var behavior = Behaviors.supervise(create(store, settings, Clock.systemUTC()))
+    var behavior = Behaviors.supervise(create(store, settings, Clock.systemUTC(), anchor))
         .onFailure(SupervisorStrategy.restartWithBackoff(MIN_BACKOFF, MAX_BACKOFF, 0.1));
     // STOP lets a handing-over writer finish what it was given before the next one starts.
     return ClusterSingleton.get(system).init(SingletonActor.of(behavior, "audit-ledger").withStopMessage(Internal.STOP)
@@ -121,8 +126,13 @@ public final class AuditActor {
 
   /** The writer itself, for tests and for {@link #init}. */
   public static Behavior<Command> create(AuditStore store, AuditSettings settings, Clock clock) {
+    return create(store, settings, clock, null);
+  }
+
+  /** The writer, signing a checkpoint outside the database per full block and the head after each batch. */
+  public static Behavior<Command> create(AuditStore store, AuditSettings settings, Clock clock, AuditAnchor anchor) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> Behaviors.withStash(2 * settings.maxPending(),
-        stash -> new AuditActor(ctx, timers, stash, store, settings, clock).loading())));
+        stash -> new AuditActor(ctx, timers, stash, store, settings, clock, anchor).loading())));
   }
 
   private final ActorContext<Command> ctx;
@@ -131,6 +141,7 @@ public final class AuditActor {
   private final AuditStore store;
   private final AuditSettings settings;
   private final Clock clock;
+  private final AuditAnchor anchor;
   private final Executor blocking;
   private final Deque<Pending> pending = new ArrayDeque<>();
   private final List<Command> readsAfterFlush = new ArrayList<>();
@@ -156,7 +167,8 @@ public final class AuditActor {
   private boolean stopping;
 
   private AuditActor(ActorContext<Command> ctx, TimerScheduler<Command> timers, StashBuffer<Command> stash, AuditStore store,
-      AuditSettings settings, Clock clock) {
+      AuditSettings settings, Clock clock, AuditAnchor anchor) {
+    this.anchor = anchor;
     this.ctx = ctx;
     this.timers = timers;
     this.stash = stash;
@@ -218,6 +230,13 @@ public final class AuditActor {
       int size = store.chainBlockSize().orElse(settings.blockSize());
       long blockStart = AuditChain.blockOf(h.seq() + 1, size) * size + 1;
       List<String> hashes = h.seq() >= blockStart ? store.hashesFrom(blockStart) : List.of();
+      if (anchor != null) {
+        try {
+          anchor.start(h, clock.millis());
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }
       return new Loaded(h, size, hashes);
     }, blocking), (loaded, err) -> err == null ? loaded : new LoadFailed(message(err)));
   }
@@ -385,7 +404,10 @@ public final class AuditActor {
     inFlightHead = h;
     inFlightBlockHashes = hashes;
     AuditChain.Head prune = inFlightPrune;
-    ctx.pipeToSelf(CompletableFuture.runAsync(() -> store.appendAndPrune(events, roots, prune), blocking),
+    ctx.pipeToSelf(CompletableFuture.runAsync(() -> {
+      store.appendAndPrune(events, roots, prune);
+      if (anchor != null) anchor.stored(events, roots);
+    }, blocking),
         (ok, err) -> err == null ? new Appended() : new AppendFailed(message(err)));
   }
 

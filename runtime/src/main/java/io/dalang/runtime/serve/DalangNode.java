@@ -13,6 +13,7 @@ import io.dalang.actors.node.NodeAgent;
 import io.dalang.actors.admission.AdmissionSettings;
 import io.dalang.actors.admission.PoolAdmission;
 import io.dalang.actors.audit.AuditActor;
+import io.dalang.actors.audit.AuditAnchor;
 import io.dalang.actors.audit.AuditGate;
 import io.dalang.actors.audit.AuditSettings;
 import io.dalang.actors.audit.AuditStore;
@@ -381,7 +382,7 @@ public final class DalangNode implements AutoCloseable {
         config.getDuration("dalang.telemetry.sidecar-interval")), "telemetry", Props.empty());
 
     // The audit ledger's single writer (a cluster singleton), and the edges' way to it.
-    ActorRef<AuditActor.Command> auditLedger = AuditActor.init(system, config);
+    ActorRef<AuditActor.Command> auditLedger = AuditActor.init(system, config, AuditAnchor.open(dataDir));
     AuditSink audit = (tenant, actor, action, target, outcome, reason, details) ->
         auditLedger.tell(new AuditActor.Record(AuditSink.entry(tenant, actor, action, target, outcome, reason, details)));
     var auditGate = new AuditGate(auditLedger, system.scheduler(), askTimeout);
