@@ -5,11 +5,9 @@ import io.dalang.protocols.error.DalangError;
 import io.dalang.protocols.error.DalangException;
 import io.dalang.protocols.error.ErrorCode;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
@@ -27,23 +25,11 @@ public final class SecretsClient {
   private final ClusterSharding sharding;
   private final MasterKeys keys;
   private final Duration timeout;
-  private final Function<SecretAccess, CompletionStage<?>> durableRead;
 
-  /** A client whose reads are audited by the entity's hook alone. */
   public SecretsClient(ActorSystem<?> system, MasterKeys keys, Duration askTimeout) {
-    this(system, keys, askTimeout, null);
-  }
-
-  /**
-   * A client that opens a value only after {@code durableRead} completed for its read (the node records
-   * the read in the audit ledger and waits until it is stored); if it fails, so does the read, and the
-   * value is never opened. The entity's hook then need not record successful reads again.
-   */
-  public SecretsClient(ActorSystem<?> system, MasterKeys keys, Duration askTimeout, Function<SecretAccess, CompletionStage<?>> durableRead) {
     this.sharding = ClusterSharding.get(system);
     this.keys = keys;
     this.timeout = askTimeout;
-    this.durableRead = durableRead;
   }
 
   /** Stores {@code value} as the next version of {@code namespace/name}. */
@@ -57,23 +43,17 @@ public final class SecretsClient {
 
   /**
    * The value of {@code version} (0: the latest) of {@code namespace/name}, in clear. The read is audited
-   * by the entity, or durably before the value is opened (see the constructor); {@link
-   * SecretValue#destroy()} it after use.
+   * by the entity; {@link SecretValue#destroy()} it after use.
    */
   public CompletionStage<SecretValue> get(String tenant, String namespace, String name, int version, String actor) {
     DalangError invalid = SecretNames.check(namespace, name);
     if (invalid != null) return CompletableFuture.failedFuture(invalid.toException());
     return ref(tenant).<SecretEntity.GetReply>ask(r -> new SecretEntity.Get(namespace, name, version, actor, r), timeout)
-        .thenCompose(r -> {
+        .thenApply(r -> {
           var s = orThrow(r).secret();
           if (version != 0 && s.version() != version) {
             throw new DalangException(ErrorCode.INTERNAL, "asked for version " + version + " of " + namespace + "/" + name + ", got " + s.version());
           }
-          if (durableRead == null) return CompletableFuture.completedFuture(s);
-          var read = new SecretAccess(tenant, namespace, name, s.version(), actor, SecretAccess.Action.GET, SecretAccess.Outcome.OK, Instant.now());
-          return durableRead.apply(read).thenApply(stored -> s);
-        })
-        .thenApply(s -> {
           // The binding is what this caller asked for, not what the reply says: a ciphertext of another
           // secret does not open here.
           return SecretValue.adopt(SecretCipher.open(keys, new SecretId(tenant, namespace, name, s.version()), s.sealed()));

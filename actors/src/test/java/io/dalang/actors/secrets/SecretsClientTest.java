@@ -9,16 +9,6 @@ import com.typesafe.config.ConfigFactory;
 import io.dalang.actors.testing.EntityTestKits;
 import io.dalang.protocols.error.DalangException;
 import io.dalang.protocols.error.ErrorCode;
-import io.dalang.actors.audit.AuditAction;
-import io.dalang.actors.audit.AuditActor;
-import io.dalang.actors.audit.AuditEntry;
-import io.dalang.actors.audit.AuditFilter;
-import io.dalang.actors.audit.AuditGate;
-import io.dalang.actors.audit.AuditSettings;
-import io.dalang.actors.audit.AuditStore;
-import java.nio.file.Path;
-import java.sql.DriverManager;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
@@ -32,7 +22,6 @@ import org.apache.pekko.cluster.typed.Join;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** The client against the sharded entity on a one-node cluster with the in-memory journal. */
 class SecretsClientTest {
@@ -113,34 +102,5 @@ class SecretsClientTest {
     assertEquals(0, report.rewrapped());
     assertEquals(1, report.alreadyCurrent());
     assertEquals(KEY.id(), report.keyId());
-  }
-
-  @Test
-  void aValueIsOpenedOnlyOnceItsReadIsStoredInTheLedgerAndNotWhenTheLedgerIsFull(@TempDir Path dir) throws Exception {
-    var store = new AuditStore("jdbc:h2:file:" + dir.resolve("audit"), "dalang", "");
-    var ledger = testKit.spawn(AuditActor.create(store, AuditSettings.keepForever(4).withMaxPending(1), Clock.systemUTC()));
-    var gate = new AuditGate(ledger, testKit.system().scheduler(), Duration.ofSeconds(5));
-    var gated = new SecretsClient(testKit.system(), MasterKeys.of(KEY), Duration.ofSeconds(10), read -> gate.recordDurably(
-        AuditEntry.ok(read.tenant(), read.actor(), AuditAction.SECRET_READ, read.namespace() + "/" + read.name())));
-    await(client.put("t4", "providers", "openai", SecretValue.of("sk-gated-value-4"), "key:admin"));
-
-    assertEquals("sk-gated-value-4", await(gated.get("t4", "providers", "openai", 0, "system:fallback")).asString());
-    var stored = store.query(AuditFilter.ALL.action(AuditAction.SECRET_READ));
-    assertEquals(1, stored.size(), "the read was in the ledger when the value was handed out");
-
-    try (var db = DriverManager.getConnection(store.url(), "dalang", ""); var sql = db.createStatement()) {
-      sql.execute("ALTER TABLE dalang_audit_event ADD CONSTRAINT audit_held CHECK (seq < 0) NOCHECK");
-      ledger.tell(new AuditActor.Record(AuditEntry.ok("t4", "key:admin", "secret.list", "")));
-      var refused = failure(gated.get("t4", "providers", "openai", 0, "system:fallback"));
-      assertEquals(ErrorCode.AUDIT_UNAVAILABLE, refused.code());
-      assertFalse(refused.getMessage().contains("sk-gated"), refused.getMessage());
-      sql.execute("ALTER TABLE dalang_audit_event DROP CONSTRAINT audit_held");
-    }
-    testKit.createTestProbe().awaitAssert(Duration.ofSeconds(20), () -> {
-      assertEquals(1, store.query(AuditFilter.ALL.action("secret.list")).size(), "the writer caught up");
-      return null;
-    });
-    assertEquals("sk-gated-value-4", await(gated.get("t4", "providers", "openai", 0, "system:fallback")).asString());
-    assertEquals(2, store.query(AuditFilter.ALL.action(AuditAction.SECRET_READ)).size(), "the refused read was not recorded, the later one was");
   }
 }

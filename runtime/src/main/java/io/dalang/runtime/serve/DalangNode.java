@@ -21,7 +21,6 @@ import io.dalang.actors.breaker.BreakerSettings;
 import io.dalang.actors.fallback.Fallbacks;
 import io.dalang.actors.placement.PlacementActor;
 import io.dalang.actors.secrets.MasterKeys;
-import io.dalang.actors.secrets.SecretAccess;
 import io.dalang.actors.secrets.SecretEntity;
 import io.dalang.actors.secrets.SecretsClient;
 import io.dalang.actors.secrets.SecretsSettings;
@@ -386,13 +385,12 @@ public final class DalangNode implements AutoCloseable {
     AuditSink audit = (tenant, actor, action, target, outcome, reason, details) ->
         auditLedger.tell(new AuditActor.Record(AuditSink.entry(tenant, actor, action, target, outcome, reason, details)));
     var auditGate = new AuditGate(auditLedger, system.scheduler(), askTimeout);
-    // Tenant secrets, encrypted under the master key; every access goes to the ledger. A value is opened
-    // only once its read is stored (SecretsClient asks the gate), so the hook leaves successful reads out.
+    // Tenant secrets, encrypted under the master key; every access goes to the ledger, and a read is
+    // answered only once its record is stored.
     var secretKeys = MasterKeys.load(SecretsSettings.from(config, dataDir), System.getenv());
-    SecretEntity.init(system, secretKeys, access -> {
-      if (!(access.action() == SecretAccess.Action.GET && access.outcome() == SecretAccess.Outcome.OK)) auditLedger.tell(new AuditActor.Record(AuditSink.secretEntry(access)));
-    });
-    var secrets = new SecretsClient(system, secretKeys, askTimeout, access -> auditGate.recordDurably(AuditSink.secretEntry(access)));
+    SecretEntity.init(system, secretKeys, access -> auditLedger.tell(new AuditActor.Record(AuditSink.secretEntry(access))),
+        read -> auditGate.recordDurably(AuditSink.secretEntry(read)));
+    var secrets = new SecretsClient(system, secretKeys, askTimeout);
     if (AdminBootstrap.ensure(system, dataDir, System.getenv("DALANG_ADMIN_KEY"), out)) {
       audit.record(Role.PLATFORM_TENANT, "system", "key.issue", AdminBootstrap.KEY_ID, "ok", "", Map.of("role", "platform-admin"));
     }
