@@ -190,12 +190,17 @@ public final class AuditAnchor {
     var seen = new java.util.HashSet<Long>();
     try (var files = Files.list(dir)) {
       for (Path f : files.sorted().toList()) {
-        if (!BLOCK_FILE.matcher(f.getFileName().toString()).matches()) continue;
-        JsonNode cp = read(f.getFileName().toString(), problems);
+        String name = f.getFileName().toString();
+        if (!BLOCK_FILE.matcher(name).matches()) continue;
+        long block = Long.parseLong(name.substring(0, name.length() - ".json".length()));
+        seen.add(block); // a forged one is reported as such, not as missing
+        JsonNode cp = read(name, problems);
         if (cp == null) continue;
-        long block = cp.path("block").asLong();
-        seen.add(block);
-        checkBlock(store, cp, stored.get(block), head, prunedThrough, problems);
+        if (cp.path("block").asLong() != block) {
+          problems.add("forged checkpoint: " + f + " holds the checkpoint of block " + cp.path("block").asLong());
+        } else {
+          checkBlock(store, cp, stored.get(block), head, prunedThrough, problems);
+        }
       }
     }
     for (BlockRoot r : stored.values()) {
