@@ -261,7 +261,7 @@ public final class AuditAnchor {
     try {
       JsonNode n = AuditJson.MAPPER.readTree(Files.readString(f, StandardCharsets.UTF_8));
       var m = new TreeMap<String, Object>();
-      n.fields().forEachRemaining(e -> m.put(e.getKey(), e.getValue().isNumber() ? (Object) e.getValue().asLong() : e.getValue().asText()));
+      n.properties().forEach(e -> m.put(e.getKey(), e.getValue().isNumber() ? (Object) e.getValue().asLong() : e.getValue().asText()));
       if (MessageDigest.isEqual(mac(m).getBytes(StandardCharsets.US_ASCII), n.path("mac").asText().getBytes(StandardCharsets.US_ASCII))) return n;
     } catch (IOException | RuntimeException e) {
       // unreadable: reported below like a wrong MAC
