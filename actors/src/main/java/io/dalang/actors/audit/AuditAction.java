@@ -30,6 +30,11 @@ public final class AuditAction {
    * last pruned event. The latest one attests the checkpoint the remaining chain starts from.
    */
   public static final String AUDIT_PRUNE = "audit.prune";
+  /**
+   * Entries were lost before they could be written (more waited than the writer keeps); details {@code
+   * lost} (how many) and {@code first_lost_epoch_ms}. Outcome {@code failed}.
+   */
+  public static final String AUDIT_GAP = "audit.gap";
   /** An operation refused for lack of credentials or permission; the target names the operation. */
   public static final String ACCESS_DENIED = "access.denied";
 

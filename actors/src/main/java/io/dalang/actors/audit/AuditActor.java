@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
@@ -34,8 +35,12 @@ import org.apache.pekko.pattern.StatusReply;
  * Cluster Singleton ({@link #init}), so the chain has one order.
  *
  * <p>{@link Record} replies nothing: entries are appended in the order they arrive, in batches, on the
- * blocking dispatcher; a failed append is retried with backoff (nothing is dropped unless more than
- * {@link #MAX_PENDING} entries wait). On start the writer resumes from the stored head.
+ * blocking dispatcher; a failed append is retried with backoff. {@link RecordDurable} replies
+ * {@code StatusReply<Done>} once its entry is stored, or an error at once ({@link #FULL}) when
+ * {@code dalang.audit.max-pending} entries wait; {@link Admit} answers the same way without recording,
+ * so that an edge can refuse an operation before doing it. A {@link Record} is only dropped beyond twice
+ * {@code max-pending}, and the next batch then starts with an {@link AuditAction#AUDIT_GAP} event that
+ * says how many were lost. On start the writer resumes from the stored head.
  * {@link Query} replies {@code StatusReply<Events>} (at most {@link #MAX_PAGE} events; page with
  * {@code afterSeq}); {@link Verify} replies {@code StatusReply<VerifyResult>}. Both run after every
  * entry recorded before them has been written, so a caller reads its own records. They reply
@@ -51,8 +56,8 @@ public final class AuditActor {
 
   /** Most events one {@link Query} answers. */
   public static final int MAX_PAGE = 1000;
-  /** Most entries waiting to be written (e.g. while the database is down); more are dropped and logged. */
-  public static final int MAX_PENDING = 100_000;
+  /** The error of a {@link RecordDurable} or {@link Admit} refused because too many entries wait. */
+  public static final String FULL = "the audit ledger has too many entries waiting to be written";
   private static final int BATCH = 256;
   private static final Duration MIN_BACKOFF = Duration.ofMillis(200);
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(10);
@@ -63,6 +68,12 @@ public final class AuditActor {
 
   /** Appends one entry to the ledger; no reply. */
   public record Record(AuditEntry entry) implements Command {}
+
+  /** Appends one entry; replies once it is stored, or {@link #FULL} at once. */
+  public record RecordDurable(AuditEntry entry, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+
+  /** Records nothing; replies success if a {@link RecordDurable} would be taken now, else {@link #FULL}. */
+  public record Admit(ActorRef<StatusReply<Done>> replyTo) implements Command {}
 
   /** The events the filter selects, at most {@link #MAX_PAGE}. */
   public record Query(AuditFilter filter, ActorRef<StatusReply<Events>> replyTo) implements Command {}
@@ -87,7 +98,11 @@ public final class AuditActor {
   private record PruneDue(AuditChain.Head through) implements Command {}
 
   /** An entry waiting for its place, with the time the writer received it. */
-  private record Pending(AuditEntry entry, long timeEpochMs) {}
+  private record Pending(AuditEntry entry, long timeEpochMs, ActorRef<StatusReply<Done>> replyTo) {
+    Pending(AuditEntry entry, long timeEpochMs) {
+      this(entry, timeEpochMs, null);
+    }
+  }
 
   /**
    * Starts the cluster's one writer (or a proxy to it on other nodes) on the journal's database,
@@ -95,9 +110,14 @@ public final class AuditActor {
    * the returned ref {@link Record}, ask it {@link Query} or {@link Verify}.
    */
   public static ActorRef<Command> init(ActorSystem<?> system, Config config) {
+    return init(system, config, null);
+  }
+
+  /** As {@link #init(ActorSystem, Config)}, signing checkpoints with {@code anchor} (null: none). */
+  public static ActorRef<Command> init(ActorSystem<?> system, Config config, AuditAnchor anchor) {
     var store = AuditStore.fromConfig(config);
     var settings = AuditSettings.from(config);
-    var behavior = Behaviors.supervise(create(store, settings, Clock.systemUTC()))
+    var behavior = Behaviors.supervise(create(store, settings, Clock.systemUTC(), anchor))
         .onFailure(SupervisorStrategy.restartWithBackoff(MIN_BACKOFF, MAX_BACKOFF, 0.1));
     // STOP lets a handing-over writer finish what it was given before the next one starts.
     return ClusterSingleton.get(system).init(SingletonActor.of(behavior, "audit-ledger").withStopMessage(Internal.STOP)
@@ -106,8 +126,13 @@ public final class AuditActor {
 
   /** The writer itself, for tests and for {@link #init}. */
   public static Behavior<Command> create(AuditStore store, AuditSettings settings, Clock clock) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> Behaviors.withStash(MAX_PENDING,
-        stash -> new AuditActor(ctx, timers, stash, store, settings, clock).loading())));
+    return create(store, settings, clock, null);
+  }
+
+  /** The writer, signing a checkpoint outside the database per full block and the head after each batch. */
+  public static Behavior<Command> create(AuditStore store, AuditSettings settings, Clock clock, AuditAnchor anchor) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> Behaviors.withStash(2 * settings.maxPending(),
+        stash -> new AuditActor(ctx, timers, stash, store, settings, clock, anchor).loading())));
   }
 
   private final ActorContext<Command> ctx;
@@ -116,6 +141,7 @@ public final class AuditActor {
   private final AuditStore store;
   private final AuditSettings settings;
   private final Clock clock;
+  private final AuditAnchor anchor;
   private final Executor blocking;
   private final Deque<Pending> pending = new ArrayDeque<>();
   private final List<Command> readsAfterFlush = new ArrayList<>();
@@ -130,13 +156,19 @@ public final class AuditActor {
   /** A prune found due, waiting for the writer to be free. */
   private AuditChain.Head prunePending;
   private AuditChain.Head inFlightHead;
+  /** The batch failed and is back in {@link #pending} until a reload says whether it was stored after all. */
+  private boolean inFlightReturned;
+  private boolean searchingPrunable;
   private List<String> inFlightBlockHashes;
   private int failures;
-  private long dropped;
+  /** Entries lost since the last audit.gap event, and when the first of them was. */
+  private long lost;
+  private long lostSinceEpochMs;
   private boolean stopping;
 
   private AuditActor(ActorContext<Command> ctx, TimerScheduler<Command> timers, StashBuffer<Command> stash, AuditStore store,
-      AuditSettings settings, Clock clock) {
+      AuditSettings settings, Clock clock, AuditAnchor anchor) {
+    this.anchor = anchor;
     this.ctx = ctx;
     this.timers = timers;
     this.stash = stash;
@@ -168,9 +200,21 @@ public final class AuditActor {
           if (!stash.isEmpty()) log.warn("audit ledger: stopped before the stored chain could be read; {} messages not handled", stash.size());
           return Behaviors.stopped();
         })
+        .onMessage(Admit.class, m -> {
+          m.replyTo().tell(stash.size() < settings.maxPending() ? StatusReply.ack() : StatusReply.error(FULL));
+          return Behaviors.same();
+        })
+        .onMessage(RecordDurable.class, m -> {
+          if (stash.size() < settings.maxPending()) {
+            stash.stash(m);
+          } else {
+            m.replyTo().tell(StatusReply.error(FULL));
+          }
+          return Behaviors.same();
+        })
         .onAnyMessage(m -> {
           if (stash.isFull()) {
-            drop(m);
+            lose(m);
           } else {
             stash.stash(m);
           }
@@ -186,6 +230,13 @@ public final class AuditActor {
       int size = store.chainBlockSize().orElse(settings.blockSize());
       long blockStart = AuditChain.blockOf(h.seq() + 1, size) * size + 1;
       List<String> hashes = h.seq() >= blockStart ? store.hashesFrom(blockStart) : List.of();
+      if (anchor != null) {
+        try {
+          anchor.start(h, clock.millis());
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }
       return new Loaded(h, size, hashes);
     }, blocking), (loaded, err) -> err == null ? loaded : new LoadFailed(message(err)));
   }
@@ -212,12 +263,25 @@ public final class AuditActor {
   private Behavior<Command> writing() {
     return Behaviors.receive(Command.class)
         .onMessage(Record.class, m -> {
-          if (pending.size() >= MAX_PENDING) {
-            drop(m);
+          if (waiting() >= 2 * settings.maxPending()) {
+            lose(m);
           } else {
             pending.addLast(new Pending(m.entry(), clock.millis()));
             writeNext();
           }
+          return Behaviors.same();
+        })
+        .onMessage(RecordDurable.class, m -> {
+          if (waiting() >= settings.maxPending()) {
+            m.replyTo().tell(StatusReply.error(FULL));
+          } else {
+            pending.addLast(new Pending(m.entry(), clock.millis(), m.replyTo()));
+            writeNext();
+          }
+          return Behaviors.same();
+        })
+        .onMessage(Admit.class, m -> {
+          m.replyTo().tell(waiting() < settings.maxPending() ? StatusReply.ack() : StatusReply.error(FULL));
           return Behaviors.same();
         })
         .onMessage(Query.class, m -> {
@@ -232,6 +296,7 @@ public final class AuditActor {
           if (inFlightPrune != null) log.info("audit ledger: pruned the events through seq {} (retention {})", inFlightPrune.seq(), settings.retention());
           head = inFlightHead;
           blockHashes = inFlightBlockHashes;
+          inFlight.forEach(p -> acknowledge(p, StatusReply.ack()));
           inFlight = null;
           inFlightPrune = null;
           failures = 0;
@@ -240,6 +305,7 @@ public final class AuditActor {
         .onMessage(AppendFailed.class, m -> {
           // Put the batch back in front, in order; RELOAD decides whether it was written after all.
           for (int i = inFlight.size() - 1; i >= 0; i--) pending.addFirst(inFlight.get(i));
+          inFlightReturned = true;
           retryLater("audit ledger: cannot append ({}); retrying", m.error());
           return Behaviors.same();
         })
@@ -248,11 +314,16 @@ public final class AuditActor {
           return Behaviors.same();
         })
         .onMessageEquals(Internal.PRUNE_TICK, () -> {
-          if (prunePending == null && inFlightPrune == null) findPrunable();
+          if (prunePending == null && inFlightPrune == null && !searchingPrunable) findPrunable();
           return Behaviors.same();
         })
-        .onMessageEquals(Internal.NOTHING_TO_PRUNE, Behaviors::same)
+        .onMessageEquals(Internal.NOTHING_TO_PRUNE, () -> {
+          searchingPrunable = false;
+          return Behaviors.same();
+        })
         .onMessage(PruneDue.class, m -> {
+          // One search at a time, so that a slow answer cannot ask for a prune that is already done.
+          searchingPrunable = false;
           prunePending = m.through();
           writeNext();
           return Behaviors.same();
@@ -260,13 +331,12 @@ public final class AuditActor {
         .onMessage(Loaded.class, m -> {
           if (inFlight != null && m.head().equals(inFlightHead)) {
             // The failed batch was committed after all (only its acknowledgement was lost).
-            for (int i = 0; i < inFlight.size(); i++) pending.removeFirst();
+            for (int i = 0; i < inFlight.size(); i++) acknowledge(pending.removeFirst(), StatusReply.ack());
           }
           inFlight = null;
           inFlightPrune = null;
           resume(m);
-          writeNext();
-          return Behaviors.same();
+          return afterWrite(); // with nothing left to write, the reads waiting for a flush run now
         })
         .onMessage(LoadFailed.class, m -> {
           retryLater("audit ledger: cannot read the stored chain ({}); retrying", m.error());
@@ -279,7 +349,8 @@ public final class AuditActor {
         })
         .onMessageEquals(Internal.STOP_NOW, Behaviors::stopped)
         .onSignal(PostStop.class, s -> {
-          if (!pending.isEmpty()) log.warn("audit ledger: stopped with {} entries not written", pending.size());
+          if (!pending.isEmpty()) log.error("audit ledger: stopped with {} entries not written", pending.size());
+          pending.forEach(p -> acknowledge(p, StatusReply.error("the audit ledger stopped before the entry was written")));
           return Behaviors.same();
         })
         .build();
@@ -291,7 +362,15 @@ public final class AuditActor {
    * fails, not again until the next tick finds it due).
    */
   private void writeNext() {
-    if (inFlight != null || (pending.isEmpty() && prunePending == null)) return;
+    if (inFlight != null) return;
+    if (lost > 0) {
+      // Said first, so that the gap is in the chain before anything that came after the loss.
+      pending.addFirst(new Pending(AuditEntry.failed("", "system", AuditAction.AUDIT_GAP, "", "entries were lost: too many waited to be written")
+          .with(Map.of("lost", Long.toString(lost), "first_lost_epoch_ms", Long.toString(lostSinceEpochMs))), clock.millis()));
+      log.error("audit ledger: recording an audit.gap of {} lost entries", lost);
+      lost = 0;
+    }
+    if (pending.isEmpty() && prunePending == null) return;
     List<Pending> batch = new ArrayList<>();
     List<Pending> toChain = batch;
     if (prunePending != null) {
@@ -321,15 +400,20 @@ public final class AuditActor {
       }
     }
     inFlight = batch;
+    inFlightReturned = false;
     inFlightHead = h;
     inFlightBlockHashes = hashes;
     AuditChain.Head prune = inFlightPrune;
-    ctx.pipeToSelf(CompletableFuture.runAsync(() -> store.appendAndPrune(events, roots, prune), blocking),
+    ctx.pipeToSelf(CompletableFuture.runAsync(() -> {
+      store.appendAndPrune(events, roots, prune);
+      if (anchor != null) anchor.stored(events, roots);
+    }, blocking),
         (ok, err) -> err == null ? new Appended() : new AppendFailed(message(err)));
   }
 
   /** Asks the store, off the actor, whether whole blocks have outlived the retention. */
   private void findPrunable() {
+    searchingPrunable = true;
     long cutoff = clock.millis() - settings.retention().toMillis();
     ctx.pipeToSelf(CompletableFuture.supplyAsync(() -> store.pruneCandidate(cutoff), blocking), (found, err) -> {
       if (err != null) {
@@ -375,11 +459,25 @@ public final class AuditActor {
     timers.startSingleTimer(Internal.RELOAD, Duration.ofMillis(delay));
   }
 
-  private void drop(Command m) {
-    dropped++;
-    if (dropped == 1 || dropped % 1000 == 0) {
-      log.error("audit ledger: {} entries waiting, dropping {} ({} dropped so far)", MAX_PENDING, m, dropped);
+  /** Counts a lost entry for the next audit.gap event (never logs the entry: it may name a tenant's secret). */
+  private void lose(Command m) {
+    if (m instanceof Query q) q.replyTo().tell(StatusReply.error(FULL));
+    if (m instanceof Verify v) v.replyTo().tell(StatusReply.error(FULL));
+    if (!(m instanceof Record)) return;
+    if (lost == 0) lostSinceEpochMs = clock.millis();
+    lost++;
+    if (lost == 1 || lost % 1000 == 0) {
+      log.error("audit ledger: {} entries waiting, {} lost so far; an audit.gap event will say how many", waiting() + stash.size(), lost);
     }
+  }
+
+  /** Entries received and not yet stored: waiting, and in the batch being written. */
+  private int waiting() {
+    return pending.size() + (inFlight == null || inFlightReturned ? 0 : inFlight.size());
+  }
+
+  private static void acknowledge(Pending p, StatusReply<Done> reply) {
+    if (p.replyTo() != null) p.replyTo().tell(reply);
   }
 
   private static String message(Throwable err) {

@@ -35,7 +35,8 @@ import java.util.TreeMap;
  * <h2>CSV</h2>
  * RFC 4180 (comma separated, CRLF line ends, fields with a comma, quote, CR or LF quoted, quotes
  * doubled), header row {@link #CSV_COLUMNS}; event rows leave the block columns empty, root rows
- * ({@code type = root}) the event columns. For reading in a spreadsheet; verify with JSON Lines.
+ * ({@code type = root}) the event columns. A cell that would start with {@code = + - @}, tab or CR
+ * starts with {@code '} instead (see {@link #csvField}). For reading in a spreadsheet; verify with JSON Lines.
  */
 public final class AuditExport {
   private AuditExport() {}
@@ -208,8 +209,13 @@ public final class AuditExport {
     }
   }
 
-  /** One RFC 4180 field: quoted (quotes doubled) if it holds a comma, a quote, CR or LF; as is otherwise. */
+  /**
+   * One RFC 4180 field: quoted (quotes doubled) if it holds a comma, a quote, CR or LF; as is otherwise. A
+   * field that starts with {@code = + - @}, a tab or CR gets a leading {@code '} first (OWASP's defence
+   * against CSV injection), so that no spreadsheet reads a tenant's text as a formula.
+   */
   static String csvField(String s) {
+    if (!s.isEmpty() && "=+-@\t\r".indexOf(s.charAt(0)) >= 0) s = "'" + s;
     if (s.indexOf(',') < 0 && s.indexOf('"') < 0 && s.indexOf('\r') < 0 && s.indexOf('\n') < 0) return s;
     return '"' + s.replace("\"", "\"\"") + '"';
   }

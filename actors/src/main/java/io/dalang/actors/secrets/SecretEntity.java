@@ -7,6 +7,7 @@ import io.dalang.actors.secrets.SecretAccess.Outcome;
 import io.dalang.actors.secrets.SecretCipher.Sealed;
 import io.dalang.protocols.CborSerializable;
 import io.dalang.protocols.error.DalangError;
+import io.dalang.protocols.error.DalangException;
 import io.dalang.protocols.error.ErrorCode;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -15,7 +16,11 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
@@ -67,22 +72,41 @@ public final class SecretEntity
    *     actor, append to a queue). If it throws on a {@link Get}, the value is not handed out.
    */
   public static void init(ActorSystem<?> system, MasterKeys keys, Consumer<SecretAccess> audit) {
-    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), keys, audit)).withRole(NodeRoles.CONTROL));
+    init(system, keys, audit, null);
+  }
+
+  /**
+   * As {@link #init(ActorSystem, MasterKeys, Consumer)}, but a successful {@link Get} goes to {@code
+   * durableRead} instead of {@code audit}, and its reply waits until the stage it returns completes (the
+   * node stores the read in the audit ledger): if it fails, the ciphertext is not handed out and the
+   * reply carries the failure's error ({@code audit_unavailable}).
+   */
+  public static void init(ActorSystem<?> system, MasterKeys keys, Consumer<SecretAccess> audit,
+      Function<SecretAccess, CompletionStage<?>> durableRead) {
+    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), keys, audit, durableRead))
+        .withRole(NodeRoles.CONTROL));
   }
 
   public static Behavior<Command> create(String tenantId, MasterKeys keys, Consumer<SecretAccess> audit) {
-    return new SecretEntity(tenantId, keys, audit);
+    return create(tenantId, keys, audit, null);
+  }
+
+  public static Behavior<Command> create(String tenantId, MasterKeys keys, Consumer<SecretAccess> audit,
+      Function<SecretAccess, CompletionStage<?>> durableRead) {
+    return new SecretEntity(tenantId, keys, audit, durableRead);
   }
 
   private final String tenantId;
   private final MasterKeys keys;
   private final Consumer<SecretAccess> audit;
+  private final Function<SecretAccess, CompletionStage<?>> durableRead;
 
-  private SecretEntity(String tenantId, MasterKeys keys, Consumer<SecretAccess> audit) {
+  private SecretEntity(String tenantId, MasterKeys keys, Consumer<SecretAccess> audit, Function<SecretAccess, CompletionStage<?>> durableRead) {
     super(PersistenceId.of(ENTITY_KEY.name(), tenantId), EntitySupervision.JOURNAL_BACKOFF);
     this.tenantId = tenantId;
     this.keys = keys;
     this.audit = audit;
+    this.durableRead = durableRead;
   }
 
   // Protocol
@@ -232,11 +256,36 @@ public final class SecretEntity
           + (c.version() == 0 ? "" : " version " + c.version()));
       return rejected(c.namespace(), c.name(), c.actor(), Action.GET, Outcome.NOT_FOUND, c.replyTo(), new GetReply(null, missing));
     }
+    var served = new GetReply(new SealedSecret(tenantId, c.namespace(), c.name(), v.version(), v.createdAt(), v.sealed()), null);
+    if (durableRead != null) return replyOnceStored(c, v.version(), served);
     if (!audited(c.namespace(), c.name(), v.version(), c.actor(), Action.GET, Outcome.OK)) {
       return Effect().reply(c.replyTo(), new GetReply(null,
           DalangError.of(ErrorCode.INTERNAL, "the read of secret " + c.namespace() + "/" + c.name() + " could not be audited, so it was not served")));
     }
-    return Effect().reply(c.replyTo(), new GetReply(new SealedSecret(tenantId, c.namespace(), c.name(), v.version(), v.createdAt(), v.sealed()), null));
+    return Effect().reply(c.replyTo(), served);
+  }
+
+  /**
+   * Replies {@code served} once the read is stored in the ledger, else the failure's error. Nothing of the
+   * state is touched after this returns, so replying from the stage's thread is safe.
+   */
+  private ReplyEffect<Event, State> replyOnceStored(Get c, int version, GetReply served) {
+    var read = new SecretAccess(tenantId, c.namespace(), c.name(), version, c.actor(), Action.GET, Outcome.OK, Instant.now());
+    CompletionStage<?> stored;
+    try {
+      stored = durableRead.apply(read);
+    } catch (RuntimeException e) {
+      stored = CompletableFuture.failedFuture(e);
+    }
+    stored.whenComplete((ok, err) -> c.replyTo().tell(err == null ? served : new GetReply(null, unaudited(c, err))));
+    return Effect().noReply();
+  }
+
+  private static DalangError unaudited(Get c, Throwable err) {
+    Throwable t = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+    if (t instanceof DalangException d) return d.toError();
+    log.error("secrets: the read of {}/{} could not be audited: {}", c.namespace(), c.name(), t.toString());
+    return DalangError.of(ErrorCode.INTERNAL, "the read of secret " + c.namespace() + "/" + c.name() + " could not be audited, so it was not served");
   }
 
   private ReplyEffect<Event, State> list(Vault s, ListSecrets c) {

@@ -107,7 +107,7 @@ class AuditActorTest {
   void retentionPrunesOldBlocksAndTheChainStillVerifiesAfterARestart() {
     var store = AuditFixtures.store(dir);
     var clock = new MutableClock(AuditFixtures.T0);
-    var settings = new AuditSettings(4, Duration.ofHours(1), Duration.ofMillis(100));
+    var settings = new AuditSettings(4, Duration.ofHours(1), Duration.ofMillis(100), AuditSettings.DEFAULT_MAX_PENDING);
     var audit = testKit.spawn(AuditActor.create(store, settings, clock));
     for (int i = 0; i < 9; i++) audit.tell(new AuditActor.Record(entry(i)));
     assertEquals(9, query(audit, AuditFilter.ALL).size());

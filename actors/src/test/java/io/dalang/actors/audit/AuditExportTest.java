@@ -132,6 +132,24 @@ class AuditExportTest {
   }
 
   @Test
+  void csvCellsThatASpreadsheetWouldReadAsAFormulaStartWithAQuote() throws Exception {
+    var formula = AuditChain.next(store.head(), AuditFixtures.T0, new AuditEntry("acme", "@key-1", "secret.read", "=cmd|' /C calc'!A0",
+        AuditOutcome.FAILED, "+1+cmd|' /C calc'!A0", new TreeMap<>()));
+    store.append(List.of(formula), List.of());
+    var out = new StringWriter();
+    AuditExport.write(store, AuditFilter.ALL.action("secret.read"), 4, AuditExport.Format.CSV, out, 42);
+    String row = out.toString().split("\r\n", -1)[1];
+    assertTrue(row.contains(",'@key-1,secret.read,'=cmd|' /C calc'!A0,failed,'+1+cmd|' /C calc'!A0,{},"), row);
+    for (String cell : row.split(",")) assertFalse(cell.startsWith("=") || cell.startsWith("+") || cell.startsWith("@"), cell);
+    assertEquals("'-2", AuditExport.csvField("-2"));
+    assertEquals("\"'\tx,y\"", AuditExport.csvField("\tx,y"));
+    assertEquals("\"'\r\"", AuditExport.csvField("\r"));
+    var jsonl = new StringWriter();
+    AuditExport.write(store, AuditFilter.ALL, 4, AuditExport.Format.JSONL, jsonl, 42);
+    assertTrue(verify(jsonl.toString()).ok(), "JSON Lines keep the values as stored: their hashes still check");
+  }
+
+  @Test
   void csvOfTheWholeChainHasARowPerRoot() throws Exception {
     var out = new StringWriter();
     AuditExport.write(store, AuditFilter.ALL, 4, AuditExport.Format.CSV, out, 42);

@@ -10,7 +10,18 @@ import io.dalang.actors.secrets.SecretAccess.Action;
 import io.dalang.actors.secrets.SecretAccess.Outcome;
 import io.dalang.actors.testing.EntityTestKits;
 import io.dalang.protocols.error.ErrorCode;
+import io.dalang.actors.audit.AuditAction;
+import io.dalang.actors.audit.AuditActor;
+import io.dalang.actors.audit.AuditEntry;
+import io.dalang.actors.audit.AuditFilter;
+import io.dalang.actors.audit.AuditGate;
+import io.dalang.actors.audit.AuditSettings;
+import io.dalang.actors.audit.AuditStore;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.sql.DriverManager;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -23,6 +34,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 
 @ExtendWith(LogCapturingExtension.class)
 class SecretEntityTest {
@@ -160,6 +172,36 @@ class SecretEntityTest {
     var reply = get(failing, "providers", "openai", 0);
     assertNull(reply.secret());
     assertEquals(ErrorCode.INTERNAL, reply.error().code());
+  }
+
+  @Test
+  void aReadIsAnsweredOnlyOnceItIsStoredInTheLedgerAndRefusedWhenTheLedgerIsFull(@TempDir Path dir) throws Exception {
+    var store = new AuditStore("jdbc:h2:file:" + dir.resolve("audit"), "dalang", "");
+    var ledger = testKit.spawn(AuditActor.create(store, AuditSettings.keepForever(4).withMaxPending(1), Clock.systemUTC()));
+    var gate = new AuditGate(ledger, testKit.system().scheduler(), Duration.ofSeconds(5));
+    var events = put(kit, MasterKeys.of(key), "providers", "openai", VALUE).events();
+    var gated = EventSourcedBehaviorTestKit.<SecretEntity.Command, SecretEntity.Event, SecretEntity.State>create(testKit.system(), SecretEntity.create(TENANT, MasterKeys.of(key), audits::add,
+        read -> gate.recordDurably(AuditEntry.ok(read.tenant(), read.actor(), AuditAction.SECRET_READ, read.namespace() + "/" + read.name()))));
+    gated.initialize(events.toArray());
+
+    assertTrue(get(gated, "providers", "openai", 0).secret() != null);
+    assertEquals(1, store.query(AuditFilter.ALL.action(AuditAction.SECRET_READ)).size(), "stored before the ciphertext was handed out");
+    assertFalse(audits.stream().anyMatch(a -> a.action() == Action.GET), "the durable read is the only record of it");
+
+    try (var db = DriverManager.getConnection(store.url(), "dalang", ""); var sql = db.createStatement()) {
+      sql.execute("ALTER TABLE dalang_audit_event ADD CONSTRAINT audit_held CHECK (seq < 0) NOCHECK");
+      ledger.tell(new AuditActor.Record(AuditEntry.ok(TENANT, "key:admin", "secret.list", "")));
+      var refused = get(gated, "providers", "openai", 0);
+      assertNull(refused.secret(), "nothing is handed out unaudited");
+      assertEquals(ErrorCode.AUDIT_UNAVAILABLE, refused.error().code());
+      sql.execute("ALTER TABLE dalang_audit_event DROP CONSTRAINT audit_held");
+    }
+    testKit.createTestProbe().awaitAssert(Duration.ofSeconds(20), () -> {
+      assertEquals(1, store.query(AuditFilter.ALL.action("secret.list")).size(), "the writer caught up");
+      return null;
+    });
+    assertTrue(get(gated, "providers", "openai", 0).secret() != null);
+    assertEquals(2, store.query(AuditFilter.ALL.action(AuditAction.SECRET_READ)).size(), "the refused read was not recorded, the later one was");
   }
 
   @Test

@@ -38,6 +38,11 @@ public enum ErrorCode {
   ENGINE_FAILED(502, "UNAVAILABLE", "engine_error", true),
   NO_READY_SLOT(503, "UNAVAILABLE", "overloaded_error", true),
   ENGINE_UNAVAILABLE(503, "UNAVAILABLE", "engine_error", true),
+  /**
+   * The operation needs a durable audit record (an admin change, a secret read) and the audit ledger
+   * cannot take one now (too many entries waiting, or no answer); nothing was done. {@code Retry-After}.
+   */
+  AUDIT_UNAVAILABLE(503, "UNAVAILABLE", "overloaded_error", true),
   TIMEOUT(504, "DEADLINE_EXCEEDED", "timeout_error", true);
 
   private final int httpStatus;

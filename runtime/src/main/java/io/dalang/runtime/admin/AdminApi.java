@@ -1,6 +1,7 @@
 package io.dalang.runtime.admin;
 
 import io.dalang.actors.audit.AuditActor;
+import io.dalang.actors.audit.AuditGate;
 import io.dalang.actors.audit.AuditExport;
 import io.dalang.actors.audit.AuditFilter;
 import io.dalang.actors.audit.AuditOutcome;
@@ -32,11 +33,14 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpMethod;
+import org.apache.pekko.http.javadsl.model.HttpMethods;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
@@ -82,6 +86,7 @@ public final class AdminApi extends AllDirectives {
   private final Function<String, CompletionStage<Map<String, Object>>> usage;
   private final SecretsClient secrets;
   private final ActorRef<AuditActor.Command> ledger;
+  private final AuditGate gate;
   private final AuditStore auditStore;
   private final int auditBlockSize;
   private final JobService jobs;
@@ -106,6 +111,7 @@ public final class AdminApi extends AllDirectives {
     this.providers = new ProviderAdmin(system, timeout, audit, this::allow, secrets);
     this.secrets = secrets;
     this.ledger = ledger;
+    this.gate = new AuditGate(ledger, system.scheduler(), timeout);
     this.auditStore = auditStore;
     this.auditBlockSize = auditBlockSize;
     this.system = system;
@@ -184,7 +190,16 @@ public final class AdminApi extends AllDirectives {
                 request.getUri().path(), "denied", e.message() + " (" + d.reason() + ")", Map.of());
           }
           throw e.toException();
-        }), inner))));
+        }), p -> admitted(method, () -> inner.apply(p))))));
+  }
+
+  /**
+   * A change (any method but GET) goes ahead only if the audit ledger can take its record now: when it
+   * cannot, {@code 503 audit_unavailable} before anything is looked up or done.
+   */
+  private Route admitted(HttpMethod method, Supplier<Route> inner) {
+    if (method.equals(HttpMethods.GET) || method.equals(HttpMethods.HEAD)) return inner.get();
+    return onSuccess(gate.admit(), admitted -> inner.get());
   }
 
   private Route body(Function<byte[], Route> inner) {
@@ -486,16 +501,10 @@ public final class AdminApi extends AllDirectives {
     if (format.equals("jsonl") || format.equals("csv")) {
       var f = filter;
       var fmt = format.equals("csv") ? AuditExport.Format.CSV : AuditExport.Format.JSONL;
-      return CompletableFuture.supplyAsync(() -> {
-        var out = new java.io.StringWriter();
-        try {
-          AuditExport.write(auditStore, f, auditBlockSize, fmt, out, System.currentTimeMillis());
-        } catch (java.io.IOException e) {
-          throw new java.io.UncheckedIOException(e);
-        }
-        return HttpResponse.create().withEntity(fmt == AuditExport.Format.CSV ? ContentTypes.TEXT_CSV_UTF8 : ContentTypes.TEXT_PLAIN_UTF8,
-            out.toString());
-      }, system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking()));
+      var type = fmt == AuditExport.Format.CSV ? ContentTypes.TEXT_CSV_UTF8 : ContentTypes.TEXT_PLAIN_UTF8;
+      return CompletableFuture.completedFuture(HttpResponse.create().withEntity(AuditExportStream.entity(type,
+          system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking()),
+          out -> AuditExport.write(auditStore, f, auditBlockSize, fmt, out, System.currentTimeMillis()))));
     }
     if (!format.equals("json")) throw AdminValidation.invalid("format", "'format' must be json, jsonl or csv");
     long after = (long) AdminValidation.range("after", parseLong("after", q.getOrDefault("after", "0")), Long.MAX_VALUE);

@@ -1,5 +1,8 @@
 package io.dalang.runtime.admin;
 
+import io.dalang.actors.audit.AuditEntry;
+import io.dalang.actors.secrets.SecretAccess;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -19,4 +22,23 @@ public interface AuditSink {
    * @param details more facts (never secrets or keys)
    */
   void record(String tenant, String actor, String action, String target, String outcome, String reason, Map<String, String> details);
+
+  /** The ledger's entry for {@link #record}'s arguments. */
+  public static AuditEntry entry(String tenant, String actor, String action, String target, String outcome, String reason, Map<String, String> details) {
+    AuditEntry e = switch (outcome) {
+      case "ok" -> AuditEntry.ok(tenant, actor, action, target);
+      case "denied" -> AuditEntry.denied(tenant, actor, action, target, reason);
+      default -> AuditEntry.failed(tenant, actor, action, target, reason);
+    };
+    return e.with(details);
+  }
+
+  /** A secret access as an entry: the secret by namespace/name and version, never its value. */
+  public static AuditEntry secretEntry(SecretAccess access) {
+    boolean ok = access.outcome() == SecretAccess.Outcome.OK;
+    return entry(access.tenant(), access.actor(), "secret." + access.action().name().toLowerCase(Locale.ROOT),
+        access.namespace() == null ? "" : access.namespace() + (access.name() == null ? "" : "/" + access.name()),
+        ok ? "ok" : "failed", ok ? "" : access.outcome().name().toLowerCase(Locale.ROOT),
+        access.version() > 0 ? Map.of("version", Integer.toString(access.version())) : Map.of());
+  }
 }

@@ -1,6 +1,7 @@
 package io.dalang.runtime.cli;
 
 import com.typesafe.config.Config;
+import io.dalang.actors.audit.AuditAnchor;
 import io.dalang.actors.audit.AuditExport;
 import io.dalang.actors.audit.AuditFilter;
 import io.dalang.actors.audit.AuditOutcome;
@@ -113,12 +114,34 @@ public final class AuditCommand {
       try {
         var store = AuditStore.fromConfig(c);
         store.createTablesIfMissing();
-        return report(store.verify(AuditSettings.from(c).blockSize()), "audit chain", out);
+        int chain = report(store.verify(AuditSettings.from(c).blockSize()), "audit chain", out);
+        return chain == INTACT ? anchors(store, source.dataDir(c), out) : chain;
+      } catch (IOException e) {
+        err.println("dalang audit verify: cannot read the checkpoints: " + e.getMessage());
+        return UNUSABLE;
       } catch (AuditStoreException e) {
         if (EmbeddedJournal.heldByAnotherProcess(e)) return verifyThroughNode(source.dataDir(c), out, err);
         err.println("dalang audit verify: " + e.getMessage());
         return UNUSABLE;
       }
+    }
+
+    /**
+     * The signed checkpoints outside the database against the stored chain: a truncated tail, a
+     * rewritten chain or a missing checkpoint each break it. A data dir that no anchoring version served
+     * (no {@code audit.key}) is reported as not anchored, not as broken.
+     */
+    private static int anchors(AuditStore store, Path dataDir, PrintWriter out) throws IOException {
+      var anchor = AuditAnchor.existing(dataDir);
+      if (anchor == null) {
+        out.printf("not anchored: %s has no %s (no node of this version has served it); only the hash chain was checked%n", dataDir, AuditAnchor.KEY_FILE);
+        return INTACT;
+      }
+      var r = anchor.check(store);
+      r.notes().forEach(n -> out.println("note: " + n));
+      r.problems().forEach(p -> out.println("BROKEN: " + p));
+      if (r.ok()) out.println("anchored: the chain matches its signed checkpoints in " + dataDir.resolve(AuditAnchor.DIR));
+      return r.ok() ? INTACT : BROKEN;
     }
 
     /** While {@code serve} holds the journal: the node walks the chain ({@code GET /admin/v1/audit/verify}). */

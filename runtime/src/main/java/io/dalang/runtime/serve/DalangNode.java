@@ -14,14 +14,14 @@ import io.dalang.actors.node.NodeAgent;
 import io.dalang.actors.admission.AdmissionSettings;
 import io.dalang.actors.admission.PoolAdmission;
 import io.dalang.actors.audit.AuditActor;
-import io.dalang.actors.audit.AuditEntry;
+import io.dalang.actors.audit.AuditAnchor;
+import io.dalang.actors.audit.AuditGate;
 import io.dalang.actors.audit.AuditSettings;
 import io.dalang.actors.audit.AuditStore;
 import io.dalang.actors.breaker.BreakerSettings;
 import io.dalang.actors.fallback.Fallbacks;
 import io.dalang.actors.placement.PlacementActor;
 import io.dalang.actors.secrets.MasterKeys;
-import io.dalang.actors.secrets.SecretAccess;
 import io.dalang.actors.secrets.SecretEntity;
 import io.dalang.actors.secrets.SecretsClient;
 import io.dalang.actors.secrets.SecretsSettings;
@@ -396,23 +396,15 @@ public final class DalangNode implements AutoCloseable {
         config.getDuration("dalang.telemetry.sidecar-interval")), "telemetry", Props.empty());
 
     // The audit ledger's single writer (a cluster singleton), and the edges' way to it.
-    ActorRef<AuditActor.Command> auditLedger = AuditActor.init(system, config);
-    AuditSink audit = (tenant, actor, action, target, outcome, reason, details) -> {
-      AuditEntry e = switch (outcome) {
-        case "ok" -> AuditEntry.ok(tenant, actor, action, target);
-        case "denied" -> AuditEntry.denied(tenant, actor, action, target, reason);
-        default -> AuditEntry.failed(tenant, actor, action, target, reason);
-      };
-      auditLedger.tell(new AuditActor.Record(e.with(details)));
-    };
-    // Tenant secrets, encrypted under the master key; every access goes to the ledger.
+    ActorRef<AuditActor.Command> auditLedger = AuditActor.init(system, config, AuditAnchor.open(dataDir));
+    AuditSink audit = (tenant, actor, action, target, outcome, reason, details) ->
+        auditLedger.tell(new AuditActor.Record(AuditSink.entry(tenant, actor, action, target, outcome, reason, details)));
+    var auditGate = new AuditGate(auditLedger, system.scheduler(), askTimeout);
+    // Tenant secrets, encrypted under the master key; every access goes to the ledger, and a read is
+    // answered only once its record is stored.
     var secretKeys = MasterKeys.load(SecretsSettings.from(config, dataDir), System.getenv());
-    SecretEntity.init(system, secretKeys, access -> audit.record(access.tenant(), access.actor(),
-        "secret." + access.action().name().toLowerCase(java.util.Locale.ROOT),
-        access.namespace() == null ? "" : access.namespace() + (access.name() == null ? "" : "/" + access.name()),
-        access.outcome() == SecretAccess.Outcome.OK ? "ok" : "failed",
-        access.outcome() == SecretAccess.Outcome.OK ? "" : access.outcome().name().toLowerCase(java.util.Locale.ROOT),
-        access.version() > 0 ? Map.of("version", Integer.toString(access.version())) : Map.of()));
+    SecretEntity.init(system, secretKeys, access -> auditLedger.tell(new AuditActor.Record(AuditSink.secretEntry(access))),
+        read -> auditGate.recordDurably(AuditSink.secretEntry(read)));
     var secrets = new SecretsClient(system, secretKeys, askTimeout);
     if (AdminBootstrap.ensure(system, dataDir, System.getenv("DALANG_ADMIN_KEY"), out)) {
       audit.record(Role.PLATFORM_TENANT, "system", "key.issue", AdminBootstrap.KEY_ID, "ok", "", Map.of("role", "platform-admin"));
