@@ -42,6 +42,8 @@ public record GpuBinding(Backend backend, int deviceIndex, int gpuLayers) {
    */
   public Map<String, String> environment() {
     var env = new java.util.LinkedHashMap<String, String>();
+    // CUDA numbers devices fastest first unless told otherwise; nvidia-smi's index (the device's) is the PCI order.
+    env.put("CUDA_DEVICE_ORDER", "PCI_BUS_ID");
     for (Backend b : Backend.values()) {
       if (!b.gpu()) continue;
       env.put(b.visibleDevicesEnv(), b == backend && onGpu() ? String.valueOf(deviceIndex) : hidden(b));

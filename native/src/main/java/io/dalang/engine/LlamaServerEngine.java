@@ -165,7 +165,7 @@ public final class LlamaServerEngine implements Engine {
             config.gpu().backend().engineDeviceName(0), o.layersOffloaded(), o.layersTotal(), logFile);
       }
       return o;
-    } catch (IOException e) {
+    } catch (IOException | RuntimeException e) {
       log.warn("cannot read {} for the offload report: {}", logFile, e.getMessage());
       return Offload.NONE;
     }

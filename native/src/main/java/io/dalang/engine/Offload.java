@@ -15,30 +15,38 @@ public record Offload(int layersOffloaded, int layersTotal, String device, doubl
 
   public static final Offload NONE = new Offload(0, 0, "", 0, 0, 0);
 
-  private static final Pattern LAYERS = Pattern.compile("offloaded (\\d+)/(\\d+) layers to GPU");
-  private static final Pattern BUFFER = Pattern.compile("\\b((?:Vulkan|CUDA|ROCm)\\d+) (model|KV|compute) buffer size =\\s*([0-9.]+) MiB");
+  // Anchored to llama.cpp's own log prefixes and bounded, so that text a model carries into the log
+  // (its metadata strings are logged too) can neither fake a line nor overflow a number.
+  private static final Pattern LAYERS = Pattern.compile("(?m)^[0-9.]* ?[A-Z]? ?load_tensors: offloaded (\\d{1,6})/(\\d{1,6}) layers to GPU$");
+  private static final Pattern BUFFER = Pattern.compile(
+      "(?m)^[0-9.]* ?[A-Z]? ?(?:load_tensors|llama_kv_cache|llama_context|sched_reserve): +((?:Vulkan|CUDA|ROCm)\\d{1,3}) (model|KV|compute) buffer size = +(\\d{1,9}(?:\\.\\d{1,3})?) MiB$");
 
   /** What a llama.cpp load log says; {@link #NONE} when it offloaded nothing or says nothing. */
   public static Offload parse(String log) {
     int done = 0;
     int total = 0;
     Matcher m = LAYERS.matcher(log);
+    int loadAt = 0;
     while (m.find()) { // the last load in the log counts (a restarted engine appends)
       done = Integer.parseInt(m.group(1));
       total = Integer.parseInt(m.group(2));
+      loadAt = m.start();
     }
     String device = "";
     double model = 0;
     double kv = 0;
     double compute = 0;
     Matcher b = BUFFER.matcher(log);
-    while (b.find()) {
+    // Buffers of the last load only, summed per kind (a model with sliding-window layers has two KV caches).
+    int from = loadAt;
+    while (b.find(from)) {
+      from = b.end();
       device = b.group(1);
       double mib = Double.parseDouble(b.group(3));
       switch (b.group(2)) {
-        case "model" -> model = mib;
-        case "KV" -> kv = mib;
-        default -> compute = mib;
+        case "model" -> model += mib;
+        case "KV" -> kv += mib;
+        default -> compute += mib;
       }
     }
     if (done == 0 && total == 0 && device.isEmpty()) return NONE;

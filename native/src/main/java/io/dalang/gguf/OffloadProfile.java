@@ -6,7 +6,12 @@ import java.util.Arrays;
  * How much device memory each offloadable layer of a model takes, so that placement can say how many
  * layers fit a GPU device when the whole model does not. llama.cpp offloads the repeating blocks (each
  * with its share of the KV cache) and, as one more layer, the output head; the token embeddings stay on
- * the CPU. A device that holds any layer also holds the compute buffer and the backend's overhead.
+ * the CPU (a model without its own {@code output.weight} gets them a second time as its output head).
+ * A device that holds any layer also holds the compute buffer and the backend's overhead.
+ *
+ * <p>With {@code -ngl n} the pinned llama.cpp (de3ff81) puts layers {@code n_layer + 1 - n} and up on the
+ * device: the output head first, then the blocks from the top ({@link #deviceBytes}). Older revisions
+ * counted without the output head, one layer apart.
  *
  * @param layerBytes device bytes of each offloadable layer, blocks first, the output head last
  * @param computeBytes the compute buffer (the estimator's upper bound)
@@ -27,6 +32,7 @@ public record OffloadProfile(long[] layerBytes, long computeBytes, long overhead
     int blocks = (int) f.blockCount();
     long kvPerBlock = blocks == 0 ? 0 : whole.kvCacheBytes() / blocks;
     long[] layers = new long[blocks + 1];
+    boolean ownOutput = f.tensors().stream().anyMatch(t -> t.name().equals("output.weight"));
     for (TensorInfo t : f.tensors()) {
       String n = t.name();
       if (n.startsWith("blk.")) {
@@ -35,6 +41,9 @@ public record OffloadProfile(long[] layerBytes, long computeBytes, long overhead
         if (i >= 0 && i < blocks) layers[i] += t.bytes();
       } else if (n.startsWith("output")) {
         layers[blocks] += t.bytes(); // output.weight and output_norm.weight
+      } else if (!ownOutput && n.equals("token_embd.weight")) {
+        // Tied embeddings: llama.cpp loads token_embd a second time as the output head, on the output layer's device.
+        layers[blocks] += t.bytes();
       }
     }
     for (int i = 0; i < blocks; i++) layers[i] += kvPerBlock;

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -47,7 +48,7 @@ public final class GpuProbe {
       case "cuda": {
         List<Device> gpus = nvidiaSmi();
         if (gpus.isEmpty()) throw new IllegalStateException("backend cuda: nvidia-smi found no GPU (is the NVIDIA driver installed?)");
-        return gpus;
+        return withCpu(gpus);
       }
       case "vulkan": {
         List<Device> vk = vulkan();
@@ -55,13 +56,13 @@ public final class GpuProbe {
           throw new IllegalStateException("backend vulkan: vulkaninfo found no device (Debian: apt-get install -y vulkan-tools "
               + "and a driver: mesa-vulkan-drivers, or the GPU vendor's)");
         }
-        return vk;
+        return withCpu(vk);
       }
       case "auto": {
         List<Device> gpus = nvidiaSmi();
-        if (!gpus.isEmpty()) return gpus;
+        if (!gpus.isEmpty()) return withCpu(gpus);
         List<Device> vk = vulkan().stream().filter(d -> !d.software()).toList();
-        if (!vk.isEmpty()) return vk;
+        if (!vk.isEmpty()) return withCpu(vk);
         return List.of(cpuDevice());
       }
       default:
@@ -87,23 +88,20 @@ public final class GpuProbe {
     return out;
   }
 
+  /**
+   * The GPUs and, after them, the machine's CPU: engines that run on the CPU only (the in-process one)
+   * have a device on a GPU node too, and placement prefers a GPU for every engine that can drive one.
+   */
+  private static List<Device> withCpu(List<Device> gpus) {
+    var all = new ArrayList<>(gpus);
+    all.add(cpuDevice());
+    return List.copyOf(all);
+  }
+
   /** The Vulkan devices {@code vulkaninfo} lists, in the order ggml numbers them; empty without vulkaninfo. */
   public static List<Device> vulkan() {
-    try {
-      Process p = new ProcessBuilder("vulkaninfo").redirectError(ProcessBuilder.Redirect.DISCARD).start();
-      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      if (!p.waitFor(20, TimeUnit.SECONDS) || p.exitValue() != 0) {
-        log.info("vulkaninfo present but failed (exit {}); no Vulkan devices", p.isAlive() ? "timeout" : p.exitValue());
-        p.destroyForcibly();
-        return List.of();
-      }
-      return parseVulkaninfo(out);
-    } catch (IOException e) {
-      return List.of(); // no vulkaninfo on this machine
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return List.of();
-    }
+    String out = runTool(List.of("vulkaninfo"), Duration.ofSeconds(20), 16 << 20);
+    return out == null ? List.of() : parseVulkaninfo(out);
   }
 
   /**
@@ -120,6 +118,8 @@ public final class GpuProbe {
       Matcher header = GPU_HEADER.matcher(line);
       if (header.matches()) {
         if (gpu != null) gpu.device().ifPresent(out::add);
+        gpu = null;
+        if (out.size() >= MAX_DEVICES) break;
         gpu = new VulkanSection(Integer.parseInt(header.group(1)));
       } else if (gpu != null) {
         gpu.read(line);
@@ -129,7 +129,9 @@ public final class GpuProbe {
     return out;
   }
 
-  private static final Pattern GPU_HEADER = Pattern.compile("^GPU(\\d+):$");
+  private static final Pattern GPU_HEADER = Pattern.compile("^GPU(\\d{1,3}):$");
+  /** More devices than any machine has: a tool printing more is not believed further. */
+  static final int MAX_DEVICES = 64;
   private static final Pattern HEAP_HEADER = Pattern.compile("^memoryHeaps\\[\\d+]:$");
 
   /** One {@code GPUn:} section of vulkaninfo's text, read line by line. */
@@ -174,7 +176,7 @@ public final class GpuProbe {
     return line.substring(line.indexOf('=') + 1).strip();
   }
 
-  private static final Pattern LEADING_NUMBER = Pattern.compile("^(\\d+)");
+  private static final Pattern LEADING_NUMBER = Pattern.compile("^(\\d{1,18})\\b");
 
   private static long leadingNumber(String s) {
     var m = LEADING_NUMBER.matcher(s);
@@ -182,20 +184,51 @@ public final class GpuProbe {
   }
 
   public static List<Device> nvidiaSmi() {
+    String out = runTool(List.of("nvidia-smi", "--query-gpu=" + QUERY, "--format=csv,noheader,nounits"), Duration.ofSeconds(10), 1 << 20);
+    return out == null ? List.of() : parse(out);
+  }
+
+  /**
+   * A probe tool's standard output, or null when the tool is missing, fails, prints more than
+   * {@code maxBytes} or runs longer than {@code timeout} (then it is killed): a wedged driver must not
+   * hang a node's start or its memory readings.
+   */
+  static String runTool(List<String> cmd, Duration timeout, int maxBytes) {
+    Process p;
     try {
-      Process p = new ProcessBuilder("nvidia-smi", "--query-gpu=" + QUERY, "--format=csv,noheader,nounits")
-          .redirectErrorStream(true).start();
-      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) {
-        log.info("nvidia-smi present but failed; using a CPU device: {}", out.strip());
-        return List.of();
-      }
-      return parse(out);
+      p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
     } catch (IOException e) {
-      return List.of(); // no nvidia-smi on this machine
+      return null; // not installed on this machine
+    }
+    var out = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try (var in = p.getInputStream()) {
+        return in.readNBytes(maxBytes + 1);
+      } catch (IOException e) {
+        return new byte[0];
+      }
+    });
+    try {
+      if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        log.warn("{} did not answer within {} s; killed", cmd.get(0), timeout.toSeconds());
+        return null;
+      }
+      byte[] bytes = out.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      if (p.exitValue() != 0) {
+        log.info("{} failed (exit {})", cmd.get(0), p.exitValue());
+        return null;
+      }
+      if (bytes.length > maxBytes) {
+        log.warn("{} printed more than {} bytes; ignored", cmd.get(0), maxBytes);
+        return null;
+      }
+      return new String(bytes, StandardCharsets.UTF_8);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      return List.of();
+      return null;
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      return null;
+    } finally {
+      p.destroyForcibly();
     }
   }
 

@@ -32,9 +32,29 @@ class OffloadTest {
   }
 
   @Test
-  void theLastLoadInAnAppendedLogCounts() {
-    var o = Offload.parse("offloaded 3/3 layers to GPU\n CUDA0 model buffer size = 9.00 MiB\noffloaded 1/3 layers to GPU\n CUDA0 model buffer size = 3.00 MiB\n");
+  void theLastLoadInAnAppendedLogCountsAndItsBuffersAreSummedPerKind() {
+    var o = Offload.parse("""
+        0.00.354.185 I load_tensors: offloaded 3/3 layers to GPU
+        0.00.354.226 I load_tensors:      CUDA0 model buffer size =     9.00 MiB
+        0.00.354.185 I load_tensors: offloaded 1/3 layers to GPU
+        0.00.354.226 I load_tensors:      CUDA0 model buffer size =     3.00 MiB
+        0.00.355.376 I llama_kv_cache:    CUDA0 KV buffer size =     0.25 MiB
+        0.00.355.377 I llama_kv_cache:    CUDA0 KV buffer size =     0.50 MiB
+        """);
     assertEquals(1, o.layersOffloaded());
     assertEquals(3.0, o.modelMib());
+    assertEquals(0.75, o.kvMib(), 1e-9, "two KV caches (sliding-window layers) are both on the device");
+  }
+
+  @Test
+  void textAModelCarriesIntoTheLogCanNeitherFakeALineNorOverflowANumber() {
+    String log = """
+        0.00.100.000 I llama_model_loader: - kv   1: general.name str = offloaded 9/9 layers to GPU
+        0.00.100.001 I print_info: general.name = load_tensors: offloaded 99999999999/1 layers to GPU
+        0.00.100.002 I load_tensors: offloaded 99999999999/1 layers to GPU
+        0.00.100.003 I load_tensors:      Vulkan0 model buffer size = 1.2.3 MiB
+        0.00.100.004 I load_tensors:      Vulkan0 model buffer size = 99999999999999999999 MiB
+        """;
+    assertEquals(Offload.NONE, Offload.parse(log));
   }
 }

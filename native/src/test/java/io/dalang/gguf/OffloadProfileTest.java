@@ -45,4 +45,21 @@ class OffloadProfileTest {
     assertEquals(p.layers(), p.layersWithin(Long.MAX_VALUE / 2));
     assertEquals(0, p.layersWithin(0));
   }
+
+  @Test
+  void aModelWithTiedEmbeddingsCarriesThemAgainAsItsOutputHead() throws Exception {
+    var g = model();
+    var tied = new GgufFile(g.version(), g.metadata(), g.tensors().stream().filter(t -> !t.name().equals("output.weight")).toList(),
+        g.dataOffset());
+    var p = OffloadProfile.of(tied, 512, 1, 0);
+    long norm = bytes(g, "output_norm.weight");
+    long embeddings = bytes(g, "token_embd.weight");
+    assertEquals(norm + embeddings, p.layerBytes()[p.layers() - 1], "llama.cpp loads token_embd again as the output head on the device");
+    var own = OffloadProfile.of(g, 512, 1, 0);
+    assertEquals(norm + bytes(g, "output.weight"), own.layerBytes()[own.layers() - 1]);
+  }
+
+  private static long bytes(GgufFile g, String name) {
+    return g.tensors().stream().filter(t -> t.name().equals(name)).mapToLong(TensorInfo::bytes).sum();
+  }
 }

@@ -114,8 +114,13 @@ public final class EngineActor {
   /**
    * Told to the node agent when this slot's engine has loaded its model ({@code loaded}) and when it let
    * go of it, so that the agent knows which slots a device's memory reading already counts.
+   * {@code instance} orders the engines of one slot (a later start has a larger one): an old engine's
+   * late "let go" must not undo a new one's "loaded".
    */
-  public record EngineLoaded(String slotId, boolean loaded) {}
+  public record EngineLoaded(String slotId, long instance, boolean loaded) {}
+
+  /** Orders engine starts across restarts and respawns of a slot's engine actor. */
+  private static final java.util.concurrent.atomic.AtomicLong INSTANCES = new java.util.concurrent.atomic.AtomicLong();
 
   /** The behavior wrapped in the restart-with-backoff supervisor the settings describe. */
   public static Behavior<Command> supervised(SlotSpec spec, Device device, EngineFactory factory, EngineSettings settings,
@@ -143,6 +148,7 @@ public final class EngineActor {
   private final MeterRegistry metrics;
   private final AtomicInteger restarts;
   private final ActorRef<EngineLoaded> loadedTo;
+  private final long instance = INSTANCES.incrementAndGet();
   /** The slot's restart count when this engine instance was started, stamped on each run's Started. */
   private final int engineRestarts;
   private final Executor blocking;
@@ -288,7 +294,7 @@ public final class EngineActor {
         spec.slotId(), spec.modelId(), m.loadMs(), engine.parallelism(), offload.layersOffloaded() > 0
             ? "; " + offload.layersOffloaded() + "/" + offload.layersTotal() + " layers on " + device.id() + " (" + offload.device() + ", "
                 + Math.round(offload.deviceMib()) + " MiB)" : "");
-    loadedTo.tell(new EngineLoaded(spec.slotId(), true));
+    loadedTo.tell(new EngineLoaded(spec.slotId(), instance, true));
     state = drainWaiters != null ? DRAINING : SlotStatus.READY;
     var id = engine.identity();
     slot().tell(new ModelSlotEntity.MarkReady(new ModelSlotEntity.EngineRecord(id.kind(), id.version(), id.digest(),
@@ -500,7 +506,7 @@ public final class EngineActor {
     engine = null;
     if (e != null) {
       // Told after the close, so that a device reading taken from then on no longer counts this engine.
-      CompletableFuture.runAsync(e::close, blocking).whenComplete((d, closeErr) -> loadedTo.tell(new EngineLoaded(spec.slotId(), false)));
+      CompletableFuture.runAsync(e::close, blocking).whenComplete((d, closeErr) -> loadedTo.tell(new EngineLoaded(spec.slotId(), instance, false)));
     }
   }
 

@@ -83,7 +83,7 @@ public final class NodeAgent {
   /** The engine of a slot no longer assigned here finished draining ({@code inTime}) or its drain timed out. */
   private record Unhosted(String slotId, ActorRef<EngineActor.Command> engine, boolean inTime) implements Command {}
 
-  private record EngineLoadChanged(String slotId, boolean loaded) implements Command {}
+  private record EngineLoadChanged(String slotId, long instance, boolean loaded) implements Command {}
 
   private record DevicesRead(List<Device> devices, java.util.Set<String> loaded) implements Command {}
 
@@ -129,8 +129,8 @@ public final class NodeAgent {
   /** Null when no device has a live reading. */
   private final DeviceReadings readings;
   private final ActorRef<EngineActor.EngineLoaded> loadedAdapter;
-  /** Slots whose engines hold their model now. */
-  private final java.util.Set<String> loaded = new java.util.HashSet<>();
+  /** Slots whose engines hold their model now, with the engine instance that does. */
+  private final Map<String, Long> loaded = new HashMap<>();
   /** The latest readings, and whether a reading is under way (then another is asked for when it ends). */
   private List<Device> readingsNow;
   private boolean reading;
@@ -144,7 +144,7 @@ public final class NodeAgent {
     this.ctx = ctx;
     this.readings = readings;
     this.readingsNow = devices;
-    this.loadedAdapter = ctx.messageAdapter(EngineActor.EngineLoaded.class, l -> new EngineLoadChanged(l.slotId(), l.loaded()));
+    this.loadedAdapter = ctx.messageAdapter(EngineActor.EngineLoaded.class, l -> new EngineLoadChanged(l.slotId(), l.instance(), l.loaded()));
     this.nodeId = nodeId;
     this.devices = devices;
     this.factory = factory;
@@ -231,7 +231,16 @@ public final class NodeAgent {
   }
 
   private Behavior<Command> onEngineLoadChanged(EngineLoadChanged m) {
-    boolean changed = m.loaded() ? loaded.add(m.slotId()) : loaded.remove(m.slotId());
+    Long holder = loaded.get(m.slotId());
+    boolean changed;
+    if (m.loaded()) {
+      changed = holder == null || holder < m.instance();
+      if (changed) loaded.put(m.slotId(), m.instance());
+    } else {
+      // Only the engine that loaded may take it back: an older engine's close can come after a newer one loaded.
+      changed = holder != null && holder == m.instance();
+      if (changed) loaded.remove(m.slotId());
+    }
     return changed ? readDevices() : Behaviors.same();
   }
 
@@ -243,7 +252,7 @@ public final class NodeAgent {
       return Behaviors.same();
     }
     reading = true;
-    var snapshot = java.util.Set.copyOf(loaded); // taken before the reading: what it surely counts
+    var snapshot = java.util.Set.copyOf(loaded.keySet()); // taken before the reading: what it surely counts
     var current = readingsNow;
     var blocking = ctx.getSystem().dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking());
     ctx.pipeToSelf(java.util.concurrent.CompletableFuture.supplyAsync(() -> readings.refresh().apply(current), blocking),

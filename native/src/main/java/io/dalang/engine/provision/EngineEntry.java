@@ -12,6 +12,7 @@ import java.util.List;
  * @param toolchain the version of the GPU toolchain it was built with (glslc and Vulkan headers, nvcc); empty for the CPU
  * @param patches "name sha256" of each patch applied to the source before the build
  */
+@com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true)
 public record EngineEntry(
     @JsonProperty("engine_id") String engineId,
     String version,

@@ -22,7 +22,6 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.Callable;
@@ -224,10 +223,6 @@ public final class DeterminismCommand {
   }
 
   private static void deleteTree(Path dir) {
-    try (var paths = Files.walk(dir)) {
-      paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
-      // a temp dir left behind is not worth failing the check for
-    }
+    io.dalang.runtime.sweep.SweepCommand.deleteTree(dir); // a temp dir left behind is not worth failing the check for
   }
 }

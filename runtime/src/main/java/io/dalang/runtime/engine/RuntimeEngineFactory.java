@@ -34,7 +34,8 @@ import org.slf4j.LoggerFactory;
  * <p>A llama-server slot on a GPU device gets the build for that device's backend (Vulkan, CUDA, ROCm)
  * and is bound to the device: it sees only that device and puts the slot's {@code gpuLayers} on it
  * (every layer when placement recorded none). The in-process engine runs on the CPU only; placement never
- * gives it a GPU device, and this factory refuses one.
+ * gives it a GPU device, and a slot placed on one before that (or whose pool changed engine) runs on the
+ * CPU with a warning.
  */
 public final class RuntimeEngineFactory implements EngineFactory {
   private static final Logger log = LoggerFactory.getLogger(RuntimeEngineFactory.class);
@@ -71,8 +72,10 @@ public final class RuntimeEngineFactory implements EngineFactory {
   public Engine create(SlotSpec spec, Device device, Path workDir) {
     Backend backend = Backend.ofDeviceKind(device.kind());
     if (backend.gpu() && !LlamaServerEngine.KIND.equals(spec.engine())) {
-      throw new EngineException("engine '" + spec.engine() + "' runs on the CPU only; slot " + spec.slotId() + " was placed on "
-          + backend.id() + " device " + device.id());
+      // Placement no longer does this; a slot placed before it knew (or whose pool changed engine) runs on the CPU.
+      log.warn("slot {}: engine '{}' runs on the CPU only; it ignores {} device {} it was placed on", spec.slotId(), spec.engine(),
+          backend.id(), device.id());
+      backend = Backend.CPU;
     }
     var gpu = backend.gpu() ? new GpuBinding(backend, device.index(), spec.gpuLayers() > 0 ? spec.gpuLayers() : OffloadProfile.ALL_LAYERS)
         : GpuBinding.CPU;

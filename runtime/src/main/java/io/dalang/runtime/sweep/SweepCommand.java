@@ -188,11 +188,15 @@ public final class SweepCommand implements Callable<Integer> {
     return v != null ? v : "0.1.0";
   }
 
-  static void deleteTree(Path dir) {
+  /**
+   * Deletes a work dir, best effort: leftovers are harmless, and a file that a stopping node deletes
+   * while the walk runs (its serve.url) must not fail the command.
+   */
+  public static void deleteTree(Path dir) {
     if (!Files.exists(dir)) return;
     try (var walk = Files.walk(dir)) {
       walk.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-    } catch (java.io.IOException ignored) {
+    } catch (java.io.IOException | java.io.UncheckedIOException ignored) {
       // leftovers of a work dir are harmless
     }
   }
