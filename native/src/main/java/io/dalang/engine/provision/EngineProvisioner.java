@@ -82,6 +82,12 @@ public final class EngineProvisioner {
     return binDir(entry).resolve(name);
   }
 
+  /** A llama-server engine (not started) running {@code entry}'s binary, with its version and digest as its identity. */
+  public io.dalang.engine.LlamaServerEngine llamaServer(EngineEntry entry, io.dalang.engine.EngineConfig config) {
+    return new io.dalang.engine.LlamaServerEngine(config, binary(entry, "llama-server"),
+        new io.dalang.engine.EngineIdentity(io.dalang.engine.LlamaServerEngine.KIND, entry.version(), entry.binarySha256()));
+  }
+
   private Path engineDir(String key) {
     return cacheRoot.resolve("engines").resolve("llama-server").resolve(key);
   }

@@ -1,7 +1,7 @@
 package io.dalang.runtime.bench;
 
 import io.dalang.engine.EngineConfig;
-import io.dalang.engine.EngineIdentity;
+import io.dalang.engine.Generations;
 import io.dalang.engine.GpuBinding;
 import io.dalang.engine.LlamaServerEngine;
 import io.dalang.engine.Offload;
@@ -14,7 +14,6 @@ import io.dalang.gguf.GgufReader;
 import io.dalang.gguf.OffloadProfile;
 import io.dalang.gguf.TinyModel;
 import io.dalang.gpu.GpuProbe;
-import io.dalang.protocols.generation.GenerationEvent;
 import io.dalang.protocols.generation.GenerationRequest;
 import io.dalang.protocols.node.Device;
 import java.io.PrintWriter;
@@ -23,8 +22,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -112,8 +109,7 @@ public final class OffloadBench implements Callable<Integer> {
 
   private Side run(EngineProvisioner provisioner, EngineEntry build, GpuBinding binding, Path model, int ctx, Path work) throws Exception {
     var cfg = new EngineConfig(model, ctx, 1, threads, Duration.ofSeconds(300), work, false, List.of(), binding);
-    try (var engine = new LlamaServerEngine(cfg, provisioner.binary(build, "llama-server"),
-        new EngineIdentity(LlamaServerEngine.KIND, build.version(), build.binarySha256()))) {
+    try (var engine = provisioner.llamaServer(build, cfg)) {
       engine.start();
       generate(engine, 0, 8); // warm-up: first-use costs (shader compilation, caches) are not measured
       long tokens = 0;
@@ -125,14 +121,9 @@ public final class OffloadBench implements Callable<Integer> {
   }
 
   private static int generate(LlamaServerEngine engine, int i, int max) throws Exception {
-    var done = new CompletableFuture<GenerationEvent>();
-    int[] n = {0};
-    engine.generate(new GenerationRequest("run_bench_" + i, "Once upon a time", null, max, 0.0, 1.0, 1L + i, List.of()), ev -> {
-      if (ev instanceof GenerationEvent.Token) n[0]++;
-      if (ev.isTerminal()) done.complete(ev);
-    });
-    var last = done.get(300, TimeUnit.SECONDS);
-    if (!(last instanceof GenerationEvent.End)) throw new IllegalStateException("generation failed: " + last);
-    return n[0];
+    var run = Generations.run(engine, new GenerationRequest("run_bench_" + i, "Once upon a time", null, max, 0.0, 1.0, 1L + i, List.of()),
+        Duration.ofSeconds(300));
+    if (!run.ended()) throw new IllegalStateException("generation failed: " + run.last());
+    return run.tokens().size();
   }
 }

@@ -1,9 +1,8 @@
 package io.dalang.runtime.cli;
 
 import io.dalang.engine.EngineConfig;
-import io.dalang.engine.EngineIdentity;
+import io.dalang.engine.Generations;
 import io.dalang.engine.GpuBinding;
-import io.dalang.engine.LlamaServerEngine;
 import io.dalang.engine.provision.Backend;
 import io.dalang.engine.provision.EngineEntry;
 import io.dalang.engine.provision.EngineProvisioner;
@@ -11,7 +10,6 @@ import io.dalang.engine.provision.EngineSource;
 import io.dalang.gguf.OffloadProfile;
 import io.dalang.gguf.TinyModel;
 import io.dalang.gpu.GpuProbe;
-import io.dalang.protocols.generation.GenerationEvent;
 import io.dalang.protocols.generation.GenerationRequest;
 import io.dalang.protocols.node.Device;
 import java.io.PrintWriter;
@@ -23,8 +21,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -129,18 +125,12 @@ public final class NodeDoctorCommand implements Callable<Integer> {
     Path work = Files.createTempDirectory("dalang-doctor-" + d.id().replaceAll("[^A-Za-z0-9]", "_"));
     var cfg = new EngineConfig(model, 256, 1, 2, Duration.ofSeconds(300), work, false, List.of(), gpu);
     long t0 = System.nanoTime();
-    try (var engine = new LlamaServerEngine(cfg, provisioner.binary(entry, "llama-server"),
-        new EngineIdentity(LlamaServerEngine.KIND, entry.version(), entry.binarySha256()))) {
+    try (var engine = provisioner.llamaServer(entry, cfg)) {
       engine.start();
-      var done = new CompletableFuture<GenerationEvent>();
-      engine.generate(new GenerationRequest("run_doctor", "Hello", null, 1, 0.0, 1.0, 1L, List.of()), ev -> {
-        if (ev.isTerminal()) done.complete(ev);
-      });
-      var last = done.get(120, TimeUnit.SECONDS);
+      var run = Generations.run(engine, new GenerationRequest("run_doctor", "Hello", null, 1, 0.0, 1.0, 1L, List.of()), Duration.ofSeconds(120));
       var o = engine.offload();
       boolean offloaded = !b.gpu() || o.layersOffloaded() > 0 && o.layersOffloaded() == o.layersTotal();
-      boolean ok = last instanceof GenerationEvent.End && offloaded;
-      report(ok, d.id() + ": " + (last instanceof GenerationEvent.End ? "generated 1 token" : "generation failed: " + last)
+      report(run.ended() && offloaded, d.id() + ": " + (run.ended() ? "generated 1 token" : "generation failed: " + run.last())
           + (b.gpu() ? ", " + o.layersOffloaded() + "/" + o.layersTotal() + " layers on " + (o.device().isEmpty() ? "no device" : o.device())
               + String.format(" (%.1f MiB there)", o.deviceMib()) : ", on the CPU")
           + " in " + (System.nanoTime() - t0) / 1_000_000 + " ms (start included; see " + work.resolve("llama-server.log") + ")");

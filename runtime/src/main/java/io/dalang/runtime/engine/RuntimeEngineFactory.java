@@ -106,7 +106,6 @@ public final class RuntimeEngineFactory implements EngineFactory {
       cfg = new EngineConfig(cfg.model(), cfg.contextPerSequence(), cfg.parallel(), cfg.threads(), cfg.startTimeout(), cfg.workDir(),
           cfg.nativeLog(), cfg.extraArgs(), GpuBinding.CPU);
     }
-    return new LlamaServerEngine(cfg, provisioner.binary(entry, "llama-server"),
-        new EngineIdentity(LlamaServerEngine.KIND, entry.version(), entry.binarySha256()));
+    return provisioner.llamaServer(entry, cfg);
   }
 }
