@@ -54,8 +54,18 @@ public final class TelemetryActor {
    * @param sidecarInterval how often the sidecar is sampled; a run records the latest sample
    */
   public static Behavior<Command> create(Path runsFile, int keep, MeterRegistry metrics, String sidecar, java.time.Duration sidecarInterval) {
+    return create(runsFile, keep, Long.MAX_VALUE, metrics, sidecar, sidecarInterval);
+  }
+
+  /**
+   * @param keep how many recent records are kept in memory for {@link GetRun}
+   * @param keepBytes and how many bytes of them at most (their JSON, as appended to the runs file): the
+   *     oldest go first when either bound is passed, so large records cannot grow the heap without bound
+   */
+  public static Behavior<Command> create(Path runsFile, int keep, long keepBytes, MeterRegistry metrics, String sidecar,
+      java.time.Duration sidecarInterval) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
-      var actor = new TelemetryActor(ctx, runsFile, keep, metrics);
+      var actor = new TelemetryActor(ctx, runsFile, keep, keepBytes, metrics);
       if (!sidecar.equals("off")) {
         actor.sidecarSource = sidecar;
         timers.startTimerWithFixedDelay(SampleSidecar.INSTANCE, java.time.Duration.ZERO, sidecarInterval);
@@ -92,24 +102,33 @@ public final class TelemetryActor {
   private final ActorContext<Command> ctx;
   private final Path runsFile;
   private final int keep;
+  private final long keepBytes;
   private final MeterRegistry metrics;
-  private final Map<String, RunRecord> recent;
+  /** Recent records, oldest first, each with its size in bytes. */
+  private final LinkedHashMap<String, Kept> recent = new LinkedHashMap<>(1024, 0.75f, false);
+  private long recentBytes;
   private BufferedWriter writer;
 
-  private TelemetryActor(ActorContext<Command> ctx, Path runsFile, int keep, MeterRegistry metrics) {
+  private record Kept(RunRecord record, int bytes) {}
+
+  private TelemetryActor(ActorContext<Command> ctx, Path runsFile, int keep, long keepBytes, MeterRegistry metrics) {
     this.ctx = ctx;
     this.runsFile = runsFile;
     this.keep = keep;
+    this.keepBytes = keepBytes;
     this.metrics = metrics;
-    this.recent = new LinkedHashMap<>(1024, 0.75f, false) {
-      private static final long serialVersionUID = 1L;
-
-      @Override
-      protected boolean removeEldestEntry(Map.Entry<String, RunRecord> eldest) {
-        return size() > TelemetryActor.this.keep;
-      }
-    };
     load();
+  }
+
+  /** Keeps {@code r} (of {@code bytes} as JSON), dropping the oldest records beyond either bound. */
+  private void keep(RunRecord r, int bytes) {
+    Kept old = recent.put(r.runId(), new Kept(r, bytes));
+    recentBytes += bytes - (old == null ? 0 : old.bytes());
+    var it = recent.values().iterator();
+    while ((recent.size() > keep || recentBytes > keepBytes) && recent.size() > 1 && it.hasNext()) {
+      recentBytes -= it.next().bytes();
+      it.remove();
+    }
   }
 
   /** One line of {@code runs.jsonl}, of any schema version. */
@@ -123,7 +142,7 @@ public final class TelemetryActor {
       lines.forEach(line -> {
         try {
           RunRecord r = parse(line);
-          recent.put(r.runId(), r);
+          keep(r, line.length());
         } catch (IOException e) {
           ctx.getLog().warn("skipping an unreadable line in {}", runsFile);
         }
@@ -158,7 +177,8 @@ public final class TelemetryActor {
           return Behaviors.same();
         })
         .onMessage(GetRun.class, m -> {
-          RunRecord r = recent.get(m.runId());
+          Kept k = recent.get(m.runId());
+          RunRecord r = k == null ? null : k.record();
           m.replyTo().tell(new RunLookup(r != null && r.tenant().equals(m.tenant()) ? r : null));
           return Behaviors.same();
         })
@@ -175,8 +195,7 @@ public final class TelemetryActor {
       if (r.sidecar() == null) r = r.withSidecar(sidecar.latest(List.of(io.dalang.gpu.GpuSidecar.absent())));
       r = ValidRunPolicy.withSidecar(r, sidecar.since(r.receivedAtEpochMs()));
     }
-    recent.put(r.runId(), r);
-    append(r);
+    keep(r, append(r));
     var tags = List.of(io.micrometer.core.instrument.Tag.of("model", r.model()), io.micrometer.core.instrument.Tag.of("outcome", r.outcome()));
     metrics.counter("dalang_runs", tags).increment();
     if (!ValidRunPolicy.VALID.equals(r.runQuality())) return; // KPIs take valid runs only, always
@@ -191,19 +210,28 @@ public final class TelemetryActor {
         .record(r.orchestrationOverheadRatio());
   }
 
-  private void append(RunRecord r) {
+  /** Appends {@code r} to the runs file; returns the length of its JSON line. */
+  private int append(RunRecord r) {
+    String json;
+    try {
+      json = JSON.writeValueAsString(r);
+    } catch (IOException e) {
+      ctx.getLog().warn("telemetry: cannot write run {} as JSON: {}", r.runId(), e.getMessage());
+      return 0;
+    }
     try {
       if (writer == null) {
         PrivateFiles.createDirectories(runsFile.getParent());
         writer = PrivateFiles.appender(runsFile);
       }
-      writer.write(JSON.writeValueAsString(r));
+      writer.write(json);
       writer.newLine();
       writer.flush();
     } catch (IOException e) {
       ctx.getLog().warn("telemetry: cannot append to {}: {}", runsFile, e.getMessage());
       closeWriter();
     }
+    return json.length();
   }
 
   private void closeWriter() {

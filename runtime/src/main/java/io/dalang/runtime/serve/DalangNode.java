@@ -392,7 +392,7 @@ public final class DalangNode implements AutoCloseable {
         config.getInt("dalang.admission.engine-lookahead"), BreakerSettings.from(config)), topic, metrics);
     TenantUsage.init(system, config.getDuration("dalang.quotas.checkpoint-interval"));
     var telemetry = system.systemActorOf(TelemetryActor.create(dataDir.resolve("runs").resolve("runs.jsonl"),
-        config.getInt("dalang.runs.keep-in-memory"), metrics, config.getString("dalang.telemetry.sidecar"),
+        config.getInt("dalang.runs.keep-in-memory"), config.getBytes("dalang.runs.keep-in-memory-bytes"), metrics, config.getString("dalang.telemetry.sidecar"),
         config.getDuration("dalang.telemetry.sidecar-interval")), "telemetry", Props.empty());
 
     // The audit ledger's single writer (a cluster singleton), and the edges' way to it.
