@@ -73,6 +73,11 @@ public final class EngineProvisioner {
     return Path.of(System.getProperty("user.home"), ".cache", "dalang");
   }
 
+  /** {@code dalang.engine.cache-dir} as configured: the path given, or {@link #defaultCacheRoot()} when it is blank. */
+  public static Path cacheRoot(String configured) {
+    return configured == null || configured.isBlank() ? defaultCacheRoot() : Path.of(configured);
+  }
+
   /** The directory of a provisioned entry's binaries. */
   public Path binDir(EngineEntry entry) {
     return engineDir(entry.engineId()).resolve("bin");

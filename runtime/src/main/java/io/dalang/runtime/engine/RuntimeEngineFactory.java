@@ -54,7 +54,7 @@ public final class RuntimeEngineFactory implements EngineFactory {
     this.chaos = chaos;
     Config e = config.getConfig("dalang.engine");
     String cache = e.getString("cache-dir");
-    this.provisioner = new EngineProvisioner(cache.isBlank() ? EngineProvisioner.defaultCacheRoot() : Path.of(cache), log::info,
+    this.provisioner = new EngineProvisioner(EngineProvisioner.cacheRoot(cache), log::info,
         e.getInt("gpu-build-attempts"));
     this.source = EngineSource.parse(e.getString("llama-server-source"));
     this.ownBinary = e.getString("llama-server-binary");

@@ -5,7 +5,6 @@ import io.dalang.engine.provision.Backend;
 import io.dalang.engine.provision.EngineProvisioner;
 import io.dalang.engine.provision.EngineSource;
 import io.dalang.protocols.node.Device;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
@@ -28,7 +27,7 @@ final class DeviceReport {
   static List<String> lines(List<Device> devices, Config config) {
     Config e = config.getConfig("dalang.engine");
     String cache = e.getString("cache-dir");
-    var provisioner = new EngineProvisioner(cache.isBlank() ? EngineProvisioner.defaultCacheRoot() : Path.of(cache), m -> { });
+    var provisioner = new EngineProvisioner(EngineProvisioner.cacheRoot(cache), m -> { });
     var source = EngineSource.parse(e.getString("llama-server-source"));
     var out = new ArrayList<String>();
     out.add("devices (backend " + e.getString("backend") + "): " + devices.size());

@@ -92,7 +92,7 @@ public final class SweepCommand implements Callable<Integer> {
     Files.createDirectories(dir);
     var config = DalangNode.config(new ServeOptions(dataDir, null, null, null, configFile, null, null));
     String cache = config.getString("dalang.engine.cache-dir");
-    var provisioner = new EngineProvisioner(cache.isBlank() ? EngineProvisioner.defaultCacheRoot() : Path.of(cache), m -> err.println("sweep: " + m));
+    var provisioner = new EngineProvisioner(EngineProvisioner.cacheRoot(cache), m -> err.println("sweep: " + m));
     err.println("sweep: " + sweepId + ": ensuring llama-server and llama-quantize (built once, then cached)");
     var entry = provisioner.ensureLlamaServer(EngineSource.parse(config.getString("dalang.engine.llama-server-source")));
     var quantizer = new LlamaQuantize(provisioner.binary(entry, "llama-quantize"));
