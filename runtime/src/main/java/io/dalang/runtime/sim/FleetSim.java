@@ -74,9 +74,7 @@ public final class FleetSim implements Callable<Integer> {
       out.flush();
       return 0;
     } finally {
-      try (var walk = Files.walk(dir)) {
-        walk.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-      }
+      io.dalang.runtime.sweep.SweepCommand.deleteTree(dir); // survives the stopping node deleting its serve.url meanwhile
     }
   }
 
