@@ -10,7 +10,9 @@ const out = {};
 const whole = await client.chat.completions.create({ model, messages, max_tokens: 16, temperature: 0, seed: 5 });
 out.chat = { text: whole.choices[0].message.content, finish: whole.choices[0].finish_reason, usage: whole.usage };
 
-const stream = await client.chat.completions.create({ model, messages, max_tokens: 16, temperature: 0, seed: 5, stream: true });
+const stream = await client.chat.completions.create({
+  model, messages, max_tokens: 16, temperature: 0, seed: 5, stream: true, stream_options: { include_usage: true },
+});
 let text = '';
 let chunks = 0;
 let finish = null;

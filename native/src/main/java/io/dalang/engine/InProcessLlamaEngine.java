@@ -150,6 +150,15 @@ public final class InProcessLlamaEngine implements Engine {
           .setRepeatPenalty((float) SamplerSettings.REPEAT_PENALTY)
           .setCachePrompt(true);
       if (req.seed() != null) params.setSeed((int) (long) req.seed());
+      var opt = req.options();
+      if (opt.responseFormat() != null) params.setGrammar(grammar(opt.responseFormat()));
+      if (opt.presencePenalty() != 0) params.setPresencePenalty((float) opt.presencePenalty());
+      if (opt.frequencyPenalty() != 0) params.setFrequencyPenalty((float) opt.frequencyPenalty());
+      if (!opt.logitBias().isEmpty()) {
+        var bias = new java.util.HashMap<Integer, Float>();
+        opt.logitBias().forEach((k, v) -> bias.put(k, v.floatValue()));
+        params.setTokenIdBias(bias);
+      }
       if (!req.stop().isEmpty()) params.setStopStrings(req.stop().toArray(String[]::new));
       LlamaIterator it = m.generate(params).iterator();
       while (it.hasNext()) {
@@ -186,6 +195,29 @@ public final class InProcessLlamaEngine implements Engine {
           "the in-process engine failed: " + e.getClass().getSimpleName()), tokens,
           timings(t0, firstToken, System.nanoTime(), tokens)));
     }
+  }
+
+  /**
+   * A GBNF grammar for OpenAI's {@code response_format}: the {@code json_schema}'s schema, or any JSON
+   * object for {@code json_object}, converted by llama.cpp's own schema converter.
+   */
+  static String grammar(String responseFormat) {
+    try {
+      var f = JSON.readTree(responseFormat);
+      var schema = "json_schema".equals(f.path("type").asText()) ? f.path("json_schema").path("schema") : JSON.createObjectNode();
+      var s = schema.isObject() && !schema.isEmpty() ? schema.toString() : "{\"type\": \"object\"}";
+      return LlamaModel.jsonSchemaToGrammar(s);
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("validated response_format did not parse", e);
+    }
+  }
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON = EngineHttp.JSON;
+
+  /** Grammar-constrained output ({@code response_format}); tools, logprobs and {@code n > 1} need llama-server. */
+  @Override
+  public java.util.Set<String> extensions() {
+    return java.util.Set.of(io.dalang.protocols.generation.GenerationOptions.GRAMMAR);
   }
 
   private static EngineTimings timings(long t0, long firstToken, long end, int tokens) {

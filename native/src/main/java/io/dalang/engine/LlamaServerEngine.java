@@ -8,6 +8,8 @@ import io.dalang.protocols.error.ErrorCode;
 import io.dalang.protocols.generation.ChatMessage;
 import io.dalang.protocols.generation.EngineTimings;
 import io.dalang.protocols.generation.GenerationEvent;
+import io.dalang.protocols.generation.GenerationOptions;
+import io.dalang.protocols.generation.TokenLogprob;
 import io.dalang.protocols.generation.GenerationRequest;
 import io.dalang.protocols.generation.SamplerSettings;
 import io.dalang.protocols.generation.Usage;
@@ -97,6 +99,19 @@ public final class LlamaServerEngine implements Engine {
   public int parallelism() {
     return config.parallel();
   }
+
+  /**
+   * llama-server renders tools through the model's chat template ({@code --jinja}, its default) and
+   * parses the calls back, turns a response format into a grammar, returns logprobs and runs {@code n}
+   * choices as sequences of its own.
+   */
+  @Override
+  public java.util.Set<String> extensions() {
+    return EXTENSIONS;
+  }
+
+  static final java.util.Set<String> EXTENSIONS = java.util.Set.of(GenerationOptions.TOOLS, GenerationOptions.GRAMMAR,
+      GenerationOptions.LOGPROBS, GenerationOptions.CHOICES);
 
   @Override
   public OptionalLong processId() {
@@ -219,20 +234,44 @@ public final class LlamaServerEngine implements Engine {
 
   static byte[] body(GenerationRequest r) {
     ObjectNode o = EngineHttp.JSON.createObjectNode();
-    if (r.isChat()) {
-      var msgs = o.putArray("messages");
-      for (ChatMessage m : r.messages()) msgs.addObject().put("role", m.role()).put("content", m.content());
-    } else {
-      o.put("prompt", r.prompt());
+    GenerationOptions opt = r.options();
+    try {
+      if (r.isChat()) {
+        var msgs = o.putArray("messages");
+        for (ChatMessage m : r.messages()) {
+          var mo = msgs.addObject().put("role", m.role()).put("content", m.content());
+          if (m.toolCalls() != null) mo.set("tool_calls", EngineHttp.JSON.readTree(m.toolCalls()));
+          if (m.toolCallId() != null) mo.put("tool_call_id", m.toolCallId());
+          if (m.name() != null) mo.put("name", m.name());
+        }
+        if (opt.tools() != null) o.set("tools", EngineHttp.JSON.readTree(opt.tools()));
+        if (opt.toolChoice() != null) o.set("tool_choice", EngineHttp.JSON.readTree(opt.toolChoice()));
+        if (opt.parallelToolCalls() != null) o.put("parallel_tool_calls", opt.parallelToolCalls());
+        if (opt.responseFormat() != null) o.set("response_format", EngineHttp.JSON.readTree(opt.responseFormat()));
+        if (opt.logprobs()) o.put("logprobs", true).put("top_logprobs", opt.topLogprobs());
+      } else {
+        o.put("prompt", r.prompt());
+        if (opt.logprobs()) o.put("logprobs", Math.max(1, opt.topLogprobs())); // llama-server reads it as n_probs
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException("validated JSON did not parse", e);
     }
     o.put("stream", true);
     o.putObject("stream_options").put("include_usage", true);
     o.put("max_tokens", r.maxTokens());
+    if (opt.choices() > 1) o.put("n", opt.choices());
     o.put("temperature", r.temperature());
     o.put("top_p", r.topP());
     o.put("top_k", SamplerSettings.TOP_K);
     o.put("min_p", SamplerSettings.MIN_P);
     o.put("repeat_penalty", SamplerSettings.REPEAT_PENALTY);
+    if (opt.presencePenalty() != 0) o.put("presence_penalty", opt.presencePenalty());
+    if (opt.frequencyPenalty() != 0) o.put("frequency_penalty", opt.frequencyPenalty());
+    if (!opt.logitBias().isEmpty()) {
+      var bias = o.putArray("logit_bias");
+      opt.logitBias().entrySet().stream().sorted(java.util.Map.Entry.comparingByKey())
+          .forEach(e -> bias.addArray().add(e.getKey()).add(e.getValue()));
+    }
     if (r.seed() != null) o.put("seed", r.seed());
     if (!r.stop().isEmpty()) {
       var stop = o.putArray("stop");
@@ -260,6 +299,8 @@ public final class LlamaServerEngine implements Engine {
     private boolean started;
     private int tokens;
     private String finishReason;
+    /** Each choice's finish reason, as it arrives. */
+    private final String[] finishReasons;
     private Usage usage;
     private EngineTimings timings = EngineTimings.NONE;
 
@@ -267,6 +308,7 @@ public final class LlamaServerEngine implements Engine {
       this.request = request;
       this.sink = sink;
       this.exited = exited;
+      this.finishReasons = new String[request.options().choices()];
     }
 
     /**
@@ -341,20 +383,57 @@ public final class LlamaServerEngine implements Engine {
           started = true;
           sink.accept(new GenerationEvent.Started(request.runId(), KIND, null, 0));
         }
-        JsonNode choice = chunk.path("choices").path(0);
-        JsonNode text = request.isChat() ? choice.path("delta").path("content") : choice.path("text");
-        if (text.isTextual() && !text.textValue().isEmpty()) {
-          tokens++;
-          sink.accept(new GenerationEvent.Token(request.runId(), text.textValue()));
-        }
-        if (choice.path("finish_reason").isTextual()) finishReason = choice.get("finish_reason").textValue();
+        for (JsonNode choice : chunk.path("choices")) choice(choice);
         JsonNode u = chunk.path("usage");
-        if (u.isObject()) usage = new Usage(u.path("prompt_tokens").asInt(), u.path("completion_tokens").asInt());
+        if (u.isObject()) {
+          // With n > 1 each choice's sequence reports its own usage: the prompt is the same, the completions add up.
+          int completion = u.path("completion_tokens").asInt() + (usage == null ? 0 : usage.completionTokens());
+          usage = new Usage(Math.max(u.path("prompt_tokens").asInt(), usage == null ? 0 : usage.promptTokens()), completion);
+        }
         JsonNode t = chunk.path("timings");
         if (t.isObject()) timings = new EngineTimings(t.path("prompt_ms").asDouble(), t.path("predicted_ms").asDouble(), true);
       } catch (IOException e) {
         fail(ErrorCode.ENGINE_FAILED, "llama-server sent an unreadable chunk");
       }
+    }
+
+    /** One entry of a chunk's {@code choices}: text, tool-call pieces, logprobs, and maybe its finish reason. */
+    private void choice(JsonNode choice) {
+      int index = choice.path("index").asInt(0);
+      if (index < 0 || index >= finishReasons.length) return; // not a choice this request asked for
+      JsonNode delta = choice.path("delta");
+      JsonNode text = request.isChat() ? delta.path("content") : choice.path("text");
+      List<TokenLogprob> logprobs = request.options().logprobs() ? logprobs(choice.path("logprobs")) : List.of();
+      if ((text.isTextual() && !text.textValue().isEmpty()) || !logprobs.isEmpty()) {
+        tokens++;
+        sink.accept(new GenerationEvent.Token(request.runId(), text.isTextual() ? text.textValue() : "", index, logprobs));
+      }
+      for (JsonNode call : delta.path("tool_calls")) {
+        JsonNode f = call.path("function");
+        sink.accept(new GenerationEvent.ToolCallDelta(request.runId(), index, call.path("index").asInt(0), textOrNull(call.path("id")),
+            textOrNull(f.path("name")), f.path("arguments").isTextual() ? f.get("arguments").textValue() : ""));
+      }
+      if (choice.path("finish_reason").isTextual()) {
+        finishReasons[index] = choice.get("finish_reason").textValue();
+        if (index == 0) finishReason = finishReasons[0];
+      }
+    }
+
+    private static String textOrNull(JsonNode n) {
+      return n.isTextual() ? n.textValue() : null;
+    }
+
+    /** llama-server's {@code logprobs.content} entries (chat and completions alike) as canonical logprobs. */
+    private static List<TokenLogprob> logprobs(JsonNode lp) {
+      JsonNode content = lp.path("content");
+      if (!content.isArray() || content.isEmpty()) return List.of();
+      var out = new ArrayList<TokenLogprob>(content.size());
+      for (JsonNode t : content) {
+        var top = new ArrayList<TokenLogprob.Alternative>();
+        for (JsonNode a : t.path("top_logprobs")) top.add(new TokenLogprob.Alternative(a.path("token").asText(), a.path("logprob").asDouble()));
+        out.add(new TokenLogprob(t.path("token").asText(), t.path("logprob").asDouble(), top));
+      }
+      return out;
     }
 
     @Override
@@ -389,13 +468,15 @@ public final class LlamaServerEngine implements Engine {
         return;
       }
       if (!started) return; // an error status is reported by the send future
-      if (finishReason == null) {
-        fail(ErrorCode.ENGINE_FAILED, "llama-server ended the stream without a finish reason after " + tokens + " tokens");
-        return;
+      for (int i = 0; i < finishReasons.length; i++) {
+        if (finishReasons[i] == null) {
+          fail(ErrorCode.ENGINE_FAILED, "llama-server ended the stream without a finish reason for choice " + i + " after " + tokens + " tokens");
+          return;
+        }
       }
       if (done.compareAndSet(false, true)) {
         Usage u = usage != null ? usage : new Usage(0, tokens);
-        sink.accept(new GenerationEvent.End(request.runId(), finishReason, u, timings));
+        sink.accept(new GenerationEvent.End(request.runId(), finishReason, u, timings, List.of(finishReasons)));
         Flow.Subscription s = subscription;
         if (s != null) s.cancel();
       }

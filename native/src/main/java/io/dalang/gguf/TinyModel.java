@@ -27,9 +27,49 @@ public final class TinyModel {
   /** The demo model: 2 layers, 64 wide, F32; about 1,000 tokens/s on one CPU core. */
   public static final Spec DEMO = new Spec(42, 2, 64, 4, 4, 128, 8192, GgmlType.F32);
 
-  static final String CHATML_TEMPLATE =
-      "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}"
-          + "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+  /**
+   * ChatML, as before, for plain chats (every message {@code <|im_start|>role\ncontent<|im_end|>}); with tools,
+   * Qwen 2.5's way of offering them in the system turn and of writing calls ({@code <tool_call>} JSON) and
+   * their answers ({@code <tool_response>}), so that llama.cpp's template analysis finds how this model
+   * calls tools and can force a call by grammar ({@code tool_choice: required}).
+   */
+  static final String CHAT_TEMPLATE =
+      "{%- if tools %}{{- '<|im_start|>system\\n' }}{%- if messages[0]['role'] == 'system' %}{{- messages[0]['content"
+          + "'] + '\\n\\n' }}{%- endif %}{{- '# Tools\\n\\nYou may call one or more functions to assist with the user query"
+          + ".\\n\\nYou are provided with function signatures within <tools></tools> XML tags:\\n<tools>' }}{%- for tool in"
+          + " tools %}{{- '\\n' }}{{- tool | tojson }}{%- endfor %}{{- '\\n</tools>\\n\\nFor each function call, return a j"
+          + "son object with function name and arguments within <tool_call></tool_call> XML tags:\\n<tool_call>{\"name\""
+          + ": <function-name>, \"arguments\": <args-json-object>}</tool_call><|im_end|>\\n' }}{%- endif %}{%- for messa"
+          + "ge in messages %}{%- if tools and loop.first and message['role'] == 'system' %}{%- elif message['role'] == 'as"
+          + "sistant' and message.tool_calls %}{{- '<|im_start|>assistant' }}{%- if message['content'] %}{{- '\\n' + messag"
+          + "e['content'] }}{%- endif %}{%- for tool_call in message.tool_calls %}{%- if tool_call.function is defined %}{%"
+          + "- set tool_call = tool_call.function %}{%- endif %}{{- '\\n<tool_call>{\"name\": \"' + tool_call.name + '\""
+          + ", \"arguments\": ' }}{{- tool_call.arguments | tojson }}{{- '}</tool_call>' }}{%- endfor %}{{- '<|im_end|>\\n"
+          + "' }}{%- elif message['role'] == 'tool' %}{%- if loop.first or messages[loop.index0 - 1]['role'] != 'tool' %}{{"
+          + "- '<|im_start|>user' }}{%- endif %}{{- '\\n<tool_response>\\n' + message['content'] + '\\n</tool_response>' }}"
+          + "{%- if loop.last or messages[loop.index0 + 1]['role'] != 'tool' %}{{- '<|im_end|>\\n' }}{%- endif %}{%- else %"
+          + "}{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{%- endif %}{%- en"
+          + "dfor %}{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}";
+
+  /** The chat template's tool-call markers, the last tokens of the vocabulary. */
+  static final List<String> TOOL_MARKERS = List.of("<tool_call>", "</tool_call>");
+
+  /** The token id of {@code <tool_call>} in every tiny model: a client's {@code logit_bias} on it makes the model call a tool. */
+  public static int toolCallToken() {
+    return 3 + 256 + pieces().size();
+  }
+
+  /** The word pieces, in vocabulary order: the word-start mark, the letters, then every prefix of every word. */
+  private static LinkedHashSet<String> pieces() {
+    var pieces = new LinkedHashSet<String>();
+    pieces.add("\u2581");
+    for (char c = 'a'; c <= 'z'; c++) pieces.add(String.valueOf(c));
+    for (String w : WORDS) {
+      String piece = "\u2581" + w;
+      for (int i = 2; i <= piece.length(); i++) pieces.add(piece.substring(0, i));
+    }
+    return pieces;
+  }
 
   static final String[] WORDS = (
       "the of and to a in is it that for on was with he as you at be this have from or one had by "
@@ -61,16 +101,14 @@ public final class TinyModel {
     addToken(tokens, types, isWord, "<s>", 3, false);
     addToken(tokens, types, isWord, "</s>", 3, false);
     for (int b = 0; b < 256; b++) addToken(tokens, types, isWord, String.format("<0x%02X>", b), 6, false);
-    var pieces = new LinkedHashSet<String>();
-    pieces.add("\u2581");
-    for (char c = 'a'; c <= 'z'; c++) pieces.add(String.valueOf(c));
     var words = new LinkedHashSet<String>();
-    for (String w : WORDS) {
-      String piece = "\u2581" + w;
-      words.add(piece);
-      for (int i = 2; i <= piece.length(); i++) pieces.add(piece.substring(0, i));
-    }
-    for (String p : pieces) addToken(tokens, types, isWord, p, 1, words.contains(p));
+    for (String w : WORDS) words.add("\u2581" + w);
+    for (String p : pieces()) addToken(tokens, types, isWord, p, 1, words.contains(p));
+    int baseVocab = tokens.size();
+    // The tool-call markers of the chat template as tokens of their own, as real tool-calling models have
+    // them (user-defined: written and read as text). Their output rows are zero like the byte tokens', so
+    // the model never picks one on its own; a request can favour one with logit_bias (TOOL_CALL_TOKEN).
+    for (String marker : TOOL_MARKERS) addToken(tokens, types, isWord, marker, 4, false);
     int vocab = tokens.size();
     float[] scores = new float[vocab];
     // Longer pieces win merges: a piece's score grows with its length.
@@ -104,9 +142,14 @@ public final class TinyModel {
         .u32("tokenizer.ggml.unknown_token_id", 0)
         .u32("tokenizer.ggml.bos_token_id", 1)
         .u32("tokenizer.ggml.eos_token_id", 2)
-        .string("tokenizer.chat_template", CHATML_TEMPLATE);
+        .string("tokenizer.chat_template", CHAT_TEMPLATE);
     GgmlType t = spec.type();
-    w.tensor("token_embd.weight", t, random(rnd, d * vocab, 1.0f), d, vocab);
+    // Rows of the tokens after the base vocabulary come from a random stream of their own, so every
+    // other weight is what it was before they were added (and so is every plain generation).
+    float[] embd = java.util.Arrays.copyOf(random(rnd, d * baseVocab, 1.0f), d * vocab);
+    float[] extra = random(new SplittableRandom(spec.seed() ^ 0x7001L), d * (vocab - baseVocab), 1.0f);
+    System.arraycopy(extra, 0, embd, d * baseVocab, extra.length);
+    w.tensor("token_embd.weight", t, embd, d, vocab);
     for (int l = 0; l < spec.layers(); l++) {
       String p = "blk." + l + ".";
       w.tensor(p + "attn_norm.weight", GgmlType.F32, ones(d), d);
@@ -120,7 +163,7 @@ public final class TinyModel {
       w.tensor(p + "ffn_down.weight", t, random(rnd, ff * d, scale(ff)), ff, d);
     }
     w.tensor("output_norm.weight", GgmlType.F32, ones(d), d);
-    float[] output = random(rnd, d * vocab, scale(d) * 4);
+    float[] output = java.util.Arrays.copyOf(random(rnd, d * baseVocab, scale(d) * 4), d * vocab);
     for (int v = 0; v < vocab; v++) {
       if (!isWord.get(v)) java.util.Arrays.fill(output, v * d, (v + 1) * d, 0f);
     }

@@ -1,6 +1,7 @@
 package io.dalang.actors.jobs;
 
 import io.dalang.protocols.CborSerializable;
+import io.dalang.protocols.generation.GenerationOptions;
 import io.dalang.protocols.generation.GenerationRequest;
 import java.time.Instant;
 import java.util.List;
@@ -22,11 +23,17 @@ public record JobRequest(String model, GenerationRequest generation, Instant bod
     return bodyDroppedAt == null;
   }
 
-  /** The request without its prompt, messages and stop strings: only its kind and sampling settings are kept. */
+  /**
+   * The request without its prompt, messages, stop strings, tools and output schema: only its kind and
+   * sampling settings are kept.
+   */
   JobRequest withoutBody(Instant at) {
     var g = generation;
+    var o = g.options();
+    var kept = new GenerationOptions(null, null, o.parallelToolCalls(), null, o.logprobs(), o.topLogprobs(), o.choices(),
+        o.presencePenalty(), o.frequencyPenalty(), java.util.Map.of());
     var empty = new GenerationRequest(g.runId(), g.isChat() ? null : "", g.isChat() ? List.of() : null, g.maxTokens(), g.temperature(),
-        g.topP(), g.seed(), List.of());
+        g.topP(), g.seed(), List.of(), kept);
     return new JobRequest(model, empty, at);
   }
 
@@ -34,12 +41,15 @@ public record JobRequest(String model, GenerationRequest generation, Instant bod
     return generation.isChat();
   }
 
-  /** The request bytes the job keeps in the journal: prompt or messages, and stop strings (UTF-8). */
+  /** The request bytes the job keeps in the journal: prompt or messages, stop strings, tools and schema (UTF-8). */
   public long storedBytes() {
     var g = generation;
     long n = g.prompt() == null ? 0 : utf8(g.prompt());
-    if (g.messages() != null) for (var m : g.messages()) n += utf8(m.role()) + utf8(m.content());
+    if (g.messages() != null) {
+      for (var m : g.messages()) n += utf8(m.role()) + utf8(m.content()) + utf8(m.toolCalls()) + utf8(m.toolCallId()) + utf8(m.name());
+    }
     if (g.stop() != null) for (String s : g.stop()) n += utf8(s);
+    n += utf8(g.options().tools()) + utf8(g.options().toolChoice()) + utf8(g.options().responseFormat());
     return n;
   }
 
@@ -48,7 +58,6 @@ public record JobRequest(String model, GenerationRequest generation, Instant bod
   }
 
   public GenerationRequest forRun(String runId) {
-    var g = generation;
-    return new GenerationRequest(runId, g.prompt(), g.messages(), g.maxTokens(), g.temperature(), g.topP(), g.seed(), g.stop());
+    return generation.withRunId(runId);
   }
 }

@@ -236,6 +236,7 @@ public final class Placement {
       return DalangError.of(ErrorCode.NO_READY_SLOT, "model '" + job.modelId() + "' has no Ready slot right now ("
           + describe(job, inPools) + "); retry shortly");
     }
+    if (inPools.stream().allMatch(c -> (c.failed() & PlacementDecision.EXTENSIONS) != 0)) return unsupported(job, inPools);
     if (inPools.stream().allMatch(c -> (c.failed() & PlacementDecision.CONTEXT) != 0)) {
       return DalangError.of(ErrorCode.CONTEXT_LENGTH_EXCEEDED, "the request needs " + job.contextTokens()
           + " tokens of context (prompt " + job.promptTokens() + " + max_tokens " + job.maxTokens() + "), more than any slot serving '"
@@ -243,6 +244,26 @@ public final class Placement {
     }
     return DalangError.of(ErrorCode.NO_FEASIBLE_SLOT, "no slot of model '" + job.modelId() + "' can serve this request: "
         + describe(job, inPools));
+  }
+
+  /**
+   * No slot's engine can do what the request asks (tools, a response format, logprobs, several choices):
+   * the request's to change, named by its parameters and the engines that lack them.
+   */
+  private static DalangError unsupported(JobSpec job, List<PlacementDecision.Candidate> inPools) {
+    var missing = new java.util.TreeSet<String>();
+    var engines = new java.util.TreeSet<String>();
+    for (var c : inPools) {
+      var m = new java.util.TreeSet<>(job.extensions());
+      m.removeAll(c.slot().extensions());
+      missing.addAll(m);
+      engines.add(c.slot().engineKind());
+    }
+    var params = missing.stream().map(io.dalang.protocols.generation.GenerationOptions::parameterOf).toList();
+    return new DalangError(ErrorCode.UNSUPPORTED_PARAMETER, params.stream().map(p -> "'" + p + "'").collect(java.util.stream.Collectors.joining(", "))
+        + " cannot be served by the engine of model '" + job.modelId() + "' (" + String.join(", ", engines)
+        + "); leave it out, or use a model whose pool runs an engine that supports it (docs/api.md, \"Compatibility\")",
+        params.isEmpty() ? null : params.get(0), 0);
   }
 
   private static String describe(JobSpec job, List<PlacementDecision.Candidate> cs) {

@@ -196,7 +196,8 @@ public final class RunActor {
     out.servedBy(servedBy);
     var pool = ClusterSharding.get(ctx.getSystem()).entityRefFor(PoolAdmission.ENTITY_KEY, poolId);
     var submit = new PoolAdmission.Submit(spec.runId(), spec.tenantId(),
-        JobSpec.of(modelId, java.util.Set.of(poolId), promptTokensAtLeast(spec.request(), settings.limits()), spec.request().maxTokens()),
+        new JobSpec(modelId, java.util.Set.of(poolId), promptTokensAtLeast(spec.request(), settings.limits()), spec.request().maxTokens(),
+            spec.request().options().extensions(), "", java.util.Set.of()),
         spec.priority(), spec.deadlineEpochMs(), ctx.messageAdapter(PoolAdmission.Reply.class, AdmissionReply::new), ctx.getSelf(),
         System.currentTimeMillis(), spec.quotas() == null ? 0 : spec.quotas().queuedJobs());
     pool.tell(submit);

@@ -50,7 +50,7 @@ final class RunRelay implements Consumer<GenerationEvent> {
       startedEvent = s;
       startedNanos = now;
       started = true;
-    } else if (e instanceof GenerationEvent.Token) {
+    } else if (e instanceof GenerationEvent.Token || e instanceof GenerationEvent.ToolCallDelta) {
       if (tokens == 0) firstTokenNanos = now;
       lastTokenNanos = now;
       tokens = tokens + 1; // single writer

@@ -9,6 +9,11 @@ public enum ErrorCode {
   MALFORMED_JSON(400, "INVALID_ARGUMENT", "invalid_request_error", false),
   INVALID_REQUEST(400, "INVALID_ARGUMENT", "invalid_request_error", false),
   CONTEXT_LENGTH_EXCEEDED(400, "INVALID_ARGUMENT", "invalid_request_error", false),
+  /**
+   * A valid parameter that the engine of the model's pool cannot honour (tools on an engine without a
+   * chat-template tool parser, {@code n > 1} where only one sequence runs): named, never dropped.
+   */
+  UNSUPPORTED_PARAMETER(400, "INVALID_ARGUMENT", "invalid_request_error", false),
   /** Slots of the model exist, but none can serve the request as asked (extensions, device, quantization). */
   NO_FEASIBLE_SLOT(400, "FAILED_PRECONDITION", "invalid_request_error", false),
   AUTHENTICATION_FAILED(401, "UNAUTHENTICATED", "authentication_error", false),

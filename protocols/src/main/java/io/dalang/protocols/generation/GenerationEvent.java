@@ -39,12 +39,55 @@ public sealed interface GenerationEvent extends CborSerializable {
     }
   }
 
-  /** One piece of generated text (usually one token). */
-  record Token(String runId, String text) implements GenerationEvent {}
+  /**
+   * One piece of generated text (usually one token).
+   *
+   * @param choice which of the request's choices it belongs to (0 unless {@code n > 1})
+   * @param logprobs the log probabilities of the tokens in {@code text}, when the request asked for them;
+   *     empty otherwise
+   */
+  record Token(String runId, String text, int choice, java.util.List<TokenLogprob> logprobs) implements GenerationEvent {
 
-  /** Normal end. {@code finishReason} is OpenAI's: {@code stop} or {@code length}. */
-  record End(String runId, String finishReason, Usage usage, EngineTimings timings)
-      implements GenerationEvent {}
+    public Token {
+      logprobs = logprobs == null ? java.util.List.of() : java.util.List.copyOf(logprobs);
+    }
+
+    public Token(String runId, String text) {
+      this(runId, text, 0, java.util.List.of());
+    }
+  }
+
+  /**
+   * A piece of a tool call the model is making, as OpenAI streams them: the first piece of a call names
+   * its {@code id} and function {@code name}, later pieces (same {@code index}) add to its
+   * {@code arguments} JSON text.
+   *
+   * @param index the call's position among the calls of this choice's turn
+   * @param id the call's id, on its first piece only (null after)
+   * @param name the function called, on its first piece only (null after)
+   * @param arguments the next fragment of the arguments' JSON text (may be empty)
+   */
+  record ToolCallDelta(String runId, int choice, int index, String id, String name, String arguments) implements GenerationEvent {}
+
+  /**
+   * Normal end. {@code finishReason} is OpenAI's: {@code stop}, {@code length} or {@code tool_calls}, of
+   * the first choice; {@code finishReasons} has one per choice when the request asked for several.
+   */
+  record End(String runId, String finishReason, Usage usage, EngineTimings timings, java.util.List<String> finishReasons)
+      implements GenerationEvent {
+
+    public End {
+      if (finishReasons == null || finishReasons.isEmpty()) {
+        finishReasons = finishReason == null ? java.util.List.of() : java.util.List.of(finishReason);
+      } else {
+        finishReasons = java.util.List.copyOf(finishReasons);
+      }
+    }
+
+    public End(String runId, String finishReason, Usage usage, EngineTimings timings) {
+      this(runId, finishReason, usage, timings, null);
+    }
+  }
 
   /**
    * Abnormal end, with a typed error and how many tokens had already been emitted.

@@ -1,5 +1,6 @@
 package io.dalang.protocols.openai;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.List;
 
@@ -19,5 +20,12 @@ public record ChatCompletion(
       Object logprobs,
       @JsonProperty("finish_reason") String finishReason) {}
 
-  public record AssistantMessage(String role, String content) {}
+  /** {@code content} is null (and sent as null) when the turn only calls tools. */
+  public record AssistantMessage(String role, String content,
+      @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("tool_calls") List<ToolCalls.Call> toolCalls) {
+
+    public AssistantMessage(String role, String content) {
+      this(role, content, null);
+    }
+  }
 }

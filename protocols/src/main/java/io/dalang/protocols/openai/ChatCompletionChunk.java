@@ -19,5 +19,10 @@ public record ChatCompletionChunk(
   public record Choice(int index, Delta delta, Object logprobs, @JsonProperty("finish_reason") String finishReason) {}
 
   @JsonInclude(JsonInclude.Include.NON_NULL)
-  public record Delta(String role, String content) {}
+  public record Delta(String role, String content, @JsonProperty("tool_calls") List<ToolCalls.Piece> toolCalls) {
+
+    public Delta(String role, String content) {
+      this(role, content, null);
+    }
+  }
 }

@@ -23,4 +23,5 @@ public record CompletionRequest(
     String suffix,
     @JsonProperty("best_of") Integer bestOf,
     @JsonProperty("presence_penalty") Double presencePenalty,
-    @JsonProperty("frequency_penalty") Double frequencyPenalty) {}
+    @JsonProperty("frequency_penalty") Double frequencyPenalty,
+    @JsonProperty("logit_bias") JsonNode logitBias) {}

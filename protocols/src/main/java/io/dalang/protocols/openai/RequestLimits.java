@@ -13,20 +13,22 @@ package io.dalang.protocols.openai;
  * @param bodyBytes bytes of a request body
  * @param bytesPerToken the most UTF-8 bytes one token of a served model spans: prompt bytes / this is a
  *     lower bound of its tokens, so a prompt whose bound is over every slot's context surely does not fit
+ * @param choices the largest {@code n}: choices generated for one request (each is a sequence of a slot)
+ * @param tools function definitions in one request's {@code tools}
  */
 public record RequestLimits(int stopSequences, int stopBytes, int messages, long promptBytes, int nestingDepth, long bodyBytes,
-    int bytesPerToken) {
+    int bytesPerToken, int choices, int tools) {
 
   public static final int OPENAI_STOP_SEQUENCES = 4;
 
   /** The shipped defaults (config/dalang.conf). */
-  public static final RequestLimits DEFAULTS = new RequestLimits(4, 1024, 2048, 4L << 20, 64, 16L << 20, 128);
+  public static final RequestLimits DEFAULTS = new RequestLimits(4, 1024, 2048, 4L << 20, 64, 16L << 20, 128, 8, 128);
 
   public RequestLimits {
     if (stopSequences < 0 || stopSequences > OPENAI_STOP_SEQUENCES) {
       throw new IllegalArgumentException("dalang.limits.stop-sequences must be between 0 and " + OPENAI_STOP_SEQUENCES);
     }
-    if (stopBytes < 1 || messages < 1 || promptBytes < 1 || nestingDepth < 4 || bodyBytes < 1024 || bytesPerToken < 1) {
+    if (stopBytes < 1 || messages < 1 || promptBytes < 1 || nestingDepth < 4 || bodyBytes < 1024 || bytesPerToken < 1 || choices < 1 || tools < 1) {
       throw new IllegalArgumentException("dalang.limits: every cap must be positive (nesting-depth at least 4, body-bytes at least 1024)");
     }
   }

@@ -210,12 +210,12 @@ public final class GrpcInferenceService implements InferencePowerApi {
     if (stop != null) in.getStopList().forEach(stop::add);
     return switch (in.getInputCase()) {
       case PROMPT -> RequestValidation.completion(new CompletionRequest(in.getModel(), f.textNode(in.getPrompt()), stream, null, maxTokens,
-          temperature, topP, seed, stop, null, null, null, null, null, null, null, null), runId, settings.defaultMaxTokens(), settings.limits());
+          temperature, topP, seed, stop, null, null, null, null, null, null, null, null, null), runId, settings.defaultMaxTokens(), settings.limits());
       case CHAT -> {
         var messages = new ArrayList<ChatCompletionRequest.Message>();
-        for (var m : in.getChat().getMessagesList()) messages.add(new ChatCompletionRequest.Message(m.getRole(), f.textNode(m.getContent()), null));
+        for (var m : in.getChat().getMessagesList()) messages.add(new ChatCompletionRequest.Message(m.getRole(), f.textNode(m.getContent()), null, null, null));
         yield RequestValidation.chat(new ChatCompletionRequest(in.getModel(), messages, stream, null, maxTokens, null, temperature, topP, seed,
-            stop, null, null, null, null, null, null, null, null, null, null, null), runId, settings.defaultMaxTokens(), settings.limits());
+            stop, null, null, null, null, null, null, null, null, null, null, null, null, null), runId, settings.defaultMaxTokens(), settings.limits());
       }
       case INPUT_NOT_SET -> throw new DalangException(ErrorCode.INVALID_REQUEST,
           "set either 'prompt' (a completion) or 'chat' (messages)", "input", 0);

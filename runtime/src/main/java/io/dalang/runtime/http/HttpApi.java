@@ -228,7 +228,7 @@ public final class HttpApi extends AllDirectives {
     RequestValidation.Validated v = validate(body, chat, runId, runs.settings());
     RunLauncher.StartedRun run = runs.start(p, v, received, priority, deadlineEpochMs);
     Runnable unwatch = connection.map(c -> c.onClose(run.clientGone())).orElse(() -> {});
-    var rendering = new OpenAiRendering(chat, runId, v.model());
+    var rendering = rendering(chat, runId, v, runs.settings());
     var runHeader = RawHeader.create("x-dalang-run-id", runId);
     CompletionStage<HttpResponse> response = firstOrQuiet(run.first(), v.stream()).thenCompose(first -> {
       if (first.isEmpty()) {
@@ -248,6 +248,12 @@ public final class HttpApi extends AllDirectives {
       String servedBy = run.servedBy().get();
       return servedBy == null ? r.addHeader(runHeader) : r.addHeader(runHeader).addHeader(RawHeader.create("x-dalang-served-by", servedBy));
     }));
+  }
+
+  /** How the response to {@code v} is rendered: its choices, logprobs, and which chunks carry usage. */
+  static OpenAiRendering rendering(boolean chat, String runId, RequestValidation.Validated v, RunSettings settings) {
+    return new OpenAiRendering(chat, runId, v.model(), v.generation().options(), v.includeUsage(),
+        settings.usageInEveryStream() ? OpenAiRendering.StreamUsage.ALWAYS : OpenAiRendering.StreamUsage.ASKED);
   }
 
   /**
@@ -285,11 +291,11 @@ public final class HttpApi extends AllDirectives {
    * {@code cancelled}, which a client that only half-closed its side still reads.
    */
   private static HttpResponse whole(OpenAiRendering rendering, List<GenerationEvent> events, Optional<ConnectionWatch.Connection> connection) {
-    var text = new StringBuilder();
+    var answer = rendering.collector();
     for (GenerationEvent e : events) {
-      if (e instanceof GenerationEvent.Token t) text.append(t.text());
-      else if (e instanceof GenerationEvent.Failed f) return ErrorMapper.response(f.error());
-      else if (e instanceof GenerationEvent.End end) return json(StatusCodes.OK, rendering.whole(text.toString(), end));
+      if (e instanceof GenerationEvent.Failed f) return ErrorMapper.response(f.error());
+      else if (e instanceof GenerationEvent.End end) return json(StatusCodes.OK, rendering.whole(answer, end));
+      else answer.add(e);
     }
     if (connection.map(ConnectionWatch.Connection::isClosed).orElse(false)) {
       return ErrorMapper.response(DalangError.of(ErrorCode.CANCELLED, "the client closed its side of the connection; the run was cancelled"));

@@ -8,6 +8,7 @@ import io.dalang.protocols.error.DalangError;
 import io.dalang.protocols.error.DalangException;
 import io.dalang.protocols.error.ErrorCode;
 import io.dalang.protocols.generation.GenerationEvent;
+import io.dalang.protocols.generation.GenerationOptions;
 import io.dalang.protocols.openai.RequestValidation;
 import io.dalang.runtime.auth.Principal;
 import io.dalang.runtime.jobs.JobService;
@@ -119,6 +120,15 @@ public final class JobsApi {
   private RequestValidation.Validated accepted(Principal p, byte[] request, boolean chat) {
     var v = HttpApi.validate(request, chat, "pending", settings);
     JobService.requireServed(p, v.model());
+    for (String ext : v.generation().options().extensions()) {
+      // A job keeps its answer's text (JSON from a response_format included); tool calls, logprobs and
+      // further choices it would drop, so they are refused rather than lost.
+      if (!ext.equals(GenerationOptions.GRAMMAR)) {
+        String param = GenerationOptions.parameterOf(ext);
+        throw new DalangException(ErrorCode.UNSUPPORTED_PARAMETER, "'" + param + "' is not supported by durable jobs (and requests with an "
+            + "Idempotency-Key), which keep only the answer's text; send it without the job", param, 0);
+      }
+    }
     return v;
   }
 

@@ -42,15 +42,22 @@ class OpenAiClientCompatibilityTest {
       String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       assertTrue(p.waitFor(5, TimeUnit.MINUTES) && p.exitValue() == 0, "npm install " + CLIENT + " failed: " + out);
     }
-    try (InputStream script = OpenAiClientCompatibilityTest.class.getResourceAsStream("/openai-client/check.mjs")) {
-      Files.copy(script, dir.resolve("check.mjs"), StandardCopyOption.REPLACE_EXISTING);
+    for (String name : List.of("check.mjs", "surface.mjs")) {
+      try (InputStream script = OpenAiClientCompatibilityTest.class.getResourceAsStream("/openai-client/" + name)) {
+        Files.copy(script, dir.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+      }
     }
     return dir;
   }
 
   /** Runs {@code check.mjs} from {@code dir} against {@code baseUrl} (with {@code env} added) and returns what it printed. */
   static JsonNode check(Path dir, String baseUrl, String key, Map<String, String> env) throws Exception {
-    var pb = new ProcessBuilder(List.of("node", "check.mjs")).directory(dir.toFile());
+    return run(dir, "check.mjs", baseUrl, key, env);
+  }
+
+  /** Runs {@code script} from {@code dir} against {@code baseUrl} (with {@code env} added) and returns what it printed. */
+  static JsonNode run(Path dir, String script, String baseUrl, String key, Map<String, String> env) throws Exception {
+    var pb = new ProcessBuilder(List.of("node", script)).directory(dir.toFile());
     pb.environment().put("OPENAI_BASE_URL", baseUrl);
     pb.environment().put("OPENAI_API_KEY", key);
     pb.environment().put("MODEL", "dalang-demo");
@@ -76,8 +83,8 @@ class OpenAiClientCompatibilityTest {
       assertFalse(r.at("/chat/text").asText().isBlank());
       assertEquals(r.at("/chat/text").asText(), r.at("/stream/text").asText(), "streamed and whole answers agree");
       assertEquals("length", r.at("/stream/finish").asText());
-      assertEquals(16, r.at("/stream/usage/completion_tokens").asInt(), "the final chunk carries usage");
-      assertEquals(18, r.at("/stream/chunks").asInt(), "role chunk, one per token, final chunk");
+      assertEquals(16, r.at("/stream/usage/completion_tokens").asInt(), "the usage chunk carries usage");
+      assertEquals(19, r.at("/stream/chunks").asInt(), "role chunk, one per token, final chunk, usage chunk (include_usage)");
       assertEquals(8, r.at("/completion/usage/completion_tokens").asInt());
       assertEquals("dalang-demo", r.at("/models/0").asText());
       assertEquals(404, r.at("/notFound/status").asInt());
