@@ -105,6 +105,11 @@ await attempt('choices', async () => {
   return { choices: r.choices.map((c) => ({ index: c.index, content: c.message.content, finish: c.finish_reason })), usage: r.usage };
 });
 
+await attempt('moreChoicesThanSequences', async () => {
+  const r = await client.chat.completions.create({ ...base, max_tokens: 4, messages: ask, n: 5 });
+  return { choices: r.choices.length };
+});
+
 await attempt('streamUsage', async () => {
   const chunks = [];
   const s = await client.chat.completions.create({ ...base, max_tokens: 5, messages: ask, stream: true, stream_options: { include_usage: true } });

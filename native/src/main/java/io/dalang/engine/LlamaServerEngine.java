@@ -333,6 +333,9 @@ public final class LlamaServerEngine implements Engine {
         @Override
         public void ended() {
           if (cancelled.get()) fail(ErrorCode.CANCELLED, "generation cancelled");
+          // A 400 is the request's fault (n over the slot's sequences, a prompt over its context, a schema
+          // llama.cpp cannot turn into a grammar): the client's to fix, and no strike against the engine.
+          else if (status == 400) fail(ErrorCode.INVALID_REQUEST, "llama-server refused the request" + errorText());
           else if (status != 200) fail(ErrorCode.ENGINE_FAILED, "llama-server answered HTTP " + status + errorText());
           else if (!started) fail(ErrorCode.ENGINE_FAILED, "llama-server ended the stream before its first event" + errorText());
           else finishIfOpen();

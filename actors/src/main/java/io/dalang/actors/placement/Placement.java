@@ -259,10 +259,11 @@ public final class Placement {
       missing.addAll(m);
       engines.add(c.slot().engineKind());
     }
-    var params = missing.stream().map(io.dalang.protocols.generation.GenerationOptions::parameterOf).toList();
+    var params = missing.stream().map(io.dalang.protocols.generation.GenerationOptions::parameterOf).sorted().toList();
     return new DalangError(ErrorCode.UNSUPPORTED_PARAMETER, params.stream().map(p -> "'" + p + "'").collect(java.util.stream.Collectors.joining(", "))
         + " cannot be served by the engine of model '" + job.modelId() + "' (" + String.join(", ", engines)
-        + "); leave it out, or use a model whose pool runs an engine that supports it (docs/api.md, \"Compatibility\")",
+        + "); leave it out, or use a model whose pool runs an engine that supports it (docs/api.md, \"Compatibility\"). Slots: "
+        + describe(job, inPools),
         params.isEmpty() ? null : params.get(0), 0);
   }
 

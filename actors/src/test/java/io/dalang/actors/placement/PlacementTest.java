@@ -75,7 +75,10 @@ class PlacementTest {
     var f = fleet(base, cpu);
     var needsAll = new JobSpec("m", Set.of("p"), 10, 10, Set.of("grammar", "logprobs"), "", Set.of());
     var d = decide(f, needsAll);
-    assertEquals(ErrorCode.NO_FEASIBLE_SLOT, d.error().code());
+    assertEquals(ErrorCode.UNSUPPORTED_PARAMETER, d.error().code(), "no slot's engine can: the request's to change");
+    assertEquals("logprobs", d.error().param(), "names the first parameter no engine serves (sorted)");
+    assertTrue(d.error().message().startsWith("'logprobs', 'response_format' cannot be served by the engine of model 'm' (llama-server)"),
+        d.error().message());
     assertTrue(d.error().message().contains("a: engine llama-server lacks logprobs"), d.error().message());
     assertTrue(d.error().message().contains("b: engine llama-server lacks grammar, logprobs"), d.error().message());
 

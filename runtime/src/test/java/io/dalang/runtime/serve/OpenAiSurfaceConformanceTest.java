@@ -98,6 +98,9 @@ class OpenAiSurfaceConformanceTest {
       assertTrue(Set.of("stop", "length").contains(choices.get(i).at("/finish").asText()));
     }
     assertTrue(r.at("/choices/usage/completion_tokens").asInt() > 6, "usage sums the choices: " + r.at("/choices/usage"));
+    // more choices than the slot runs sequences (4 in the demo pool): the engine's refusal is the client's 400, not a 5xx
+    assertEquals(400, r.at("/moreChoicesThanSequences/error/status").asInt(), r.at("/moreChoicesThanSequences").toString());
+    assertEquals("invalid_request", r.at("/moreChoicesThanSequences/error/code").asText());
 
     // usage only where a stream asks for it, in a last chunk of its own with no choices
     JsonNode chunks = r.at("/streamUsage/chunks");
