@@ -349,18 +349,7 @@ public final class HttpApi extends AllDirectives {
       return devices.thenApply(devs -> {
         var models = new ArrayList<Map<String, Object>>();
         for (var e : new java.util.TreeMap<>(p.models()).entrySet()) {
-          var slots = mine.stream().filter(s -> s.modelId().equals(e.getKey())).map(s -> {
-            var m = new LinkedHashMap<String, Object>();
-            m.put("slot", s.slotId());
-            m.put("node", s.nodeId());
-            m.put("device", s.deviceId());
-            m.put("state", s.state());
-            m.put("engine", s.engineKind());
-            m.put("engine_version", s.engineVersion());
-            m.put("slots_total", s.slotsTotal());
-            m.put("slots_free", s.slotsFree());
-            return m;
-          }).toList();
+          var slots = mine.stream().filter(s -> s.modelId().equals(e.getKey())).map(SlotViews::capability).toList();
           var m = new LinkedHashMap<String, Object>();
           m.put("id", e.getKey());
           m.put("pool", e.getValue());
