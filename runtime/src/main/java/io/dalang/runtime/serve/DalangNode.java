@@ -170,20 +170,6 @@ public final class DalangNode implements AutoCloseable {
     return keys;
   }
 
-  /** A tenant's quota usage now, as the admin API shows it. */
-  private static java.util.concurrent.CompletionStage<Map<String, Object>> usage(ActorSystem<?> system, String tenant, Duration timeout) {
-    return ClusterSharding.get(system).entityRefFor(TenantUsage.ENTITY_KEY, tenant)
-        .<TenantUsage.Usage>ask(TenantUsage.GetUsage::new, timeout).thenApply(u -> {
-          var m = new java.util.LinkedHashMap<String, Object>();
-          m.put("requests_this_minute", u.requestsThisMinute());
-          m.put("minute_resets_at", u.minuteResetsAt().toString());
-          m.put("tokens_today", u.tokensToday());
-          m.put("day_resets_at", u.dayResetsAt().toString());
-          m.put("in_flight", u.inFlight());
-          return m;
-        });
-  }
-
   /** The effective configuration: flags over {@code --config FILE} over the shipped defaults. */
   public static Config config(ServeOptions o) {
     Map<String, Object> flags = new HashMap<>();
@@ -432,8 +418,7 @@ public final class DalangNode implements AutoCloseable {
     TenantJobsEntity.init(system);
     JobEntity.init(system, new LauncherJobExecutor(system, runs, auth, jobSettings.maxConcurrentAttempts(), jobSettings.maxReplayTokens()), jobSettings);
     var jobs = new JobService(system, askTimeout, jobSettings, placement, runSettings.limits());
-    var admin = new AdminApi(system, auth, keys, audit, placement, askTimeout,
-        tenant -> usage(system, tenant, askTimeout), secrets, auditLedger, AuditStore.fromConfig(config),
+    var admin = new AdminApi(system, auth, keys, audit, placement, askTimeout, secrets, auditLedger, AuditStore.fromConfig(config),
         AuditSettings.from(config).blockSize(), jobs,
         new AdminApi.PoolSettings(replicas, RuntimeEngineFactory.KINDS, config.getString("dalang.engine.default")), chaos);
     var edge = io.dalang.runtime.http.EdgeLimits.from(config);
