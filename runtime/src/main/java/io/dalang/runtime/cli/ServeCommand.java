@@ -18,7 +18,7 @@ public final class ServeCommand implements Callable<Integer> {
   @Option(names = "--http-port", description = "HTTP port (default 8080; 0 picks a free one)")
   Integer httpPort;
 
-  @Option(names = "--grpc-port", description = "gRPC port (default 8081; reserved until gRPC lands)")
+  @Option(names = "--grpc-port", description = "gRPC port (default 8081)")
   Integer grpcPort;
 
   @Option(names = "--cluster-port", description = "Pekko cluster port (default 25520; 0 picks a free one)")
