@@ -18,6 +18,7 @@ import io.dalang.protocols.error.ErrorCode;
 import io.dalang.protocols.node.SlotView;
 import io.dalang.runtime.auth.Principal;
 import io.dalang.runtime.http.Json;
+import io.dalang.runtime.http.SlotViews;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -203,8 +204,8 @@ final class PoolRoutes extends AllDirectives implements AdminRoute {
   private CompletionStage<AdminResponses.Pool> body(PoolEntity.PoolView v) {
     var slots = v.slots().stream().map(s -> sharding.entityRefFor(ModelSlotEntity.ENTITY_KEY, s.slotId())
         .<ModelSlotEntity.SlotView>ask(ModelSlotEntity.GetSlot::new, timeout).toCompletableFuture()
-        .handle((view, err) -> new SlotView(s.slotId(), null, null, null, s.nodeId(), s.deviceId(), null, s.gpuLayers(),
-            err != null ? "unknown" : view.state(), null, null, null, null, null, null, null, null))).toList();
+        .handle((view, err) -> SlotViews.replica(s.slotId(), s.nodeId(), s.deviceId(), s.gpuLayers(), err != null ? "unknown" : view.state())))
+        .toList();
     return CompletableFuture.allOf(slots.toArray(CompletableFuture[]::new)).thenApply(d -> {
       var spec = v.spec();
       var list = new ArrayList<>(slots.stream().map(CompletableFuture::join).toList());

@@ -13,6 +13,11 @@ public final class SlotViews {
         s.engineKind(), null, null, null, s.slotsTotal(), s.slotsFree(), s.queued(), s.restarts());
   }
 
+  /** A pool's replica ({@code /admin/v1/pools}): where the pool placed it, and its state as its slot entity has it. */
+  public static SlotView replica(String slotId, String node, String device, int gpuLayers, String state) {
+    return new SlotView(slotId, null, null, null, node, device, null, gpuLayers, state, null, null, null, null, null, null, null, null);
+  }
+
   /** {@code GET /v1/capabilities}: what a tenant may know of a slot of its models. */
   static SlotView capability(SlotStatus s) {
     return new SlotView(null, s.slotId(), null, null, s.nodeId(), s.deviceId(), null, null, s.state(), s.engineKind(), s.engineVersion(),

@@ -25,6 +25,12 @@ class SlotViewsTest {
   }
 
   @Test
+  void aPoolShowsWhereEachReplicaIsAndItsState() {
+    assertEquals("{\"slot_id\":\"p-0\",\"node\":\"n1\",\"device\":\"cuda0\",\"gpu_layers\":33,\"state\":\"unknown\"}",
+        json(SlotViews.replica("p-0", "n1", "cuda0", 33, "unknown")));
+  }
+
+  @Test
   void capabilitiesNameTheSlotSlot() {
     assertEquals("{\"slot\":\"p-0\",\"node\":\"n1\",\"device\":\"cuda0\",\"state\":\"Ready\",\"engine\":\"llama-server\","
         + "\"engine_version\":\"b1234\",\"slots_total\":4,\"slots_free\":3}", json(SlotViews.capability(SLOT)));
