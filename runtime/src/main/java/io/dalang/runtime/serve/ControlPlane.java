@@ -70,7 +70,7 @@ final class ControlPlane {
 
   /**
    * @param config the effective configuration, for what reads it beside {@code settings}: the journal's
-   *     database (persistence-jdbc, the audit store) and the edges' TLS
+   *     database (the schema migration, the audit store; persistence-jdbc reads it from the actor system)
    */
   static DalangNode start(ActorSystem<Void> system, Config config, Settings settings, String demoKey, PrintStream out) throws Exception {
     var dataDir = settings.dataDir();
@@ -99,7 +99,8 @@ final class ControlPlane {
         s.runsKeptInMemoryBytes(), metrics, s.telemetrySidecar(), s.telemetrySidecarInterval()), "telemetry", Props.empty());
 
     // The audit ledger's single writer (a cluster singleton), and the edges' way to it.
-    var auditLedger = AuditActor.init(system, config, AuditAnchor.open(dataDir));
+    var auditStore = AuditStore.fromConfig(config);
+    var auditLedger = AuditActor.init(system, auditStore, s.audit(), AuditAnchor.open(dataDir));
     AuditSink audit = (tenant, actor, action, target, outcome, reason, details) ->
         auditLedger.tell(new AuditActor.Record(AuditSink.entry(tenant, actor, action, target, outcome, reason, details)));
     var auditGate = new AuditGate(auditLedger, system.scheduler(), askTimeout);
@@ -135,13 +136,13 @@ final class ControlPlane {
     JobEntity.init(system, new LauncherJobExecutor(system, runs, auth, jobSettings.maxConcurrentAttempts(), jobSettings.maxReplayTokens()), jobSettings);
     var jobs = new JobService(system, askTimeout, jobSettings, placement, s.runs().limits());
     var admin = new AdminApi(system, auth, keys, audit, placement, askTimeout,
-        tenant -> usage(system, tenant, askTimeout), secrets, auditLedger, AuditStore.fromConfig(config),
+        tenant -> usage(system, tenant, askTimeout), secrets, auditLedger, auditStore,
         s.audit().blockSize(), jobs, new AdminApi.PoolSettings(replicas, RuntimeEngineFactory.KINDS, s.defaultEngine()), chaos);
     var api = new HttpApi(system, auth, runs, placement, telemetry, askTimeout, RuntimeEngineFactory.KINDS, metrics::scrape,
         s.metricsAccess(), admin.route(), new JobsApi(jobs, runs.settings()), s.edge().sseKeepAlive());
     // HTTP/1.1 with every connection watched, so that a client hanging up cancels its waiting runs
     // (ConnectionWatch); gRPC's HTTP/2 has its own binding.
-    var tls = EdgeTls.serverContext(config);
+    var tls = EdgeTls.serverContext(s.edgeTls(), dataDir, s.httpHost(), s.grpcHost());
     // gRPC first: once the HTTP port answers (/readyz), every port of the node is bound.
     ServerBinding grpc = GrpcServer.bind(system, s.grpcHost(), s.grpcPort(), tls, auth, runs, placement, askTimeout, jobs);
     String host = s.httpHost();
@@ -154,7 +155,7 @@ final class ControlPlane {
     log.info("listening on {}://{}:{} (OpenAI-compatible API under /v1)", scheme, host, binding.localAddress().getPort());
     String local = host.equals("0.0.0.0") || host.equals("::") ? "127.0.0.1" : host;
     DalangNode.writeWhileRunning(system, DalangNode.urlFile(dataDir), scheme + "://" + local + ":" + binding.localAddress().getPort() + "\n");
-    return new DalangNode(system, binding, grpc, dataDir, key, nodeId, placement, runs, chaos, keys);
+    return new DalangNode(system, settings, binding, grpc, key, nodeId, placement, runs, chaos, keys);
   }
 
   /** A tenant's quota usage now, as the admin API shows it. */

@@ -48,9 +48,9 @@ public final class DalangNode implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(DalangNode.class);
 
   private final ActorSystem<Void> system;
+  private final Settings settings;
   private final ServerBinding http;
   private final ServerBinding grpc;
-  private final Path dataDir;
   private final String demoKey;
   private final String nodeId;
   private final ActorRef<PlacementActor.Command> placement;
@@ -58,16 +58,16 @@ public final class DalangNode implements AutoCloseable {
   private final Chaos chaos;
   private final KeyService keys;
 
-  DalangNode(ActorSystem<Void> system, ServerBinding http, ServerBinding grpc, Path dataDir, String demoKey, String nodeId,
+  DalangNode(ActorSystem<Void> system, Settings settings, ServerBinding http, ServerBinding grpc, String demoKey, String nodeId,
       ActorRef<PlacementActor.Command> placement, RunLauncher runs, Chaos chaos, KeyService keys) {
     this.system = system;
+    this.settings = settings;
     this.keys = keys;
     this.chaos = chaos;
     this.placement = placement;
     this.runs = runs;
     this.http = http;
     this.grpc = grpc;
-    this.dataDir = dataDir;
     this.demoKey = demoKey;
     this.nodeId = nodeId;
   }
@@ -88,7 +88,12 @@ public final class DalangNode implements AutoCloseable {
   }
 
   public Path dataDir() {
-    return dataDir;
+    return settings.dataDir();
+  }
+
+  /** The {@code dalang.*} configuration this node started with. */
+  public Settings settings() {
+    return settings;
   }
 
   /** The demo key if this start created or was given it, else null (it is in the key file). */
@@ -213,7 +218,7 @@ public final class DalangNode implements AutoCloseable {
       var registered = GpuAgent.start(system, settings, GpuAgent.slotStatusTopic(system), metrics, chaos);
       log.info("node {} joined the cluster with {} device(s)", registered.nodeId(), registered.devices().size());
       writeWhileRunning(system, pidFile(settings.dataDir()), ProcessHandle.current().pid() + "\n");
-      return new DalangNode(system, null, null, settings.dataDir(), null, registered.nodeId(), null, null, chaos, null);
+      return new DalangNode(system, settings, null, null, null, registered.nodeId(), null, null, chaos, null);
     });
   }
 
@@ -232,7 +237,7 @@ public final class DalangNode implements AutoCloseable {
     PrivateFiles.createDirectories(dataDir);
     int loosened = PrivateFiles.tighten(dataDir);
     if (loosened > 0) log.info("data dir {}: {} files and folders were open to other local users; now owner-only (0700/0600)", dataDir, loosened);
-    var system = ActorSystem.<Void>create(Behaviors.empty(), "dalang", ClusterTls.apply(config, formsCluster));
+    var system = ActorSystem.<Void>create(Behaviors.empty(), "dalang", ClusterTls.apply(config, settings.clusterTls(), formsCluster));
     try {
       return starter.start(system);
     } catch (Exception | Error e) {

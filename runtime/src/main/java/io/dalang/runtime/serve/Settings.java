@@ -18,6 +18,8 @@ import io.dalang.runtime.engine.ChaosConfig;
 import io.dalang.runtime.engine.RuntimeEngineFactory;
 import io.dalang.runtime.http.EdgeLimits;
 import io.dalang.runtime.http.MetricsAccess;
+import io.dalang.runtime.tls.ClusterTls;
+import io.dalang.runtime.tls.EdgeTls;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -29,19 +31,18 @@ import java.util.function.Function;
  * of its own ({@code RunSettings}, {@code JobSettings}, …) that record is the field.
  *
  * <p>Not here: the journal's database ({@code pekko-persistence-jdbc.*}, read by persistence-jdbc, the
- * audit store and {@link JournalSchema}'s caller), the edge and cluster TLS keys (read by {@code EdgeTls}
- * and {@code ClusterTls} while they build the actor system's configuration) and the audit ledger's
- * singleton, which reads its own keys.
+ * audit store and {@link JournalSchema}'s caller), which is Pekko's configuration, not Dalang's.
  *
  * @param dataDir {@code dalang.data-dir}, absolute
  * @param roles {@code dalang.node.roles}
  * @param redaction {@code dalang.redaction}
  * @param chaos {@code dalang.chaos}
+ * @param clusterTls {@code dalang.cluster.tls} and {@code dalang.cluster.tls-dir}
  * @param agent what a node with the {@code gpu} role reads; every node has it, a control node without the role ignores it
  * @param control what a node with the {@code control} role reads; null on a GPU node, which reads none of it
  */
-public record Settings(Path dataDir, List<String> roles, RedactionSettings redaction, ChaosConfig.Settings chaos, Agent agent,
-    Control control) {
+public record Settings(Path dataDir, List<String> roles, RedactionSettings redaction, ChaosConfig.Settings chaos,
+    ClusterTls.Settings clusterTls, Agent agent, Control control) {
 
   /**
    * The node agent and its engines.
@@ -76,6 +77,7 @@ public record Settings(Path dataDir, List<String> roles, RedactionSettings redac
    * The journal's entities and singletons, the run path and the edges.
    *
    * @param askTimeout {@code dalang.http.ask-timeout}: every edge's ask of an entity
+   * @param edgeTls {@code dalang.http.tls}, {@code tls-cert-file}, {@code tls-key-file}: both edges' TLS
    * @param httpHost {@code dalang.http.host}
    * @param httpPort {@code dalang.http.port}; 0: a free one
    * @param grpcHost {@code dalang.grpc.host}
@@ -103,7 +105,7 @@ public record Settings(Path dataDir, List<String> roles, RedactionSettings redac
    * @param audit {@code dalang.audit}
    * @param secrets {@code dalang.secrets}
    */
-  public record Control(Duration askTimeout, String httpHost, int httpPort, String grpcHost, int grpcPort, int streamBuffer, EdgeLimits edge,
+  public record Control(Duration askTimeout, EdgeTls.Settings edgeTls, String httpHost, int httpPort, String grpcHost, int grpcPort, int streamBuffer, EdgeLimits edge,
       MetricsAccess metricsAccess, AuthSettings auth, String defaultEngine, DemoBootstrap.Settings demo, PlacementSettings placement,
       ReplicaReconciler.Settings replicas, Function<String, AdmissionSettings> admission, int engineLookahead, BreakerSettings breakers,
       Duration quotaCheckpointInterval, int runsKeptInMemory, long runsKeptInMemoryBytes, String telemetrySidecar,
@@ -111,7 +113,7 @@ public record Settings(Path dataDir, List<String> roles, RedactionSettings redac
       SecretsSettings secrets) {
 
     static Control from(Config c, Path dataDir) {
-      return new Control(c.getDuration("dalang.http.ask-timeout"), c.getString("dalang.http.host"), c.getInt("dalang.http.port"),
+      return new Control(c.getDuration("dalang.http.ask-timeout"), EdgeTls.Settings.from(c), c.getString("dalang.http.host"), c.getInt("dalang.http.port"),
           c.getString("dalang.grpc.host"), c.getInt("dalang.grpc.port"), c.getInt("dalang.http.stream-buffer"), EdgeLimits.from(c),
           MetricsAccess.from(c), AuthSettings.from(c), c.getString("dalang.engine.default"), DemoBootstrap.Settings.from(c),
           PlacementSettings.from(c), ReplicaReconciler.Settings.from(c), pool -> AdmissionSettings.forPool(c, pool),
@@ -126,7 +128,8 @@ public record Settings(Path dataDir, List<String> roles, RedactionSettings redac
   public static Settings from(Config config) {
     Path dataDir = Path.of(config.getString("dalang.data-dir"));
     List<String> roles = config.getStringList("dalang.node.roles");
-    return new Settings(dataDir, roles, RedactionConfig.read(config), ChaosConfig.Settings.from(config), Agent.from(config, dataDir),
+    return new Settings(dataDir, roles, RedactionConfig.read(config), ChaosConfig.Settings.from(config), ClusterTls.Settings.from(config),
+        Agent.from(config, dataDir),
         roles.contains(NodeRoles.CONTROL) ? Control.from(config, dataDir) : null);
   }
 
