@@ -57,9 +57,8 @@ public final class ServeCommand implements Callable<Integer> {
     DalangNode node = DalangNode.start(opts, System.out);
     StopOnSignal.install(node.system());
     Runtime.getRuntime().addShutdownHook(new Thread(node::close, "dalang-shutdown")); // other exits (System.exit)
-    var settings = node.system().settings().config();
-    System.out.println("Dalang is serving on " + (settings.getString("dalang.http.tls").equals("off") ? "http" : "https") + "://"
-        + settings.getString("dalang.http.host") + ":"
+    var edges = node.settings().control();
+    System.out.println("Dalang is serving on " + (edges.edgeTls().on() ? "https" : "http") + "://" + edges.httpHost() + ":"
         + node.httpPort() + "/v1 (" + (node.nodeId() != null ? "node " + node.nodeId() : "control node")
         + ", data in " + node.dataDir() + "). Ctrl-C stops it.");
     node.system().getWhenTerminated().toCompletableFuture().join();

@@ -28,8 +28,7 @@ public final class ErrorMapper {
     var r = HttpResponse.create()
         .withStatus(status(e.code().httpStatus()))
         .withEntity(ContentTypes.APPLICATION_JSON, Json.bytes(ErrorBody.of(e)));
-    if (e.retryAfterSeconds() > 0) r = r.addHeader(RawHeader.create("Retry-After", Long.toString(e.retryAfterSeconds())));
-    else if (e.code().retriable()) r = r.addHeader(RawHeader.create("Retry-After", "1"));
+    if (e.retryAfter() > 0) r = r.addHeader(RawHeader.create("Retry-After", Long.toString(e.retryAfter())));
     return r;
   }
 
