@@ -29,6 +29,7 @@ import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -209,7 +210,7 @@ public final class LlamaServerEngine implements Engine {
 
   @Override
   public Generation generate(GenerationRequest request, Consumer<GenerationEvent> sink) {
-    var relay = new SseRelay(request, sink, terminated);
+    var relay = new SseRelay(SseRelay.Server.LLAMA_SERVER, request, sink, terminated);
     URI b = base;
     if (b == null) {
       relay.fail(ErrorCode.ENGINE_UNAVAILABLE, "llama-server is not running");
@@ -303,8 +304,21 @@ public final class LlamaServerEngine implements Engine {
     private final String[] finishReasons;
     private Usage usage;
     private EngineTimings timings = EngineTimings.NONE;
+    private final Server server;
 
-    SseRelay(GenerationRequest request, Consumer<GenerationEvent> sink, CompletableFuture<String> exited) {
+    /**
+     * The server at the other end of the stream, as the relay's events tell of it.
+     *
+     * @param name how failure messages name it ("llama-server", "fallback endpoint NAME")
+     * @param kind the engine kind {@code Started} reports
+     * @param errorEvent the message of a run failed by an {@code error} event in the stream, from the event's own text
+     */
+    record Server(String name, String kind, UnaryOperator<String> errorEvent) {
+      static final Server LLAMA_SERVER = new Server("llama-server", KIND, text -> "llama-server error: " + text);
+    }
+
+    SseRelay(Server server, GenerationRequest request, Consumer<GenerationEvent> sink, CompletableFuture<String> exited) {
+      this.server = server;
       this.request = request;
       this.sink = sink;
       this.exited = exited;
@@ -335,9 +349,9 @@ public final class LlamaServerEngine implements Engine {
           if (cancelled.get()) fail(ErrorCode.CANCELLED, "generation cancelled");
           // A 400 is the request's fault (n over the slot's sequences, a prompt over its context, a schema
           // llama.cpp cannot turn into a grammar): the client's to fix, and no strike against the engine.
-          else if (status == 400) fail(ErrorCode.INVALID_REQUEST, "llama-server refused the request" + errorText());
-          else if (status != 200) fail(ErrorCode.ENGINE_FAILED, "llama-server answered HTTP " + status + errorText());
-          else if (!started) fail(ErrorCode.ENGINE_FAILED, "llama-server ended the stream before its first event" + errorText());
+          else if (status == 400) fail(ErrorCode.INVALID_REQUEST, server.name() + " refused the request" + errorText());
+          else if (status != 200) fail(ErrorCode.ENGINE_FAILED, server.name() + " answered HTTP " + status + errorText());
+          else if (!started) fail(ErrorCode.ENGINE_FAILED, server.name() + " ended the stream before its first event" + errorText());
           else finishIfOpen();
         }
 
@@ -379,12 +393,12 @@ public final class LlamaServerEngine implements Engine {
       try {
         JsonNode chunk = EngineHttp.JSON.readTree(data);
         if (chunk.has("error")) {
-          fail(ErrorCode.ENGINE_FAILED, "llama-server error: " + chunk.path("error").path("message").asText());
+          fail(ErrorCode.ENGINE_FAILED, server.errorEvent().apply(chunk.path("error").path("message").asText()));
           return;
         }
         if (!started) {
           started = true;
-          sink.accept(new GenerationEvent.Started(request.runId(), KIND, null, 0));
+          sink.accept(new GenerationEvent.Started(request.runId(), server.kind(), null, 0));
         }
         for (JsonNode choice : chunk.path("choices")) choice(choice);
         JsonNode u = chunk.path("usage");
@@ -396,7 +410,7 @@ public final class LlamaServerEngine implements Engine {
         JsonNode t = chunk.path("timings");
         if (t.isObject()) timings = new EngineTimings(t.path("prompt_ms").asDouble(), t.path("predicted_ms").asDouble(), true);
       } catch (IOException e) {
-        fail(ErrorCode.ENGINE_FAILED, "llama-server sent an unreadable chunk");
+        fail(ErrorCode.ENGINE_FAILED, server.name() + " sent an unreadable chunk");
       }
     }
 
@@ -456,8 +470,8 @@ public final class LlamaServerEngine implements Engine {
       }
       int seen = tokens;
       exited.copy().completeOnTimeout(null, EXIT_GRACE.toMillis(), TimeUnit.MILLISECONDS).whenComplete((exit, err) ->
-          fail(ErrorCode.ENGINE_FAILED, exit != null ? "llama-server died after " + seen + " tokens: " + exit
-              : "llama-server connection lost after " + seen + " tokens: " + rootMessage(t)));
+          fail(ErrorCode.ENGINE_FAILED, exit != null ? server.name() + " died after " + seen + " tokens: " + exit
+              : server.name() + " connection lost after " + seen + " tokens: " + rootMessage(t)));
     }
 
     @Override
@@ -473,7 +487,7 @@ public final class LlamaServerEngine implements Engine {
       if (!started) return; // an error status is reported by the send future
       for (int i = 0; i < finishReasons.length; i++) {
         if (finishReasons[i] == null) {
-          fail(ErrorCode.ENGINE_FAILED, "llama-server ended the stream without a finish reason for choice " + i + " after " + tokens + " tokens");
+          fail(ErrorCode.ENGINE_FAILED, server.name() + " ended the stream without a finish reason for choice " + i + " after " + tokens + " tokens");
           return;
         }
       }
@@ -499,7 +513,7 @@ public final class LlamaServerEngine implements Engine {
     void drop(String why) {
       Flow.Subscription s = subscription;
       if (s != null) s.cancel();
-      fail(ErrorCode.ENGINE_FAILED, "llama-server connection dropped after " + tokens + " tokens: " + why);
+      fail(ErrorCode.ENGINE_FAILED, server.name() + " connection dropped after " + tokens + " tokens: " + why);
     }
 
     void cancel() {

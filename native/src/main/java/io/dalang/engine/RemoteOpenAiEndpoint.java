@@ -1,7 +1,6 @@
 package io.dalang.engine;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.dalang.protocols.error.DalangError;
 import io.dalang.protocols.error.ErrorCode;
 import io.dalang.protocols.generation.GenerationEvent;
 import io.dalang.protocols.generation.GenerationRequest;
@@ -112,8 +111,7 @@ public final class RemoteOpenAiEndpoint {
    */
   public static Engine.Generation generate(String name, String baseUrl, String model, String apiKey, boolean allowPrivate,
       Duration requestTimeout, GenerationRequest request, Consumer<GenerationEvent> sink) {
-    Consumer<GenerationEvent> named = e -> sink.accept(renamed(name, e));
-    var relay = new LlamaServerEngine.SseRelay(request, named, new CompletableFuture<>());
+    var relay = new LlamaServerEngine.SseRelay(server(name), request, sink, new CompletableFuture<>());
     String problem = checkBaseUrl(baseUrl);
     if (problem != null) {
       relay.fail(ErrorCode.ENGINE_UNAVAILABLE, "fallback endpoint " + name + " has an invalid base URL");
@@ -210,21 +208,15 @@ public final class RemoteOpenAiEndpoint {
   }
 
   /**
-   * The SSE reader is llama-server's: its events name this endpoint instead, and an error event inside
-   * the stream is reported without its text (the remote's words never reach the client).
+   * The SSE reader is llama-server's: its events name this endpoint and engine {@code remote}, and an
+   * error event inside the stream is reported without its text (the remote's words never reach the
+   * client; they go to the log, redacted).
    */
-  private static GenerationEvent renamed(String name, GenerationEvent e) {
-    if (e instanceof GenerationEvent.Started s) return new GenerationEvent.Started(s.runId(), KIND, null, 0);
-    if (e instanceof GenerationEvent.Failed f && f.error().message().contains("llama-server")) {
-      var err = f.error();
-      boolean remoteText = err.message().startsWith("llama-server error:");
-      if (remoteText) log.warn("fallback endpoint {}: {}", name, Redaction.current().redact(clip(err.message())));
-      String message = remoteText ? "fallback endpoint " + name + " sent an error event in its stream"
-          : err.message().replace("llama-server", "fallback endpoint " + name);
-      return new GenerationEvent.Failed(f.runId(), new DalangError(err.code(), message, err.param(), err.retryAfterSeconds()),
-          f.tokensEmitted(), f.timings());
-    }
-    return e;
+  private static LlamaServerEngine.SseRelay.Server server(String name) {
+    return new LlamaServerEngine.SseRelay.Server("fallback endpoint " + name, KIND, text -> {
+      log.warn("fallback endpoint {}: error event: {}", name, Redaction.current().redact(clip(text)));
+      return "fallback endpoint " + name + " sent an error event in its stream";
+    });
   }
 
   private static String clip(String s) {

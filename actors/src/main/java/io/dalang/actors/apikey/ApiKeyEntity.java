@@ -4,6 +4,7 @@ import io.dalang.actors.NodeRoles;
 import io.dalang.actors.EntitySupervision;
 import io.dalang.protocols.CborSerializable;
 import io.dalang.protocols.auth.Role;
+import io.dalang.protocols.error.Refusal;
 import java.time.Instant;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -92,15 +93,15 @@ public final class ApiKeyEntity
     b.forStateType(Unissued.class)
         .onCommand(IssueKey.class, (s, c) -> Effect().persist(new KeyIssued(c.tenantId(), c.keyId(), Instant.now(), c.role()))
             .thenReply(c.replyTo(), st -> StatusReply.success(view(st))))
-        .onCommand(RevokeKey.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("no such key")))
+        .onCommand(RevokeKey.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.notFound("no such key"))))
         .onCommand(ResolveKey.class, (s, c) -> Effect().none().thenRun(st -> passivate.run()).thenReply(c.replyTo(), ApiKeyEntity::view));
     b.forStateType(Active.class)
-        .onCommand(IssueKey.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("key already issued")))
+        .onCommand(IssueKey.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.conflict("key already issued"))))
         .onCommand(RevokeKey.class, (s, c) -> Effect().persist(new KeyRevoked(Instant.now()))
             .thenReply(c.replyTo(), st -> StatusReply.success(view(st))))
         .onCommand(ResolveKey.class, (s, c) -> Effect().reply(c.replyTo(), view(s)));
     b.forStateType(Revoked.class)
-        .onCommand(IssueKey.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("key was revoked and cannot be reissued")))
+        .onCommand(IssueKey.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.conflict("key was revoked and cannot be reissued"))))
         .onCommand(RevokeKey.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.success(view(s))))
         .onCommand(ResolveKey.class, (s, c) -> Effect().reply(c.replyTo(), view(s)));
     return b.build();

@@ -115,8 +115,11 @@ public final class AuditActor {
 
   /** As {@link #init(ActorSystem, Config)}, signing checkpoints with {@code anchor} (null: none). */
   public static ActorRef<Command> init(ActorSystem<?> system, Config config, AuditAnchor anchor) {
-    var store = AuditStore.fromConfig(config);
-    var settings = AuditSettings.from(config);
+    return init(system, AuditStore.fromConfig(config), AuditSettings.from(config), anchor);
+  }
+
+  /** As {@link #init(ActorSystem, Config, AuditAnchor)}, with the store and settings already read. */
+  public static ActorRef<Command> init(ActorSystem<?> system, AuditStore store, AuditSettings settings, AuditAnchor anchor) {
     var behavior = Behaviors.supervise(create(store, settings, Clock.systemUTC(), anchor))
         .onFailure(SupervisorStrategy.restartWithBackoff(MIN_BACKOFF, MAX_BACKOFF, 0.1));
     // STOP lets a handing-over writer finish what it was given before the next one starts.

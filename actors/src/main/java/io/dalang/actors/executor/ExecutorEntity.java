@@ -4,6 +4,7 @@ import io.dalang.actors.NodeRoles;
 import io.dalang.actors.EntitySupervision;
 import io.dalang.actors.slot.SlotSpec;
 import io.dalang.protocols.CborSerializable;
+import io.dalang.protocols.error.Refusal;
 import io.dalang.protocols.node.Device;
 import java.time.Instant;
 import java.util.List;
@@ -138,8 +139,8 @@ public final class ExecutorEntity
     var b = newCommandHandlerWithReplyBuilder();
     b.forStateType(Unregistered.class)
         .onCommand(RegisterExecutor.class, this::register)
-        .onCommand(AssignSlot.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("node " + nodeId + " has never registered")))
-        .onCommand(UnassignSlot.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("node " + nodeId + " has never registered")))
+        .onCommand(AssignSlot.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.notFound("node " + nodeId + " has never registered"))))
+        .onCommand(UnassignSlot.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.notFound("node " + nodeId + " has never registered"))))
         .onCommand(ReportHealth.class, (s, c) -> Effect().noReply())
         .onCommand(ReportDevices.class, (s, c) -> Effect().noReply())
         .onCommand(GetExecutor.class, (s, c) -> Effect().reply(c.replyTo(),
@@ -148,7 +149,7 @@ public final class ExecutorEntity
         .onCommand(RegisterExecutor.class, this::register)
         .onCommand(AssignSlot.class, (s, c) -> {
           if (s.devices().stream().noneMatch(d -> d.id().equals(c.spec().deviceId()))) {
-            return Effect().reply(c.replyTo(), StatusReply.error("node " + nodeId + " has no device " + c.spec().deviceId()));
+            return Effect().reply(c.replyTo(), StatusReply.error(Refusal.notFound("node " + nodeId + " has no device " + c.spec().deviceId())));
           }
           if (c.spec().equals(s.slots().get(c.spec().slotId()))) return Effect().reply(c.replyTo(), StatusReply.success(s.view()));
           return Effect().persist(new SlotAssigned(c.spec())).thenReply(c.replyTo(), st -> StatusReply.success(((Registered) st).view()));

@@ -4,6 +4,8 @@ import io.dalang.actors.EntitySupervision;
 import io.dalang.actors.NodeRoles;
 import io.dalang.engine.Digests;
 import io.dalang.protocols.CborSerializable;
+import io.dalang.protocols.error.ErrorCode;
+import io.dalang.protocols.error.Refusal;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.function.LongSupplier;
@@ -101,8 +103,8 @@ public final class IdempotencyEntity
     Instant now = Instant.ofEpochMilli(clock.getAsLong());
     if (s instanceof Claimed k && now.isBefore(k.expiresAt())) {
       if (!k.requestHash().equals(c.requestHash())) {
-        return Effect().reply(c.replyTo(), StatusReply.error("this Idempotency-Key was used with a different request (job "
-            + k.jobId() + "); send a new key for a new request, or the same request to get its result"));
+        return Effect().reply(c.replyTo(), StatusReply.error(Refusal.text(ErrorCode.IDEMPOTENCY_CONFLICT, "this Idempotency-Key was used with a different request (job "
+            + k.jobId() + "); send a new key for a new request, or the same request to get its result")));
       }
       return Effect().reply(c.replyTo(), StatusReply.success(new Claim(k.jobId(), false, k.expiresAt())));
     }

@@ -24,6 +24,7 @@ import io.dalang.actors.jobs.JobEvent.JobSucceeded;
 import io.dalang.protocols.error.DalangError;
 import io.dalang.protocols.error.DalangException;
 import io.dalang.protocols.error.ErrorCode;
+import io.dalang.protocols.error.Refusal;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -158,7 +159,7 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
               ctx.getSelf().tell(new StartAttempt(1));
             })
             .thenReply(c.replyTo(), st -> StatusReply.success(view(st))))
-        .onCommand(ReplayJob.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("no job " + jobId)));
+        .onCommand(ReplayJob.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.notFound("no job " + jobId))));
     b.forStateType(JobState.Queued.class)
         .onCommand(StartAttempt.class, this::onStart);
     b.forStateType(JobState.Running.class)
@@ -281,7 +282,7 @@ public final class JobEntity extends EventSourcedBehaviorWithEnforcedReplies<Job
     if (s.job().tenantId().equals(c.job().tenantId()) && s.job().requestHash().equals(c.job().requestHash())) {
       return Effect().reply(c.replyTo(), StatusReply.success(view(s)));
     }
-    return Effect().reply(c.replyTo(), StatusReply.error("job " + jobId + " exists with another request"));
+    return Effect().reply(c.replyTo(), StatusReply.error(Refusal.text(ErrorCode.IDEMPOTENCY_CONFLICT, "job " + jobId + " exists with another request")));
   }
 
   private ReplyEffect<JobEvent, JobState> onAwait(JobState s, AwaitJob c) {

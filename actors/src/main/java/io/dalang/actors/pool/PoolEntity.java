@@ -4,6 +4,7 @@ import io.dalang.actors.NodeRoles;
 import io.dalang.actors.EntitySupervision;
 import io.dalang.actors.slot.SlotSpec;
 import io.dalang.protocols.CborSerializable;
+import io.dalang.protocols.error.Refusal;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -155,28 +156,28 @@ public final class PoolEntity
     b.forStateType(Empty.class)
         .onCommand(CreatePool.class, (s, c) -> {
           String problem = validate(c.spec());
-          if (problem != null) return Effect().reply(c.replyTo(), StatusReply.error(problem));
+          if (problem != null) return Effect().reply(c.replyTo(), StatusReply.error(Refusal.invalid(problem)));
           return Effect().persist(new PoolCreated(poolId, c.spec(), Instant.now()))
               .thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view()));
         })
-        .onCommand(SetEngine.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("pool " + poolId + " does not exist")))
-        .onCommand(SetReplicas.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("pool " + poolId + " does not exist")))
-        .onCommand(AddSlot.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("pool " + poolId + " does not exist")))
-        .onCommand(RemoveSlot.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("pool " + poolId + " does not exist")))
+        .onCommand(SetEngine.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.notFound("pool " + poolId + " does not exist"))))
+        .onCommand(SetReplicas.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.notFound("pool " + poolId + " does not exist"))))
+        .onCommand(AddSlot.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.notFound("pool " + poolId + " does not exist"))))
+        .onCommand(RemoveSlot.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.notFound("pool " + poolId + " does not exist"))))
         .onCommand(GetPool.class, (s, c) -> Effect().reply(c.replyTo(), new PoolView(false, poolId, null, List.of(), 0)));
     b.forStateType(Active.class)
-        .onCommand(CreatePool.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("pool " + poolId + " already exists")))
+        .onCommand(CreatePool.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.conflict("pool " + poolId + " already exists"))))
         .onCommand(SetEngine.class, (s, c) -> s.spec().engine().equals(c.engine())
             ? Effect().reply(c.replyTo(), StatusReply.success(s.view()))
             : Effect().persist(new EngineSet(c.engine())).thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view())))
         .onCommand(SetReplicas.class, (s, c) -> {
           String problem = validate(s.spec().withReplicas(c.replicas()));
-          if (problem != null) return Effect().reply(c.replyTo(), StatusReply.error(problem));
+          if (problem != null) return Effect().reply(c.replyTo(), StatusReply.error(Refusal.invalid(problem)));
           if (s.spec().replicas() == c.replicas()) return Effect().reply(c.replyTo(), StatusReply.success(s.view()));
           return Effect().persist(new ReplicasSet(c.replicas())).thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view()));
         })
         .onCommand(AddSlot.class, (s, c) -> s.slots().stream().anyMatch(p -> p.slotId().equals(c.placement().slotId()))
-            ? Effect().reply(c.replyTo(), StatusReply.error("slot " + c.placement().slotId() + " is already in pool " + poolId))
+            ? Effect().reply(c.replyTo(), StatusReply.error(Refusal.conflict("slot " + c.placement().slotId() + " is already in pool " + poolId)))
             : Effect().persist(new SlotAdded(c.placement())).thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view())))
         .onCommand(RemoveSlot.class, (s, c) -> s.slots().stream().noneMatch(p -> p.slotId().equals(c.slotId()))
             ? Effect().reply(c.replyTo(), StatusReply.success(s.view()))

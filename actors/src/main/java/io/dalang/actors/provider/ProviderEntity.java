@@ -3,6 +3,7 @@ package io.dalang.actors.provider;
 import io.dalang.actors.EntitySupervision;
 import io.dalang.actors.NodeRoles;
 import io.dalang.protocols.CborSerializable;
+import io.dalang.protocols.error.Refusal;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.CompletionStage;
@@ -101,7 +102,7 @@ public final class ProviderEntity
   }
 
   private StatusReply<ProviderView> missing() {
-    return StatusReply.error("provider " + name + " does not exist");
+    return StatusReply.error(Refusal.notFound("provider " + name + " does not exist"));
   }
 
   @Override
@@ -110,17 +111,17 @@ public final class ProviderEntity
     b.forStateType(Empty.class)
         .onCommand(CreateProvider.class, (s, c) -> {
           String problem = c.spec() == null ? "spec is required" : c.spec().problem();
-          if (problem != null) return Effect().reply(c.replyTo(), StatusReply.error(problem));
+          if (problem != null) return Effect().reply(c.replyTo(), StatusReply.error(Refusal.invalid(problem)));
           return Effect().persist(new ProviderCreated(c.spec(), Instant.now())).thenReply(c.replyTo(), st -> StatusReply.success(view(st)));
         })
         .onCommand(UpdateProvider.class, (s, c) -> Effect().reply(c.replyTo(), missing()))
         .onCommand(DeleteProvider.class, (s, c) -> Effect().reply(c.replyTo(), missing()))
         .onCommand(GetProvider.class, (s, c) -> Effect().reply(c.replyTo(), view(s)));
     b.forStateType(Active.class)
-        .onCommand(CreateProvider.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("provider " + name + " already exists")))
+        .onCommand(CreateProvider.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.conflict("provider " + name + " already exists"))))
         .onCommand(UpdateProvider.class, (s, c) -> {
           String problem = c.spec() == null ? "spec is required" : c.spec().problem();
-          if (problem != null) return Effect().reply(c.replyTo(), StatusReply.error(problem));
+          if (problem != null) return Effect().reply(c.replyTo(), StatusReply.error(Refusal.invalid(problem)));
           return Effect().persist(new ProviderUpdated(c.spec(), Instant.now())).thenReply(c.replyTo(), st -> StatusReply.success(view(st)));
         })
         .onCommand(DeleteProvider.class, (s, c) -> {

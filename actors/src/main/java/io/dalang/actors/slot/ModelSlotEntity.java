@@ -3,6 +3,7 @@ package io.dalang.actors.slot;
 import io.dalang.actors.NodeRoles;
 import io.dalang.actors.EntitySupervision;
 import io.dalang.protocols.CborSerializable;
+import io.dalang.protocols.error.Refusal;
 import java.time.Instant;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -147,7 +148,7 @@ public final class ModelSlotEntity
   }
 
   private ReplyEffect<Event, State> reject(ActorRef<StatusReply<SlotView>> to, State s, String what) {
-    return Effect().reply(to, StatusReply.error("slot " + slotId + " cannot " + what + " while " + s.name()));
+    return Effect().reply(to, StatusReply.error(Refusal.conflict("slot " + slotId + " cannot " + what + " while " + s.name())));
   }
 
   private ReplyEffect<Event, State> persist(Event e, ActorRef<StatusReply<SlotView>> to) {

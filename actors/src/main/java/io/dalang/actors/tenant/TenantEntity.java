@@ -5,6 +5,7 @@ import io.dalang.actors.EntitySupervision;
 import io.dalang.actors.fallback.FallbackTarget;
 import io.dalang.actors.jobs.JobLimits;
 import io.dalang.protocols.CborSerializable;
+import io.dalang.protocols.error.Refusal;
 import java.time.Instant;
 import java.util.List;
 import java.util.Set;
@@ -190,30 +191,30 @@ public final class TenantEntity
     b.forStateType(Empty.class)
         .onCommand(CreateTenant.class, (s, c) -> {
           if (c.displayName() == null || c.displayName().isBlank()) {
-            return Effect().reply(c.replyTo(), StatusReply.error("displayName must not be blank"));
+            return Effect().reply(c.replyTo(), StatusReply.error(Refusal.invalid("displayName must not be blank")));
           }
           return Effect().persist(new TenantCreated(tenantId, c.displayName(), List.copyOf(c.pools()), Instant.now()))
               .thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view()));
         })
-        .onCommand(GrantPool.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("tenant " + tenantId + " does not exist")))
-        .onCommand(RegisterKey.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("tenant " + tenantId + " does not exist")))
-        .onCommand(MarkKeyRevoked.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("tenant " + tenantId + " does not exist")))
-        .onCommand(SetQuotas.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("tenant " + tenantId + " does not exist")))
-        .onCommand(SetFallbacks.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("tenant " + tenantId + " does not exist")))
+        .onCommand(GrantPool.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.notFound("no tenant " + tenantId))))
+        .onCommand(RegisterKey.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.notFound("no tenant " + tenantId))))
+        .onCommand(MarkKeyRevoked.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.notFound("no tenant " + tenantId))))
+        .onCommand(SetQuotas.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.notFound("no tenant " + tenantId))))
+        .onCommand(SetFallbacks.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.notFound("no tenant " + tenantId))))
         .onCommand(GetTenant.class, (s, c) -> Effect().reply(c.replyTo(), TenantView.missing(tenantId)));
     b.forStateType(Active.class)
-        .onCommand(CreateTenant.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("tenant " + tenantId + " already exists")))
+        .onCommand(CreateTenant.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.conflict("tenant " + tenantId + " already exists"))))
         .onCommand(GrantPool.class, (s, c) -> s.pools().contains(c.poolId())
             ? Effect().reply(c.replyTo(), StatusReply.success(s.view()))
             : Effect().persist(new PoolGranted(c.poolId())).thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view())))
         .onCommand(GetTenant.class, (s, c) -> Effect().reply(c.replyTo(), s.view()))
         .onCommand(RegisterKey.class, (s, c) -> s.keyList().stream().anyMatch(k -> k.keyId().equals(c.keyId()))
-            ? Effect().reply(c.replyTo(), StatusReply.error("tenant " + tenantId + " already has a key with id " + c.keyId()))
+            ? Effect().reply(c.replyTo(), StatusReply.error(Refusal.conflict("tenant " + tenantId + " already has a key with id " + c.keyId())))
             : Effect().persist(new KeyRegistered(c.keyId(), c.keyHash(), c.role(), Instant.now()))
                 .thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view())))
         .onCommand(MarkKeyRevoked.class, (s, c) -> {
           var key = s.keyList().stream().filter(k -> k.keyId().equals(c.keyId())).findFirst();
-          if (key.isEmpty()) return Effect().reply(c.replyTo(), StatusReply.error("tenant " + tenantId + " has no key " + c.keyId()));
+          if (key.isEmpty()) return Effect().reply(c.replyTo(), StatusReply.error(Refusal.notFound("tenant " + tenantId + " has no key " + c.keyId())));
           if (!key.get().active()) return Effect().reply(c.replyTo(), StatusReply.success(s.view()));
           return Effect().persist(new KeyMarkedRevoked(c.keyId(), Instant.now())).thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view()));
         })
@@ -222,7 +223,7 @@ public final class TenantEntity
         .onCommand(SetFallbacks.class, (s, c) -> {
           var foreign = c.targets().stream().filter(t -> t.isPool() && !s.pools().contains(t.pool())).map(FallbackTarget::pool).toList();
           if (!foreign.isEmpty()) {
-            return Effect().reply(c.replyTo(), StatusReply.error("fallback pools " + foreign + " are not pools of tenant " + tenantId));
+            return Effect().reply(c.replyTo(), StatusReply.error(Refusal.invalid("fallback pools " + foreign + " are not pools of tenant " + tenantId)));
           }
           return Effect().persist(new FallbacksSet(List.copyOf(c.targets()))).thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view()));
         });

@@ -1,10 +1,12 @@
 package io.dalang.actors.apikey;
 
+import static io.dalang.actors.testing.Refusals.assertRefused;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.dalang.actors.testing.EntityTestKits;
+import io.dalang.protocols.error.ErrorCode;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.pattern.StatusReply;
@@ -51,6 +53,7 @@ class ApiKeyEntityTest {
     assertEquals("acme", resolve().tenantId());
     var again = kit.<StatusReply<ApiKeyEntity.ApiKeyView>>runCommand(to -> new ApiKeyEntity.IssueKey("other", "k2", "tenant-user", to));
     assertTrue(again.reply().isError());
+    assertRefused(ErrorCode.CONFLICT, again.reply());
     assertTrue(again.events().isEmpty());
   }
 
@@ -59,6 +62,7 @@ class ApiKeyEntityTest {
     kit.<StatusReply<ApiKeyEntity.ApiKeyView>>runCommand(to -> new ApiKeyEntity.IssueKey("acme", "k1", "tenant-user", to));
     var r = kit.<StatusReply<ApiKeyEntity.ApiKeyView>>runCommand(to -> new ApiKeyEntity.IssueKey("evil", "k9", "tenant-user", to));
     assertTrue(r.reply().isError());
+    assertRefused(ErrorCode.CONFLICT, r.reply());
     assertEquals("acme", resolve().tenantId());
   }
 }

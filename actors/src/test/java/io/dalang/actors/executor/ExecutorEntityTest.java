@@ -1,11 +1,13 @@
 package io.dalang.actors.executor;
 
+import static io.dalang.actors.testing.Refusals.assertRefused;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.dalang.actors.slot.SlotSpec;
 import io.dalang.actors.testing.EntityTestKits;
+import io.dalang.protocols.error.ErrorCode;
 import io.dalang.protocols.node.Device;
 import java.util.List;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
@@ -45,6 +47,7 @@ class ExecutorEntityTest {
   @Test
   void aNodeThatNeverRegisteredGetsNoSlots() {
     assertTrue(assign(SLOT).isError());
+    assertRefused(ErrorCode.NOT_FOUND, assign(SLOT));
     assertFalse(kit.<ExecutorEntity.ExecutorView>runCommand(ExecutorEntity.GetExecutor::new).reply().registered());
   }
 
@@ -65,6 +68,7 @@ class ExecutorEntityTest {
     var r = kit.<StatusReply<ExecutorEntity.ExecutorView>>runCommand(to -> new ExecutorEntity.AssignSlot(
         new SlotSpec("p-1", "p", "m", "/m.gguf", "abc", "llama-inprocess", "n1", "gpu7", 512, 2, 2), to));
     assertTrue(r.reply().isError());
+    assertRefused(ErrorCode.NOT_FOUND, r.reply());
     assertTrue(r.events().isEmpty());
   }
 

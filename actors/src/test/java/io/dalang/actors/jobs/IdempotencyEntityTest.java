@@ -1,11 +1,13 @@
 package io.dalang.actors.jobs;
 
+import static io.dalang.actors.testing.Refusals.assertRefused;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.dalang.actors.testing.EntityTestKits;
+import io.dalang.protocols.error.ErrorCode;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -51,6 +53,7 @@ class IdempotencyEntityTest {
     claim("h1", "job_1");
     var r = kit.<StatusReply<IdempotencyEntity.Claim>>runCommand(to -> new IdempotencyEntity.ClaimKey("acme", "h2", "job_2", TTL, to));
     assertTrue(r.reply().isError());
+    assertRefused(ErrorCode.IDEMPOTENCY_CONFLICT, r.reply());
     assertTrue(r.events().isEmpty());
     assertEquals("job_1", claim("h1", "job_3").getValue().jobId());
   }

@@ -1,5 +1,6 @@
 package io.dalang.actors.jobs;
 
+import static io.dalang.actors.testing.Refusals.assertRefused;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -257,6 +258,7 @@ class JobEntityTest {
     assertTrue(same.events().isEmpty());
     var other = kit.<StatusReply<JobView>>runCommand(to -> new JobCommand.SubmitJob(job("h2"), to));
     assertTrue(other.reply().isError());
+    assertRefused(ErrorCode.IDEMPOTENCY_CONFLICT, other.reply());
     assertTrue(other.events().isEmpty());
   }
 
@@ -277,5 +279,6 @@ class JobEntityTest {
     assertFalse(kit.<JobView>runCommand(JobCommand.GetJob::new).reply().exists());
     var r = kit.<StatusReply<JobCommand.ReplayResult>>runCommand(to -> new JobCommand.ReplayJob("r", "ops", to));
     assertTrue(r.reply().isError());
+    assertRefused(ErrorCode.NOT_FOUND, r.reply());
   }
 }

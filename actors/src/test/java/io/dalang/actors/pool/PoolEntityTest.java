@@ -1,8 +1,10 @@
 package io.dalang.actors.pool;
 
+import static io.dalang.actors.testing.Refusals.assertRefused;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.dalang.protocols.error.ErrorCode;
 import java.util.List;
 
 import io.dalang.actors.testing.EntityTestKits;
@@ -57,6 +59,7 @@ class PoolEntityTest {
     var bad = new PoolSpec("m1", "/m.gguf", "", "llama-inprocess", 1, 1024, 0, 2);
     var r = kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.CreatePool(bad, to));
     assertTrue(r.reply().isError());
+    assertRefused(ErrorCode.INVALID_REQUEST, r.reply());
     assertTrue(r.reply().getError().getMessage().contains("parallel"));
     assertTrue(r.events().isEmpty());
   }
@@ -68,6 +71,7 @@ class PoolEntityTest {
     kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.AddSlot(p, to));
     var r = kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.AddSlot(p, to));
     assertTrue(r.reply().isError());
+    assertRefused(ErrorCode.CONFLICT, r.reply());
     assertTrue(r.events().isEmpty());
   }
 
@@ -101,6 +105,7 @@ class PoolEntityTest {
   void scalingChangesOnlyTheReplicaCountSurvivesARestartAndRejectsAnOutOfRangeCount() {
     var missing = kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.SetReplicas(3, to));
     assertTrue(missing.reply().isError(), "no pool yet");
+    assertRefused(ErrorCode.NOT_FOUND, missing.reply());
     create(SPEC);
     var r = kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.SetReplicas(3, to));
     assertEquals(List.of(new PoolEntity.ReplicasSet(3)), r.events());

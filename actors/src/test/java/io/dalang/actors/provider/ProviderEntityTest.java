@@ -1,10 +1,12 @@
 package io.dalang.actors.provider;
 
+import static io.dalang.actors.testing.Refusals.assertRefused;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.dalang.actors.testing.EntityTestKits;
+import io.dalang.protocols.error.ErrorCode;
 import java.util.List;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
@@ -55,6 +57,7 @@ class ProviderEntityTest {
     var elsewhere = new ProviderSpec("https://evil.example.net/v1", List.of("gpt-x"), 1, "https://api.example.com:443", 0, 0, false);
     var r = kit.<StatusReply<ProviderEntity.ProviderView>>runCommand(to -> new ProviderEntity.CreateProvider(elsewhere, to));
     assertTrue(r.reply().isError());
+    assertRefused(ErrorCode.INVALID_REQUEST, r.reply());
     assertTrue(r.reply().getError().getMessage().contains("key"), r.reply().getError().getMessage());
     assertTrue(r.events().isEmpty());
     assertFalse(elsewhere.keyBoundHere());
@@ -66,6 +69,7 @@ class ProviderEntityTest {
     var r = kit.<StatusReply<ProviderEntity.ProviderView>>runCommand(to -> new ProviderEntity.CreateProvider(
         new ProviderSpec("https://api.example.com/v1#/admin", List.of("m"), 0, null, 0, 0, false), to));
     assertTrue(r.reply().isError());
+    assertRefused(ErrorCode.INVALID_REQUEST, r.reply());
     assertTrue(r.events().isEmpty());
   }
 
@@ -73,6 +77,7 @@ class ProviderEntityTest {
   void aDeletedProviderIsGoneAndItsNameFree() {
     assertTrue(create(SPEC).isSuccess());
     assertTrue(create(SPEC).isError(), "a second create is refused");
+    assertRefused(ErrorCode.CONFLICT, create(SPEC));
     var d = kit.<StatusReply<ProviderEntity.ProviderView>>runCommand(ProviderEntity.DeleteProvider::new);
     assertTrue(d.reply().isSuccess());
     assertFalse(kit.<ProviderEntity.ProviderView>runCommand(ProviderEntity.GetProvider::new).reply().exists());

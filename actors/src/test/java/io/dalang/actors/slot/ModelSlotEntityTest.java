@@ -1,9 +1,11 @@
 package io.dalang.actors.slot;
 
+import static io.dalang.actors.testing.Refusals.assertRefused;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.dalang.actors.testing.EntityTestKits;
+import io.dalang.protocols.error.ErrorCode;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.pattern.StatusReply;
@@ -68,6 +70,7 @@ class ModelSlotEntityTest {
     provision();
     var r = kit.<StatusReply<ModelSlotEntity.SlotView>>runCommand(to -> new ModelSlotEntity.MarkReady(ENGINE, to));
     assertTrue(r.reply().isError());
+    assertRefused(ErrorCode.CONFLICT, r.reply());
     assertTrue(r.events().isEmpty());
     assertEquals("Provisioning", state());
   }
@@ -113,6 +116,7 @@ class ModelSlotEntityTest {
     assertTrue(same.events().isEmpty());
     var other = kit.<StatusReply<ModelSlotEntity.SlotView>>runCommand(to -> new ModelSlotEntity.Provision(SPEC.withEngine("x"), to));
     assertTrue(other.reply().isError());
+    assertRefused(ErrorCode.CONFLICT, other.reply());
   }
 
   @Test
@@ -137,6 +141,7 @@ class ModelSlotEntityTest {
   void anUnprovisionedSlotCannotBeLost() {
     var r = kit.<StatusReply<ModelSlotEntity.SlotView>>runCommand(to -> new ModelSlotEntity.MarkLost("node gone", to));
     assertTrue(r.reply().isError());
+    assertRefused(ErrorCode.CONFLICT, r.reply());
     assertTrue(r.events().isEmpty());
   }
 

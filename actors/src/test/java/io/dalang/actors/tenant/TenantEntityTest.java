@@ -1,16 +1,21 @@
 package io.dalang.actors.tenant;
 
+import static io.dalang.actors.testing.Refusals.assertRefused;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.dalang.actors.testing.EntityTestKits;
+import io.dalang.protocols.error.ErrorCode;
+import io.dalang.protocols.error.Refusal;
 import java.util.List;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
+import org.apache.pekko.serialization.SerializationExtension;
+import org.apache.pekko.serialization.Serializers;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -49,6 +54,7 @@ class TenantEntityTest {
     kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.CreateTenant("Acme", List.of(), to));
     var r = kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.CreateTenant("Other", List.of(), to));
     assertTrue(r.reply().isError());
+    assertRefused(ErrorCode.CONFLICT, r.reply());
     assertTrue(r.events().isEmpty());
   }
 
@@ -56,6 +62,7 @@ class TenantEntityTest {
   void rejectsABlankDisplayName() {
     var r = kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.CreateTenant(" ", List.of(), to));
     assertTrue(r.reply().isError());
+    assertRefused(ErrorCode.INVALID_REQUEST, r.reply());
     assertTrue(r.events().isEmpty());
   }
 
@@ -73,6 +80,7 @@ class TenantEntityTest {
   void anUnknownTenantDoesNotExistAndCannotBeGrantedPools() {
     assertFalse(kit.<TenantEntity.TenantView>runCommand(TenantEntity.GetTenant::new).reply().exists());
     assertTrue(kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.GrantPool("p", to)).reply().isError());
+    assertRefused(ErrorCode.NOT_FOUND, kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.GrantPool("p", to)).reply());
   }
 
   @Test
@@ -81,6 +89,7 @@ class TenantEntityTest {
     kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.RegisterKey("k1", "hash1", "tenant-admin", to));
     var dup = kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.RegisterKey("k1", "hash2", "tenant-user", to));
     assertTrue(dup.reply().isError(), "a key id is unique within the tenant");
+    assertRefused(ErrorCode.CONFLICT, dup.reply());
     kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.MarkKeyRevoked("k1", to));
     var quotas = new TenantEntity.Quotas(60, 100_000, 4, 8);
     kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.SetQuotas(quotas, to));
@@ -92,5 +101,17 @@ class TenantEntityTest {
     assertTrue(k1.revokedAt() != null);
     assertEquals(quotas, v.quotas());
     assertTrue(kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.MarkKeyRevoked("nope", to)).reply().isError());
+    assertRefused(ErrorCode.NOT_FOUND, kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.MarkKeyRevoked("nope", to)).reply());
+  }
+
+  @Test
+  void aRefusalKeepsItsCodeAcrossTheWire() {
+    var reply = kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.GrantPool("p", to)).reply();
+    var serialization = SerializationExtension.get(testKit.system());
+    var serializer = serialization.findSerializerFor(reply);
+    var back = (StatusReply<?>) serialization.deserialize(serialization.serialize(reply).get(), serializer.identifier(),
+        Serializers.manifestFor(serializer, reply)).get();
+    assertRefused(ErrorCode.NOT_FOUND, back);
+    assertEquals("no tenant acme", Refusal.parse(back.getError().getMessage(), ErrorCode.CONFLICT).message());
   }
 }

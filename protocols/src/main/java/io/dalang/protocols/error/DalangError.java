@@ -18,6 +18,14 @@ public record DalangError(ErrorCode code, String message, String param, long ret
     return new DalangError(code, message);
   }
 
+  /**
+   * The seconds both edges tell a client to wait before retrying (HTTP {@code Retry-After}, the gRPC
+   * {@code retry-after} trailer): the error's own, else 1 for a retriable code; 0: say nothing.
+   */
+  public long retryAfter() {
+    return retryAfterSeconds > 0 ? retryAfterSeconds : code.retriable() ? 1 : 0;
+  }
+
   public DalangException toException() {
     return new DalangException(code, message, param, retryAfterSeconds);
   }

@@ -3,9 +3,9 @@ package io.dalang.runtime.admin;
 import io.dalang.actors.fallback.FallbackTarget;
 import io.dalang.actors.provider.ProviderEntity;
 import io.dalang.protocols.admin.AdminRequests;
+import io.dalang.protocols.admin.AdminResponses;
 import io.dalang.protocols.admin.AdminValidation;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -73,24 +73,16 @@ final class FallbackTargets {
     return all;
   }
 
-  static Map<String, Object> body(String tenant, List<FallbackTarget> targets) {
-    var list = new ArrayList<Map<String, Object>>();
-    for (FallbackTarget t : targets) {
-      var m = new LinkedHashMap<String, Object>();
-      m.put("target", t.label());
-      if (t.isPool()) {
-        m.put("pool", t.pool());
-      } else if (t.isLegacyUrl()) {
-        m.put("ignored", "a URL target stored before providers existed: never used; set the list again naming a provider");
-      } else {
-        m.put("provider", t.name());
-        m.put("model", t.model());
-      }
-      list.add(m);
+  static AdminResponses.Fallbacks body(String tenant, List<FallbackTarget> targets) {
+    return new AdminResponses.Fallbacks(tenant, targets.stream().map(FallbackTargets::body).toList());
+  }
+
+  private static AdminResponses.FallbackTarget body(FallbackTarget t) {
+    if (t.isPool()) return new AdminResponses.FallbackTarget(t.label(), t.pool(), null, null, null);
+    if (t.isLegacyUrl()) {
+      return new AdminResponses.FallbackTarget(t.label(), null,
+          "a URL target stored before providers existed: never used; set the list again naming a provider", null, null);
     }
-    var out = new LinkedHashMap<String, Object>();
-    out.put("tenant", tenant);
-    out.put("targets", list);
-    return out;
+    return new AdminResponses.FallbackTarget(t.label(), null, null, t.name(), t.model());
   }
 }

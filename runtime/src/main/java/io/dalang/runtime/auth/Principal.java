@@ -4,6 +4,8 @@ import io.dalang.actors.fallback.FallbackTarget;
 import io.dalang.actors.tenant.TenantEntity;
 import java.util.List;
 import io.dalang.protocols.auth.Role;
+import io.dalang.protocols.error.DalangException;
+import io.dalang.protocols.error.ErrorCode;
 import java.util.Map;
 import java.util.Set;
 
@@ -22,6 +24,14 @@ public record Principal(String tenantId, String keyId, Role role, Set<String> po
   /** Whether this principal may act on {@code tenant}'s resources with a tenant role (its own tenant only). */
   public boolean ownTenant(String tenant) {
     return !role.platform() && tenantId.equals(tenant);
+  }
+
+  /** Platform keys administer; inference (runs and jobs, on either edge) needs a tenant key: else {@code permission_denied}. */
+  public void requireTenantKey() {
+    if (role.platform()) {
+      throw new DalangException(ErrorCode.PERMISSION_DENIED, "platform keys (" + role.wireName() + ") administer Dalang; "
+          + "inference needs a tenant key");
+    }
   }
 
   /** "keyId (role, tenant)" for audit and denial messages; never the key. */

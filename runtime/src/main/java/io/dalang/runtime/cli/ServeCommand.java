@@ -18,7 +18,7 @@ public final class ServeCommand implements Callable<Integer> {
   @Option(names = "--http-port", description = "HTTP port (default 8080; 0 picks a free one)")
   Integer httpPort;
 
-  @Option(names = "--grpc-port", description = "gRPC port (default 8081; reserved until gRPC lands)")
+  @Option(names = "--grpc-port", description = "gRPC port (default 8081)")
   Integer grpcPort;
 
   @Option(names = "--cluster-port", description = "Pekko cluster port (default 25520; 0 picks a free one)")
@@ -57,9 +57,8 @@ public final class ServeCommand implements Callable<Integer> {
     DalangNode node = DalangNode.start(opts, System.out);
     StopOnSignal.install(node.system());
     Runtime.getRuntime().addShutdownHook(new Thread(node::close, "dalang-shutdown")); // other exits (System.exit)
-    var settings = node.system().settings().config();
-    System.out.println("Dalang is serving on " + (settings.getString("dalang.http.tls").equals("off") ? "http" : "https") + "://"
-        + settings.getString("dalang.http.host") + ":"
+    var edges = node.settings().control();
+    System.out.println("Dalang is serving on " + (edges.edgeTls().on() ? "https" : "http") + "://" + edges.httpHost() + ":"
         + node.httpPort() + "/v1 (" + (node.nodeId() != null ? "node " + node.nodeId() : "control node")
         + ", data in " + node.dataDir() + "). Ctrl-C stops it.");
     node.system().getWhenTerminated().toCompletableFuture().join();

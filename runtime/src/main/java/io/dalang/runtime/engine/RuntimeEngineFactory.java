@@ -49,18 +49,36 @@ public final class RuntimeEngineFactory implements EngineFactory {
   private final List<String> llamaServerArgs;
   private final Chaos chaos;
 
+  /**
+   * The {@code dalang.engine} keys that say where engines come from and how they run.
+   *
+   * @param cacheDir {@code cache-dir}: the provisioner's cache of llama-server builds (blank: the default)
+   * @param source {@code llama-server-source}: the llama.cpp release or checkout builds are made from
+   * @param ownBinary {@code llama-server-binary}: an operator's own llama-server; blank: a provisioned build
+   * @param gpuBuildAttempts {@code gpu-build-attempts}: tries at building a GPU backend before it is given up
+   * @param startTimeout {@code start-timeout}: longest an engine may take to load its model
+   * @param nativeLog {@code native-log}: llama.cpp's own log in the node's log
+   * @param llamaServerArgs {@code llama-server-args}: extra arguments for every llama-server
+   */
+  public record Settings(String cacheDir, EngineSource source, String ownBinary, int gpuBuildAttempts, Duration startTimeout,
+      boolean nativeLog, List<String> llamaServerArgs) {
+
+    public static Settings from(Config config) {
+      Config e = config.getConfig("dalang.engine");
+      return new Settings(e.getString("cache-dir"), EngineSource.parse(e.getString("llama-server-source")), e.getString("llama-server-binary"),
+          e.getInt("gpu-build-attempts"), e.getDuration("start-timeout"), e.getBoolean("native-log"), e.getStringList("llama-server-args"));
+    }
+  }
+
   /** @param chaos the node's fault-injection switchboard; every engine made gets its hooks */
-  public RuntimeEngineFactory(Config config, Chaos chaos) {
+  public RuntimeEngineFactory(Settings settings, Chaos chaos) {
     this.chaos = chaos;
-    Config e = config.getConfig("dalang.engine");
-    String cache = e.getString("cache-dir");
-    this.provisioner = new EngineProvisioner(EngineProvisioner.cacheRoot(cache), log::info,
-        e.getInt("gpu-build-attempts"));
-    this.source = EngineSource.parse(e.getString("llama-server-source"));
-    this.ownBinary = e.getString("llama-server-binary");
-    this.startTimeout = e.getDuration("start-timeout");
-    this.nativeLog = e.getBoolean("native-log");
-    this.llamaServerArgs = e.getStringList("llama-server-args");
+    this.provisioner = new EngineProvisioner(EngineProvisioner.cacheRoot(settings.cacheDir()), log::info, settings.gpuBuildAttempts());
+    this.source = settings.source();
+    this.ownBinary = settings.ownBinary();
+    this.startTimeout = settings.startTimeout();
+    this.nativeLog = settings.nativeLog();
+    this.llamaServerArgs = settings.llamaServerArgs();
   }
 
   @Override

@@ -19,8 +19,7 @@ public final class GrpcErrors {
     var md = new MetadataBuilder().addText("dalang-error-code", e.code().code())
         .addText("dalang-retriable", Boolean.toString(e.code().retriable()));
     if (e.param() != null) md.addText("dalang-error-param", e.param());
-    long retryAfter = e.retryAfterSeconds() > 0 ? e.retryAfterSeconds() : e.code().retriable() ? 1 : 0;
-    if (retryAfter > 0) md.addText("retry-after", Long.toString(retryAfter));
+    if (e.retryAfter() > 0) md.addText("retry-after", Long.toString(e.retryAfter()));
     Status status = Status.fromCode(Status.Code.valueOf(e.code().grpcStatus())).withDescription(e.message());
     return new GrpcServiceException(status, md.build());
   }

@@ -21,11 +21,13 @@ import io.dalang.protocols.openai.RequestValidation;
 import io.dalang.actors.admission.Priority;
 import io.dalang.runtime.auth.Authenticator;
 import io.dalang.runtime.runs.RunLauncher;
+import io.dalang.runtime.runs.StartDeadline;
 import io.dalang.actors.jobs.JobRequest;
 import io.dalang.actors.jobs.JobView;
 import io.dalang.runtime.jobs.JobService;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -105,7 +107,7 @@ public final class GrpcInferenceService implements InferencePowerApi {
    */
   private CompletionStage<Keyed> keyed(GenerateRequest in, Metadata md, boolean stream) {
     return auth.authenticate(md.getText("authorization"), ClientAddress.of(md)).thenApply(p -> {
-      tenantKey(p);
+      p.requireTenantKey();
       var v = validate(in, "pending", stream, runs.settings());
       JobService.requireServed(p, v.model());
       String hash = JobService.requestHash(stream ? "grpc.generate" : "grpc.complete", io.dalang.runtime.http.Json.bytes(v));
@@ -150,29 +152,18 @@ public final class GrpcInferenceService implements InferencePowerApi {
     return Usage.newBuilder().setPromptTokens(prompt).setCompletionTokens(completion).setTotalTokens(prompt + completion).build();
   }
 
-  static void tenantKey(io.dalang.runtime.auth.Principal p) {
-    if (p.role().platform()) {
-      throw new DalangException(ErrorCode.PERMISSION_DENIED, "platform keys (" + p.role().wireName() + ") administer Dalang; "
-          + "inference needs a tenant key");
-    }
-  }
-
   /** Authenticates, validates and starts the run; the stream fails with the run's typed error, if any. */
   private CompletionStage<Source<GenerateEvent, NotUsed>> start(GenerateRequest in, Metadata md, long received, boolean stream) {
     return auth.authenticate(md.getText("authorization"), ClientAddress.of(md)).thenApply(p -> {
-      tenantKey(p);
+      p.requireTenantKey();
       String runId = RunLauncher.newRunId();
       RequestValidation.Validated v = validate(in, runId, stream, runs.settings());
-      long deadline = in.getDeadlineMs() < 0 || in.getDeadlineMs() > 86_400_000 ? fail("deadline_ms", "deadline_ms must be 0..86400000")
-          : in.getDeadlineMs() == 0 ? 0 : System.currentTimeMillis() + in.getDeadlineMs();
+      long deadline = StartDeadline.of(in.hasDeadlineMs() ? OptionalLong.of(in.getDeadlineMs()) : OptionalLong.empty(), "'deadline_ms'",
+          "deadline_ms");
       Priority priority = in.getPriority() == io.dalang.grpc.v1.Priority.PRIORITY_BATCH ? Priority.BATCH : Priority.INTERACTIVE;
       RunLauncher.StartedRun run = runs.start(p, v, received, priority, deadline);
       return events(run, runId, v.model());
     });
-  }
-
-  private static long fail(String param, String message) {
-    throw new DalangException(ErrorCode.INVALID_REQUEST, message, param, 0);
   }
 
   /** @param runId the run id to report in {@code started}; null: the one its first event carries */

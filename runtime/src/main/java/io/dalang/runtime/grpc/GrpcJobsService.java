@@ -45,9 +45,9 @@ public final class GrpcJobsService implements JobsPowerApi {
   public CompletionStage<JobReply> submitJob(SubmitJobRequest in, Metadata md) {
     return tenant(md).thenCompose(p -> {
       var r = in.getRequest();
-      if (r.getPriority() != io.dalang.grpc.v1.Priority.PRIORITY_UNSPECIFIED || r.getDeadlineMs() != 0) {
+      if (r.getPriority() != io.dalang.grpc.v1.Priority.PRIORITY_UNSPECIFIED || r.hasDeadlineMs()) {
         throw new DalangException(ErrorCode.INVALID_REQUEST, "jobs run at batch priority without a start deadline: leave 'priority' and"
-            + " 'deadline_ms' unset", r.getDeadlineMs() != 0 ? "deadline_ms" : "priority", 0);
+            + " 'deadline_ms' unset", r.hasDeadlineMs() ? "deadline_ms" : "priority", 0);
       }
       var v = GrpcInferenceService.validate(r, "pending", false, settings);
       JobService.requireServed(p, v.model());
@@ -69,7 +69,7 @@ public final class GrpcJobsService implements JobsPowerApi {
 
   private CompletionStage<Principal> tenant(Metadata md) {
     return auth.authenticate(md.getText("authorization"), ClientAddress.of(md)).thenApply(p -> {
-      GrpcInferenceService.tenantKey(p);
+      p.requireTenantKey();
       return p;
     });
   }

@@ -1,6 +1,5 @@
 package io.dalang.runtime.grpc;
 
-import com.typesafe.config.Config;
 import io.dalang.actors.placement.PlacementActor;
 import io.dalang.grpc.v1.AdminPowerApi;
 import io.dalang.grpc.v1.AdminPowerApiHandlerFactory;
@@ -38,7 +37,7 @@ public final class GrpcServer {
 
   private GrpcServer() {}
 
-  public static ServerBinding bind(ActorSystem<?> system, Config config, Optional<HttpsConnectionContext> tls, Authenticator auth, RunLauncher runs,
+  public static ServerBinding bind(ActorSystem<?> system, String host, int port, Optional<HttpsConnectionContext> tls, Authenticator auth, RunLauncher runs,
       ActorRef<PlacementActor.Command> placement, Duration askTimeout, io.dalang.runtime.jobs.JobService jobs) throws Exception {
     var inference = InferencePowerApiHandlerFactory.partial(new GrpcInferenceService(system, auth, runs, jobs), InferencePowerApi.name, system);
     var admin = AdminPowerApiHandlerFactory.partial(new GrpcAdminService(system, auth, placement, askTimeout), AdminPowerApi.name, system);
@@ -50,8 +49,7 @@ public final class GrpcServer {
     // Services see the caller's address as metadata the binding writes (failed authentications are limited per address).
     org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>> handler =
         r -> services.apply(io.dalang.runtime.http.ClientAddress.stamped(r));
-    String host = config.getString("dalang.grpc.host");
-    ServerBinding binding = EdgeTls.secure(Http.get(system).newServerAt(host, config.getInt("dalang.grpc.port")), tls).bind(handler)
+    ServerBinding binding = EdgeTls.secure(Http.get(system).newServerAt(host, port), tls).bind(handler)
         .toCompletableFuture().get(30, TimeUnit.SECONDS);
     binding.addToCoordinatedShutdown(Duration.ofSeconds(10), system);
     log.info("listening on {}://{}:{} (dalang.v1.Inference, dalang.v1.Jobs, dalang.v1.Admin, server reflection)", tls.isPresent() ? "grpcs" : "grpc", host, binding.localAddress().getPort());

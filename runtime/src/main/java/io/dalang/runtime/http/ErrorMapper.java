@@ -4,6 +4,7 @@ import io.dalang.protocols.error.DalangError;
 import io.dalang.protocols.error.DalangException;
 import io.dalang.protocols.error.ErrorBody;
 import io.dalang.protocols.error.ErrorCode;
+import io.dalang.protocols.error.Refusal;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeoutException;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
@@ -27,8 +28,7 @@ public final class ErrorMapper {
     var r = HttpResponse.create()
         .withStatus(status(e.code().httpStatus()))
         .withEntity(ContentTypes.APPLICATION_JSON, Json.bytes(ErrorBody.of(e)));
-    if (e.retryAfterSeconds() > 0) r = r.addHeader(RawHeader.create("Retry-After", Long.toString(e.retryAfterSeconds())));
-    else if (e.code().retriable()) r = r.addHeader(RawHeader.create("Retry-After", "1"));
+    if (e.retryAfter() > 0) r = r.addHeader(RawHeader.create("Retry-After", Long.toString(e.retryAfter())));
     return r;
   }
 
@@ -45,8 +45,9 @@ public final class ErrorMapper {
   public static DalangError toError(Throwable t) {
     Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
     if (c instanceof DalangException d) return d.toError();
-    // An entity's refusal (askWithStatus): its message is written for the caller ("tenant x already exists").
-    if (c instanceof org.apache.pekko.pattern.StatusReply.ErrorMessage m) return DalangError.of(ErrorCode.CONFLICT, m.getMessage());
+    // An entity's refusal (askWithStatus): its message is written for the caller ("tenant x already exists"),
+    // its code in the message's prefix (Refusal); one without a code is a conflict.
+    if (c instanceof org.apache.pekko.pattern.StatusReply.ErrorMessage m) return Refusal.parse(m.getMessage(), ErrorCode.CONFLICT);
     if (c instanceof TimeoutException || c.getClass().getSimpleName().contains("AskTimeout")) {
       return DalangError.of(ErrorCode.ENGINE_UNAVAILABLE, "the cluster did not answer in time; retry shortly");
     }

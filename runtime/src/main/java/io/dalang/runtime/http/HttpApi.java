@@ -19,6 +19,7 @@ import io.dalang.protocols.openai.RequestValidation;
 import io.dalang.runtime.auth.Authenticator;
 import io.dalang.runtime.auth.Principal;
 import io.dalang.runtime.runs.RunLauncher;
+import io.dalang.runtime.runs.StartDeadline;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -181,16 +182,9 @@ public final class HttpApi extends AllDirectives {
     }
   }
 
-  /** {@code x-dalang-deadline-ms: N}: the run must start within N ms of arriving, else it fails with {@code timeout}. */
+  /** {@code x-dalang-deadline-ms: N}: see {@link StartDeadline}. */
   static long deadline(java.util.Optional<String> header) {
-    if (header.isEmpty()) return 0;
-    try {
-      long ms = Long.parseLong(header.get().strip());
-      if (ms < 0 || ms > 86_400_000L) throw new NumberFormatException();
-      return System.currentTimeMillis() + ms;
-    } catch (NumberFormatException e) {
-      throw new DalangException(ErrorCode.INVALID_REQUEST, "header 'x-dalang-deadline-ms' must be milliseconds between 0 and 86400000");
-    }
+    return StartDeadline.parse(header, "header 'x-dalang-deadline-ms'", null);
   }
 
   private Route generate(Principal p, byte[] body, boolean chat, long received) {
@@ -198,14 +192,6 @@ public final class HttpApi extends AllDirectives {
         ? completeWithFuture(jobs.generate(p, body, chat, key.get()))
         : optionalHeaderValueByName("x-dalang-priority", prio -> optionalHeaderValueByName("x-dalang-deadline-ms", dl ->
             extractRequest(request -> generate(p, body, chat, received, priority(prio), deadline(dl), ConnectionWatch.of(request))))));
-  }
-
-  /** Platform keys administer; inference (runs and jobs) needs a tenant key. */
-  static void requireTenantKey(Principal p) {
-    if (p.role().platform()) {
-      throw new DalangException(ErrorCode.PERMISSION_DENIED, "platform keys (" + p.role().wireName() + ") administer Dalang; "
-          + "inference needs a tenant key");
-    }
   }
 
   /** A chat or completion body, validated for run {@code runId} against {@code dalang.limits}. */
@@ -223,7 +209,7 @@ public final class HttpApi extends AllDirectives {
    */
   private Route generate(Principal p, byte[] body, boolean chat, long received, Priority priority, long deadlineEpochMs,
       Optional<ConnectionWatch.Connection> connection) {
-    requireTenantKey(p);
+    p.requireTenantKey();
     String runId = RunLauncher.newRunId();
     RequestValidation.Validated v = validate(body, chat, runId, runs.settings());
     RunLauncher.StartedRun run = runs.start(p, v, received, priority, deadlineEpochMs);
@@ -355,18 +341,7 @@ public final class HttpApi extends AllDirectives {
       return devices.thenApply(devs -> {
         var models = new ArrayList<Map<String, Object>>();
         for (var e : new java.util.TreeMap<>(p.models()).entrySet()) {
-          var slots = mine.stream().filter(s -> s.modelId().equals(e.getKey())).map(s -> {
-            var m = new LinkedHashMap<String, Object>();
-            m.put("slot", s.slotId());
-            m.put("node", s.nodeId());
-            m.put("device", s.deviceId());
-            m.put("state", s.state());
-            m.put("engine", s.engineKind());
-            m.put("engine_version", s.engineVersion());
-            m.put("slots_total", s.slotsTotal());
-            m.put("slots_free", s.slotsFree());
-            return m;
-          }).toList();
+          var slots = mine.stream().filter(s -> s.modelId().equals(e.getKey())).map(SlotViews::capability).toList();
           var m = new LinkedHashMap<String, Object>();
           m.put("id", e.getKey());
           m.put("pool", e.getValue());

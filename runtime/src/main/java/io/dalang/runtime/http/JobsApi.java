@@ -53,7 +53,7 @@ public final class JobsApi {
 
   /** {@code POST /v1/jobs}: 202 with the new job, or 200 with the job an idempotency key named already. */
   CompletionStage<HttpResponse> submit(Principal p, byte[] body, Optional<String> keyHeader) {
-    HttpApi.requireTenantKey(p);
+    p.requireTenantKey();
     Optional<String> key = JobService.idempotencyKey(keyHeader);
     JsonNode n = Json.parse(body, JsonNode.class);
     if (!n.isObject()) throw invalid("the request body must be a JSON object", null);
@@ -95,7 +95,7 @@ public final class JobsApi {
    * result as one SSE stream when the job is finished. {@code x-dalang-job-state} says which.
    */
   CompletionStage<HttpResponse> generate(Principal p, byte[] body, boolean chat, String keyHeader) {
-    HttpApi.requireTenantKey(p);
+    p.requireTenantKey();
     var v = accepted(p, body, chat);
     var request = new JobRequest(v.model(), v.generation());
     String hash = JobService.requestHash(chat ? "chat" : "completion", body);

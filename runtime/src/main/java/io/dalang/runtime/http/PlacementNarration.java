@@ -1,16 +1,22 @@
 package io.dalang.runtime.http;
 
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import io.dalang.actors.placement.PlacementDecision;
+import io.dalang.protocols.node.SlotView;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 
 /** The JSON body of {@code GET /v1/placements/{run_id}}: a decision told for people and tools. */
 final class PlacementNarration {
   private PlacementNarration() {}
+
+  /** A candidate: the slot as placement saw it, then what placement made of it. */
+  record Candidate(@JsonUnwrapped SlotView slot, boolean feasible, Double score, List<String> rejections, boolean chosen) {}
 
   static Map<String, Object> of(PlacementDecision d) {
     var job = new LinkedHashMap<String, Object>();
@@ -23,29 +29,12 @@ final class PlacementNarration {
     job.put("min_compute_capability", d.job().minComputeCapability());
     job.put("quantizations", new TreeSet<>(d.job().quantizations()));
 
-    var candidates = new ArrayList<Map<String, Object>>();
+    var candidates = new ArrayList<Candidate>();
     var sorted = new ArrayList<>(d.candidates());
     sorted.sort(Comparator.comparing(c -> c.slot().slotId()));
     for (var c : sorted) {
-      var s = c.slot();
-      var m = new LinkedHashMap<String, Object>();
-      m.put("slot_id", s.slotId());
-      m.put("pool", s.poolId());
-      m.put("node", s.nodeId());
-      m.put("device", s.deviceId());
-      m.put("device_kind", s.deviceKind());
-      m.put("state", s.state());
-      m.put("engine", s.engineKind());
-      m.put("quantization", s.quantization());
-      m.put("context_per_sequence", s.contextPerSequence());
-      m.put("slots_total", s.slotsTotal());
-      m.put("slots_free", s.slotsFree());
-      m.put("queued", s.queued());
-      m.put("feasible", c.feasible());
-      m.put("score", Double.isNaN(c.score()) ? null : c.score());
-      m.put("rejections", c.reasons(d.job()));
-      m.put("chosen", s.slotId().equals(d.chosen()));
-      candidates.add(m);
+      candidates.add(new Candidate(SlotViews.candidate(c.slot()), c.feasible(), Double.isNaN(c.score()) ? null : c.score(),
+          c.reasons(d.job()), c.slot().slotId().equals(d.chosen())));
     }
 
     var body = new LinkedHashMap<String, Object>();

@@ -19,6 +19,7 @@ import io.dalang.actors.run.RunActor;
 import io.dalang.engine.Digests;
 import io.dalang.protocols.error.DalangException;
 import io.dalang.protocols.error.ErrorCode;
+import io.dalang.protocols.error.Refusal;
 import io.dalang.protocols.openai.RequestLimits;
 import io.dalang.runtime.auth.Principal;
 import io.dalang.runtime.http.Json;
@@ -245,7 +246,7 @@ public final class JobService {
   private static <T> CompletionStage<T> refused(CompletionStage<T> reply, ErrorCode code) {
     return reply.exceptionally(err -> {
       Throwable c = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
-      if (c instanceof StatusReply.ErrorMessage m) throw new DalangException(code, m.getMessage());
+      if (c instanceof StatusReply.ErrorMessage m) throw Refusal.parse(m.getMessage(), code).toException();
       throw c instanceof RuntimeException r ? r : new CompletionException(c);
     });
   }

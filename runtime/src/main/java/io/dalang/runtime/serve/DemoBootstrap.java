@@ -46,18 +46,37 @@ final class DemoBootstrap {
   private final String tenant;
   private final String pool;
   private final String modelId;
-  private final Config demo;
+  private final Settings demo;
   private final String engine;
   private final PrintStream out;
 
-  DemoBootstrap(ActorSystem<?> system, Path dataDir, Config config, String engine, PrintStream out) {
+  /**
+   * {@code dalang.demo}.
+   *
+   * @param enabled {@code enabled}: whether a control node prepares the demo at start
+   * @param tenant {@code tenant}: the demo tenant's id
+   * @param pool {@code pool}: its pool
+   * @param modelId {@code model-id}: the model id the pool serves
+   * @param replicas {@code replicas}, {@code contextPerSequence} {@code context-per-sequence}, {@code parallel}, {@code threads}:
+   *     the pool's spec when it is created
+   */
+  record Settings(boolean enabled, String tenant, String pool, String modelId, int replicas, int contextPerSequence, int parallel,
+      int threads) {
+    static Settings from(Config config) {
+      Config d = config.getConfig("dalang.demo");
+      return new Settings(d.getBoolean("enabled"), d.getString("tenant"), d.getString("pool"), d.getString("model-id"), d.getInt("replicas"),
+          d.getInt("context-per-sequence"), d.getInt("parallel"), d.getInt("threads"));
+    }
+  }
+
+  DemoBootstrap(ActorSystem<?> system, Path dataDir, Settings demo, String engine, PrintStream out) {
     this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.dataDir = dataDir;
-    this.demo = config.getConfig("dalang.demo");
-    this.tenant = demo.getString("tenant");
-    this.pool = demo.getString("pool");
-    this.modelId = demo.getString("model-id");
+    this.demo = demo;
+    this.tenant = demo.tenant();
+    this.pool = demo.pool();
+    this.modelId = demo.modelId();
     this.engine = engine;
     this.out = out;
   }
@@ -89,8 +108,8 @@ final class DemoBootstrap {
     var poolRef = sharding.entityRefFor(PoolEntity.ENTITY_KEY, pool);
     var view = await(poolRef.<PoolEntity.PoolView>ask(PoolEntity.GetPool::new, TIMEOUT));
     if (!view.exists()) {
-      var spec = new PoolSpec(modelId, model.toAbsolutePath().toString(), digest, engine, demo.getInt("replicas"),
-          demo.getInt("context-per-sequence"), demo.getInt("parallel"), demo.getInt("threads"));
+      var spec = new PoolSpec(modelId, model.toAbsolutePath().toString(), digest, engine, demo.replicas(),
+          demo.contextPerSequence(), demo.parallel(), demo.threads());
       await(poolRef.<PoolEntity.PoolView>askWithStatus(r -> new PoolEntity.CreatePool(spec, r), TIMEOUT));
       log.info("created pool '{}' serving model '{}' on engine {}", pool, modelId, engine);
     } else if (!view.spec().engine().equals(engine)) {

@@ -1,9 +1,8 @@
 package io.dalang.runtime.serve;
 
-import com.typesafe.config.Config;
+import io.dalang.runtime.engine.RuntimeEngineFactory;
 import io.dalang.engine.provision.Backend;
 import io.dalang.engine.provision.EngineProvisioner;
-import io.dalang.engine.provision.EngineSource;
 import io.dalang.protocols.node.Device;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,20 +19,19 @@ final class DeviceReport {
 
   private DeviceReport() {}
 
-  static void log(List<Device> devices, Config config) {
-    lines(devices, config).forEach(log::info);
+  static void log(List<Device> devices, String backend, RuntimeEngineFactory.Settings engines) {
+    lines(devices, backend, engines).forEach(log::info);
   }
 
-  static List<String> lines(List<Device> devices, Config config) {
-    Config e = config.getConfig("dalang.engine");
-    String cache = e.getString("cache-dir");
-    var provisioner = new EngineProvisioner(EngineProvisioner.cacheRoot(cache), m -> { });
-    var source = EngineSource.parse(e.getString("llama-server-source"));
+  static List<String> lines(List<Device> devices, String backend, RuntimeEngineFactory.Settings engines) {
+    var provisioner = new EngineProvisioner(EngineProvisioner.cacheRoot(engines.cacheDir()), m -> { });
+    var source = engines.source();
+    String own = engines.ownBinary();
     var out = new ArrayList<String>();
-    out.add("devices (backend " + e.getString("backend") + "): " + devices.size());
+    out.add("devices (backend " + backend + "): " + devices.size());
     for (Device d : devices) {
       Backend b = Backend.ofDeviceKind(d.kind());
-      String build = !e.getString("llama-server-binary").isBlank() ? "llama-server " + e.getString("llama-server-binary") + " (yours)"
+      String build = !own.isBlank() ? "llama-server " + own + " (yours)"
           : provisioner.lookup(source, b).map(x -> "llama-server " + x.version() + " (" + x.backend() + " build " + x.engineId() + ", cached)")
               .orElse("llama-server " + b.id() + " build (not built yet: built on first use)");
       out.add("  " + d.id() + ": " + d.name() + ", " + d.kind() + (b.gpu() ? " device " + b.engineDeviceName(d.index()) : "")

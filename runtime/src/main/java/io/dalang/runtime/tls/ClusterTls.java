@@ -37,29 +37,37 @@ public final class ClusterTls {
 
   private ClusterTls() {}
 
-  /** {@code dalang.cluster.tls-dir}, or {@code <data-dir>/cluster-tls} when empty. */
-  public static Path dir(Config config) {
-    String d = config.getString("dalang.cluster.tls-dir");
-    Path dataDir = Path.of(config.getString("dalang.data-dir"));
-    return d.isBlank() ? dataDir.resolve("cluster-tls") : dataDir.resolve(d).toAbsolutePath().normalize();
+  /**
+   * The cluster transport's TLS keys.
+   *
+   * @param on {@code dalang.cluster.tls}
+   * @param dir {@code dalang.cluster.tls-dir} against {@code dalang.data-dir}; {@code <data-dir>/cluster-tls} when empty
+   */
+  public record Settings(boolean on, Path dir) {
+    public static Settings from(Config config) {
+      String d = config.getString("dalang.cluster.tls-dir");
+      Path dataDir = Path.of(config.getString("dalang.data-dir"));
+      return new Settings(config.getBoolean("dalang.cluster.tls"),
+          d.isBlank() ? dataDir.resolve("cluster-tls") : dataDir.resolve(d).toAbsolutePath().normalize());
+    }
   }
 
   /**
-   * {@code config} with the cluster transport switched to mutual TLS over the files of {@link #dir}, or
-   * unchanged with {@code dalang.cluster.tls = off}. When the folder has no certificate and
+   * {@code config} with the cluster transport switched to mutual TLS over the files in {@code tls.dir()},
+   * or unchanged with {@code dalang.cluster.tls = off}. When the folder has no certificate and
    * {@code mayCreateAuthority} (the control node that forms the cluster), a new CA and this node's
    * certificate are made there first; otherwise a missing certificate fails the start with the command
    * that issues one.
    */
-  public static Config apply(Config config, boolean mayCreateAuthority) throws IOException {
-    if (!config.getBoolean("dalang.cluster.tls")) {
+  public static Config apply(Config config, Settings tls, boolean mayCreateAuthority) throws IOException {
+    if (!tls.on()) {
       String host = config.getString("pekko.remote.artery.canonical.hostname");
       if (!isLoopback(host)) {
         log.warn("cluster transport in plain TCP on {} (dalang.cluster.tls = off): anyone who reaches the cluster port can join", host);
       }
       return config;
     }
-    Path dir = dir(config);
+    Path dir = tls.dir();
     if (!Files.isRegularFile(dir.resolve(CERT))) {
       if (!mayCreateAuthority) {
         throw new IllegalStateException("no cluster certificate in " + dir + " (dalang.cluster.tls = on): on the control node run "

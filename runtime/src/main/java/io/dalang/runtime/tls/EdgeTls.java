@@ -29,33 +29,52 @@ public final class EdgeTls {
 
   private EdgeTls() {}
 
-  /** The server context for {@code config}'s edges; empty when {@code dalang.http.tls = off}. */
-  public static Optional<HttpsConnectionContext> serverContext(Config config) throws IOException {
-    String mode = config.getString("dalang.http.tls");
+  /**
+   * The edges' TLS keys.
+   *
+   * @param mode {@code dalang.http.tls}: off, self-signed or files
+   * @param certFile {@code dalang.http.tls-cert-file}, relative to the data dir (mode files)
+   * @param keyFile {@code dalang.http.tls-key-file}, relative to the data dir (mode files)
+   */
+  public record Settings(String mode, String certFile, String keyFile) {
+    public static Settings from(Config config) {
+      return new Settings(config.getString("dalang.http.tls"), config.getString("dalang.http.tls-cert-file"),
+          config.getString("dalang.http.tls-key-file"));
+    }
+
+    /** Whether the edges speak TLS. */
+    public boolean on() {
+      return !mode.equals("off");
+    }
+  }
+
+  /**
+   * The server context for the edges listening on {@code httpHost} and {@code grpcHost}; empty when
+   * {@code dalang.http.tls = off}.
+   */
+  public static Optional<HttpsConnectionContext> serverContext(Settings tls, Path dataDir, String httpHost, String grpcHost)
+      throws IOException {
     Path cert;
     Path key;
-    switch (mode) {
+    switch (tls.mode()) {
       case "off" -> {
-        for (String edge : List.of("http", "grpc")) {
-          String host = config.getString("dalang." + edge + ".host");
-          if (!ClusterTls.isLoopback(host)) log.warn("the {} edge listens on {} in plain text (dalang.http.tls = off)", edge, host);
-        }
+        warnIfExposed("http", httpHost);
+        warnIfExposed("grpc", grpcHost);
         return Optional.empty();
       }
       case "self-signed" -> {
-        Path dir = selfSignedDir(config);
-        if (!Files.isRegularFile(dir.resolve(ClusterTls.CERT))) createSelfSigned(dir, hosts(config));
+        Path dir = selfSignedDir(dataDir);
+        if (!Files.isRegularFile(dir.resolve(ClusterTls.CERT))) createSelfSigned(dir, List.of(httpHost, grpcHost));
         cert = dir.resolve(ClusterTls.CERT);
         key = dir.resolve(ClusterTls.KEY);
         log.info("edges: TLS with a self-signed certificate; clients trust {}", dir.resolve(ClusterTls.CA_CERT));
       }
       case "files" -> {
-        Path dataDir = Path.of(config.getString("dalang.data-dir"));
-        cert = file(config, dataDir, "dalang.http.tls-cert-file");
-        key = file(config, dataDir, "dalang.http.tls-key-file");
+        cert = file(tls.certFile(), dataDir, "dalang.http.tls-cert-file");
+        key = file(tls.keyFile(), dataDir, "dalang.http.tls-key-file");
         log.info("edges: TLS with the certificate in {}", cert);
       }
-      default -> throw new IllegalArgumentException("dalang.http.tls must be off, self-signed or files, got '" + mode + "'");
+      default -> throw new IllegalArgumentException("dalang.http.tls must be off, self-signed or files, got '" + tls.mode() + "'");
     }
     try {
       var ctx = SSLContext.getInstance("TLS");
@@ -66,16 +85,16 @@ public final class EdgeTls {
     }
   }
 
+  private static void warnIfExposed(String edge, String host) {
+    if (!ClusterTls.isLoopback(host)) log.warn("the {} edge listens on {} in plain text (dalang.http.tls = off)", edge, host);
+  }
+
   /** {@code server} with {@code tls} enabled when present. */
   public static ServerBuilder secure(ServerBuilder server, Optional<HttpsConnectionContext> tls) {
     return tls.map(server::enableHttps).orElse(server);
   }
 
   /** Where {@code self-signed} keeps its CA certificate and the server's key and certificate. */
-  public static Path selfSignedDir(Config config) {
-    return selfSignedDir(Path.of(config.getString("dalang.data-dir")));
-  }
-
   private static Path selfSignedDir(Path dataDir) {
     return dataDir.resolve("http-tls");
   }
@@ -96,19 +115,11 @@ public final class EdgeTls {
     }
   }
 
-  private static Path file(Config config, Path dataDir, String key) {
-    String v = config.getString(key);
+  private static Path file(String v, Path dataDir, String key) {
     if (v.isBlank()) throw new IllegalArgumentException(key + " must name a PEM file when dalang.http.tls = files");
     Path f = dataDir.resolve(v);
     if (!Files.isRegularFile(f)) throw new IllegalArgumentException(key + ": " + f + " does not exist");
     return f;
-  }
-
-  /** The configured edge hosts, besides the local names every self-signed certificate carries. */
-  private static List<String> hosts(Config config) {
-    var out = new ArrayList<String>();
-    for (String edge : List.of("http", "grpc")) out.add(config.getString("dalang." + edge + ".host"));
-    return out;
   }
 
   private static void createSelfSigned(Path dir, List<String> hosts) throws IOException {

@@ -41,7 +41,7 @@ class ClusterConfigTest {
     var c = DalangNode.config(new NodeOptions(List.of("127.0.0.1:25520"), 0, dir, "cpu0:cpu:2048", null));
     assertEquals(List.of("gpu"), c.getStringList("pekko.cluster.roles"));
     assertEquals(List.of("pekko://dalang@127.0.0.1:25520"), c.getStringList("pekko.cluster.seed-nodes"));
-    assertEquals(List.of(new Device("cpu0", "cpu", 0, "cpu0", 2048, 2048, "")), DalangNode.configuredDevices(c));
+    assertEquals(List.of(new Device("cpu0", "cpu", 0, "cpu0", 2048, 2048, "")), Settings.Agent.devices(c));
   }
 
   @Test

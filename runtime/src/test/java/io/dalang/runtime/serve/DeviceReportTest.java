@@ -19,7 +19,8 @@ class DeviceReportTest {
         .withFallback(ConfigFactory.load());
     var lines = DeviceReport.lines(List.of(
         new Device("vulkan0", Device.VULKAN, 0, "llvmpipe", 2048, 2048, "", true, false),
-        new Device("GPU-1", Device.CUDA, 1, "H100", 81559, 80000, "9.0", false, true)), config);
+        new Device("GPU-1", Device.CUDA, 1, "H100", 81559, 80000, "9.0", false, true)), "vulkan",
+        io.dalang.runtime.engine.RuntimeEngineFactory.Settings.from(config));
     assertEquals(List.of(
         "devices (backend vulkan): 2",
         "  vulkan0: llvmpipe, vulkan device Vulkan0 (software), 2048 MiB, 2048 MiB free; engine: llama-server vulkan build (not built yet: built on first use)",

@@ -149,14 +149,20 @@ class EdgeTlsEndToEndTest {
     Certificates.writeKey(dir.resolve("server.key"), server.key());
     var settings = Map.<String, Object>of("dalang.data-dir", dir.toString(), "dalang.http.tls", "files",
         "dalang.http.tls-cert-file", "server.crt", "dalang.http.tls-key-file", "server.key");
-    assertTrue(EdgeTls.serverContext(ConfigFactory.parseMap(settings).withFallback(ConfigFactory.load())).isPresent());
+    assertTrue(serverContext(ConfigFactory.parseMap(settings).withFallback(ConfigFactory.load())).isPresent());
 
     String marker = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC-secret-marker";
     Files.writeString(dir.resolve("bad.key"), "-----BEGIN PRIVATE KEY-----\n" + marker + "\n-----END PRIVATE KEY-----\n");
     var bad = ConfigFactory.parseMap(Map.of("dalang.http.tls-key-file", "bad.key")).withFallback(ConfigFactory.parseMap(settings))
         .withFallback(ConfigFactory.load());
-    var e = assertThrows(IOException.class, () -> EdgeTls.serverContext(bad));
+    var e = assertThrows(IOException.class, () -> serverContext(bad));
     assertTrue(e.getMessage().contains("bad.key"), e.getMessage());
     assertFalse(e.getMessage().contains("secret-marker"), "the key file's content is not quoted: " + e.getMessage());
+  }
+
+  private static java.util.Optional<org.apache.pekko.http.javadsl.HttpsConnectionContext> serverContext(com.typesafe.config.Config c)
+      throws IOException {
+    var s = Settings.from(c);
+    return EdgeTls.serverContext(s.control().edgeTls(), s.dataDir(), s.control().httpHost(), s.control().grpcHost());
   }
 }

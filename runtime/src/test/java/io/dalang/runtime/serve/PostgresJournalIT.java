@@ -32,7 +32,7 @@ class PostgresJournalIT {
     // The shipped schema script names the public schema: start from an empty one.
     try (var c = java.sql.DriverManager.getConnection(url); var st = c.createStatement()) {
       for (String t : new String[] {"event_tag", "event_journal", "snapshot", "durable_state", "dalang_audit_event",
-          "dalang_audit_root", "dalang_audit_prune"}) {
+          "dalang_audit_root", "dalang_audit_prune", JournalSchema.VERSION_TABLE}) {
         st.execute("DROP TABLE IF EXISTS public." + t + " CASCADE");
       }
     }

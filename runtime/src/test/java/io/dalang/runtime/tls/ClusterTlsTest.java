@@ -88,7 +88,7 @@ class ClusterTlsTest {
 
   @Test
   void aJoiningNodeWithoutACertificateFailsToStartNamingTheCommand() {
-    var e = assertThrows(IllegalStateException.class, () -> ClusterTls.apply(config("n", Map.of()), false));
+    var e = assertThrows(IllegalStateException.class, () -> apply(config("n", Map.of()), false));
     assertTrue(e.getMessage().contains("dalang cluster certs issue"), e.getMessage());
   }
 
@@ -108,8 +108,12 @@ class ClusterTlsTest {
     return start(name, m, false);
   }
 
+  private static com.typesafe.config.Config apply(com.typesafe.config.Config c, boolean formsCluster) throws java.io.IOException {
+    return ClusterTls.apply(c, ClusterTls.Settings.from(c), formsCluster);
+  }
+
   private ActorSystem<Void> start(String name, Map<String, Object> settings, boolean formsCluster) throws Exception {
-    var s = ActorSystem.<Void>create(Behaviors.empty(), "dalang", ClusterTls.apply(config(name, settings), formsCluster));
+    var s = ActorSystem.<Void>create(Behaviors.empty(), "dalang", apply(config(name, settings), formsCluster));
     systems.add(s);
     return s;
   }

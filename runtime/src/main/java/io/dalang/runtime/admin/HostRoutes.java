@@ -3,7 +3,6 @@ package io.dalang.runtime.admin;
 import com.typesafe.config.Config;
 import io.dalang.actors.audit.AuditStore;
 import io.dalang.runtime.auth.Principal;
-import io.dalang.protocols.auth.Role;
 import io.dalang.runtime.serve.EmbeddedJournal;
 import java.sql.SQLException;
 import java.util.Map;
@@ -24,36 +23,37 @@ import org.apache.pekko.http.javadsl.server.Route;
  * {@code dalang status}) and {@code GET /admin/v1/audit/verify} (the chain walk of
  * {@code dalang audit verify}). Platform-admin or operator.
  */
-final class HostAdmin extends AllDirectives {
+final class HostRoutes extends AllDirectives implements AdminRoute {
   private final Config database;
   private final AuditStore auditStore;
   private final int auditBlockSize;
-  private final PoolAdmin.Access access;
+  private final AdminDirectives admin;
   private final Executor blocking;
 
-  HostAdmin(ActorSystem<?> system, AuditStore auditStore, int auditBlockSize, PoolAdmin.Access access) {
+  HostRoutes(ActorSystem<?> system, AdminDirectives admin, AuditStore auditStore, int auditBlockSize) {
     this.database = system.settings().config();
     this.auditStore = auditStore;
     this.auditBlockSize = auditBlockSize;
-    this.access = access;
+    this.admin = admin;
     this.blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
   }
 
-  Route route(Principal p) {
+  @Override
+  public Route route(Principal p) {
     return concat(
         path("journal", () -> get(() -> completeWithFuture(journal(p)))),
         path(PathMatchers.segment("audit").slash("verify"), () -> get(() -> completeWithFuture(verify(p)))));
   }
 
   private void allowReader(Principal p, String action) {
-    access.allow(p, action, "", action, p.role() == Role.PLATFORM_ADMIN || p.role() == Role.OPERATOR, "platform-admin or operator");
+    admin.allow(p, action, "", action, AdminDirectives.platformReader(p), "platform-admin or operator");
   }
 
   private CompletionStage<HttpResponse> journal(Principal p) {
     allowReader(p, "journal.read");
     return CompletableFuture.supplyAsync(() -> {
       try (var c = EmbeddedJournal.connect(database)) {
-        return AdminApi.json(StatusCodes.OK, Map.of("types", JournalCounts.read(c)));
+        return AdminDirectives.json(StatusCodes.OK, Map.of("types", JournalCounts.read(c)));
       } catch (SQLException e) {
         throw new IllegalStateException("cannot read the journal: " + e.getMessage(), e);
       }
@@ -62,6 +62,6 @@ final class HostAdmin extends AllDirectives {
 
   private CompletionStage<HttpResponse> verify(Principal p) {
     allowReader(p, "audit.verify");
-    return CompletableFuture.supplyAsync(() -> AdminApi.json(StatusCodes.OK, auditStore.verify(auditBlockSize)), blocking);
+    return CompletableFuture.supplyAsync(() -> AdminDirectives.json(StatusCodes.OK, auditStore.verify(auditBlockSize)), blocking);
   }
 }

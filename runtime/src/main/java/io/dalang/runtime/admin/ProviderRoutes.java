@@ -1,5 +1,10 @@
 package io.dalang.runtime.admin;
 
+import static io.dalang.runtime.admin.AdminDirectives.actor;
+import static io.dalang.runtime.admin.AdminDirectives.json;
+import static io.dalang.runtime.admin.AdminDirectives.platformAdmin;
+import static io.dalang.runtime.admin.AdminDirectives.platformReader;
+
 import io.dalang.actors.audit.AuditAction;
 import io.dalang.actors.pool.ReplicaReconciler;
 import io.dalang.actors.provider.ProviderEntity;
@@ -8,6 +13,7 @@ import io.dalang.actors.secrets.SecretValue;
 import io.dalang.actors.secrets.SecretsClient;
 import io.dalang.engine.RemoteOpenAiEndpoint;
 import io.dalang.protocols.admin.AdminRequests;
+import io.dalang.protocols.admin.AdminResponses;
 import io.dalang.protocols.admin.AdminValidation;
 import io.dalang.protocols.auth.Role;
 import io.dalang.protocols.error.DalangException;
@@ -30,7 +36,6 @@ import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
-import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
 
 /**
  * Providers under {@code /admin/v1/providers}: the remote OpenAI-compatible endpoints that tenants may
@@ -46,7 +51,7 @@ import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
  * <p>The base URL's host must resolve, and only to public addresses unless {@code allow_private} is true;
  * every connection checks it again ({@code RemoteSseCall}).
  */
-final class ProviderAdmin extends AllDirectives {
+final class ProviderRoutes extends AllDirectives implements AdminRoute {
   /** The longest key a provider may have. */
   static final int MAX_KEY = 8192;
   /** The highest price per million tokens taken: far above any real one, low enough to add up safely. */
@@ -56,46 +61,44 @@ final class ProviderAdmin extends AllDirectives {
   private final ClusterSharding sharding;
   private final Duration timeout;
   private final AuditSink audit;
-  private final PoolAdmin.Access access;
+  private final AdminDirectives admin;
   private final SecretsClient secrets;
   private final Executor blocking;
 
-  ProviderAdmin(ActorSystem<?> system, Duration timeout, AuditSink audit, PoolAdmin.Access access, SecretsClient secrets) {
+  /** @param secrets where a provider's key is kept, as the platform's secret {@code providers/<name>} */
+  ProviderRoutes(ActorSystem<?> system, AdminDirectives admin, Duration timeout, AuditSink audit, SecretsClient secrets) {
     this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.timeout = timeout;
     this.audit = audit;
-    this.access = access;
+    this.admin = admin;
     this.secrets = secrets;
     this.blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
   }
 
-  Function<String, CompletionStage<ProviderEntity.ProviderView>> lookup() {
+  private Function<String, CompletionStage<ProviderEntity.ProviderView>> lookup() {
     return ProviderEntity.lookup(system, timeout);
   }
 
-  Route route(Principal p) {
+  @Override
+  public Route route(Principal p) {
     return concat(
         path("providers", () -> concat(
-            post(() -> entity(Unmarshaller.entityToByteString(), b -> completeWithFuture(create(p, b.toArray())))),
+            post(() -> admin.body(b -> completeWithFuture(create(p, b)))),
             get(() -> completeWithFuture(list(p))))),
         path(PathMatchers.segment("providers").slash(PathMatchers.segment()), name -> concat(
             get(() -> completeWithFuture(read(p, name))),
-            patch(() -> entity(Unmarshaller.entityToByteString(), b -> completeWithFuture(update(p, name, b.toArray())))),
+            patch(() -> admin.body(b -> completeWithFuture(update(p, name, b)))),
             delete(() -> completeWithFuture(delete(p, name))))));
   }
 
-  private boolean platformAdmin(Principal p) {
-    return p.role() == Role.PLATFORM_ADMIN;
-  }
-
   private void allowRead(Principal p, String target) {
-    access.allow(p, "provider.read", "", target, platformAdmin(p) || p.role() == Role.OPERATOR, "platform-admin or operator");
+    admin.allow(p, "provider.read", "", target, platformReader(p), "platform-admin or operator");
   }
 
   private CompletionStage<HttpResponse> create(Principal p, byte[] body) {
     var req = Json.parseStrict(body, AdminRequests.CreateProvider.class);
-    access.allow(p, "provider.create", "", req.name() == null ? "" : req.name(), platformAdmin(p), "platform-admin");
+    admin.allow(p, "provider.create", "", req.name() == null ? "" : req.name(), platformAdmin(p), "platform-admin");
     String name = AdminValidation.id("name", req.name());
     String baseUrl = baseUrl(req.baseUrl());
     List<String> models = models(req.models());
@@ -107,6 +110,7 @@ final class ProviderAdmin extends AllDirectives {
     return reachable(baseUrl, allowPrivate)
         .thenCompose(x -> lookup().apply(name))
         .thenCompose(existing -> {
+          // Read first: the key is stored before the provider, and a provider that exists keeps its key.
           if (existing.exists()) throw new DalangException(ErrorCode.CONFLICT, "provider " + name + " already exists");
           return storeKey(p, name, key);
         })
@@ -115,12 +119,12 @@ final class ProviderAdmin extends AllDirectives {
             timeout))
         .thenApply(v -> {
           audit.record("", p.keyId(), AuditAction.PROVIDER_CREATE, name, "ok", "", details(v.spec()));
-          return AdminApi.json(StatusCodes.CREATED, body(v));
+          return json(StatusCodes.CREATED, body(v));
         });
   }
 
   private CompletionStage<HttpResponse> update(Principal p, String name, byte[] body) {
-    access.allow(p, "provider.update", "", name, platformAdmin(p), "platform-admin");
+    admin.allow(p, "provider.update", "", name, platformAdmin(p), "platform-admin");
     var req = Json.parseStrict(body, AdminRequests.UpdateProvider.class);
     String newUrl = req.baseUrl() == null ? null : baseUrl(req.baseUrl());
     List<String> newModels = req.models() == null ? null : models(req.models());
@@ -147,19 +151,20 @@ final class ProviderAdmin extends AllDirectives {
       var details = details(v.spec());
       details.put("key_changed", Boolean.toString(key != null));
       audit.record("", p.keyId(), AuditAction.PROVIDER_UPDATE, name, "ok", "", details);
-      return AdminApi.json(StatusCodes.OK, body(v));
+      return json(StatusCodes.OK, body(v));
     });
   }
 
   private CompletionStage<HttpResponse> delete(Principal p, String name) {
-    access.allow(p, "provider.delete", "", name, platformAdmin(p), "platform-admin");
-    return existing(name)
-        .thenCompose(v -> sharding.entityRefFor(ProviderEntity.ENTITY_KEY, name)
+    admin.allow(p, "provider.delete", "", name, platformAdmin(p), "platform-admin");
+    // A provider that does not exist refuses: 404 not_found.
+    return known(name)
+        .thenCompose(x -> sharding.entityRefFor(ProviderEntity.ENTITY_KEY, name)
             .<ProviderEntity.ProviderView>askWithStatus(ProviderEntity.DeleteProvider::new, timeout))
         .thenCompose(v -> (v.spec().hasKey() ? secrets.delete(Role.PLATFORM_TENANT, ProviderEntity.SECRET_NAMESPACE, name, actor(p))
             : CompletableFuture.completedFuture(0)).thenApply(n -> {
               audit.record("", p.keyId(), AuditAction.PROVIDER_DELETE, name, "ok", "", Map.of("key_versions_deleted", Integer.toString(n)));
-              return AdminApi.json(StatusCodes.OK, Map.of("name", name, "deleted", true));
+              return json(StatusCodes.OK, new AdminResponses.ProviderDeleted(name, true));
             }));
   }
 
@@ -167,21 +172,24 @@ final class ProviderAdmin extends AllDirectives {
     allowRead(p, "providers");
     return ReplicaReconciler.journalIds(system, ProviderEntity.ENTITY_KEY.name()).thenCompose(ids -> {
       var views = ids.stream().sorted().map(id -> lookup().apply(id).toCompletableFuture()).toList();
-      return CompletableFuture.allOf(views.toArray(CompletableFuture[]::new)).thenApply(d -> AdminApi.json(StatusCodes.OK, Map.of("providers",
-          views.stream().map(CompletableFuture::join).filter(ProviderEntity.ProviderView::exists).map(ProviderAdmin::body).toList())));
+      return CompletableFuture.allOf(views.toArray(CompletableFuture[]::new)).thenApply(d -> json(StatusCodes.OK, new AdminResponses.Providers(
+          views.stream().map(CompletableFuture::join).filter(ProviderEntity.ProviderView::exists).map(ProviderRoutes::body).toList())));
     });
   }
 
   private CompletionStage<HttpResponse> read(Principal p, String name) {
     allowRead(p, name);
-    return existing(name).thenApply(v -> AdminApi.json(StatusCodes.OK, body(v)));
+    return existing(name).thenApply(v -> json(StatusCodes.OK, body(v)));
+  }
+
+  /** Fails with a {@code 404} for a name no provider can have, which is not looked up. */
+  private static CompletionStage<Void> known(String name) {
+    if (AdminValidation.ID.matcher(name).matches()) return CompletableFuture.completedFuture(null);
+    return CompletableFuture.failedFuture(new DalangException(ErrorCode.NOT_FOUND, "provider " + name + " does not exist"));
   }
 
   private CompletionStage<ProviderEntity.ProviderView> existing(String name) {
-    if (!AdminValidation.ID.matcher(name).matches()) {
-      return CompletableFuture.failedFuture(new DalangException(ErrorCode.NOT_FOUND, "provider " + name + " does not exist"));
-    }
-    return lookup().apply(name).thenApply(v -> {
+    return known(name).thenCompose(x -> lookup().apply(name)).thenApply(v -> {
       if (!v.exists()) throw new DalangException(ErrorCode.NOT_FOUND, "provider " + name + " does not exist");
       return v;
     });
@@ -206,10 +214,6 @@ final class ProviderAdmin extends AllDirectives {
       value.destroy();
       return v.version();
     });
-  }
-
-  private static String actor(Principal p) {
-    return "key:" + p.keyId();
   }
 
   private static String baseUrl(String url) {
@@ -253,20 +257,9 @@ final class ProviderAdmin extends AllDirectives {
     return m;
   }
 
-  private static Map<String, Object> body(ProviderEntity.ProviderView v) {
+  private static AdminResponses.Provider body(ProviderEntity.ProviderView v) {
     var s = v.spec();
-    var m = new LinkedHashMap<String, Object>();
-    m.put("name", v.name());
-    m.put("base_url", s.baseUrl());
-    m.put("models", s.models());
-    m.put("has_key", s.hasKey());
-    m.put("key_version", s.keyVersion());
-    m.put("key_origin", s.keyOrigin());
-    m.put("input_price_per_mtok", s.inputPricePerMTokens());
-    m.put("output_price_per_mtok", s.outputPricePerMTokens());
-    m.put("allow_private", s.allowPrivate());
-    m.put("created_at", v.createdAt() == null ? null : v.createdAt().toString());
-    m.put("updated_at", v.updatedAt() == null ? null : v.updatedAt().toString());
-    return m;
+    return new AdminResponses.Provider(v.name(), s.baseUrl(), s.models(), s.hasKey(), s.keyVersion(), s.keyOrigin(), s.inputPricePerMTokens(),
+        s.outputPricePerMTokens(), s.allowPrivate(), Tenants.text(v.createdAt()), Tenants.text(v.updatedAt()));
   }
 }

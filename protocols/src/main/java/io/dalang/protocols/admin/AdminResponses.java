@@ -1,0 +1,106 @@
+package io.dalang.protocols.admin;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.dalang.protocols.node.SlotView;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The bodies the admin API answers with, in their wire form (snake_case, fields in this order). Times
+ * are ISO-8601 strings; a null field is written as {@code null} unless it says it is left out.
+ */
+public final class AdminResponses {
+  private AdminResponses() {}
+
+  /** A tenant; {@code keys} is left out for a tenant-user. */
+  public record Tenant(String id, @JsonProperty("display_name") String displayName, List<String> pools,
+      @JsonProperty("created_at") String createdAt, @JsonInclude(JsonInclude.Include.NON_NULL) List<Key> keys, Quotas quotas) {}
+
+  /** A key as listed: never the key itself. */
+  public record Key(@JsonProperty("key_id") String keyId, String role, boolean active, @JsonProperty("issued_at") String issuedAt,
+      @JsonProperty("revoked_at") String revokedAt) {}
+
+  /** A key just issued: the only answer that shows {@code key}. */
+  public record IssuedKey(String tenant, @JsonProperty("key_id") String keyId, String role, String key, String note) {
+    public static final String NOTE = "the key is shown only now; Dalang keeps only its SHA-256";
+  }
+
+  /**
+   * A tenant's quotas; the job limits are null where the node's {@code dalang.jobs} default holds.
+   * {@code usage} (left out when not asked for) is the use now.
+   */
+  public record Quotas(@JsonProperty("requests_per_minute") long requestsPerMinute, @JsonProperty("tokens_per_day") long tokensPerDay,
+      @JsonProperty("concurrent_jobs") int concurrentJobs, @JsonProperty("queued_jobs") int queuedJobs,
+      @JsonProperty("pending_jobs") Long pendingJobs, @JsonProperty("pending_job_bytes") Long pendingJobBytes,
+      @JsonProperty("job_submissions_per_minute") Long jobSubmissionsPerMinute,
+      @JsonInclude(JsonInclude.Include.NON_NULL) QuotaUsage usage) {
+
+    public Quotas withUsage(QuotaUsage u) {
+      return new Quotas(requestsPerMinute, tokensPerDay, concurrentJobs, queuedJobs, pendingJobs, pendingJobBytes, jobSubmissionsPerMinute, u);
+    }
+  }
+
+  /** A tenant's quota counters now and when they reset. */
+  public record QuotaUsage(@JsonProperty("requests_this_minute") long requestsThisMinute,
+      @JsonProperty("minute_resets_at") String minuteResetsAt, @JsonProperty("tokens_today") long tokensToday,
+      @JsonProperty("day_resets_at") String dayResetsAt, @JsonProperty("in_flight") int inFlight) {}
+
+  /** A tenant's fallback list. */
+  public record Fallbacks(String tenant, List<FallbackTarget> targets) {}
+
+  /** One fallback target: {@code pool}, or {@code provider} and {@code model}, or {@code ignored} saying why it is never used. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record FallbackTarget(String target, String pool, String ignored, String provider, String model) {}
+
+  /** A secret version just stored. */
+  public record SecretStored(String namespace, String name, int version, @JsonProperty("key_id") String keyId,
+      @JsonProperty("created_at") String createdAt) {}
+
+  public record Secrets(List<Secret> secrets) {}
+
+  /** A secret's versions: never a value. */
+  public record Secret(String namespace, String name, List<SecretVersion> versions) {}
+
+  public record SecretVersion(int version, @JsonProperty("key_id") String keyId, @JsonProperty("created_at") String createdAt) {}
+
+  public record SecretDeleted(String namespace, String name, @JsonProperty("versions_deleted") int versionsDeleted) {}
+
+  public record SecretsRotated(int rewrapped, @JsonProperty("already_current") int alreadyCurrent, @JsonProperty("key_id") String keyId) {}
+
+  /** A page of the audit ledger; {@code next_after} is the last event's sequence number, null on an empty page. */
+  public record AuditPage(List<AuditEvent> events, @JsonProperty("next_after") Long nextAfter) {}
+
+  public record AuditEvent(long seq, String time, String tenant, String actor, String action, String target, String outcome,
+      String reason, Map<String, String> details, @JsonProperty("prev_hash") String prevHash, String hash) {}
+
+  /** Every slot the placement actor knows of. */
+  public record Fleet(List<SlotView> slots) {}
+
+  /** A page of the dead-letter queue: each job as {@code GET /v1/jobs/{id}} shows it. */
+  public record DeadLetters(List<?> jobs, @JsonProperty("next_cursor") String nextCursor) {}
+
+  /** One job's replay: {@code replayed} false when {@code replay_id} was used already (a no-op). */
+  public record Replay(String id, boolean replayed, String note, String state, @JsonProperty("replay_id") String replayId) {}
+
+  public record Replays(String tenant, @JsonProperty("replay_id") String replayId, List<Replay> jobs) {}
+
+  /** A pool and its replicas' slots. */
+  public record Pool(String id, @JsonProperty("model_id") String modelId, @JsonProperty("model_path") String modelPath,
+      @JsonProperty("model_digest") String modelDigest, String engine, int replicas,
+      @JsonProperty("context_per_sequence") int contextPerSequence, int parallel, int threads,
+      @JsonProperty("gpu_offload") String gpuOffload, List<SlotView> slots) {}
+
+  public record Pools(List<Pool> pools) {}
+
+  /** A provider: whether it has a key and its version, never the key. */
+  public record Provider(String name, @JsonProperty("base_url") String baseUrl, List<String> models, @JsonProperty("has_key") boolean hasKey,
+      @JsonProperty("key_version") int keyVersion, @JsonProperty("key_origin") String keyOrigin,
+      @JsonProperty("input_price_per_mtok") double inputPricePerMTok, @JsonProperty("output_price_per_mtok") double outputPricePerMTok,
+      @JsonProperty("allow_private") boolean allowPrivate, @JsonProperty("created_at") String createdAt,
+      @JsonProperty("updated_at") String updatedAt) {}
+
+  public record Providers(List<Provider> providers) {}
+
+  public record ProviderDeleted(String name, boolean deleted) {}
+}
