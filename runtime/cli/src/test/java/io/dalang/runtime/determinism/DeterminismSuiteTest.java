@@ -31,7 +31,7 @@ import picocli.CommandLine;
  * byte; a report of another engine is not comparable.
  */
 class DeterminismSuiteTest {
-  static final Path CORPUS = Path.of("..", "config", "determinism", "corpus.json");
+  static final Path CORPUS = Path.of("..", "..", "config", "determinism", "corpus.json");
   static final ObjectMapper JSON = new ObjectMapper();
   @TempDir static Path dir;
   /** The in-process engine's report of the shipped corpus. */

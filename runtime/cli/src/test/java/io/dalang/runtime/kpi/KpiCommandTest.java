@@ -24,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** {@code dalang kpi check} run in-process against summaries and policies written to a temp dir. */
 class KpiCommandTest {
   /** The shipped policy; Surefire runs in the runtime module's folder. */
-  static final Path SHIPPED = Path.of("..", "config", "kpi", "default.conf");
+  static final Path SHIPPED = Path.of("..", "..", "config", "kpi", "default.conf");
 
   @TempDir Path dir;
 

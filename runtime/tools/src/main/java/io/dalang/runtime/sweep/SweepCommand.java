@@ -209,8 +209,10 @@ public final class SweepCommand implements Callable<Integer> {
     static String commit() {
       try {
         Path classes = Path.of(SweepCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-        Path home = classes.getParent() != null && classes.getParent().getParent() != null ? classes.getParent().getParent().getParent() : null;
-        if (home == null || !Files.isDirectory(home.resolve(".git"))) return "unknown";
+        // The checkout holding these classes (runtime/tools/target/classes, or a jar in runtime/cli/target/lib).
+        Path home = classes.getParent();
+        while (home != null && !Files.exists(home.resolve(".git"))) home = home.getParent();
+        if (home == null) return "unknown";
         String head = run(home, "git", "rev-parse", "HEAD");
         String dirty = run(home, "git", "status", "--porcelain", "--untracked-files=no");
         return head.isBlank() ? "unknown" : head.trim() + (dirty.isBlank() ? "" : "-dirty");
