@@ -1,12 +1,12 @@
 package io.dalang.runtime.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.dalang.runtime.http.HttpClients;
 import io.dalang.runtime.http.Json;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -88,9 +88,7 @@ public final class DlqCommand {
       if (key == null) throw new Usage("no admin key: pass --key, set DALANG_ADMIN_KEY, or point --data-dir at the node's data dir");
       var req = HttpRequest.newBuilder(URI.create(node.url.replaceAll("/+$", "") + path)).timeout(Duration.ofMinutes(2))
           .header("Authorization", "Bearer " + key).method(method, HttpRequest.BodyPublishers.noBody()).build();
-      var http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5));
-      io.dalang.runtime.tls.EdgeTls.localClientContext(node.dataDir()).ifPresent(http::sslContext); // dalang.http.tls = self-signed
-      HttpResponse<String> resp = http.build().send(req, HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> resp = HttpClients.toLocalNode(node.dataDir()).send(req, HttpResponse.BodyHandlers.ofString());
       JsonNode body = Json.MAPPER.readTree(resp.body().isEmpty() ? "{}" : resp.body());
       if (resp.statusCode() != 200) {
         throw new Refused("HTTP " + resp.statusCode() + ": " + body.path("error").path("message").asText(resp.body()));

@@ -1,11 +1,11 @@
 package io.dalang.runtime.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.dalang.runtime.http.HttpClients;
 import io.dalang.runtime.http.Json;
 import io.dalang.runtime.serve.DalangNode;
 import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
@@ -54,9 +54,7 @@ final class RunningNode {
       if (key == null) throw new Unreachable("a node holds the journal; its admin API needs a key: set DALANG_ADMIN_KEY or keep " + dataDir.resolve("admin.key"));
       URI uri = URI.create(Files.readString(urlFile).strip() + path);
       var req = HttpRequest.newBuilder(uri).timeout(Duration.ofMinutes(2)).header("Authorization", "Bearer " + key).GET().build();
-      var client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5));
-      io.dalang.runtime.tls.EdgeTls.localClientContext(dataDir).ifPresent(client::sslContext); // dalang.http.tls = self-signed
-      var resp = client.build().send(req, HttpResponse.BodyHandlers.ofString());
+      var resp = HttpClients.toLocalNode(dataDir).send(req, HttpResponse.BodyHandlers.ofString());
       if (resp.statusCode() != 200) {
         JsonNode error = Json.MAPPER.readTree(resp.body().isEmpty() ? "{}" : resp.body());
         throw new Unreachable("the node at " + uri + " answered HTTP " + resp.statusCode() + ": " + error.path("error").path("message").asText(resp.body()));

@@ -1,7 +1,6 @@
 package io.dalang.runtime.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.dalang.runtime.admin.JournalCounts;
 import io.dalang.runtime.http.Json;
 import io.dalang.runtime.serve.DalangNode;
@@ -86,7 +85,7 @@ public final class StatusCommand implements Callable<Integer> {
       }
     }
     out.println("runs: " + total + " recorded; latest:");
-    var json = new ObjectMapper();
+    var json = Json.MAPPER;
     for (String line : last) {
       JsonNode r = json.readTree(line);
       out.printf("  %s %-12s %-8s %-16s ttft %7.1f ms  %7.1f tok/s  overhead %.3f%n", r.path("run_id").asText(),

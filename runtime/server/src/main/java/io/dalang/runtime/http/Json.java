@@ -12,12 +12,18 @@ import io.dalang.protocols.error.ErrorCode;
 import java.io.IOException;
 import java.util.stream.Collectors;
 
-/** The edges' one JSON mapper, and request parsing that turns Jackson's errors into typed ones. */
+/**
+ * The one JSON mapper configuration (the edges, the CLI and the tools), and request parsing that turns
+ * Jackson's errors into typed ones.
+ */
 public final class Json {
   public static final ObjectMapper MAPPER = new ObjectMapper()
       .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
       .configure(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES, true)
       .configure(DeserializationFeature.ACCEPT_FLOAT_AS_INT, false);
+
+  /** The same mapper, indenting what it writes: reports and summaries that people read and diff. */
+  public static final ObjectMapper PRETTY = MAPPER.copy().enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT);
 
   /** For definitions (admin API): an unknown field is an error, not ignored. */
   private static final ObjectMapper STRICT = strict();
@@ -51,6 +57,7 @@ public final class Json {
   public static synchronized void limitNesting(int depth) {
     var constraints = StreamReadConstraints.builder().maxNestingDepth(depth).build();
     MAPPER.getFactory().setStreamReadConstraints(constraints);
+    PRETTY.getFactory().setStreamReadConstraints(constraints);
     STRICT.getFactory().setStreamReadConstraints(constraints);
   }
 

@@ -7,6 +7,8 @@ import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigRenderOptions;
 import com.typesafe.config.ConfigValueFactory;
 import io.dalang.actors.placement.SlotStatus;
+import io.dalang.runtime.http.HttpClients;
+import io.dalang.runtime.http.Json;
 import io.dalang.runtime.serve.DalangNode;
 import io.dalang.runtime.serve.ServeOptions;
 import java.io.IOException;
@@ -56,7 +58,7 @@ import picocli.CommandLine.Option;
         "Dalang answers 429 beyond the slot's parallel sequences plus dalang.engine.max-queued (4 + 64 by default), so keep --concurrency within that."})
 public final class OverheadBench implements Callable<Integer> {
   static final String MODEL = "dalang-demo";
-  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ObjectMapper JSON = Json.MAPPER;
   private static final Duration READY_TIMEOUT = Duration.ofMinutes(3);
   // The walking skeleton's target for Dalang's overhead at 64 streams.
   static final double TARGET_ADDED_TTFT_P50_MS = 1;
@@ -129,7 +131,7 @@ public final class OverheadBench implements Callable<Integer> {
         "stream", true, "max_tokens", maxTokens, "temperature", 0, "seed", 1));
     // One client for both sides. Its HTTP/1.1 pool is unbounded, so it holds one connection per stream
     // in flight on each side; its own threads only move bytes, our workers parse.
-    client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5))
+    client = HttpClients.builder()
         .executor(Executors.newCachedThreadPool(daemon("bench-http"))).build();
     workers = Executors.newCachedThreadPool(daemon("bench-worker"));
     String key = "dlg-bench-" + UUID.randomUUID();

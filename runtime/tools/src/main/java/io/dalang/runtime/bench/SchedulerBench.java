@@ -12,6 +12,7 @@ import io.dalang.actors.placement.Placement;
 import io.dalang.actors.placement.PlacementDecision;
 import io.dalang.actors.placement.PlacementPolicy;
 import io.dalang.actors.placement.SlotStatus;
+import io.dalang.runtime.http.Json;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -52,7 +53,7 @@ import picocli.CommandLine.Option;
         "Target: >= 100000 decisions/s and p99 <= 1 ms, with and without the cache.",
         "Progress goes to stderr; stdout holds only the report. Exit code 2 on bad arguments, 1 if the cached and uncached runs decided differently."})
 public final class SchedulerBench implements Callable<Integer> {
-  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ObjectMapper JSON = Json.MAPPER;
   private static final int QUEUE_CAPACITY = 1024;
   private static final int MAX_SLOTS = 1_000_000;
   private static final int MAX_DECISIONS = 20_000_000;

@@ -1,12 +1,11 @@
 package io.dalang.runtime.determinism;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import io.dalang.engine.Digests;
 import io.dalang.runtime.determinism.DeterminismReport.AgainstEntry;
 import io.dalang.runtime.determinism.DeterminismReport.Divergence;
 import io.dalang.runtime.determinism.DeterminismReport.EntryResult;
+import io.dalang.runtime.http.Json;
 import io.dalang.runtime.serve.DalangNode;
 import io.dalang.runtime.serve.ServeOptions;
 import java.io.IOException;
@@ -47,8 +46,7 @@ public final class DeterminismCommand {
   static final int PASSED = 0;
   static final int DIVERGED = 1;
   static final int UNUSABLE = 2;
-  static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
-      .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+  static final ObjectMapper JSON = Json.PRETTY; // also what request_sha256 is taken of: keep it indented
   private static final Duration READY_TIMEOUT = Duration.ofSeconds(180);
 
   @Command(name = "check", mixinStandardHelpOptions = true,

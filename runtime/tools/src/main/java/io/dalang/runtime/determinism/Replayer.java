@@ -2,6 +2,7 @@ package io.dalang.runtime.determinism;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.dalang.runtime.http.HttpClients;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -23,7 +24,7 @@ import java.util.List;
 final class Replayer {
   private static final Duration RECORD_TIMEOUT = Duration.ofSeconds(30);
   private final ObjectMapper json;
-  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http = HttpClients.create();
   private final URI edge;
   private final String key;
   private final String model;

@@ -1,7 +1,6 @@
 package io.dalang.runtime.sweep;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import io.dalang.engine.provision.EngineProvisioner;
 import io.dalang.engine.provision.EngineSource;
 import io.dalang.engine.quantize.LlamaQuantize;
@@ -9,6 +8,7 @@ import io.dalang.gpu.GpuProbe;
 import io.dalang.protocols.sweep.SweepSummary;
 import io.dalang.runtime.baseline.BaselineSettings;
 import io.dalang.runtime.baseline.BaselineStore;
+import io.dalang.runtime.http.Json;
 import io.dalang.runtime.serve.DalangNode;
 import io.dalang.runtime.serve.ServeOptions;
 import java.io.PrintStream;
@@ -34,7 +34,7 @@ import picocli.CommandLine.Option;
 @Command(name = "sweep", mixinStandardHelpOptions = true,
     description = "Quantization sweep: make variants of a model, measure throughput and adherence to the full-precision reference, recommend one.")
 public final class SweepCommand implements Callable<Integer> {
-  static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  static final ObjectMapper JSON = Json.PRETTY;
 
   @Option(names = "--model", required = true, paramLabel = "BASE.gguf", description = "The full-precision base model (F32, F16 or BF16)")
   Path model;

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.dalang.actors.slot.ModelSlotEntity;
 import io.dalang.actors.telemetry.ValidRunPolicy;
 import io.dalang.engine.Digests;
+import io.dalang.runtime.http.HttpClients;
+import io.dalang.runtime.http.Json;
 import io.dalang.runtime.serve.DalangNode;
 import io.dalang.runtime.serve.ServeOptions;
 import java.io.BufferedReader;
@@ -36,13 +38,13 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
  */
 final class SweepRunner {
   static final String MODEL_ID = "sweep";
-  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ObjectMapper JSON = Json.MAPPER;
   private static final Duration READY_TIMEOUT = Duration.ofSeconds(120);
 
   private final SweepPreset preset;
   private final Path configFile;
   private final PrintStream progress;
-  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http = HttpClients.create();
 
   /** What served the variant, from its slot's record. */
   record EngineFacts(String kind, String version, String digest) {}
