@@ -3,9 +3,9 @@ package io.dalang.actors.admission;
 import io.dalang.actors.NodeRoles;
 import io.dalang.actors.breaker.BreakerSettings;
 import io.dalang.actors.breaker.CircuitBreaker;
-import io.dalang.actors.breaker.SlotBreakers;
-import io.dalang.actors.placement.FleetTable;
-import io.dalang.actors.placement.JobSpec;
+import io.dalang.actors.breaker.internal.SlotBreakers;
+import io.dalang.actors.placement.internal.FleetTable;
+import io.dalang.actors.placement.PlacementSpec;
 import io.dalang.actors.placement.Placement;
 import io.dalang.actors.placement.PlacementDecision;
 import io.dalang.actors.placement.PlacementSettings;
@@ -17,6 +17,10 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
+import io.dalang.actors.admission.internal.AdmissionItem;
+import io.dalang.actors.admission.internal.AdmissionQueue;
+import io.dalang.actors.admission.internal.OfferResult;
+import io.dalang.actors.admission.internal.PollResult;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -84,7 +88,7 @@ public final class PoolAdmission {
    * @param queuedJobsLimit the tenant's {@code queued_jobs} quota: runs of the tenant waiting in this
    *     pool's queue at most; 0 for no limit
    */
-  public record Submit(String runId, String tenantId, JobSpec job, Priority priority, long deadlineEpochMs,
+  public record Submit(String runId, String tenantId, PlacementSpec spec, Priority priority, long deadlineEpochMs,
       ActorRef<Reply> replyTo, ActorRef<?> owner, long submittedAtEpochMs, int queuedJobsLimit) implements Command {}
 
   /**
@@ -151,7 +155,7 @@ public final class PoolAdmission {
   private final FleetTable fleet = new FleetTable();
   private final Placement placement;
   private final AdmissionQueue<Waiting> queue;
-  private final ArrayDeque<Job<Waiting>> held = new ArrayDeque<>();
+  private final ArrayDeque<AdmissionItem<Waiting>> held = new ArrayDeque<>();
   private final Map<String, Reserved> reserved = new HashMap<>();
   private final Map<String, Integer> busy = new HashMap<>();
   private final SlotBreakers breakers;
@@ -232,9 +236,9 @@ public final class PoolAdmission {
             breakers.record(e.getValue().slotId(), e.getKey(), CircuitBreaker.Outcome.NEUTRAL, now);
             return true;
           });
-          for (Job<Waiting> j : queue.expire(now)) expired(j);
-          for (Iterator<Job<Waiting>> it = held.iterator(); it.hasNext(); ) {
-            Job<Waiting> j = it.next();
+          for (AdmissionItem<Waiting> j : queue.expire(now)) expired(j);
+          for (Iterator<AdmissionItem<Waiting>> it = held.iterator(); it.hasNext(); ) {
+            AdmissionItem<Waiting> j = it.next();
             if (j.expiredAt(now)) {
               it.remove();
               expired(j);
@@ -257,7 +261,7 @@ public final class PoolAdmission {
       return Behaviors.same();
     }
     if (isWaiting(m.runId())) return Behaviors.same();
-    if (fleet.all().stream().noneMatch(s -> s.modelId().equals(m.job().modelId()))
+    if (fleet.all().stream().noneMatch(s -> s.modelId().equals(m.spec().modelId()))
         && System.nanoTime() - startedNanos < placementSettings.statusTtl().toNanos()) {
       if (early.stream().noneMatch(e -> e.runId().equals(m.runId()))) early.add(m);
       return Behaviors.same();
@@ -276,10 +280,10 @@ public final class PoolAdmission {
       return Behaviors.same();
     }
     long now = System.nanoTime();
-    long deadline = m.deadlineEpochMs() <= 0 ? Job.NO_DEADLINE : now + (m.deadlineEpochMs() - System.currentTimeMillis()) * 1_000_000L;
-    var job = new Job<>(m.runId(), m.tenantId(), m.priority(), now, deadline, 1, new Waiting(m));
-    for (Job<Waiting> j : queue.expire(now)) expired(j);
-    OfferResult<Waiting> offered = queue.offer(job, now, estimatedWaitNanos(m.job()));
+    long deadline = m.deadlineEpochMs() <= 0 ? AdmissionItem.NO_DEADLINE : now + (m.deadlineEpochMs() - System.currentTimeMillis()) * 1_000_000L;
+    var item = new AdmissionItem<>(m.runId(), m.tenantId(), m.priority(), now, deadline, 1, new Waiting(m));
+    for (AdmissionItem<Waiting> j : queue.expire(now)) expired(j);
+    OfferResult<Waiting> offered = queue.offer(item, now, estimatedWaitNanos(m.spec()));
     if (offered instanceof OfferResult.Rejected<Waiting> rejected) {
       String detail = rejected.code() == ErrorCode.CAPACITY_EXHAUSTED
           ? "pool " + poolId + " is busy: " + reserved.size() + " running, " + (queue.size() + held.size()) + " queued (" + rejected.reason() + ")"
@@ -311,13 +315,13 @@ public final class PoolAdmission {
   /** Runs of {@code tenant} waiting here: queued or held back. */
   private int waitingOf(String tenant) {
     int n = queue.depth(tenant);
-    for (Job<Waiting> j : held) if (j.tenant().equals(tenant)) n++;
+    for (AdmissionItem<Waiting> j : held) if (j.tenant().equals(tenant)) n++;
     return n;
   }
 
   private boolean isWaiting(String runId) {
     if (queue.contains(runId)) return true;
-    for (Job<Waiting> j : held) if (j.id().equals(runId)) return true;
+    for (AdmissionItem<Waiting> j : held) if (j.id().equals(runId)) return true;
     return false;
   }
 
@@ -325,12 +329,12 @@ public final class PoolAdmission {
    * How long a new run would wait: with a free sequence for its model, nothing; else whole rounds of the
    * runs ahead of it over the model's sequences, at the average run length.
    */
-  private long estimatedWaitNanos(JobSpec job) {
+  private long estimatedWaitNanos(PlacementSpec spec) {
     if (averageRunNanos <= 0) return 0;
     int total = 0;
     int free = 0;
     for (SlotStatus s : fleet.all()) {
-      if (s.modelId().equals(job.modelId()) && s.ready()) {
+      if (s.modelId().equals(spec.modelId()) && s.ready()) {
         total += s.slotsTotal();
         free += s.slotsFree();
       }
@@ -344,8 +348,8 @@ public final class PoolAdmission {
   private void dispatch() {
     long now = System.nanoTime();
     // Runs held back for a free sequence of their model go first, in the order they left the queue.
-    for (Iterator<Job<Waiting>> it = held.iterator(); it.hasNext(); ) {
-      Job<Waiting> j = it.next();
+    for (Iterator<AdmissionItem<Waiting>> it = held.iterator(); it.hasNext(); ) {
+      AdmissionItem<Waiting> j = it.next();
       if (j.expiredAt(now)) {
         it.remove();
         expired(j);
@@ -357,13 +361,13 @@ public final class PoolAdmission {
       PollResult<Waiting> next = queue.poll(now);
       next.expired().forEach(this::expired);
       if (next.next().isEmpty()) break;
-      Job<Waiting> j = next.next().get();
+      AdmissionItem<Waiting> j = next.next().get();
       if (!tryStart(j, now)) held.add(j);
     }
   }
 
   /** Places and starts {@code j} if a slot has a free sequence for it; false if it must wait. */
-  private boolean tryStart(Job<Waiting> j, long now) {
+  private boolean tryStart(AdmissionItem<Waiting> j, long now) {
     Submit m = j.payload().submit();
     PlacementDecision d = decide(m, true);
     if (d.chosen() == null) {
@@ -392,7 +396,7 @@ public final class PoolAdmission {
   }
 
   private PlacementDecision decide(Submit m, boolean needFreeSequence) {
-    PlacementDecision d = placement.decide(fleet, m.job(), m.runId(), m.tenantId(), needFreeSequence, breakers.blocked(System.nanoTime()));
+    PlacementDecision d = placement.decide(fleet, m.spec(), m.runId(), m.tenantId(), needFreeSequence, breakers.blocked(System.nanoTime()));
     decisionTimer.record(d.decisionNanos(), TimeUnit.NANOSECONDS);
     metrics.counter("dalang_placement_cache", "result", d.cacheHit() ? "hit" : "miss").increment();
     return d;
@@ -425,7 +429,7 @@ public final class PoolAdmission {
     if (queue.remove(runId).isEmpty()) held.removeIf(j -> j.id().equals(runId));
   }
 
-  private void expired(Job<Waiting> j) {
+  private void expired(AdmissionItem<Waiting> j) {
     Submit m = j.payload().submit();
     count("rejected", ErrorCode.TIMEOUT);
     m.replyTo().tell(new Rejected(m.runId(), DalangError.of(ErrorCode.TIMEOUT,
@@ -442,7 +446,7 @@ public final class PoolAdmission {
   private void publishDepth() {
     var rows = new ArrayList<MultiGauge.Row<?>>();
     Map<String, Integer> heldBy = new HashMap<>();
-    for (Job<Waiting> j : held) heldBy.merge(j.tenant(), 1, Integer::sum);
+    for (AdmissionItem<Waiting> j : held) heldBy.merge(j.tenant(), 1, Integer::sum);
     long now = System.nanoTime();
     for (Iterator<Map.Entry<String, Long>> it = tenantsSeen.entrySet().iterator(); it.hasNext(); ) {
       var e = it.next();

@@ -1,9 +1,9 @@
 package io.dalang.actors.engine;
 
-import io.dalang.actors.admission.AdmissionQueue;
-import io.dalang.actors.admission.Job;
-import io.dalang.actors.admission.OfferResult;
-import io.dalang.actors.admission.PollResult;
+import io.dalang.actors.admission.internal.AdmissionQueue;
+import io.dalang.actors.admission.internal.AdmissionItem;
+import io.dalang.actors.admission.internal.OfferResult;
+import io.dalang.actors.admission.internal.PollResult;
 import io.dalang.actors.admission.Priority;
 import io.dalang.actors.placement.SlotStatus;
 import io.dalang.actors.slot.ModelSlotEntity;
@@ -405,14 +405,14 @@ public final class EngineActor {
       return Behaviors.same();
     }
     long now = System.nanoTime();
-    long deadline = g.deadlineEpochMs() <= 0 ? Job.NO_DEADLINE
+    long deadline = g.deadlineEpochMs() <= 0 ? AdmissionItem.NO_DEADLINE
         : now + (g.deadlineEpochMs() - System.currentTimeMillis()) * 1_000_000L;
-    var job = new Job<>(g.request().runId(), g.tenant(), g.priority(), now, deadline, 1, new Waiting(g.request(), sink, now));
-    OfferResult<Waiting> r = waiting.offer(job, now, estimatedWaitNanos());
+    var item = new AdmissionItem<>(g.request().runId(), g.tenant(), g.priority(), now, deadline, 1, new Waiting(g.request(), sink, now));
+    OfferResult<Waiting> r = waiting.offer(item, now, estimatedWaitNanos());
     if (r instanceof OfferResult.Rejected<Waiting> rejected) {
       String detail = rejected.code() == ErrorCode.CAPACITY_EXHAUSTED
           ? "slot " + spec.slotId() + " is busy: " + running.size() + " running and " + waiting.size() + " queued" : rejected.reason();
-      fail(job, rejected.code(), detail);
+      fail(item, rejected.code(), detail);
     } else if (r instanceof OfferResult.AdmittedEvicting<Waiting> evicting) {
       fail(evicting.victim(), ErrorCode.CAPACITY_EXHAUSTED, "evicted from the full queue of slot " + spec.slotId() + " by a higher-priority run");
     }
@@ -427,12 +427,12 @@ public final class EngineActor {
     return (long) (Math.ceil((waiting.size() + 1) / (double) p) * averageRunNanos);
   }
 
-  private static void fail(Job<Waiting> job, ErrorCode code, String message) {
-    job.payload().sink().accept(new GenerationEvent.Failed(job.id(), DalangError.of(code, message), 0, EngineTimings.NONE));
+  private static void fail(AdmissionItem<Waiting> item, ErrorCode code, String message) {
+    item.payload().sink().accept(new GenerationEvent.Failed(item.id(), DalangError.of(code, message), 0, EngineTimings.NONE));
   }
 
-  private void failExpired(List<Job<Waiting>> expired) {
-    for (Job<Waiting> j : expired) fail(j, ErrorCode.TIMEOUT, "the run's deadline passed while it waited for slot " + spec.slotId());
+  private void failExpired(List<AdmissionItem<Waiting>> expired) {
+    for (AdmissionItem<Waiting> j : expired) fail(j, ErrorCode.TIMEOUT, "the run's deadline passed while it waited for slot " + spec.slotId());
   }
 
   private Behavior<Command> onCancel(Cancel c) {
@@ -499,7 +499,7 @@ public final class EngineActor {
     running.clear();
     var unavailable = DalangError.of(ErrorCode.ENGINE_UNAVAILABLE, why + "; the request was not started");
     failExpired(waiting.expire(System.nanoTime()));
-    for (Job<Waiting> j : waiting.drain()) j.payload().sink().accept(new GenerationEvent.Failed(j.id(), unavailable, 0, EngineTimings.NONE, true));
+    for (AdmissionItem<Waiting> j : waiting.drain()) j.payload().sink().accept(new GenerationEvent.Failed(j.id(), unavailable, 0, EngineTimings.NONE, true));
     state = "Loading";
     publish();
     Engine e = engine;

@@ -1,5 +1,6 @@
 package io.dalang.actors.placement;
 
+import io.dalang.actors.placement.internal.FleetTable;
 import io.dalang.protocols.CborSerializable;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;

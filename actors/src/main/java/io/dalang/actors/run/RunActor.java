@@ -5,7 +5,7 @@ import io.dalang.actors.breaker.CircuitBreaker;
 import io.dalang.actors.fallback.FallbackTarget;
 import io.dalang.actors.fallback.Fallbacks;
 import io.dalang.actors.engine.EngineActor;
-import io.dalang.actors.placement.JobSpec;
+import io.dalang.actors.placement.PlacementSpec;
 import io.dalang.actors.placement.PlacementActor;
 import io.dalang.actors.quota.TenantUsage;
 import io.dalang.actors.placement.SlotStatus;
@@ -196,7 +196,7 @@ public final class RunActor {
     out.servedBy(servedBy);
     var pool = ClusterSharding.get(ctx.getSystem()).entityRefFor(PoolAdmission.ENTITY_KEY, poolId);
     var submit = new PoolAdmission.Submit(spec.runId(), spec.tenantId(),
-        JobSpec.of(modelId, java.util.Set.of(poolId), promptTokensAtLeast(spec.request(), settings.limits()), spec.request().maxTokens()),
+        PlacementSpec.of(modelId, java.util.Set.of(poolId), promptTokensAtLeast(spec.request(), settings.limits()), spec.request().maxTokens()),
         spec.priority(), spec.deadlineEpochMs(), ctx.messageAdapter(PoolAdmission.Reply.class, AdmissionReply::new), ctx.getSelf(),
         System.currentTimeMillis(), spec.quotas() == null ? 0 : spec.quotas().queuedJobs());
     pool.tell(submit);

@@ -14,14 +14,14 @@ final class PlacementNarration {
 
   static Map<String, Object> of(PlacementDecision d) {
     var job = new LinkedHashMap<String, Object>();
-    job.put("model", d.job().modelId());
-    job.put("pools", new TreeSet<>(d.job().pools()));
-    job.put("prompt_tokens_at_least", d.job().promptTokens());
-    job.put("max_tokens", d.job().maxTokens());
-    job.put("context_tokens", d.job().contextTokens());
-    job.put("extensions", new TreeSet<>(d.job().extensions()));
-    job.put("min_compute_capability", d.job().minComputeCapability());
-    job.put("quantizations", new TreeSet<>(d.job().quantizations()));
+    job.put("model", d.spec().modelId());
+    job.put("pools", new TreeSet<>(d.spec().pools()));
+    job.put("prompt_tokens_at_least", d.spec().promptTokens());
+    job.put("max_tokens", d.spec().maxTokens());
+    job.put("context_tokens", d.spec().contextTokens());
+    job.put("extensions", new TreeSet<>(d.spec().extensions()));
+    job.put("min_compute_capability", d.spec().minComputeCapability());
+    job.put("quantizations", new TreeSet<>(d.spec().quantizations()));
 
     var candidates = new ArrayList<Map<String, Object>>();
     var sorted = new ArrayList<>(d.candidates());
@@ -43,7 +43,7 @@ final class PlacementNarration {
       m.put("queued", s.queued());
       m.put("feasible", c.feasible());
       m.put("score", Double.isNaN(c.score()) ? null : c.score());
-      m.put("rejections", c.reasons(d.job()));
+      m.put("rejections", c.reasons(d.spec()));
       m.put("chosen", s.slotId().equals(d.chosen()));
       candidates.add(m);
     }
@@ -53,7 +53,7 @@ final class PlacementNarration {
     body.put("decided_at", Instant.ofEpochMilli(d.decidedAtEpochMs()).toString());
     body.put("policy", d.policy().wireName());
     body.put("job", job);
-    body.put("job_spec_hash", d.jobSpecHash());
+    body.put("job_spec_hash", d.specHash());
     body.put("snapshot_version", d.snapshotVersion());
     body.put("cache_hit", d.cacheHit());
     body.put("decision_us", d.decisionNanos() / 1000.0);

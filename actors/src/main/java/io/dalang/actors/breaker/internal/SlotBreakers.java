@@ -1,5 +1,7 @@
-package io.dalang.actors.breaker;
+package io.dalang.actors.breaker.internal;
 
+import io.dalang.actors.breaker.BreakerSettings;
+import io.dalang.actors.breaker.CircuitBreaker;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
