@@ -1,6 +1,7 @@
 package io.dalang.actors.admission;
 
 import io.dalang.actors.NodeRoles;
+import io.dalang.actors.TimeSource;
 import io.dalang.actors.breaker.BreakerSettings;
 import io.dalang.actors.breaker.CircuitBreaker;
 import io.dalang.actors.breaker.internal.SlotBreakers;
@@ -116,21 +117,14 @@ public final class PoolAdmission {
   /** The run will not be served by this pool; {@code decision} is null when placement was not the reason. */
   public record Rejected(String runId, DalangError error, PlacementDecision decision) implements Reply {}
 
-  /** How a pool's admission behaves. */
   /**
+   * How a pool's admission behaves; its clock is {@code placement}'s.
+   *
    * @param lookahead runs dispatched to a slot beyond its parallel sequences, to wait in its engine
    *     actor: the next run starts the moment a sequence frees instead of after a round trip to this
    *     actor. Bounded priority inversion: at most this many runs per slot are committed early.
    */
-  public record Settings(Function<String, AdmissionSettings> queueOf, PlacementSettings placement, int lookahead, BreakerSettings breaker) {
-    public Settings(Function<String, AdmissionSettings> queueOf, PlacementSettings placement, int lookahead) {
-      this(queueOf, placement, lookahead, BreakerSettings.DEFAULTS);
-    }
-
-    public Settings(Function<String, AdmissionSettings> queueOf, PlacementSettings placement) {
-      this(queueOf, placement, 0);
-    }
-  }
+  public record Settings(Function<String, AdmissionSettings> queueOf, PlacementSettings placement, int lookahead, BreakerSettings breaker) {}
 
   public static void init(ActorSystem<?> system, Settings settings, ActorRef<Topic.Command<SlotStatus>> topic, MeterRegistry metrics) {
     ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), settings, topic, metrics)).withRole(NodeRoles.CONTROL));
@@ -152,6 +146,7 @@ public final class PoolAdmission {
   private final String poolId;
   private final int lookahead;
   private final PlacementSettings placementSettings;
+  private final TimeSource time;
   private final FleetTable fleet = new FleetTable();
   private final Placement placement;
   private final AdmissionQueue<Waiting> queue;
@@ -182,18 +177,21 @@ public final class PoolAdmission {
    * and answered for good once the TTL has passed.
    */
   private final List<Submit> early = new ArrayList<>();
-  private final long startedNanos = System.nanoTime();
+  private final long startedNanos;
   private static final long FORGET_IDLE_TENANT_NANOS = TimeUnit.MINUTES.toNanos(5);
 
   private PoolAdmission(ActorContext<Command> ctx, String poolId, Settings settings, MeterRegistry metrics) {
     this.ctx = ctx;
     this.poolId = poolId;
     this.placementSettings = settings.placement();
+    this.time = settings.placement().time();
+    this.startedNanos = time.nanoTime();
     this.lookahead = Math.max(0, settings.lookahead());
-    this.placement = new Placement(settings.placement().policy(), settings.placement().cacheTtl().toNanos(), settings.placement().cacheSize());
+    this.placement = new Placement(settings.placement().policy(), settings.placement().cacheTtl().toNanos(), settings.placement().cacheSize(),
+        time);
     this.queue = new AdmissionQueue<>(settings.queueOf().apply(poolId));
     this.metrics = metrics;
-    this.breakers = new SlotBreakers(poolId, settings.breaker(), metrics);
+    this.breakers = new SlotBreakers(poolId, settings.breaker(), metrics, time);
     this.decisionTimer = Timer.builder("dalang_placement_decision").description("Time to decide where a run goes")
         .publishPercentileHistogram().register(metrics);
     this.depthGauge = MultiGauge.builder("dalang_queue_depth").description("Runs waiting in a pool's admission queue")
@@ -207,20 +205,20 @@ public final class PoolAdmission {
         .onMessage(Submit.class, this::onSubmit)
         .onMessage(Release.class, m -> {
           Gone gone = awaitingOutcome.remove(m.runId());
-          if (gone != null) breakers.record(gone.slotId(), m.runId(), m.outcome(), System.nanoTime());
+          if (gone != null) breakers.record(gone.slotId(), m.runId(), m.outcome(), time.nanoTime());
           release(m.runId(), m.outcome());
           return Behaviors.same();
         })
         .onMessage(OwnerGone.class, m -> {
           Reserved r = reserved.get(m.runId());
-          if (r != null) awaitingOutcome.put(m.runId(), new Gone(r.slotId(), System.nanoTime()));
+          if (r != null) awaitingOutcome.put(m.runId(), new Gone(r.slotId(), time.nanoTime()));
           release(m.runId(), null);
           return Behaviors.same();
         })
         .onMessage(SlotUpdate.class, m -> {
           SlotStatus s = m.status();
           if (!s.poolId().equals(poolId)) return Behaviors.same();
-          if (System.currentTimeMillis() - s.publishedAtMillis() > placementSettings.statusTtl().toMillis()) return Behaviors.same();
+          if (time.epochMillis() - s.publishedAtMillis() > placementSettings.statusTtl().toMillis()) return Behaviors.same();
           fleet.update(withOwnCount(s));
           breakers.know(s.slotId());
           retryEarly();
@@ -228,8 +226,8 @@ public final class PoolAdmission {
           return Behaviors.same();
         })
         .onMessageEquals(Tick.INSTANCE, () -> {
-          long now = System.nanoTime();
-          fleet.expire(System.currentTimeMillis(), placementSettings.statusTtl().toMillis());
+          long now = time.nanoTime();
+          fleet.expire(time.epochMillis(), placementSettings.statusTtl().toMillis());
           breakers.tick(now);
           awaitingOutcome.entrySet().removeIf(e -> {
             if (now - e.getValue().atNanos() < OUTCOME_WAIT_NANOS) return false;
@@ -262,7 +260,7 @@ public final class PoolAdmission {
     }
     if (isWaiting(m.runId())) return Behaviors.same();
     if (fleet.all().stream().noneMatch(s -> s.modelId().equals(m.spec().modelId()))
-        && System.nanoTime() - startedNanos < placementSettings.statusTtl().toNanos()) {
+        && time.nanoTime() - startedNanos < placementSettings.statusTtl().toNanos()) {
       if (early.stream().noneMatch(e -> e.runId().equals(m.runId()))) early.add(m);
       return Behaviors.same();
     }
@@ -279,8 +277,8 @@ public final class PoolAdmission {
           + m.tenantId() + " already has " + m.queuedJobsLimit() + " runs waiting in the queue of pool " + poolId, "queued_jobs", 1), null));
       return Behaviors.same();
     }
-    long now = System.nanoTime();
-    long deadline = m.deadlineEpochMs() <= 0 ? AdmissionItem.NO_DEADLINE : now + (m.deadlineEpochMs() - System.currentTimeMillis()) * 1_000_000L;
+    long now = time.nanoTime();
+    long deadline = m.deadlineEpochMs() <= 0 ? AdmissionItem.NO_DEADLINE : now + (m.deadlineEpochMs() - time.epochMillis()) * 1_000_000L;
     var item = new AdmissionItem<>(m.runId(), m.tenantId(), m.priority(), now, deadline, 1, new Waiting(m));
     for (AdmissionItem<Waiting> j : queue.expire(now)) expired(j);
     OfferResult<Waiting> offered = queue.offer(item, now, estimatedWaitNanos(m.spec()));
@@ -346,7 +344,7 @@ public final class PoolAdmission {
   // Dispatch
 
   private void dispatch() {
-    long now = System.nanoTime();
+    long now = time.nanoTime();
     // Runs held back for a free sequence of their model go first, in the order they left the queue.
     for (Iterator<AdmissionItem<Waiting>> it = held.iterator(); it.hasNext(); ) {
       AdmissionItem<Waiting> j = it.next();
@@ -383,7 +381,7 @@ public final class PoolAdmission {
     busy.merge(slot.slotId(), 1, Integer::sum);
     breakers.dispatched(slot.slotId(), m.runId(), now);
     fleet.update(withOwnCount(slot));
-    var reply = new Dispatched(m.runId(), slot, Math.max(0, System.currentTimeMillis() - m.submittedAtEpochMs()), d);
+    var reply = new Dispatched(m.runId(), slot, Math.max(0, time.epochMillis() - m.submittedAtEpochMs()), d);
     reserved.put(m.runId(), new Reserved(slot.slotId(), reply, now));
     count("dispatched", null);
     m.replyTo().tell(reply);
@@ -396,7 +394,7 @@ public final class PoolAdmission {
   }
 
   private PlacementDecision decide(Submit m, boolean needFreeSequence) {
-    PlacementDecision d = placement.decide(fleet, m.spec(), m.runId(), m.tenantId(), needFreeSequence, breakers.blocked(System.nanoTime()));
+    PlacementDecision d = placement.decide(fleet, m.spec(), m.runId(), m.tenantId(), needFreeSequence, breakers.blocked(time.nanoTime()));
     decisionTimer.record(d.decisionNanos(), TimeUnit.NANOSECONDS);
     metrics.counter("dalang_placement_cache", "result", d.cacheHit() ? "hit" : "miss").increment();
     return d;
@@ -417,8 +415,8 @@ public final class PoolAdmission {
   private void release(String runId, CircuitBreaker.Outcome outcome) {
     Reserved r = reserved.remove(runId);
     if (r != null) {
-      if (outcome != null) breakers.record(r.slotId(), runId, outcome, System.nanoTime());
-      long took = System.nanoTime() - r.startedNanos();
+      if (outcome != null) breakers.record(r.slotId(), runId, outcome, time.nanoTime());
+      long took = time.nanoTime() - r.startedNanos();
       averageRunNanos = averageRunNanos <= 0 ? took : 0.8 * averageRunNanos + 0.2 * took;
       busy.computeIfPresent(r.slotId(), (k, n) -> n > 1 ? n - 1 : null);
       fleet.find(r.slotId()).ifPresent(s -> fleet.update(withOwnCount(s)));
@@ -447,7 +445,7 @@ public final class PoolAdmission {
     var rows = new ArrayList<MultiGauge.Row<?>>();
     Map<String, Integer> heldBy = new HashMap<>();
     for (AdmissionItem<Waiting> j : held) heldBy.merge(j.tenant(), 1, Integer::sum);
-    long now = System.nanoTime();
+    long now = time.nanoTime();
     for (Iterator<Map.Entry<String, Long>> it = tenantsSeen.entrySet().iterator(); it.hasNext(); ) {
       var e = it.next();
       int depth = queue.depth(e.getKey()) + heldBy.getOrDefault(e.getKey(), 0);

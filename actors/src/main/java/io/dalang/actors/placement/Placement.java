@@ -1,12 +1,20 @@
 package io.dalang.actors.placement;
 
+import io.dalang.actors.TimeSource;
 import io.dalang.actors.placement.internal.FleetTable;
+import io.dalang.actors.TimeSource;
 import io.dalang.protocols.error.DalangError;
+import io.dalang.actors.TimeSource;
 import io.dalang.protocols.error.ErrorCode;
+import io.dalang.actors.TimeSource;
 import java.util.ArrayList;
+import io.dalang.actors.TimeSource;
 import java.util.HashMap;
+import io.dalang.actors.TimeSource;
 import java.util.LinkedHashMap;
+import io.dalang.actors.TimeSource;
 import java.util.List;
+import io.dalang.actors.TimeSource;
 import java.util.Map;
 
 /**
@@ -34,6 +42,7 @@ public final class Placement {
 
   private final PlacementPolicy policy;
   private final long cacheTtlNanos;
+  private final TimeSource time;
   private final boolean cacheEnabled;
   private final Map<Key, Filtered> cache;
   private long cacheVersion = -1;
@@ -43,9 +52,11 @@ public final class Placement {
   /**
    * @param cacheTtlNanos how long a cached filtering is used at most; 0 or less disables the cache
    * @param cacheSize how many requirement classes the cache holds, least recently used dropped first
+   * @param time the clock that ages cached filterings and times decisions
    */
-  public Placement(PlacementPolicy policy, long cacheTtlNanos, int cacheSize) {
+  public Placement(PlacementPolicy policy, long cacheTtlNanos, int cacheSize, TimeSource time) {
     this.policy = policy;
+    this.time = time;
     this.cacheTtlNanos = cacheTtlNanos;
     this.cacheEnabled = cacheTtlNanos > 0 && cacheSize > 0;
     this.cache = new LinkedHashMap<>(Math.max(16, Math.min(cacheSize, 1 << 16)), 0.75f, true) {
@@ -96,7 +107,7 @@ public final class Placement {
    */
   public PlacementDecision decide(FleetTable fleet, PlacementSpec spec, String runId, String tenantId, boolean needFreeSequence,
       java.util.Set<String> circuitOpen) {
-    long t0 = System.nanoTime();
+    long t0 = time.nanoTime();
     PlacementSpec.Requirements jc = spec.requirements();
     Filtered f = null;
     boolean hit = false;
@@ -158,7 +169,7 @@ public final class Placement {
     }
     DalangError error = best == null ? rejection(spec, candidates) : null;
     return new PlacementDecision(runId, tenantId, spec, jc, policy, fleet.version(), hit, candidates,
-        best == null ? null : best.slotId(), error, System.currentTimeMillis(), System.nanoTime() - t0);
+        best == null ? null : best.slotId(), error, time.epochMillis(), time.nanoTime() - t0);
   }
 
   private static Filtered filter(FleetTable fleet, PlacementSpec.Requirements jc, long now) {

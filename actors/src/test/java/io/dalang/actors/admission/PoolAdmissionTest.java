@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.dalang.actors.breaker.BreakerSettings;
 import io.dalang.actors.placement.PlacementSpec;
 import io.dalang.actors.placement.PlacementSettings;
 import io.dalang.actors.placement.SlotStatus;
@@ -45,7 +46,7 @@ class PoolAdmissionTest {
     }
 
     Pool(AdmissionSettings queue, SlotStatus... slots) {
-      var settings = new PoolAdmission.Settings(p -> queue, PlacementSettings.defaults(Duration.ofSeconds(30)));
+      var settings = new PoolAdmission.Settings(p -> queue, PlacementSettings.defaults(Duration.ofSeconds(30)), 0, BreakerSettings.DEFAULTS);
       admission = testKit.spawn(PoolAdmission.create(id, settings, topic, new SimpleMeterRegistry()));
       // Statuses published before the admission actor subscribed would be lost (engines publish every second).
       TestProbe<Topic.TopicStats> stats = testKit.createTestProbe();

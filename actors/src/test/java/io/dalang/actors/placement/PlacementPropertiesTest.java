@@ -1,5 +1,6 @@
 package io.dalang.actors.placement;
 
+import io.dalang.actors.TimeSource;
 import io.dalang.actors.placement.internal.FleetTable;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -61,8 +62,8 @@ class PlacementPropertiesTest {
     var fleet = new FleetTable();
     fleet.replaceAll(slots);
     var policy = PlacementPolicy.values()[r.nextInt(3)];
-    var cached = new Placement(policy, Long.MAX_VALUE, 8);
-    var uncached = new Placement(policy, 0, 0);
+    var cached = new Placement(policy, Long.MAX_VALUE, 8, TimeSource.SYSTEM);
+    var uncached = new Placement(policy, 0, 0, TimeSource.SYSTEM);
     var jobs = new ArrayList<PlacementSpec>();
     for (int i = 0; i < 6; i++) jobs.add(randomJob(r));
     for (int step = 0; step < 200; step++) {
@@ -96,8 +97,8 @@ class PlacementPropertiesTest {
     var policy = PlacementPolicy.values()[r.nextInt(3)];
     for (int i = 0; i < 10; i++) {
       PlacementSpec job = randomJob(r);
-      assertEquals(outcome(new Placement(policy, 0, 0).decide(a, job, "r", "t")),
-          outcome(new Placement(policy, 0, 0).decide(b, job, "r", "t")), "job " + job);
+      assertEquals(outcome(new Placement(policy, 0, 0, TimeSource.SYSTEM).decide(a, job, "r", "t")),
+          outcome(new Placement(policy, 0, 0, TimeSource.SYSTEM).decide(b, job, "r", "t")), "job " + job);
     }
   }
 }

@@ -1,5 +1,6 @@
 package io.dalang.actors.placement;
 
+import io.dalang.actors.TimeSource;
 import io.dalang.actors.placement.internal.FleetTable;
 import static io.dalang.actors.placement.Slots.fleet;
 import static io.dalang.actors.placement.Slots.slot;
@@ -16,7 +17,7 @@ class PlacementTest {
   static final long TTL = 10_000_000_000L;
 
   static PlacementDecision decide(FleetTable f, PlacementSpec job) {
-    return new Placement(PlacementPolicy.LEAST_LOADED, TTL, 64).decide(f, job, "run_1", "t1");
+    return new Placement(PlacementPolicy.LEAST_LOADED, TTL, 64, TimeSource.SYSTEM).decide(f, job, "run_1", "t1");
   }
 
   static PlacementSpec job(int prompt, int max) {
@@ -97,16 +98,16 @@ class PlacementTest {
     var f = fleet(slot("a", "p", "m", "n1", "Ready", 4096, 16, 12, 0, now), // 3/4 free, but 4 sequences busy on n1
         slot("b", "p", "m", "n2", "Ready", 4096, 4, 2, 0, now), // half free, 2 busy on n2
         slot("c", "p", "m", "n3", "Ready", 4096, 4, 1, 0, now)); // the busiest slot that has room, 3 busy on n3
-    assertEquals("a", new Placement(PlacementPolicy.LEAST_LOADED, TTL, 8).decide(f, job(1, 1), "r", "t").chosen());
-    assertEquals("c", new Placement(PlacementPolicy.BIN_PACK, TTL, 8).decide(f, job(1, 1), "r", "t").chosen());
-    assertEquals("b", new Placement(PlacementPolicy.SPREAD, TTL, 8).decide(f, job(1, 1), "r", "t").chosen());
+    assertEquals("a", new Placement(PlacementPolicy.LEAST_LOADED, TTL, 8, TimeSource.SYSTEM).decide(f, job(1, 1), "r", "t").chosen());
+    assertEquals("c", new Placement(PlacementPolicy.BIN_PACK, TTL, 8, TimeSource.SYSTEM).decide(f, job(1, 1), "r", "t").chosen());
+    assertEquals("b", new Placement(PlacementPolicy.SPREAD, TTL, 8, TimeSource.SYSTEM).decide(f, job(1, 1), "r", "t").chosen());
   }
 
   @Test
   void binPackFallsBackToTheShortestQueueWhenEverySlotIsFull() {
     long now = System.currentTimeMillis();
     var f = fleet(slot("a", "p", "m", "n1", "Ready", 4096, 4, 0, 5, now), slot("b", "p", "m", "n1", "Ready", 4096, 4, 0, 2, now));
-    assertEquals("b", new Placement(PlacementPolicy.BIN_PACK, TTL, 8).decide(f, job(1, 1), "r", "t").chosen());
+    assertEquals("b", new Placement(PlacementPolicy.BIN_PACK, TTL, 8, TimeSource.SYSTEM).decide(f, job(1, 1), "r", "t").chosen());
   }
 
   @Test
@@ -114,7 +115,7 @@ class PlacementTest {
     var a = slot("a", "p", "m", "Ready", 4);
     var b = slot("b", "p", "m", "Ready", 3);
     var f = fleet(a, b);
-    var placement = new Placement(PlacementPolicy.LEAST_LOADED, TTL, 64);
+    var placement = new Placement(PlacementPolicy.LEAST_LOADED, TTL, 64, TimeSource.SYSTEM);
     var first = placement.decide(f, job(10, 100), "r1", "t");
     assertFalse(first.cacheHit());
     assertEquals("a", first.chosen());
@@ -139,7 +140,7 @@ class PlacementTest {
   @Test
   void aCachedFilteringExpiresAfterItsTtl() throws InterruptedException {
     var f = fleet(slot("a", "p", "m", "Ready", 4));
-    var placement = new Placement(PlacementPolicy.LEAST_LOADED, 1_000_000L, 64); // 1 ms
+    var placement = new Placement(PlacementPolicy.LEAST_LOADED, 1_000_000L, 64, TimeSource.SYSTEM); // 1 ms
     placement.decide(f, job(1, 1), "r1", "t");
     Thread.sleep(5);
     assertFalse(placement.decide(f, job(1, 1), "r2", "t").cacheHit());
@@ -148,7 +149,7 @@ class PlacementTest {
   @Test
   void aDisabledCacheNeverHits() {
     var f = fleet(slot("a", "p", "m", "Ready", 4));
-    var placement = new Placement(PlacementPolicy.LEAST_LOADED, 0, 64);
+    var placement = new Placement(PlacementPolicy.LEAST_LOADED, 0, 64, TimeSource.SYSTEM);
     placement.decide(f, job(1, 1), "r1", "t");
     assertFalse(placement.decide(f, job(1, 1), "r2", "t").cacheHit());
     assertEquals(0, placement.cacheSize());

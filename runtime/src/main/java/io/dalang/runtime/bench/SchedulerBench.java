@@ -1,6 +1,7 @@
 package io.dalang.runtime.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.dalang.actors.TimeSource;
 import io.dalang.actors.admission.internal.AdmissionQueue;
 import io.dalang.actors.admission.AdmissionSettings;
 import io.dalang.actors.admission.internal.AdmissionItem;
@@ -150,7 +151,7 @@ public final class SchedulerBench implements Callable<Integer> {
   /** Warm-up, then the measured decisions, on a fresh world; {@code cacheTtlNanos} 0 disables the cache. */
   private Run run(String name, PlacementPolicy p, long cacheTtlNanos, long publishedAt) {
     var w = new World(publishedAt);
-    var placement = new Placement(p, cacheTtlNanos, cacheSize);
+    var placement = new Placement(p, cacheTtlNanos, cacheSize, TimeSource.SYSTEM);
     long[] latencies = new long[decisions];
     System.gc(); // the garbage of building this world (and of the previous run) is not the decisions'
     System.err.printf("bench: %s run: %d slots, %d warm-up + %d measured decisions%n", name, w.fleet.size(), warmup, decisions);
