@@ -1,5 +1,9 @@
 package io.dalang.actors.run;
 
+import static io.dalang.actors.run.RunState.poolHasRun;
+import static io.dalang.actors.run.RunState.slotOf;
+import static io.dalang.actors.run.RunState.targetOf;
+
 import io.dalang.actors.TimeSource;
 import io.dalang.actors.admission.PoolAdmission;
 import io.dalang.actors.breaker.CircuitBreaker;
@@ -8,19 +12,23 @@ import io.dalang.actors.fallback.FallbackTarget;
 import io.dalang.actors.fallback.Fallbacks;
 import io.dalang.actors.placement.PlacementActor;
 import io.dalang.actors.placement.PlacementSpec;
-import io.dalang.actors.placement.SlotStatus;
+import io.dalang.actors.run.RunState.Admitting;
+import io.dalang.actors.run.RunState.Cancelling;
+import io.dalang.actors.run.RunState.Finished;
+import io.dalang.actors.run.RunState.Generating;
+import io.dalang.actors.run.RunState.Queued;
+import io.dalang.actors.run.RunState.Slot;
+import io.dalang.actors.run.RunState.Target;
 import io.dalang.actors.quota.TenantUsage;
 import io.dalang.actors.telemetry.TelemetryActor;
 import io.dalang.actors.telemetry.ValidRunPolicy;
 import io.dalang.engine.Engine;
-import io.dalang.engine.RemoteOpenAiEndpoint;
 import io.dalang.protocols.error.DalangError;
 import io.dalang.protocols.error.DalangException;
 import io.dalang.protocols.error.ErrorCode;
 import io.dalang.protocols.generation.EngineTimings;
 import io.dalang.protocols.generation.GenerationEvent;
 import io.dalang.protocols.generation.GenerationRequest;
-import io.dalang.protocols.generation.SamplerSettings;
 import io.dalang.protocols.openai.RequestLimits;
 import io.dalang.protocols.telemetry.RunRecord;
 import java.nio.charset.StandardCharsets;
@@ -45,7 +53,7 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
  * error, engine death, timeout, stall, client gone). Lives on the node whose edge took the request.
  * Whether the record is valid for KPIs is the {@link ValidRunPolicy}'s call, from what this actor saw.
  *
- * <p>Lifecycle, one sealed {@link State} each: {@link Admitting} (the tenant's quotas) → {@link Queued}
+ * <p>Lifecycle, one sealed {@link RunState} each: {@link Admitting} (the tenant's quotas) → {@link Queued}
  * (in a pool's admission queue) → {@link Generating} (at a slot's engine, or a remote fallback target)
  * → {@link Finished}; {@link Cancelling} when the client went away while it generated. A run whose
  * engine went away before it started goes back to {@link Queued}, at most {@link #MAX_RESUBMITS} times;
@@ -91,68 +99,6 @@ public final class RunActor {
 
   private enum Timeout implements Command { RUN, RESUBMIT, REDISPATCH, STALL_CHECK, CANCEL_GRACE, ENGINE_GONE }
 
-  // States
-
-  /** Where the run is in its lifecycle, with what it knows there. */
-  sealed interface State {}
-
-  /** The tenant's usage is asked whether the run may go on; {@code target} is the run's own pool, not asked yet. */
-  record Admitting(Target target) implements State {}
-
-  /** Submitted to {@code target}'s pool, waiting for a slot. */
-  record Queued(Target target, int resubmits, long redispatchUntilNanos) implements State {}
-
-  /**
-   * Generating at a slot of the target's pool ({@code slot} set) or at a remote target ({@code remote}
-   * set once it started).
-   */
-  record Generating(Target target, int resubmits, Slot slot, Engine.Generation remote) implements State {
-    Generating withRemote(Engine.Generation g) {
-      return new Generating(target, resubmits, slot, g);
-    }
-  }
-
-  /** The client went away (or read too slowly) during the generation: waiting for the engine's end. */
-  record Cancelling(Generating was) implements State {}
-
-  /** The terminal event was written and the record sent. */
-  record Finished() implements State {}
-
-  /** The target the run is at in {@code s}; null once finished. */
-  static Target targetOf(State s) {
-    if (s instanceof Admitting a) return a.target();
-    if (s instanceof Queued q) return q.target();
-    if (s instanceof Generating g) return g.target();
-    if (s instanceof Cancelling c) return c.was().target();
-    return null;
-  }
-
-  /** The slot the run was dispatched to in {@code s}, null if none. */
-  static Slot slotOf(State s) {
-    if (s instanceof Generating g) return g.slot();
-    if (s instanceof Cancelling c) return c.was().slot();
-    return null;
-  }
-
-  /** Whether a pool's admission knows the run in {@code s}: it is then told when the run leaves it. */
-  static boolean poolHasRun(State s) {
-    return (s instanceof Queued || s instanceof Generating || s instanceof Cancelling) && targetOf(s).isPool();
-  }
-
-  /**
-   * The target trying the run now: a pool ({@code poolId}, {@code modelId}) or a remote endpoint
-   * ({@code poolId} null), with the relay of this attempt, the fallback targets left after it, and the
-   * time the run last waited in a pool's queue (its record's queue time).
-   */
-  record Target(String servedBy, String poolId, String modelId, RunRelay relay, FallbackChain chain, long poolQueueMs) {
-    boolean isPool() {
-      return poolId != null;
-    }
-  }
-
-  /** The slot a pool dispatched the run to, and its engine actor (watched). */
-  record Slot(SlotStatus status, ActorRef<EngineActor.Command> engine) {}
-
   /** How the run reaches the sharded actors it talks to: its tenant's usage and its pools' admission. */
   record Peers(Function<String, RecipientRef<TenantUsage.Command>> usage, Function<String, RecipientRef<PoolAdmission.Command>> pools) {
     static Peers sharded(ClusterSharding sharding) {
@@ -197,7 +143,7 @@ public final class RunActor {
   private final Fallbacks fallbacks;
   private final Peers peers;
   /** The current state: the PostStop signal reads it. */
-  private State state;
+  private RunState state;
   /** The tenant's usage counts the run as in flight: it is told the run's tokens when it ends. */
   private boolean quotaHeld;
 
@@ -367,7 +313,7 @@ public final class RunActor {
    * A failure: the next fallback target takes the run if its chain says so (retriable, nothing sent yet),
    * else the run ends. Never while cancelling: the client is gone.
    */
-  private Behavior<Command> failed(State from, GenerationEvent.Failed f) {
+  private Behavior<Command> failed(RunState from, GenerationEvent.Failed f) {
     Target target = targetOf(from);
     Slot slot = slotOf(from);
     var next = target.chain().next(f.error().code(), target.relay().started());
@@ -475,7 +421,7 @@ public final class RunActor {
    * @param clientGone the client went away or read too slowly before the end: it did not get the whole
    *     stream (always so when cancelling)
    */
-  private Behavior<Command> finish(State from, GenerationEvent terminal, boolean clientGone) {
+  private Behavior<Command> finish(RunState from, GenerationEvent terminal, boolean clientGone) {
     boolean cancelling = from instanceof Cancelling;
     end(from, terminal, breakerOutcome(terminal, clientGone || cancelling), clientGone || cancelling);
     if (!cancelling) out.offer(terminal); // a full buffer here means a too-slow client: the stream then just ends
@@ -483,18 +429,18 @@ public final class RunActor {
     return Behaviors.stopped();
   }
 
-  private void end(State from, GenerationEvent terminal, CircuitBreaker.Outcome outcome, boolean clientGone) {
+  private void end(RunState from, GenerationEvent terminal, CircuitBreaker.Outcome outcome, boolean clientGone) {
     state = new Finished();
     targetOf(from).relay().stop();
     release(from, outcome);
-    RunRecord rec = record(targetOf(from), slotOf(from), terminal, clientGone);
+    RunRecord rec = RunRecordBuilder.of(spec, targetOf(from), slotOf(from), terminal, clientGone, time.nanoTime());
     settle(rec);
     telemetry.tell(new TelemetryActor.RecordRun(rec));
   }
 
   /** Stopped without a terminal event (a bug, or the system shutting down): the client still gets one. */
   private Behavior<Command> stoppedEarly() {
-    State from = state;
+    RunState from = state;
     if (from == null || from instanceof Finished) return Behaviors.same();
     var failed = new GenerationEvent.Failed(spec.runId(), DalangError.of(ErrorCode.INTERNAL, "the run stopped unexpectedly"),
         targetOf(from).relay().tokens(), EngineTimings.NONE);
@@ -512,7 +458,7 @@ public final class RunActor {
   }
 
   /** Frees the run's place in its pool's queue, or the sequence reserved for it; {@code outcome} feeds the slot's breaker. */
-  private void release(State from, CircuitBreaker.Outcome outcome) {
+  private void release(RunState from, CircuitBreaker.Outcome outcome) {
     if (!poolHasRun(from)) return;
     peers.pools().apply(targetOf(from).poolId())
         .tell(new PoolAdmission.Release(spec.runId(), slotOf(from) == null ? CircuitBreaker.Outcome.NEUTRAL : outcome));
@@ -568,61 +514,5 @@ public final class RunActor {
       bytes = r.prompt().getBytes(StandardCharsets.UTF_8).length;
     }
     return limits.tokensAtLeast(bytes);
-  }
-
-  /** The run's record, from what this actor and its relay saw. */
-  RunRecord record(Target target, Slot slot, GenerationEvent terminal, boolean clientGone) {
-    long now = time.nanoTime();
-    RunRelay relay = target.relay();
-    SlotStatus s = slot == null ? null : slot.status();
-    EngineTimings timings = EngineTimings.NONE;
-    int promptTokens = 0;
-    int completion = relay.tokens();
-    long firstTokenNanos = relay.firstTokenNanos();
-    String outcome = "ok";
-    String finish = null;
-    if (terminal instanceof GenerationEvent.End end) {
-      timings = end.timings();
-      promptTokens = end.usage().promptTokens();
-      completion = end.usage().completionTokens();
-      finish = end.finishReason();
-    } else if (terminal instanceof GenerationEvent.Failed f) {
-      timings = f.timings();
-      outcome = f.error().code().code();
-    }
-    // What Dalang saw of the engine's work when the engine's own timings say nothing (most failures).
-    double measured = relay.started() ? Math.max(0, relay.lastEventNanos() - relay.startedNanos()) / 1e9 : 0;
-    var reasons = ValidRunPolicy.reasons(spec.runId(), terminal, new ValidRunPolicy.Observed(clientGone,
-        s != null ? s.restarts() : -1, relay.started(), relay.engineRestarts(), relay.tokens()));
-    double genSeconds = timings.predictedMs() > 0 ? timings.predictedMs() / 1000
-        : firstTokenNanos > 0 ? (now - firstTokenNanos) / 1e9 : 0;
-    int seen = relay.tokens();
-    var started = relay.startedEvent(); // its determinism signals, as the engine actor stamped them; null: no engine started the run
-    return new RunRecordBuilder(spec.runId())
-        .tenant(spec.tenantId())
-        .model(spec.modelId())
-        .pool(s != null ? s.poolId() : null)
-        .slot(s != null ? s.slotId() : null)
-        .engine(s != null ? s.engineKind() : target.isPool() ? null : RemoteOpenAiEndpoint.KIND)
-        .stream(spec.stream())
-        .receivedAtEpochMs(spec.receivedAtEpochMs())
-        .queueMs(target.poolQueueMs() + relay.queueMs())
-        .ttftMs(firstTokenNanos > 0 ? (firstTokenNanos - spec.receivedAtNanos()) / 1e6 : 0)
-        .promptTokens(promptTokens)
-        .completionTokens(completion)
-        .tokensPerSecond(genSeconds > 0 && completion > 1 ? completion / genSeconds : 0)
-        .times(RunTimes.of((now - spec.receivedAtNanos()) / 1e9, timings, measured))
-        .outcome(outcome)
-        .finishReason(finish)
-        .quality(ValidRunPolicy.quality(reasons), reasons)
-        .meanInterTokenMs(seen > 1 ? (relay.lastTokenNanos() - firstTokenNanos) / 1e6 / (seen - 1) : 0)
-        .servedBy(target.servedBy())
-        .engineVersion(started != null ? started.engineVersion() : null)
-        .engineDigest(started != null ? started.engineDigest() : null)
-        .modelDigest(started != null ? started.modelDigest() : null)
-        .sampler(SamplerSettings.of(spec.request()))
-        .device(started != null ? started.device() : null)
-        .gpuLayers(started != null ? started.gpuLayers() : 0)
-        .build();
   }
 }

@@ -1,5 +1,10 @@
 package io.dalang.actors.run;
 
+import io.dalang.actors.placement.SlotStatus;
+import io.dalang.actors.telemetry.ValidRunPolicy;
+import io.dalang.engine.RemoteOpenAiEndpoint;
+import io.dalang.protocols.generation.EngineTimings;
+import io.dalang.protocols.generation.GenerationEvent;
 import io.dalang.protocols.generation.SamplerSettings;
 import io.dalang.protocols.telemetry.RunRecord;
 import java.util.List;
@@ -23,7 +28,7 @@ final class RunRecordBuilder {
   private int promptTokens;
   private int completionTokens;
   private double tokensPerSecond;
-  private RunTimes times = RunTimes.of(0, io.dalang.protocols.generation.EngineTimings.NONE, 0);
+  private RunTimes times = RunTimes.of(0, EngineTimings.NONE, 0);
   private String outcome;
   private String finishReason;
   private String runQuality;
@@ -74,5 +79,60 @@ final class RunRecordBuilder {
         promptTokens, completionTokens, tokensPerSecond, times.internalSeconds(), times.internalFromEngine(), times.totalSeconds(),
         times.overheadRatio(), outcome, finishReason, runQuality, qualityReasons, meanInterTokenMs, sidecar, servedBy, engineVersion,
         engineDigest, modelDigest, sampler, device, gpuLayers);
+  }
+
+  /** The record of {@code spec}'s run, ended by {@code terminal} at {@code now}, from what its actor and relay saw. */
+  static RunRecord of(RunSpec spec, RunState.Target target, RunState.Slot slot, GenerationEvent terminal, boolean clientGone, long now) {
+    RunRelay relay = target.relay();
+    SlotStatus s = slot == null ? null : slot.status();
+    EngineTimings timings = EngineTimings.NONE;
+    int promptTokens = 0;
+    int completion = relay.tokens();
+    long firstTokenNanos = relay.firstTokenNanos();
+    String outcome = "ok";
+    String finish = null;
+    if (terminal instanceof GenerationEvent.End end) {
+      timings = end.timings();
+      promptTokens = end.usage().promptTokens();
+      completion = end.usage().completionTokens();
+      finish = end.finishReason();
+    } else if (terminal instanceof GenerationEvent.Failed f) {
+      timings = f.timings();
+      outcome = f.error().code().code();
+    }
+    // What Dalang saw of the engine's work when the engine's own timings say nothing (most failures).
+    double measured = relay.started() ? Math.max(0, relay.lastEventNanos() - relay.startedNanos()) / 1e9 : 0;
+    var reasons = ValidRunPolicy.reasons(spec.runId(), terminal, new ValidRunPolicy.Observed(clientGone,
+        s != null ? s.restarts() : -1, relay.started(), relay.engineRestarts(), relay.tokens()));
+    double genSeconds = timings.predictedMs() > 0 ? timings.predictedMs() / 1000
+        : firstTokenNanos > 0 ? (now - firstTokenNanos) / 1e9 : 0;
+    int seen = relay.tokens();
+    var started = relay.startedEvent(); // its determinism signals, as the engine actor stamped them; null: no engine started the run
+    return new RunRecordBuilder(spec.runId())
+        .tenant(spec.tenantId())
+        .model(spec.modelId())
+        .pool(s != null ? s.poolId() : null)
+        .slot(s != null ? s.slotId() : null)
+        .engine(s != null ? s.engineKind() : target.isPool() ? null : RemoteOpenAiEndpoint.KIND)
+        .stream(spec.stream())
+        .receivedAtEpochMs(spec.receivedAtEpochMs())
+        .queueMs(target.poolQueueMs() + relay.queueMs())
+        .ttftMs(firstTokenNanos > 0 ? (firstTokenNanos - spec.receivedAtNanos()) / 1e6 : 0)
+        .promptTokens(promptTokens)
+        .completionTokens(completion)
+        .tokensPerSecond(genSeconds > 0 && completion > 1 ? completion / genSeconds : 0)
+        .times(RunTimes.of((now - spec.receivedAtNanos()) / 1e9, timings, measured))
+        .outcome(outcome)
+        .finishReason(finish)
+        .quality(ValidRunPolicy.quality(reasons), reasons)
+        .meanInterTokenMs(seen > 1 ? (relay.lastTokenNanos() - firstTokenNanos) / 1e6 / (seen - 1) : 0)
+        .servedBy(target.servedBy())
+        .engineVersion(started != null ? started.engineVersion() : null)
+        .engineDigest(started != null ? started.engineDigest() : null)
+        .modelDigest(started != null ? started.modelDigest() : null)
+        .sampler(SamplerSettings.of(spec.request()))
+        .device(started != null ? started.device() : null)
+        .gpuLayers(started != null ? started.gpuLayers() : 0)
+        .build();
   }
 }
