@@ -1,6 +1,7 @@
 package io.dalang.actors.run;
 
 import com.typesafe.config.Config;
+import io.dalang.actors.TimeSource;
 import io.dalang.protocols.openai.RequestLimits;
 import java.time.Duration;
 
@@ -12,9 +13,10 @@ import java.time.Duration;
  * @param redispatchWait how long a run whose engine went away before it started waits for a Ready slot
  *     of its pool (its engine restarting) before it fails with {@code no_ready_slot}
  * @param limits {@code dalang.limits}: the caps every edge checks a request against before it becomes a run
+ * @param time the clock a run's stall check, record and submission times read; {@link TimeSource#SYSTEM} but in tests
  */
 public record RunSettings(Duration timeout, Duration stallTimeout, Duration resubmitInterval, int defaultMaxTokens,
-    Duration redispatchWait, RequestLimits limits) {
+    Duration redispatchWait, RequestLimits limits, TimeSource time) {
 
   public static RunSettings from(Config c) {
     Config r = c.getConfig("dalang.runs");
@@ -22,6 +24,11 @@ public record RunSettings(Duration timeout, Duration stallTimeout, Duration resu
     return new RunSettings(r.getDuration("timeout"), r.getDuration("stall-timeout"), r.getDuration("resubmit-interval"),
         r.getInt("default-max-tokens"), r.getDuration("redispatch-wait"),
         new RequestLimits(l.getInt("stop-sequences"), (int) l.getBytes("stop-bytes").longValue(), l.getInt("messages"),
-            l.getBytes("prompt-bytes"), l.getInt("nesting-depth"), l.getBytes("body-bytes"), l.getInt("bytes-per-token")));
+            l.getBytes("prompt-bytes"), l.getInt("nesting-depth"), l.getBytes("body-bytes"), l.getInt("bytes-per-token")),
+        TimeSource.SYSTEM);
+  }
+
+  public RunSettings withTime(TimeSource t) {
+    return new RunSettings(timeout, stallTimeout, resubmitInterval, defaultMaxTokens, redispatchWait, limits, t);
   }
 }

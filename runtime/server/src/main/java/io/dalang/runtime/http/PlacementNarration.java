@@ -20,21 +20,21 @@ final class PlacementNarration {
 
   static Map<String, Object> of(PlacementDecision d) {
     var job = new LinkedHashMap<String, Object>();
-    job.put("model", d.job().modelId());
-    job.put("pools", new TreeSet<>(d.job().pools()));
-    job.put("prompt_tokens_at_least", d.job().promptTokens());
-    job.put("max_tokens", d.job().maxTokens());
-    job.put("context_tokens", d.job().contextTokens());
-    job.put("extensions", new TreeSet<>(d.job().extensions()));
-    job.put("min_compute_capability", d.job().minComputeCapability());
-    job.put("quantizations", new TreeSet<>(d.job().quantizations()));
+    job.put("model", d.spec().modelId());
+    job.put("pools", new TreeSet<>(d.spec().pools()));
+    job.put("prompt_tokens_at_least", d.spec().promptTokens());
+    job.put("max_tokens", d.spec().maxTokens());
+    job.put("context_tokens", d.spec().contextTokens());
+    job.put("extensions", new TreeSet<>(d.spec().extensions()));
+    job.put("min_compute_capability", d.spec().minComputeCapability());
+    job.put("quantizations", new TreeSet<>(d.spec().quantizations()));
 
     var candidates = new ArrayList<Candidate>();
     var sorted = new ArrayList<>(d.candidates());
     sorted.sort(Comparator.comparing(c -> c.slot().slotId()));
     for (var c : sorted) {
       candidates.add(new Candidate(SlotViews.candidate(c.slot()), c.feasible(), Double.isNaN(c.score()) ? null : c.score(),
-          c.reasons(d.job()), c.slot().slotId().equals(d.chosen())));
+          c.reasons(d.spec()), c.slot().slotId().equals(d.chosen())));
     }
 
     var body = new LinkedHashMap<String, Object>();
@@ -42,7 +42,7 @@ final class PlacementNarration {
     body.put("decided_at", Instant.ofEpochMilli(d.decidedAtEpochMs()).toString());
     body.put("policy", d.policy().wireName());
     body.put("job", job);
-    body.put("job_spec_hash", d.jobSpecHash());
+    body.put("job_spec_hash", d.specHash());
     body.put("snapshot_version", d.snapshotVersion());
     body.put("cache_hit", d.cacheHit());
     body.put("decision_us", d.decisionNanos() / 1000.0);

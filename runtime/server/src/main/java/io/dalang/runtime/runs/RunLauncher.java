@@ -46,11 +46,6 @@ public final class RunLauncher {
   private final int streamBuffer;
   private final Fallbacks fallbacks;
 
-  public RunLauncher(ActorSystem<?> system, ActorRef<PlacementActor.Command> placement,
-      ActorRef<TelemetryActor.Command> telemetry, RunSettings settings, int streamBuffer) {
-    this(system, placement, telemetry, settings, streamBuffer, Fallbacks.none());
-  }
-
   /** @param fallbacks how runs reach their tenants' fallback targets (remote keys, the fallback counter) */
   public RunLauncher(ActorSystem<?> system, ActorRef<PlacementActor.Command> placement,
       ActorRef<TelemetryActor.Command> telemetry, RunSettings settings, int streamBuffer, Fallbacks fallbacks) {
@@ -122,7 +117,7 @@ public final class RunLauncher {
       throw new DalangException(ErrorCode.MODEL_NOT_FOUND, "model '" + v.model() + "' does not exist or is not served to this tenant");
     }
     var spec = new RunSpec(principal.tenantId(), principal.pools(), principal.models().get(v.model()), v.model(), v.generation(), v.stream(),
-        receivedAtNanos, System.currentTimeMillis(), priority, deadlineEpochMs, principal.quotas(), principal.fallbacks());
+        receivedAtNanos, settings.time().epochMillis(), priority, deadlineEpochMs, principal.quotas(), principal.fallbacks());
     if (log.isDebugEnabled()) {
       log.debug("run {} for tenant {} on model {}: {}", spec.runId(), spec.tenantId(), v.model(), promptPreview(principal.tenantId(), v.generation()));
     }

@@ -1,13 +1,14 @@
 package io.dalang.runtime.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.dalang.actors.admission.AdmissionQueue;
+import io.dalang.actors.TimeSource;
+import io.dalang.actors.admission.internal.AdmissionQueue;
 import io.dalang.actors.admission.AdmissionSettings;
-import io.dalang.actors.admission.Job;
+import io.dalang.actors.admission.internal.AdmissionItem;
 import io.dalang.actors.admission.OverflowPolicy;
 import io.dalang.actors.admission.Priority;
-import io.dalang.actors.placement.FleetTable;
-import io.dalang.actors.placement.JobSpec;
+import io.dalang.actors.placement.internal.FleetTable;
+import io.dalang.actors.placement.PlacementSpec;
 import io.dalang.actors.placement.Placement;
 import io.dalang.actors.placement.PlacementDecision;
 import io.dalang.actors.placement.PlacementPolicy;
@@ -33,13 +34,13 @@ import picocli.CommandLine.Option;
  * placement decision cache and once without.
  *
  * <p>One decision is what the scheduler does for one request, on one thread: offer the run as a
- * {@link Job} to the {@link AdmissionQueue} of the pool that serves its model to its tenant, poll that
+ * {@link AdmissionItem} to the {@link AdmissionQueue} of the pool that serves its model to its tenant, poll that
  * queue (deficit round robin picks which tenant's job goes next; each queue holds a {@code --backlog} so
  * that the choice is real), run {@link Placement#decide} for the polled job on the {@link FleetTable},
  * and book the outcome as load: the chosen slot loses a free sequence (or gains a queued run), and a
  * random earlier placement gives its sequence back, so the fleet stays near 75% busy. What it does not
  * include: no engines, no actors, no messages, no network, no persistence, no metrics; the request's
- * random draws and its {@link JobSpec} are made before the clock starts. Every {@code --churn} decisions
+ * random draws and its {@link PlacementSpec} are made before the clock starts. Every {@code --churn} decisions
  * one slot restarts (structural change, outside the clock): the slot taken down last time comes back
  * Ready and another goes to Loading, so the fleet version moves and the cache is dropped now and then.
  *
@@ -97,7 +98,7 @@ public final class SchedulerBench implements Callable<Integer> {
   @Option(names = "--backlog", defaultValue = "16", description = "Jobs kept waiting in each pool's queue (capacity " + QUEUE_CAPACITY + ") (default ${DEFAULT-VALUE})")
   int backlog;
 
-  @Option(names = "--cache-size", defaultValue = "4096", description = "Job classes the decision cache holds in the cached run (default ${DEFAULT-VALUE})")
+  @Option(names = "--cache-size", defaultValue = "4096", description = "AdmissionItem classes the decision cache holds in the cached run (default ${DEFAULT-VALUE})")
   int cacheSize;
 
   @Option(names = "--cache-ttl-ms", defaultValue = "10000", description = "Decision cache TTL in the cached run (default ${DEFAULT-VALUE})")
@@ -151,7 +152,7 @@ public final class SchedulerBench implements Callable<Integer> {
   /** Warm-up, then the measured decisions, on a fresh world; {@code cacheTtlNanos} 0 disables the cache. */
   private Run run(String name, PlacementPolicy p, long cacheTtlNanos, long publishedAt) {
     var w = new World(publishedAt);
-    var placement = new Placement(p, cacheTtlNanos, cacheSize);
+    var placement = new Placement(p, cacheTtlNanos, cacheSize, TimeSource.SYSTEM);
     long[] latencies = new long[decisions];
     System.gc(); // the garbage of building this world (and of the previous run) is not the decisions'
     System.err.printf("bench: %s run: %d slots, %d warm-up + %d measured decisions%n", name, w.fleet.size(), warmup, decisions);
@@ -176,13 +177,13 @@ public final class SchedulerBench implements Callable<Integer> {
       // The request as it reaches the scheduler: drawn before the clock starts.
       Tenant t = w.tenantTable[w.rng.nextInt(w.tenantTable.length)];
       int r = w.rng.nextInt(t.models().length);
-      JobSpec spec = w.spec(t.models()[r], t.queues()[r]);
+      PlacementSpec spec = w.spec(t.models()[r], t.queues()[r]);
       String runId = Integer.toString(i);
-      AdmissionQueue<JobSpec> queue = w.queues.get(t.queues()[r]);
+      AdmissionQueue<PlacementSpec> queue = w.queues.get(t.queues()[r]);
 
       long t0 = System.nanoTime();
-      if (!queue.offer(new Job<>(runId, t.id(), Priority.INTERACTIVE, t0, Job.NO_DEADLINE, 1, spec), t0).admitted()) notAdmitted++;
-      Job<JobSpec> next = queue.poll(t0).next().orElse(null);
+      if (!queue.offer(new AdmissionItem<>(runId, t.id(), Priority.INTERACTIVE, t0, AdmissionItem.NO_DEADLINE, 1, spec), t0).admitted()) notAdmitted++;
+      AdmissionItem<PlacementSpec> next = queue.poll(t0).next().orElse(null);
       if (next != null) {
         PlacementDecision d = placement.decide(w.fleet, next.payload(), next.id(), next.tenant());
         decideNanos += d.decisionNanos();
@@ -217,7 +218,7 @@ public final class SchedulerBench implements Callable<Integer> {
     String[] poolIds;
     final String[] modelIds = new String[models];
     final Tenant[] tenantTable = new Tenant[tenants];
-    final List<AdmissionQueue<JobSpec>> queues = new ArrayList<>(pools);
+    final List<AdmissionQueue<PlacementSpec>> queues = new ArrayList<>(pools);
     /** Slot indexes of the placements still holding load; one at random is released per new one. */
     final int[] holding;
     int held;
@@ -272,12 +273,12 @@ public final class SchedulerBench implements Callable<Integer> {
       var settings = new AdmissionSettings(QUEUE_CAPACITY, OverflowPolicy.REJECT, Map.of(), 1, 1);
       long now = System.nanoTime();
       for (int p = 0; p < pools; p++) {
-        var queue = new AdmissionQueue<JobSpec>(settings);
+        var queue = new AdmissionQueue<PlacementSpec>(settings);
         List<Tenant> ts = tenantsOfPool.get(p);
         int[] served = modelsOfPool.get(p).stream().mapToInt(Integer::intValue).toArray();
         for (int b = 0; b < backlog && !ts.isEmpty(); b++) {
           Tenant t = ts.get(rng.nextInt(ts.size()));
-          queue.offer(new Job<>("backlog-" + p + "-" + b, t.id(), Priority.INTERACTIVE, now, Job.NO_DEADLINE, 1,
+          queue.offer(new AdmissionItem<>("backlog-" + p + "-" + b, t.id(), Priority.INTERACTIVE, now, AdmissionItem.NO_DEADLINE, 1,
               spec(served[rng.nextInt(served.length)], p)), now);
         }
         queues.add(queue);
@@ -288,8 +289,8 @@ public final class SchedulerBench implements Callable<Integer> {
      * A request for {@code model} as pool {@code pool}'s admission sees it (each pool's queue places on
      * its own slots, so the job names that pool): prompt 16..2048 tokens, max_tokens 16..1024.
      */
-    JobSpec spec(int model, int pool) {
-      return JobSpec.of(modelIds[model], Set.of(poolIds[pool]), 16 + rng.nextInt(2033), 16 + rng.nextInt(1009));
+    PlacementSpec spec(int model, int pool) {
+      return PlacementSpec.of(modelIds[model], Set.of(poolIds[pool]), 16 + rng.nextInt(2033), 16 + rng.nextInt(1009));
     }
 
     /** Books a placement on slot {@code i} and releases a random earlier one once the fleet is at steady state. */

@@ -1,6 +1,9 @@
-package io.dalang.actors.placement;
+package io.dalang.actors.placement.internal;
 
 import static io.dalang.actors.placement.Slots.slot;
+
+import io.dalang.actors.placement.SlotStatus;
+import io.dalang.actors.placement.Slots;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

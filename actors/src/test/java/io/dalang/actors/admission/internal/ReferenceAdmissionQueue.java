@@ -1,5 +1,8 @@
-package io.dalang.actors.admission;
+package io.dalang.actors.admission.internal;
 
+import io.dalang.actors.admission.OverflowPolicy;
+import io.dalang.actors.admission.Priority;
+import io.dalang.actors.admission.AdmissionSettings;
 import io.dalang.protocols.error.ErrorCode;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -24,7 +27,7 @@ final class ReferenceAdmissionQueue<T> {
   }
 
   private final AdmissionSettings settings;
-  private final List<Job<T>> jobs = new ArrayList<>();
+  private final List<AdmissionItem<T>> jobs = new ArrayList<>();
   /** Per priority class, the tenants with jobs in ring order; element 0 has the turn. */
   private final List<List<Tenant>> rings = new ArrayList<>();
 
@@ -39,18 +42,18 @@ final class ReferenceAdmissionQueue<T> {
     return "admitted";
   }
 
-  String offer(Job<T> job, long now, long estimatedWait) {
+  String offer(AdmissionItem<T> job, long now, long estimatedWait) {
     if (jobs.stream().anyMatch(j -> j.id().equals(job.id()))) return "rejected " + ErrorCode.INVALID_REQUEST + " retry after 0 ms";
-    if (job.deadlineNanos() != Job.NO_DEADLINE && now + estimatedWait > job.deadlineNanos()) {
+    if (job.deadlineNanos() != AdmissionItem.NO_DEADLINE && now + estimatedWait > job.deadlineNanos()) {
       return "rejected " + ErrorCode.TIMEOUT + " retry after 0 ms";
     }
     String outcome = "admitted";
     if (jobs.size() >= settings.capacity()) {
       String full = "rejected " + ErrorCode.CAPACITY_EXHAUSTED + " retry after " + (estimatedWait + 999_999) / 1_000_000 + " ms";
       if (settings.policy() == OverflowPolicy.REJECT) return full;
-      Priority lowest = jobs.stream().map(Job::priority).max(Comparator.naturalOrder()).orElseThrow();
+      Priority lowest = jobs.stream().map(AdmissionItem::priority).max(Comparator.naturalOrder()).orElseThrow();
       if (lowest.ordinal() <= job.priority().ordinal()) return full;
-      Job<T> victim = jobs.stream().filter(j -> j.priority() == lowest).findFirst().orElseThrow();
+      AdmissionItem<T> victim = jobs.stream().filter(j -> j.priority() == lowest).findFirst().orElseThrow();
       take(victim);
       outcome = "admitted evicting " + victim.id();
     }
@@ -62,9 +65,9 @@ final class ReferenceAdmissionQueue<T> {
 
   /** The job to dispatch, and before it the expired jobs, earliest deadline first. */
   PollResult<T> poll(long now) {
-    List<Job<T>> expired = jobs.stream()
-        .filter(j -> j.deadlineNanos() != Job.NO_DEADLINE && now > j.deadlineNanos())
-        .sorted(Comparator.comparingLong(Job<T>::deadlineNanos))  // stable: offer order breaks ties
+    List<AdmissionItem<T>> expired = jobs.stream()
+        .filter(j -> j.deadlineNanos() != AdmissionItem.NO_DEADLINE && now > j.deadlineNanos())
+        .sorted(Comparator.comparingLong(AdmissionItem<T>::deadlineNanos))  // stable: offer order breaks ties
         .toList();
     expired.forEach(this::take);
     for (Priority p : Priority.values()) {
@@ -75,7 +78,7 @@ final class ReferenceAdmissionQueue<T> {
           t.deficit += (long) settings.quantum() * settings.weightOf(t.name);
           t.credited = true;
         }
-        Job<T> head = jobs.stream().filter(j -> j.priority() == p && j.tenant().equals(t.name)).findFirst().orElseThrow();
+        AdmissionItem<T> head = jobs.stream().filter(j -> j.priority() == p && j.tenant().equals(t.name)).findFirst().orElseThrow();
         if (head.cost() <= t.deficit) {
           t.deficit -= head.cost();
           take(head);
@@ -88,7 +91,7 @@ final class ReferenceAdmissionQueue<T> {
     return new PollResult<>(Optional.empty(), expired);
   }
 
-  Optional<Job<T>> remove(String id) {
+  Optional<AdmissionItem<T>> remove(String id) {
     var found = jobs.stream().filter(j -> j.id().equals(id)).findFirst();
     found.ifPresent(this::take);
     return found;
@@ -102,7 +105,7 @@ final class ReferenceAdmissionQueue<T> {
     return (int) jobs.stream().filter(j -> j.tenant().equals(tenant)).count();
   }
 
-  private void take(Job<T> job) {
+  private void take(AdmissionItem<T> job) {
     jobs.remove(job);
     boolean more = jobs.stream().anyMatch(j -> j.priority() == job.priority() && j.tenant().equals(job.tenant()));
     if (!more) rings.get(job.priority().ordinal()).removeIf(t -> t.name.equals(job.tenant()));

@@ -1,5 +1,8 @@
-package io.dalang.actors.admission;
+package io.dalang.actors.admission.internal;
 
+import io.dalang.actors.admission.OverflowPolicy;
+import io.dalang.actors.admission.Priority;
+import io.dalang.actors.admission.AdmissionSettings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -87,7 +90,7 @@ class AdmissionQueuePropertiesTest {
   }
 
   /** What one operation did to the queue under test. */
-  record Step(Job<Integer> offered, OfferResult<Integer> offerResult, PollResult<Integer> polled, Optional<Job<Integer>> cancelled) {}
+  record Step(AdmissionItem<Integer> offered, OfferResult<Integer> offerResult, PollResult<Integer> polled, Optional<AdmissionItem<Integer>> cancelled) {}
 
   /** Applies operations to a queue, naming jobs j0, j1, … and keeping a clock that starts below zero. */
   static final class Replay {
@@ -99,10 +102,10 @@ class AdmissionQueuePropertiesTest {
       queue = new AdmissionQueue<>(settings);
     }
 
-    Job<Integer> jobFor(Offer o) {
+    AdmissionItem<Integer> jobFor(Offer o) {
       int n = o.reuse() == null ? jobs++ : o.reuse() % (jobs + 1);
-      long deadline = o.deadlineInMs() == null ? Job.NO_DEADLINE : now + o.deadlineInMs() * MS;
-      return new Job<>("j" + n, o.tenant(), o.priority(), now, deadline, o.cost(), n);
+      long deadline = o.deadlineInMs() == null ? AdmissionItem.NO_DEADLINE : now + o.deadlineInMs() * MS;
+      return new AdmissionItem<>("j" + n, o.tenant(), o.priority(), now, deadline, o.cost(), n);
     }
 
     Step apply(Op op) {
@@ -197,7 +200,7 @@ class AdmissionQueuePropertiesTest {
     }
   }
 
-  private static String key(Job<?> job) {
+  private static String key(AdmissionItem<?> job) {
     return job.tenant() + "/" + job.priority();
   }
 
@@ -291,7 +294,7 @@ class AdmissionQueuePropertiesTest {
 
     void offer(String tenant, int cost) {
       int n = jobs++;
-      assertTrue(queue.offer(new Job<>("j" + n, tenant, priority, 0, Job.NO_DEADLINE, cost, n), 0).admitted());
+      assertTrue(queue.offer(new AdmissionItem<>("j" + n, tenant, priority, 0, AdmissionItem.NO_DEADLINE, cost, n), 0).admitted());
     }
   }
 }

@@ -1,33 +1,33 @@
-package io.dalang.actors.admission;
+package io.dalang.actors.admission.internal;
 
 import java.util.ArrayList;
 
 /**
- * Binary min-heap of queued jobs by deadline (ties by offer order), indexed so that a job leaving the queue
- * for another reason is removed in O(log n). Only jobs that have a deadline are in it.
+ * Binary min-heap of queued items by deadline (ties by offer order), indexed so that an item leaving the queue
+ * for another reason is removed in O(log n). Only items that have a deadline are in it.
  */
 final class DeadlineHeap<T> {
-  private final ArrayList<QueuedJob<T>> heap = new ArrayList<>();
+  private final ArrayList<QueuedItem<T>> heap = new ArrayList<>();
 
   boolean isEmpty() {
     return heap.isEmpty();
   }
 
-  QueuedJob<T> first() {
+  QueuedItem<T> first() {
     return heap.get(0);
   }
 
-  void add(QueuedJob<T> q) {
+  void add(QueuedItem<T> q) {
     heap.add(q);
     q.heapIndex = heap.size() - 1;
     siftUp(q.heapIndex);
   }
 
-  void remove(QueuedJob<T> q) {
+  void remove(QueuedItem<T> q) {
     int i = q.heapIndex;
     int last = heap.size() - 1;
     q.heapIndex = -1;
-    QueuedJob<T> moved = heap.remove(last);
+    QueuedItem<T> moved = heap.remove(last);
     if (i == last) return;
     set(i, moved);
     siftDown(i);
@@ -35,8 +35,8 @@ final class DeadlineHeap<T> {
   }
 
   /** Deadlines are compared by subtraction, as {@link System#nanoTime()} values must be. */
-  private static boolean before(QueuedJob<?> a, QueuedJob<?> b) {
-    long d = a.job.deadlineNanos() - b.job.deadlineNanos();
+  private static boolean before(QueuedItem<?> a, QueuedItem<?> b) {
+    long d = a.item.deadlineNanos() - b.item.deadlineNanos();
     return d < 0 || (d == 0 && a.seq < b.seq);
   }
 
@@ -62,12 +62,12 @@ final class DeadlineHeap<T> {
   }
 
   private void swap(int i, int j) {
-    QueuedJob<T> a = heap.get(i);
+    QueuedItem<T> a = heap.get(i);
     set(i, heap.get(j));
     set(j, a);
   }
 
-  private void set(int i, QueuedJob<T> q) {
+  private void set(int i, QueuedItem<T> q) {
     heap.set(i, q);
     q.heapIndex = i;
   }

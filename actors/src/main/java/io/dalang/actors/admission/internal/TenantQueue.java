@@ -1,15 +1,15 @@
-package io.dalang.actors.admission;
+package io.dalang.actors.admission.internal;
 
 /**
- * One tenant's jobs in one priority class, oldest first, with its deficit-round-robin state. It exists only
- * while it holds a job, and then it is in its class's round-robin ring.
+ * One tenant's items in one priority class, oldest first, with its deficit-round-robin state. It exists only
+ * while it holds an item, and then it is in its class's round-robin ring.
  */
 final class TenantQueue<T> {
   final String tenant;
   /** Cost units this tenant earns per round: quantum × weight. */
   final long credit;
-  QueuedJob<T> first;
-  QueuedJob<T> last;
+  QueuedItem<T> first;
+  QueuedItem<T> last;
   int size;
   /** Cost units earned and not yet spent; reset whenever the queue empties (it is discarded then). */
   long deficit;
@@ -23,7 +23,7 @@ final class TenantQueue<T> {
     this.credit = credit;
   }
 
-  void addLast(QueuedJob<T> q) {
+  void addLast(QueuedItem<T> q) {
     q.prevInTenant = last;
     if (last == null) first = q;
     else last.nextInTenant = q;
@@ -31,7 +31,7 @@ final class TenantQueue<T> {
     size++;
   }
 
-  void remove(QueuedJob<T> q) {
+  void remove(QueuedItem<T> q) {
     if (q.prevInTenant == null) first = q.nextInTenant;
     else q.prevInTenant.nextInTenant = q.nextInTenant;
     if (q.nextInTenant == null) last = q.prevInTenant;

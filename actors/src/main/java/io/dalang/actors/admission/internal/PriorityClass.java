@@ -1,18 +1,20 @@
-package io.dalang.actors.admission;
+package io.dalang.actors.admission.internal;
 
+import io.dalang.actors.admission.Priority;
+import io.dalang.actors.admission.AdmissionSettings;
 import java.util.HashMap;
 import java.util.Map;
 
 /**
- * The jobs of one priority class: one FIFO per tenant, a round-robin ring of the tenants that have jobs
- * (deficit round robin picks among them), and every job in offer order so that DROP_LRU finds the least
+ * The items of one priority class: one FIFO per tenant, a round-robin ring of the tenants that have items
+ * (deficit round robin picks among them), and every item in offer order so that DROP_LRU finds the least
  * recently enqueued one in O(1).
  */
 final class PriorityClass<T> {
   final Priority priority;
   private final Map<String, TenantQueue<T>> tenants = new HashMap<>();
-  private QueuedJob<T> oldest;
-  private QueuedJob<T> newest;
+  private QueuedItem<T> oldest;
+  private QueuedItem<T> newest;
   /** The tenant whose turn it is; the one before it in the ring is the tail, where tenants join. */
   private TenantQueue<T> turn;
   private int ringSize;
@@ -31,19 +33,19 @@ final class PriorityClass<T> {
     return t == null ? 0 : t.size;
   }
 
-  /** The least recently enqueued job, or null when empty. */
-  QueuedJob<T> oldest() {
+  /** The least recently enqueued item, or null when empty. */
+  QueuedItem<T> oldest() {
     return oldest;
   }
 
-  QueuedJob<T> add(Job<T> job, long seq, AdmissionSettings settings) {
-    TenantQueue<T> t = tenants.get(job.tenant());
+  QueuedItem<T> add(AdmissionItem<T> item, long seq, AdmissionSettings settings) {
+    TenantQueue<T> t = tenants.get(item.tenant());
     if (t == null) {
-      t = new TenantQueue<>(job.tenant(), (long) settings.quantum() * settings.weightOf(job.tenant()));
-      tenants.put(job.tenant(), t);
+      t = new TenantQueue<>(item.tenant(), (long) settings.quantum() * settings.weightOf(item.tenant()));
+      tenants.put(item.tenant(), t);
       joinRing(t);
     }
-    var q = new QueuedJob<>(job, seq, t);
+    var q = new QueuedItem<>(item, seq, t);
     t.addLast(q);
     q.prevInClass = newest;
     if (newest == null) oldest = q;
@@ -53,7 +55,7 @@ final class PriorityClass<T> {
     return q;
   }
 
-  void remove(QueuedJob<T> q) {
+  void remove(QueuedItem<T> q) {
     if (q.prevInClass == null) oldest = q.nextInClass;
     else q.prevInClass.nextInClass = q.nextInClass;
     if (q.nextInClass == null) newest = q.prevInClass;
@@ -63,7 +65,7 @@ final class PriorityClass<T> {
     TenantQueue<T> t = q.tenant;
     t.remove(q);
     if (t.size == 0) {
-      // Standard DRR: a tenant that runs out of jobs leaves the ring and forfeits its deficit.
+      // Standard DRR: a tenant that runs out of items leaves the ring and forfeits its deficit.
       leaveRing(t);
       tenants.remove(t.tenant);
     }
@@ -72,10 +74,10 @@ final class PriorityClass<T> {
 
   /**
    * Deficit round robin: the tenant whose turn it is earns its credit once per turn and dispatches its
-   * oldest job while the deficit covers the job's cost; then the turn passes on. Charges the cost and returns
-   * the job, which the caller then removes. The class must not be empty.
+   * oldest item while the deficit covers the item's cost; then the turn passes on. Charges the cost and returns
+   * the item, which the caller then removes. The class must not be empty.
    */
-  QueuedJob<T> next() {
+  QueuedItem<T> next() {
     int turnsWithoutDispatch = 0;
     while (true) {
       TenantQueue<T> t = turn;
@@ -83,9 +85,9 @@ final class PriorityClass<T> {
         t.deficit += t.credit;
         t.credited = true;
       }
-      QueuedJob<T> head = t.first;
-      if (head.job.cost() <= t.deficit) {
-        t.deficit -= head.job.cost();
+      QueuedItem<T> head = t.first;
+      if (head.item.cost() <= t.deficit) {
+        t.deficit -= head.item.cost();
         return head;
       }
       t.credited = false;
@@ -98,19 +100,19 @@ final class PriorityClass<T> {
   }
 
   /**
-   * A whole round dispatched nothing: every tenant's oldest job costs more than its deficit. Plain DRR would
-   * go round again until some deficit covers its job; add the credit of those idle rounds at once instead,
-   * so that a job costing far more than its tenant's credit takes O(tenants) work, not O(cost / credit)
+   * A whole round dispatched nothing: every tenant's oldest item costs more than its deficit. Plain DRR would
+   * go round again until some deficit covers its item; add the credit of those idle rounds at once instead,
+   * so that an item costing far more than its tenant's credit takes O(tenants) work, not O(cost / credit)
    * turns. The next round then dispatches exactly what plain DRR would.
    */
   private void skipRoundsWithoutDispatch() {
     long rounds = Long.MAX_VALUE;
     TenantQueue<T> t = turn;
     for (int i = 0; i < ringSize; i++, t = t.ringNext) {
-      long missing = t.first.job.cost() - t.deficit;
+      long missing = t.first.item.cost() - t.deficit;
       rounds = Math.min(rounds, (missing + t.credit - 1) / t.credit);
     }
-    // Each deficit is below a job cost (an int) after a credit, so credit and idle rounds are below 2^31
+    // Each deficit is below an item cost (an int) after a credit, so credit and idle rounds are below 2^31
     // and their product cannot overflow.
     long idleRounds = rounds - 1;
     if (idleRounds <= 0) return;

@@ -14,10 +14,10 @@ import java.util.TreeSet;
  * @param minComputeCapability the lowest CUDA compute capability the run accepts; empty: any device
  * @param quantizations model file types the run accepts (e.g. {@code Q8_0}, {@code F16}); empty: any
  */
-public record JobSpec(String modelId, Set<String> pools, int promptTokens, int maxTokens, Set<String> extensions,
+public record PlacementSpec(String modelId, Set<String> pools, int promptTokens, int maxTokens, Set<String> extensions,
     String minComputeCapability, Set<String> quantizations) implements CborSerializable {
 
-  public JobSpec {
+  public PlacementSpec {
     pools = Set.copyOf(new TreeSet<>(pools));
     extensions = Set.copyOf(extensions);
     quantizations = Set.copyOf(quantizations);
@@ -25,8 +25,8 @@ public record JobSpec(String modelId, Set<String> pools, int promptTokens, int m
   }
 
   /** A plain run: the model, the tenant's pools and its token counts, nothing else required. */
-  public static JobSpec of(String modelId, Set<String> pools, int promptTokens, int maxTokens) {
-    return new JobSpec(modelId, pools, promptTokens, maxTokens, Set.of(), "", Set.of());
+  public static PlacementSpec of(String modelId, Set<String> pools, int promptTokens, int maxTokens) {
+    return new PlacementSpec(modelId, pools, promptTokens, maxTokens, Set.of(), "", Set.of());
   }
 
   /** Tokens of context the run needs in one sequence: prompt plus budget. */
@@ -35,11 +35,11 @@ public record JobSpec(String modelId, Set<String> pools, int promptTokens, int m
   }
 
   /**
-   * The part of the job that decides which slots can serve it, with the context rounded up to a power
-   * of two: jobs of one class have the same candidates, so a decision's filtering is cached per class.
+   * The part of the spec that decides which slots can serve it, with the context rounded up to a power
+   * of two: specs of one class have the same candidates, so a decision's filtering is cached per class.
    */
-  public JobClass jobClass() {
-    return new JobClass(modelId, pools, contextBucket(contextTokens()), extensions, minComputeCapability, quantizations);
+  public Requirements requirements() {
+    return new Requirements(modelId, pools, contextBucket(contextTokens()), extensions, minComputeCapability, quantizations);
   }
 
   /** The smallest power of two that is at least {@code tokens} (1 for 0 or less). */
@@ -48,13 +48,13 @@ public record JobSpec(String modelId, Set<String> pools, int promptTokens, int m
   }
 
   /**
-   * A class of jobs with the same structural requirements. {@link #hash()} is the {@code job_spec_hash}
+   * A class of specs with the same structural requirements. {@link #hash()} is the {@code job_spec_hash}
    * that placement narration shows: stable across runs and JVMs (no identity hashes).
    */
-  public record JobClass(String modelId, Set<String> pools, int contextBucket, Set<String> extensions,
+  public record Requirements(String modelId, Set<String> pools, int contextBucket, Set<String> extensions,
       String minComputeCapability, Set<String> quantizations) {
 
-    /** Slots with less context per sequence than this fail every job of the class. */
+    /** Slots with less context per sequence than this fail every spec of the class. */
     int contextFloor() {
       return contextBucket / 2 + 1;
     }

@@ -1,5 +1,8 @@
-package io.dalang.actors.admission;
+package io.dalang.actors.admission.internal;
 
+import io.dalang.actors.admission.OverflowPolicy;
+import io.dalang.actors.admission.Priority;
+import io.dalang.actors.admission.AdmissionSettings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -26,19 +29,19 @@ class AdmissionQueueTest {
     return new AdmissionQueue<>(settings);
   }
 
-  static Job<String> job(String id, String tenant, Priority priority) {
-    return new Job<>(id, tenant, priority, NOW, Job.NO_DEADLINE, 1, "payload-" + id);
+  static AdmissionItem<String> job(String id, String tenant, Priority priority) {
+    return new AdmissionItem<>(id, tenant, priority, NOW, AdmissionItem.NO_DEADLINE, 1, "payload-" + id);
   }
 
-  static Job<String> job(String id, String tenant, Priority priority, long deadlineNanos) {
-    return new Job<>(id, tenant, priority, NOW, deadlineNanos, 1, "payload-" + id);
+  static AdmissionItem<String> job(String id, String tenant, Priority priority, long deadlineNanos) {
+    return new AdmissionItem<>(id, tenant, priority, NOW, deadlineNanos, 1, "payload-" + id);
   }
 
-  static Job<String> costly(String id, String tenant, int cost) {
-    return new Job<>(id, tenant, Priority.BATCH, NOW, Job.NO_DEADLINE, cost, "payload-" + id);
+  static AdmissionItem<String> costly(String id, String tenant, int cost) {
+    return new AdmissionItem<>(id, tenant, Priority.BATCH, NOW, AdmissionItem.NO_DEADLINE, cost, "payload-" + id);
   }
 
-  static void admit(AdmissionQueue<String> q, Job<String> job) {
+  static void admit(AdmissionQueue<String> q, AdmissionItem<String> job) {
     assertInstanceOf(OfferResult.Admitted.class, q.offer(job, NOW), job.id());
   }
 
@@ -55,7 +58,7 @@ class AdmissionQueueTest {
     admit(q, job("a", "t1", Priority.BATCH));
     admit(q, job("b", "t2", Priority.INTERACTIVE, NOW + 1_000));
     admit(q, job("c", "t1", Priority.INTERACTIVE));
-    var ids = q.drain().stream().map(Job::id).sorted().toList();
+    var ids = q.drain().stream().map(AdmissionItem::id).sorted().toList();
     assertEquals(List.of("a", "b", "c"), ids);
     assertEquals(0, q.size());
     assertEquals(0, q.depth("t1"));
@@ -162,7 +165,7 @@ class AdmissionQueueTest {
     admit(q, job("fresh", "t2", Priority.BATCH, NOW + 60 * MS));
 
     var r = q.poll(NOW + 20 * MS);
-    assertEquals(List.of("later", "late"), r.expired().stream().map(Job::id).toList(), "earliest deadline first");
+    assertEquals(List.of("later", "late"), r.expired().stream().map(AdmissionItem::id).toList(), "earliest deadline first");
     assertEquals("patient", r.next().orElseThrow().id());
     assertEquals(1, q.size());
     assertEquals(Optional.empty(), q.remove("late"));
@@ -177,7 +180,7 @@ class AdmissionQueueTest {
     admit(q, job("j1", "t1", Priority.BATCH, NOW + MS));
     var r = q.poll(NOW + 2 * MS);
     assertEquals(Optional.empty(), r.next());
-    assertEquals(List.of("j1"), r.expired().stream().map(Job::id).toList());
+    assertEquals(List.of("j1"), r.expired().stream().map(AdmissionItem::id).toList());
   }
 
   @Test
@@ -185,7 +188,7 @@ class AdmissionQueueTest {
     var q = queue(1, OverflowPolicy.REJECT);
     admit(q, job("j1", "t1", Priority.BATCH, NOW + MS));
     long later = NOW + 2 * MS;
-    assertEquals(List.of("j1"), q.expire(later).stream().map(Job::id).toList());
+    assertEquals(List.of("j1"), q.expire(later).stream().map(AdmissionItem::id).toList());
     assertTrue(q.offer(job("j2", "t1", Priority.BATCH), later).admitted());
   }
 
@@ -305,11 +308,11 @@ class AdmissionQueueTest {
     var q = queue(10, OverflowPolicy.REJECT);
     long now = Long.MAX_VALUE - 5 * MS;
     long deadline = now + 10 * MS; // wraps past Long.MAX_VALUE, as System.nanoTime() may
-    assertTrue(deadline < 0 && deadline != Job.NO_DEADLINE);
-    assertTrue(q.offer(new Job<>("j1", "t1", Priority.BATCH, now, deadline, 1, "p"), now).admitted());
-    assertTrue(q.offer(new Job<>("j2", "t1", Priority.BATCH, now, deadline, 1, "p"), now).admitted());
+    assertTrue(deadline < 0 && deadline != AdmissionItem.NO_DEADLINE);
+    assertTrue(q.offer(new AdmissionItem<>("j1", "t1", Priority.BATCH, now, deadline, 1, "p"), now).admitted());
+    assertTrue(q.offer(new AdmissionItem<>("j2", "t1", Priority.BATCH, now, deadline, 1, "p"), now).admitted());
     assertEquals("j1", q.poll(now).next().orElseThrow().id());
-    assertEquals(List.of("j2"), q.poll(now + 20 * MS).expired().stream().map(Job::id).toList());
+    assertEquals(List.of("j2"), q.poll(now + 20 * MS).expired().stream().map(AdmissionItem::id).toList());
   }
 
   @Test

@@ -1,5 +1,8 @@
-package io.dalang.actors.breaker;
+package io.dalang.actors.breaker.internal;
 
+import io.dalang.actors.TimeSource;
+import io.dalang.actors.breaker.BreakerSettings;
+import io.dalang.actors.breaker.CircuitBreaker;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
@@ -23,9 +26,11 @@ public final class SlotBreakers {
   private final BreakerSettings settings;
   private final MeterRegistry metrics;
   private final MultiGauge stateGauge;
+  private final TimeSource time;
   private final Map<String, CircuitBreaker> bySlot = new TreeMap<>();
 
-  public SlotBreakers(String poolId, BreakerSettings settings, MeterRegistry metrics) {
+  public SlotBreakers(String poolId, BreakerSettings settings, MeterRegistry metrics, TimeSource time) {
+    this.time = time;
     this.poolId = poolId;
     this.settings = settings;
     this.metrics = metrics;
@@ -38,7 +43,7 @@ public final class SlotBreakers {
   public void know(String slotId) {
     if (bySlot.containsKey(slotId)) return;
     bySlot.put(slotId, new CircuitBreaker(settings));
-    publish(System.nanoTime());
+    publish(time.nanoTime());
   }
 
   /** The slots no run may be dispatched to at {@code now}: open, or half-open with their probe out. */

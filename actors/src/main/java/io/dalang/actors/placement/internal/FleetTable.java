@@ -1,5 +1,6 @@
-package io.dalang.actors.placement;
+package io.dalang.actors.placement.internal;
 
+import io.dalang.actors.placement.SlotStatus;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -42,7 +43,7 @@ public final class FleetTable {
   }
 
   /** Indexes of the slots serving {@code modelId}, in slot id order. */
-  int[] slotsOf(String modelId) {
+  public int[] slotsOf(String modelId) {
     return byModel.getOrDefault(modelId, NONE);
   }
 
