@@ -4,15 +4,15 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * How one pool's {@link AdmissionQueue} behaves.
+ * How one pool's {@link io.dalang.actors.admission.internal.AdmissionQueue} behaves.
  *
- * @param capacity the most jobs queued at once, all tenants and priorities together
- * @param policy what a full queue does with one more job
+ * @param capacity the most items queued at once, all tenants and priorities together
+ * @param policy what a full queue does with one more item
  * @param tenantWeights each named tenant's weight within a priority class; others get {@code defaultWeight}
  * @param defaultWeight the weight of a tenant not named in {@code tenantWeights}
  * @param quantum cost units a weight-1 tenant earns per deficit-round-robin round; weight {@code w} earns
- *     {@code quantum × w}. With unit-cost jobs that is how many jobs it dispatches per turn.
- * @param tenantShare the most jobs one tenant may have queued, all priorities together, so that one
+ *     {@code quantum × w}. With unit-cost items that is how many items it dispatches per turn.
+ * @param tenantShare the most items one tenant may have queued, all priorities together, so that one
  *     tenant's flood fills its share and not the queue; {@code capacity} for no share
  */
 public record AdmissionSettings(int capacity, OverflowPolicy policy, Map<String, Integer> tenantWeights,

@@ -1,11 +1,12 @@
 package io.dalang.actors.admission;
 
 import io.dalang.actors.NodeRoles;
+import io.dalang.actors.TimeSource;
 import io.dalang.actors.breaker.BreakerSettings;
 import io.dalang.actors.breaker.CircuitBreaker;
-import io.dalang.actors.breaker.SlotBreakers;
-import io.dalang.actors.placement.FleetTable;
-import io.dalang.actors.placement.JobSpec;
+import io.dalang.actors.breaker.internal.SlotBreakers;
+import io.dalang.actors.placement.internal.FleetTable;
+import io.dalang.actors.placement.PlacementSpec;
 import io.dalang.actors.placement.Placement;
 import io.dalang.actors.placement.PlacementDecision;
 import io.dalang.actors.placement.PlacementSettings;
@@ -17,6 +18,10 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
+import io.dalang.actors.admission.internal.AdmissionItem;
+import io.dalang.actors.admission.internal.AdmissionQueue;
+import io.dalang.actors.admission.internal.OfferResult;
+import io.dalang.actors.admission.internal.PollResult;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -84,7 +89,7 @@ public final class PoolAdmission {
    * @param queuedJobsLimit the tenant's {@code queued_jobs} quota: runs of the tenant waiting in this
    *     pool's queue at most; 0 for no limit
    */
-  public record Submit(String runId, String tenantId, JobSpec job, Priority priority, long deadlineEpochMs,
+  public record Submit(String runId, String tenantId, PlacementSpec spec, Priority priority, long deadlineEpochMs,
       ActorRef<Reply> replyTo, ActorRef<?> owner, long submittedAtEpochMs, int queuedJobsLimit) implements Command {}
 
   /**
@@ -112,21 +117,14 @@ public final class PoolAdmission {
   /** The run will not be served by this pool; {@code decision} is null when placement was not the reason. */
   public record Rejected(String runId, DalangError error, PlacementDecision decision) implements Reply {}
 
-  /** How a pool's admission behaves. */
   /**
+   * How a pool's admission behaves; its clock is {@code placement}'s.
+   *
    * @param lookahead runs dispatched to a slot beyond its parallel sequences, to wait in its engine
    *     actor: the next run starts the moment a sequence frees instead of after a round trip to this
    *     actor. Bounded priority inversion: at most this many runs per slot are committed early.
    */
-  public record Settings(Function<String, AdmissionSettings> queueOf, PlacementSettings placement, int lookahead, BreakerSettings breaker) {
-    public Settings(Function<String, AdmissionSettings> queueOf, PlacementSettings placement, int lookahead) {
-      this(queueOf, placement, lookahead, BreakerSettings.DEFAULTS);
-    }
-
-    public Settings(Function<String, AdmissionSettings> queueOf, PlacementSettings placement) {
-      this(queueOf, placement, 0);
-    }
-  }
+  public record Settings(Function<String, AdmissionSettings> queueOf, PlacementSettings placement, int lookahead, BreakerSettings breaker) {}
 
   public static void init(ActorSystem<?> system, Settings settings, ActorRef<Topic.Command<SlotStatus>> topic, MeterRegistry metrics) {
     ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), settings, topic, metrics)).withRole(NodeRoles.CONTROL));
@@ -148,10 +146,11 @@ public final class PoolAdmission {
   private final String poolId;
   private final int lookahead;
   private final PlacementSettings placementSettings;
+  private final TimeSource time;
   private final FleetTable fleet = new FleetTable();
   private final Placement placement;
   private final AdmissionQueue<Waiting> queue;
-  private final ArrayDeque<Job<Waiting>> held = new ArrayDeque<>();
+  private final ArrayDeque<AdmissionItem<Waiting>> held = new ArrayDeque<>();
   private final Map<String, Reserved> reserved = new HashMap<>();
   private final Map<String, Integer> busy = new HashMap<>();
   private final SlotBreakers breakers;
@@ -178,18 +177,21 @@ public final class PoolAdmission {
    * and answered for good once the TTL has passed.
    */
   private final List<Submit> early = new ArrayList<>();
-  private final long startedNanos = System.nanoTime();
+  private final long startedNanos;
   private static final long FORGET_IDLE_TENANT_NANOS = TimeUnit.MINUTES.toNanos(5);
 
   private PoolAdmission(ActorContext<Command> ctx, String poolId, Settings settings, MeterRegistry metrics) {
     this.ctx = ctx;
     this.poolId = poolId;
     this.placementSettings = settings.placement();
+    this.time = settings.placement().time();
+    this.startedNanos = time.nanoTime();
     this.lookahead = Math.max(0, settings.lookahead());
-    this.placement = new Placement(settings.placement().policy(), settings.placement().cacheTtl().toNanos(), settings.placement().cacheSize());
+    this.placement = new Placement(settings.placement().policy(), settings.placement().cacheTtl().toNanos(), settings.placement().cacheSize(),
+        time);
     this.queue = new AdmissionQueue<>(settings.queueOf().apply(poolId));
     this.metrics = metrics;
-    this.breakers = new SlotBreakers(poolId, settings.breaker(), metrics);
+    this.breakers = new SlotBreakers(poolId, settings.breaker(), metrics, time);
     this.decisionTimer = Timer.builder("dalang_placement_decision").description("Time to decide where a run goes")
         .publishPercentileHistogram().register(metrics);
     this.depthGauge = MultiGauge.builder("dalang_queue_depth").description("Runs waiting in a pool's admission queue")
@@ -203,20 +205,20 @@ public final class PoolAdmission {
         .onMessage(Submit.class, this::onSubmit)
         .onMessage(Release.class, m -> {
           Gone gone = awaitingOutcome.remove(m.runId());
-          if (gone != null) breakers.record(gone.slotId(), m.runId(), m.outcome(), System.nanoTime());
+          if (gone != null) breakers.record(gone.slotId(), m.runId(), m.outcome(), time.nanoTime());
           release(m.runId(), m.outcome());
           return Behaviors.same();
         })
         .onMessage(OwnerGone.class, m -> {
           Reserved r = reserved.get(m.runId());
-          if (r != null) awaitingOutcome.put(m.runId(), new Gone(r.slotId(), System.nanoTime()));
+          if (r != null) awaitingOutcome.put(m.runId(), new Gone(r.slotId(), time.nanoTime()));
           release(m.runId(), null);
           return Behaviors.same();
         })
         .onMessage(SlotUpdate.class, m -> {
           SlotStatus s = m.status();
           if (!s.poolId().equals(poolId)) return Behaviors.same();
-          if (System.currentTimeMillis() - s.publishedAtMillis() > placementSettings.statusTtl().toMillis()) return Behaviors.same();
+          if (time.epochMillis() - s.publishedAtMillis() > placementSettings.statusTtl().toMillis()) return Behaviors.same();
           fleet.update(withOwnCount(s));
           breakers.know(s.slotId());
           retryEarly();
@@ -224,17 +226,17 @@ public final class PoolAdmission {
           return Behaviors.same();
         })
         .onMessageEquals(Tick.INSTANCE, () -> {
-          long now = System.nanoTime();
-          fleet.expire(System.currentTimeMillis(), placementSettings.statusTtl().toMillis());
+          long now = time.nanoTime();
+          fleet.expire(time.epochMillis(), placementSettings.statusTtl().toMillis());
           breakers.tick(now);
           awaitingOutcome.entrySet().removeIf(e -> {
             if (now - e.getValue().atNanos() < OUTCOME_WAIT_NANOS) return false;
             breakers.record(e.getValue().slotId(), e.getKey(), CircuitBreaker.Outcome.NEUTRAL, now);
             return true;
           });
-          for (Job<Waiting> j : queue.expire(now)) expired(j);
-          for (Iterator<Job<Waiting>> it = held.iterator(); it.hasNext(); ) {
-            Job<Waiting> j = it.next();
+          for (AdmissionItem<Waiting> j : queue.expire(now)) expired(j);
+          for (Iterator<AdmissionItem<Waiting>> it = held.iterator(); it.hasNext(); ) {
+            AdmissionItem<Waiting> j = it.next();
             if (j.expiredAt(now)) {
               it.remove();
               expired(j);
@@ -257,8 +259,8 @@ public final class PoolAdmission {
       return Behaviors.same();
     }
     if (isWaiting(m.runId())) return Behaviors.same();
-    if (fleet.all().stream().noneMatch(s -> s.modelId().equals(m.job().modelId()))
-        && System.nanoTime() - startedNanos < placementSettings.statusTtl().toNanos()) {
+    if (fleet.all().stream().noneMatch(s -> s.modelId().equals(m.spec().modelId()))
+        && time.nanoTime() - startedNanos < placementSettings.statusTtl().toNanos()) {
       if (early.stream().noneMatch(e -> e.runId().equals(m.runId()))) early.add(m);
       return Behaviors.same();
     }
@@ -275,11 +277,11 @@ public final class PoolAdmission {
           + m.tenantId() + " already has " + m.queuedJobsLimit() + " runs waiting in the queue of pool " + poolId, "queued_jobs", 1), null));
       return Behaviors.same();
     }
-    long now = System.nanoTime();
-    long deadline = m.deadlineEpochMs() <= 0 ? Job.NO_DEADLINE : now + (m.deadlineEpochMs() - System.currentTimeMillis()) * 1_000_000L;
-    var job = new Job<>(m.runId(), m.tenantId(), m.priority(), now, deadline, 1, new Waiting(m));
-    for (Job<Waiting> j : queue.expire(now)) expired(j);
-    OfferResult<Waiting> offered = queue.offer(job, now, estimatedWaitNanos(m.job()));
+    long now = time.nanoTime();
+    long deadline = m.deadlineEpochMs() <= 0 ? AdmissionItem.NO_DEADLINE : now + (m.deadlineEpochMs() - time.epochMillis()) * 1_000_000L;
+    var item = new AdmissionItem<>(m.runId(), m.tenantId(), m.priority(), now, deadline, 1, new Waiting(m));
+    for (AdmissionItem<Waiting> j : queue.expire(now)) expired(j);
+    OfferResult<Waiting> offered = queue.offer(item, now, estimatedWaitNanos(m.spec()));
     if (offered instanceof OfferResult.Rejected<Waiting> rejected) {
       String detail = rejected.code() == ErrorCode.CAPACITY_EXHAUSTED
           ? "pool " + poolId + " is busy: " + reserved.size() + " running, " + (queue.size() + held.size()) + " queued (" + rejected.reason() + ")"
@@ -311,13 +313,13 @@ public final class PoolAdmission {
   /** Runs of {@code tenant} waiting here: queued or held back. */
   private int waitingOf(String tenant) {
     int n = queue.depth(tenant);
-    for (Job<Waiting> j : held) if (j.tenant().equals(tenant)) n++;
+    for (AdmissionItem<Waiting> j : held) if (j.tenant().equals(tenant)) n++;
     return n;
   }
 
   private boolean isWaiting(String runId) {
     if (queue.contains(runId)) return true;
-    for (Job<Waiting> j : held) if (j.id().equals(runId)) return true;
+    for (AdmissionItem<Waiting> j : held) if (j.id().equals(runId)) return true;
     return false;
   }
 
@@ -325,12 +327,12 @@ public final class PoolAdmission {
    * How long a new run would wait: with a free sequence for its model, nothing; else whole rounds of the
    * runs ahead of it over the model's sequences, at the average run length.
    */
-  private long estimatedWaitNanos(JobSpec job) {
+  private long estimatedWaitNanos(PlacementSpec spec) {
     if (averageRunNanos <= 0) return 0;
     int total = 0;
     int free = 0;
     for (SlotStatus s : fleet.all()) {
-      if (s.modelId().equals(job.modelId()) && s.ready()) {
+      if (s.modelId().equals(spec.modelId()) && s.ready()) {
         total += s.slotsTotal();
         free += s.slotsFree();
       }
@@ -342,10 +344,10 @@ public final class PoolAdmission {
   // Dispatch
 
   private void dispatch() {
-    long now = System.nanoTime();
+    long now = time.nanoTime();
     // Runs held back for a free sequence of their model go first, in the order they left the queue.
-    for (Iterator<Job<Waiting>> it = held.iterator(); it.hasNext(); ) {
-      Job<Waiting> j = it.next();
+    for (Iterator<AdmissionItem<Waiting>> it = held.iterator(); it.hasNext(); ) {
+      AdmissionItem<Waiting> j = it.next();
       if (j.expiredAt(now)) {
         it.remove();
         expired(j);
@@ -357,13 +359,13 @@ public final class PoolAdmission {
       PollResult<Waiting> next = queue.poll(now);
       next.expired().forEach(this::expired);
       if (next.next().isEmpty()) break;
-      Job<Waiting> j = next.next().get();
+      AdmissionItem<Waiting> j = next.next().get();
       if (!tryStart(j, now)) held.add(j);
     }
   }
 
   /** Places and starts {@code j} if a slot has a free sequence for it; false if it must wait. */
-  private boolean tryStart(Job<Waiting> j, long now) {
+  private boolean tryStart(AdmissionItem<Waiting> j, long now) {
     Submit m = j.payload().submit();
     PlacementDecision d = decide(m, true);
     if (d.chosen() == null) {
@@ -379,7 +381,7 @@ public final class PoolAdmission {
     busy.merge(slot.slotId(), 1, Integer::sum);
     breakers.dispatched(slot.slotId(), m.runId(), now);
     fleet.update(withOwnCount(slot));
-    var reply = new Dispatched(m.runId(), slot, Math.max(0, System.currentTimeMillis() - m.submittedAtEpochMs()), d);
+    var reply = new Dispatched(m.runId(), slot, Math.max(0, time.epochMillis() - m.submittedAtEpochMs()), d);
     reserved.put(m.runId(), new Reserved(slot.slotId(), reply, now));
     count("dispatched", null);
     m.replyTo().tell(reply);
@@ -392,7 +394,7 @@ public final class PoolAdmission {
   }
 
   private PlacementDecision decide(Submit m, boolean needFreeSequence) {
-    PlacementDecision d = placement.decide(fleet, m.job(), m.runId(), m.tenantId(), needFreeSequence, breakers.blocked(System.nanoTime()));
+    PlacementDecision d = placement.decide(fleet, m.spec(), m.runId(), m.tenantId(), needFreeSequence, breakers.blocked(time.nanoTime()));
     decisionTimer.record(d.decisionNanos(), TimeUnit.NANOSECONDS);
     metrics.counter("dalang_placement_cache", "result", d.cacheHit() ? "hit" : "miss").increment();
     return d;
@@ -413,8 +415,8 @@ public final class PoolAdmission {
   private void release(String runId, CircuitBreaker.Outcome outcome) {
     Reserved r = reserved.remove(runId);
     if (r != null) {
-      if (outcome != null) breakers.record(r.slotId(), runId, outcome, System.nanoTime());
-      long took = System.nanoTime() - r.startedNanos();
+      if (outcome != null) breakers.record(r.slotId(), runId, outcome, time.nanoTime());
+      long took = time.nanoTime() - r.startedNanos();
       averageRunNanos = averageRunNanos <= 0 ? took : 0.8 * averageRunNanos + 0.2 * took;
       busy.computeIfPresent(r.slotId(), (k, n) -> n > 1 ? n - 1 : null);
       fleet.find(r.slotId()).ifPresent(s -> fleet.update(withOwnCount(s)));
@@ -425,7 +427,7 @@ public final class PoolAdmission {
     if (queue.remove(runId).isEmpty()) held.removeIf(j -> j.id().equals(runId));
   }
 
-  private void expired(Job<Waiting> j) {
+  private void expired(AdmissionItem<Waiting> j) {
     Submit m = j.payload().submit();
     count("rejected", ErrorCode.TIMEOUT);
     m.replyTo().tell(new Rejected(m.runId(), DalangError.of(ErrorCode.TIMEOUT,
@@ -442,8 +444,8 @@ public final class PoolAdmission {
   private void publishDepth() {
     var rows = new ArrayList<MultiGauge.Row<?>>();
     Map<String, Integer> heldBy = new HashMap<>();
-    for (Job<Waiting> j : held) heldBy.merge(j.tenant(), 1, Integer::sum);
-    long now = System.nanoTime();
+    for (AdmissionItem<Waiting> j : held) heldBy.merge(j.tenant(), 1, Integer::sum);
+    long now = time.nanoTime();
     for (Iterator<Map.Entry<String, Long>> it = tenantsSeen.entrySet().iterator(); it.hasNext(); ) {
       var e = it.next();
       int depth = queue.depth(e.getKey()) + heldBy.getOrDefault(e.getKey(), 0);

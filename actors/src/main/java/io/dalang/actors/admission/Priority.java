@@ -1,8 +1,8 @@
 package io.dalang.actors.admission;
 
 /**
- * How urgently a queued job wants to start. Declaration order is dispatch order: while a job of an
- * earlier class waits, no job of a later class is dispatched. Tenants share by weight only within a class.
+ * How urgently a queued item wants to start. Declaration order is dispatch order: while an item of an
+ * earlier class waits, no item of a later class is dispatched. Tenants share by weight only within a class.
  */
 public enum Priority {
   /** Someone is waiting for the first token. */

@@ -1,9 +1,9 @@
 package io.dalang.actors.engine;
 
-import io.dalang.actors.admission.AdmissionQueue;
-import io.dalang.actors.admission.Job;
-import io.dalang.actors.admission.OfferResult;
-import io.dalang.actors.admission.PollResult;
+import io.dalang.actors.admission.internal.AdmissionQueue;
+import io.dalang.actors.admission.internal.AdmissionItem;
+import io.dalang.actors.admission.internal.OfferResult;
+import io.dalang.actors.admission.internal.PollResult;
 import io.dalang.actors.admission.Priority;
 import io.dalang.actors.placement.SlotStatus;
 import io.dalang.actors.slot.ModelSlotEntity;
@@ -224,7 +224,7 @@ public final class EngineActor {
     log.info("slot {}: model {} present ({}, sha256 {}…)", spec.slotId(), model.getFileName(), fileType, digest.substring(0, 12));
     Engine e = factory.create(spec, device, workDir);
     log.info("slot {}: engine {} ensured ({})", spec.slotId(), e.kind(), e.identity().version());
-    long t0 = System.nanoTime();
+    long t0 = settings.time().nanoTime();
     try {
       e.start();
       if (!e.checkHealth()) throw new IllegalStateException("engine started but its health check failed");
@@ -239,7 +239,7 @@ public final class EngineActor {
       e.close();
       throw new IllegalStateException("the slot stopped while its engine was starting");
     }
-    return new Started(e, digest, fileType, (System.nanoTime() - t0) / 1_000_000);
+    return new Started(e, digest, fileType, (settings.time().nanoTime() - t0) / 1_000_000);
   }
 
   /**
@@ -347,7 +347,7 @@ public final class EngineActor {
         .onMessage(Done.class, m -> {
           Running done = running.remove(m.runId());
           if (done != null) {
-            long took = System.nanoTime() - done.startedNanos();
+            long took = settings.time().nanoTime() - done.startedNanos();
             averageRunNanos = averageRunNanos <= 0 ? took : 0.8 * averageRunNanos + 0.2 * took;
           }
           dispatch();
@@ -355,7 +355,7 @@ public final class EngineActor {
           return Behaviors.same();
         })
         .onMessageEquals(Tick.STATUS, () -> {
-          failExpired(waiting.expire(System.nanoTime()));
+          failExpired(waiting.expire(settings.time().nanoTime()));
           replyIfDrained();
           publish();
           return Behaviors.same();
@@ -404,15 +404,15 @@ public final class EngineActor {
           "slot " + spec.slotId() + " is draining; the request was not started"), 0, EngineTimings.NONE));
       return Behaviors.same();
     }
-    long now = System.nanoTime();
-    long deadline = g.deadlineEpochMs() <= 0 ? Job.NO_DEADLINE
-        : now + (g.deadlineEpochMs() - System.currentTimeMillis()) * 1_000_000L;
-    var job = new Job<>(g.request().runId(), g.tenant(), g.priority(), now, deadline, 1, new Waiting(g.request(), sink, now));
-    OfferResult<Waiting> r = waiting.offer(job, now, estimatedWaitNanos());
+    long now = settings.time().nanoTime();
+    long deadline = g.deadlineEpochMs() <= 0 ? AdmissionItem.NO_DEADLINE
+        : now + (g.deadlineEpochMs() - settings.time().epochMillis()) * 1_000_000L;
+    var item = new AdmissionItem<>(g.request().runId(), g.tenant(), g.priority(), now, deadline, 1, new Waiting(g.request(), sink, now));
+    OfferResult<Waiting> r = waiting.offer(item, now, estimatedWaitNanos());
     if (r instanceof OfferResult.Rejected<Waiting> rejected) {
       String detail = rejected.code() == ErrorCode.CAPACITY_EXHAUSTED
           ? "slot " + spec.slotId() + " is busy: " + running.size() + " running and " + waiting.size() + " queued" : rejected.reason();
-      fail(job, rejected.code(), detail);
+      fail(item, rejected.code(), detail);
     } else if (r instanceof OfferResult.AdmittedEvicting<Waiting> evicting) {
       fail(evicting.victim(), ErrorCode.CAPACITY_EXHAUSTED, "evicted from the full queue of slot " + spec.slotId() + " by a higher-priority run");
     }
@@ -427,12 +427,12 @@ public final class EngineActor {
     return (long) (Math.ceil((waiting.size() + 1) / (double) p) * averageRunNanos);
   }
 
-  private static void fail(Job<Waiting> job, ErrorCode code, String message) {
-    job.payload().sink().accept(new GenerationEvent.Failed(job.id(), DalangError.of(code, message), 0, EngineTimings.NONE));
+  private static void fail(AdmissionItem<Waiting> item, ErrorCode code, String message) {
+    item.payload().sink().accept(new GenerationEvent.Failed(item.id(), DalangError.of(code, message), 0, EngineTimings.NONE));
   }
 
-  private void failExpired(List<Job<Waiting>> expired) {
-    for (Job<Waiting> j : expired) fail(j, ErrorCode.TIMEOUT, "the run's deadline passed while it waited for slot " + spec.slotId());
+  private void failExpired(List<AdmissionItem<Waiting>> expired) {
+    for (AdmissionItem<Waiting> j : expired) fail(j, ErrorCode.TIMEOUT, "the run's deadline passed while it waited for slot " + spec.slotId());
   }
 
   private Behavior<Command> onCancel(Cancel c) {
@@ -453,11 +453,11 @@ public final class EngineActor {
     // A dead engine takes nothing more: runs wait for the restart, which hands them back not started.
     if (engine == null || engine.terminated().toCompletableFuture().isDone()) return;
     while (waiting.size() > 0 && running.size() < engine.parallelism()) {
-      PollResult<Waiting> next = waiting.poll(System.nanoTime());
+      PollResult<Waiting> next = waiting.poll(settings.time().nanoTime());
       failExpired(next.expired());
       if (next.next().isEmpty()) break;
       Waiting w = next.next().get().payload();
-      long queuedMs = (System.nanoTime() - w.enqueuedNanos()) / 1_000_000;
+      long queuedMs = (settings.time().nanoTime() - w.enqueuedNanos()) / 1_000_000;
       String runId = w.request().runId();
       Consumer<GenerationEvent> to = w.sink();
       ActorRef<Command> self = ctx.getSelf();
@@ -482,7 +482,7 @@ public final class EngineActor {
           to.accept(event);
         }
       });
-      running.put(runId, new Running(w.request(), to, handle, System.nanoTime()));
+      running.put(runId, new Running(w.request(), to, handle, settings.time().nanoTime()));
     }
   }
 
@@ -498,8 +498,8 @@ public final class EngineActor {
     }
     running.clear();
     var unavailable = DalangError.of(ErrorCode.ENGINE_UNAVAILABLE, why + "; the request was not started");
-    failExpired(waiting.expire(System.nanoTime()));
-    for (Job<Waiting> j : waiting.drain()) j.payload().sink().accept(new GenerationEvent.Failed(j.id(), unavailable, 0, EngineTimings.NONE, true));
+    failExpired(waiting.expire(settings.time().nanoTime()));
+    for (AdmissionItem<Waiting> j : waiting.drain()) j.payload().sink().accept(new GenerationEvent.Failed(j.id(), unavailable, 0, EngineTimings.NONE, true));
     state = "Loading";
     publish();
     Engine e = engine;
@@ -518,7 +518,7 @@ public final class EngineActor {
         device.computeCapability() == null ? "" : device.computeCapability(), quantization,
         e != null ? e.extensions() : java.util.Set.of(), spec.contextPerSequence(), total,
         Math.max(0, total - running.size()), waiting.size(), restarts.get(), e != null ? e.processId().orElse(-1) : -1, e != null ? e.baseUrl() : "",
-        ctx.getSelf(), System.currentTimeMillis(), e != null ? e.offload().layersOffloaded() : 0)));
+        ctx.getSelf(), settings.time().epochMillis(), e != null ? e.offload().layersOffloaded() : 0)));
     if (e != null) slot().tell(new ModelSlotEntity.ReportLoad(Math.max(0, total - running.size())));
   }
 

@@ -1,10 +1,15 @@
 package io.dalang.actors.engine;
 
 import com.typesafe.config.Config;
+import io.dalang.actors.TimeSource;
 import java.nio.file.Path;
 import java.time.Duration;
 
-/** {@code dalang.engine} and {@code dalang.node} keys the engine actors use. */
+/**
+ * {@code dalang.engine} and {@code dalang.node} keys the engine actors use.
+ *
+ * @param time the clock queue times, deadlines and statuses are read on; {@link TimeSource#SYSTEM} but in tests
+ */
 public record EngineSettings(
     Path dataDir,
     Duration startTimeout,
@@ -20,7 +25,8 @@ public record EngineSettings(
     Duration healthInterval,
     int healthFailuresBeforeRestart,
     Duration syncInterval,
-    Duration drainTimeout) {
+    Duration drainTimeout,
+    TimeSource time) {
 
   public static EngineSettings from(Config c, Path dataDir) {
     Config e = c.getConfig("dalang.engine");
@@ -32,6 +38,6 @@ public record EngineSettings(
         r.getDuration("min-backoff"), r.getDuration("max-backoff"), r.getDouble("jitter"), r.getInt("max-restarts"),
         r.getDuration("window"), n.getDuration("status-interval"), n.getDuration("health-interval"),
         n.getInt("health-failures-before-restart"), n.getDuration("sync-interval"),
-        n.getDuration("drain-timeout"));
+        n.getDuration("drain-timeout"), TimeSource.SYSTEM);
   }
 }

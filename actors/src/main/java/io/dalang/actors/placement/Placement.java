@@ -1,23 +1,32 @@
 package io.dalang.actors.placement;
 
+import io.dalang.actors.TimeSource;
+import io.dalang.actors.placement.internal.FleetTable;
+import io.dalang.actors.TimeSource;
 import io.dalang.protocols.error.DalangError;
+import io.dalang.actors.TimeSource;
 import io.dalang.protocols.error.ErrorCode;
+import io.dalang.actors.TimeSource;
 import java.util.ArrayList;
+import io.dalang.actors.TimeSource;
 import java.util.HashMap;
+import io.dalang.actors.TimeSource;
 import java.util.LinkedHashMap;
+import io.dalang.actors.TimeSource;
 import java.util.List;
+import io.dalang.actors.TimeSource;
 import java.util.Map;
 
 /**
  * Placement of runs on slots: feasibility first, then a policy's score, with a decision cache.
  *
- * <p>For a job, every slot serving its model is checked (pool, state, context, compute capability,
+ * <p>For a spec, every slot serving its model is checked (pool, state, context, compute capability,
  * quantization, extensions) and each failure is kept; only the slots that pass are scored by the
  * {@link PlacementPolicy} on their current load, and the highest score wins, ties to the lowest slot
- * id. Deterministic: the same {@link FleetTable} state and job give the same decision.
+ * id. Deterministic: the same {@link FleetTable} state and spec give the same decision.
  *
- * <p>The checks that do not depend on the job's exact size are the same for every job of one
- * {@link JobSpec.JobClass}; their outcome is cached under (job class, fleet version, policy) for
+ * <p>The checks that do not depend on the spec's exact size are the same for every spec of one
+ * {@link PlacementSpec.Requirements}; their outcome is cached under (requirement class, fleet version, policy) for
  * {@code cacheTtlNanos}. Any structural change to the fleet raises its version, and the cache is
  * dropped, so a stale filtering is never used. The exact context check and the scoring always run on
  * the current fleet.
@@ -26,13 +35,14 @@ import java.util.Map;
  */
 public final class Placement {
 
-  /** The cached part of a decision: which slots pass the job class's checks, which fail and why. */
+  /** The cached part of a decision: which slots pass the requirement class's checks, which fail and why. */
   private record Filtered(int[] passing, int[] failing, int[] failedChecks, long createdNanos) {}
 
-  private record Key(JobSpec.JobClass jobClass, long version, PlacementPolicy policy) {}
+  private record Key(PlacementSpec.Requirements requirements, long version, PlacementPolicy policy) {}
 
   private final PlacementPolicy policy;
   private final long cacheTtlNanos;
+  private final TimeSource time;
   private final boolean cacheEnabled;
   private final Map<Key, Filtered> cache;
   private long cacheVersion = -1;
@@ -41,10 +51,12 @@ public final class Placement {
 
   /**
    * @param cacheTtlNanos how long a cached filtering is used at most; 0 or less disables the cache
-   * @param cacheSize how many job classes the cache holds, least recently used dropped first
+   * @param cacheSize how many requirement classes the cache holds, least recently used dropped first
+   * @param time the clock that ages cached filterings and times decisions
    */
-  public Placement(PlacementPolicy policy, long cacheTtlNanos, int cacheSize) {
+  public Placement(PlacementPolicy policy, long cacheTtlNanos, int cacheSize, TimeSource time) {
     this.policy = policy;
+    this.time = time;
     this.cacheTtlNanos = cacheTtlNanos;
     this.cacheEnabled = cacheTtlNanos > 0 && cacheSize > 0;
     this.cache = new LinkedHashMap<>(Math.max(16, Math.min(cacheSize, 1 << 16)), 0.75f, true) {
@@ -73,30 +85,30 @@ public final class Placement {
     return cache.size();
   }
 
-  /** Decides where {@code job} runs on the fleet as it is now; a slot with no free sequence may be chosen. */
-  public PlacementDecision decide(FleetTable fleet, JobSpec job, String runId, String tenantId) {
-    return decide(fleet, job, runId, tenantId, false);
+  /** Decides where {@code spec} runs on the fleet as it is now; a slot with no free sequence may be chosen. */
+  public PlacementDecision decide(FleetTable fleet, PlacementSpec spec, String runId, String tenantId) {
+    return decide(fleet, spec, runId, tenantId, false);
   }
 
   /**
-   * Decides where {@code job} runs on the fleet as it is now.
+   * Decides where {@code spec} runs on the fleet as it is now.
    *
    * @param needFreeSequence only a slot with a free sequence may be chosen: a feasible slot without one
    *     is marked {@link PlacementDecision#BUSY}, and if that leaves none the error is {@code capacity_exhausted}
    */
-  public PlacementDecision decide(FleetTable fleet, JobSpec job, String runId, String tenantId, boolean needFreeSequence) {
-    return decide(fleet, job, runId, tenantId, needFreeSequence, java.util.Set.of());
+  public PlacementDecision decide(FleetTable fleet, PlacementSpec spec, String runId, String tenantId, boolean needFreeSequence) {
+    return decide(fleet, spec, runId, tenantId, needFreeSequence, java.util.Set.of());
   }
 
   /**
-   * As {@link #decide(FleetTable, JobSpec, String, String, boolean)}, with the slots whose circuit
+   * As {@link #decide(FleetTable, PlacementSpec, String, String, boolean)}, with the slots whose circuit
    * breaker is open: they are marked {@link PlacementDecision#CIRCUIT_OPEN}, never chosen, and if that
    * leaves none the error is {@code engine_unavailable} (retriable: the run may fall back at once).
    */
-  public PlacementDecision decide(FleetTable fleet, JobSpec job, String runId, String tenantId, boolean needFreeSequence,
+  public PlacementDecision decide(FleetTable fleet, PlacementSpec spec, String runId, String tenantId, boolean needFreeSequence,
       java.util.Set<String> circuitOpen) {
-    long t0 = System.nanoTime();
-    JobSpec.JobClass jc = job.jobClass();
+    long t0 = time.nanoTime();
+    PlacementSpec.Requirements jc = spec.requirements();
     Filtered f = null;
     boolean hit = false;
     if (cacheEnabled) {
@@ -130,7 +142,7 @@ public final class Placement {
       int open = circuitOpen.contains(s.slotId()) ? PlacementDecision.CIRCUIT_OPEN : 0;
       candidates.add(new PlacementDecision.Candidate(s, f.failedChecks()[k] | open, Double.NaN));
     }
-    int need = job.contextTokens();
+    int need = spec.contextTokens();
     Map<String, Integer> nodeBusy = policy == PlacementPolicy.SPREAD ? nodeBusy(fleet, f.passing()) : null;
     SlotStatus best = null;
     double bestScore = Double.NEGATIVE_INFINITY;
@@ -155,12 +167,12 @@ public final class Placement {
         best = s;
       }
     }
-    DalangError error = best == null ? rejection(job, candidates) : null;
-    return new PlacementDecision(runId, tenantId, job, jc, policy, fleet.version(), hit, candidates,
-        best == null ? null : best.slotId(), error, System.currentTimeMillis(), System.nanoTime() - t0);
+    DalangError error = best == null ? rejection(spec, candidates) : null;
+    return new PlacementDecision(runId, tenantId, spec, jc, policy, fleet.version(), hit, candidates,
+        best == null ? null : best.slotId(), error, time.epochMillis(), time.nanoTime() - t0);
   }
 
-  private static Filtered filter(FleetTable fleet, JobSpec.JobClass jc, long now) {
+  private static Filtered filter(FleetTable fleet, PlacementSpec.Requirements jc, long now) {
     int[] serving = fleet.slotsOf(jc.modelId());
     int[] passing = new int[serving.length];
     int[] failing = new int[serving.length];
@@ -212,64 +224,64 @@ public final class Placement {
   }
 
   /**
-   * The typed error for a job no slot can take, chosen by what could change: a slot in the tenant's
-   * pools that only is not Ready yet may become Ready (retriable {@code no_ready_slot}); a job that
+   * The typed error for a spec no slot can take, chosen by what could change: a slot in the tenant's
+   * pools that only is not Ready yet may become Ready (retriable {@code no_ready_slot}); a spec that
    * fits no slot's context is the request's to fix ({@code context_length_exceeded}); any other
    * mismatch ({@code no_feasible_slot}) names every slot and why. Feasible slots that are only busy make it
    * {@code capacity_exhausted}: the run can wait for one. Feasible slots whose circuit breaker is open make
    * it {@code engine_unavailable}: waiting would take the breaker's open duration, falling back is better.
    */
-  private static DalangError rejection(JobSpec job, List<PlacementDecision.Candidate> candidates) {
+  private static DalangError rejection(PlacementSpec spec, List<PlacementDecision.Candidate> candidates) {
     var inPools = candidates.stream().filter(c -> (c.failed() & PlacementDecision.POOL) == 0).toList();
     if (inPools.isEmpty()) {
-      return DalangError.of(ErrorCode.NO_READY_SLOT, "no slot of model '" + job.modelId() + "' is live in the tenant's pools yet; retry shortly");
+      return DalangError.of(ErrorCode.NO_READY_SLOT, "no slot of model '" + spec.modelId() + "' is live in the tenant's pools yet; retry shortly");
     }
     if (inPools.stream().anyMatch(c -> c.failed() == PlacementDecision.BUSY)) {
-      return DalangError.of(ErrorCode.CAPACITY_EXHAUSTED, "every slot of model '" + job.modelId() + "' that can serve the run is busy");
+      return DalangError.of(ErrorCode.CAPACITY_EXHAUSTED, "every slot of model '" + spec.modelId() + "' that can serve the run is busy");
     }
     int openOrRestarting = PlacementDecision.CIRCUIT_OPEN | PlacementDecision.STATE;
     if (inPools.stream().anyMatch(c -> (c.failed() & PlacementDecision.CIRCUIT_OPEN) != 0 && (c.failed() & ~openOrRestarting) == 0)) {
-      return DalangError.of(ErrorCode.ENGINE_UNAVAILABLE, "every slot of model '" + job.modelId()
-          + "' that could serve the run has its circuit breaker open after repeated engine failures (" + describe(job, inPools) + ")");
+      return DalangError.of(ErrorCode.ENGINE_UNAVAILABLE, "every slot of model '" + spec.modelId()
+          + "' that could serve the run has its circuit breaker open after repeated engine failures (" + describe(spec, inPools) + ")");
     }
     if (inPools.stream().anyMatch(c -> c.failed() == PlacementDecision.STATE)) {
-      return DalangError.of(ErrorCode.NO_READY_SLOT, "model '" + job.modelId() + "' has no Ready slot right now ("
-          + describe(job, inPools) + "); retry shortly");
+      return DalangError.of(ErrorCode.NO_READY_SLOT, "model '" + spec.modelId() + "' has no Ready slot right now ("
+          + describe(spec, inPools) + "); retry shortly");
     }
-    if (inPools.stream().allMatch(c -> (c.failed() & PlacementDecision.EXTENSIONS) != 0)) return unsupported(job, inPools);
+    if (inPools.stream().allMatch(c -> (c.failed() & PlacementDecision.EXTENSIONS) != 0)) return unsupported(spec, inPools);
     if (inPools.stream().allMatch(c -> (c.failed() & PlacementDecision.CONTEXT) != 0)) {
-      return DalangError.of(ErrorCode.CONTEXT_LENGTH_EXCEEDED, "the request needs " + job.contextTokens()
-          + " tokens of context (prompt " + job.promptTokens() + " + max_tokens " + job.maxTokens() + "), more than any slot serving '"
-          + job.modelId() + "' holds (" + inPools.stream().map(c -> c.slot().slotId() + ": " + c.slot().contextPerSequence()).toList() + ")");
+      return DalangError.of(ErrorCode.CONTEXT_LENGTH_EXCEEDED, "the request needs " + spec.contextTokens()
+          + " tokens of context (prompt " + spec.promptTokens() + " + max_tokens " + spec.maxTokens() + "), more than any slot serving '"
+          + spec.modelId() + "' holds (" + inPools.stream().map(c -> c.slot().slotId() + ": " + c.slot().contextPerSequence()).toList() + ")");
     }
-    return DalangError.of(ErrorCode.NO_FEASIBLE_SLOT, "no slot of model '" + job.modelId() + "' can serve this request: "
-        + describe(job, inPools));
+    return DalangError.of(ErrorCode.NO_FEASIBLE_SLOT, "no slot of model '" + spec.modelId() + "' can serve this request: "
+        + describe(spec, inPools));
   }
 
   /**
    * No slot's engine can do what the request asks (tools, a response format, logprobs, several choices):
    * the request's to change, named by its parameters and the engines that lack them.
    */
-  private static DalangError unsupported(JobSpec job, List<PlacementDecision.Candidate> inPools) {
+  private static DalangError unsupported(PlacementSpec spec, List<PlacementDecision.Candidate> inPools) {
     var missing = new java.util.TreeSet<String>();
     var engines = new java.util.TreeSet<String>();
     for (var c : inPools) {
-      var m = new java.util.TreeSet<>(job.extensions());
+      var m = new java.util.TreeSet<>(spec.extensions());
       m.removeAll(c.slot().extensions());
       missing.addAll(m);
       engines.add(c.slot().engineKind());
     }
     var params = missing.stream().map(io.dalang.protocols.generation.GenerationOptions::parameterOf).sorted().toList();
     return new DalangError(ErrorCode.UNSUPPORTED_PARAMETER, params.stream().map(p -> "'" + p + "'").collect(java.util.stream.Collectors.joining(", "))
-        + " cannot be served by the engine of model '" + job.modelId() + "' (" + String.join(", ", engines)
+        + " cannot be served by the engine of model '" + spec.modelId() + "' (" + String.join(", ", engines)
         + "); leave it out, or use a model whose pool runs an engine that supports it (docs/api.md, \"Compatibility\"). Slots: "
-        + describe(job, inPools),
+        + describe(spec, inPools),
         params.isEmpty() ? null : params.get(0), 0);
   }
 
-  private static String describe(JobSpec job, List<PlacementDecision.Candidate> cs) {
+  private static String describe(PlacementSpec spec, List<PlacementDecision.Candidate> cs) {
     var parts = new ArrayList<String>();
-    for (var c : cs) parts.add(c.slot().slotId() + ": " + String.join("; ", c.reasons(job)));
+    for (var c : cs) parts.add(c.slot().slotId() + ": " + String.join("; ", c.reasons(spec)));
     return String.join(" | ", parts);
   }
 }

@@ -1,5 +1,6 @@
 package io.dalang.actors.placement;
 
+import io.dalang.actors.placement.internal.FleetTable;
 import io.dalang.protocols.CborSerializable;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
@@ -63,13 +64,13 @@ public final class PlacementActor {
       return Behaviors.receive(Command.class)
           .onMessage(StatusUpdate.class, u -> {
             // A status already past its TTL (a late message) would only be dropped again at the next tick.
-            if (System.currentTimeMillis() - u.status().publishedAtMillis() <= ttlMs && fleet.update(u.status())) {
+            if (settings.time().epochMillis() - u.status().publishedAtMillis() <= ttlMs && fleet.update(u.status())) {
               publishSlots(fleet, slotStates); // a slot came, went or changed state
             }
             return Behaviors.same();
           })
           .onMessageEquals(Tick.EXPIRE, () -> {
-            if (fleet.expire(System.currentTimeMillis(), ttlMs)) publishSlots(fleet, slotStates);
+            if (fleet.expire(settings.time().epochMillis(), ttlMs)) publishSlots(fleet, slotStates);
             return Behaviors.same();
           })
           .onMessage(RecordDecision.class, m -> {
@@ -82,7 +83,7 @@ public final class PlacementActor {
             return Behaviors.same();
           })
           .onMessage(GetFleet.class, m -> {
-            long now = System.currentTimeMillis();
+            long now = settings.time().epochMillis();
             m.replyTo().tell(new Fleet(fleet.all().stream().filter(s -> now - s.publishedAtMillis() <= ttlMs).toList()));
             return Behaviors.same();
           })

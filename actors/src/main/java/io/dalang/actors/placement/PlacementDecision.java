@@ -9,20 +9,20 @@ import java.util.List;
  * every slot of the model that was considered, why each rejected one failed, the score of each feasible
  * one, and the choice, or the typed error when there was none.
  *
- * @param jobClass the job's class, the decision cache's key with the snapshot version and policy
+ * @param requirements the spec's requirements, the decision cache's key with the snapshot version and policy
  * @param snapshotVersion the version of the fleet snapshot the decision was made on
  * @param cacheHit whether the filtering came from the decision cache
  * @param chosen the chosen slot's id, null when the run was rejected
  * @param error why the run was rejected, null when a slot was chosen
  * @param decisionNanos how long deciding took
  */
-public record PlacementDecision(String runId, String tenantId, JobSpec job, JobSpec.JobClass jobClass, PlacementPolicy policy,
+public record PlacementDecision(String runId, String tenantId, PlacementSpec spec, PlacementSpec.Requirements requirements, PlacementPolicy policy,
     long snapshotVersion, boolean cacheHit, List<Candidate> candidates, String chosen, DalangError error,
     long decidedAtEpochMs, long decisionNanos) {
 
-  /** The job class's {@code job_spec_hash}, computed when asked (narration), not per decision. */
-  public String jobSpecHash() {
-    return jobClass.hash();
+  /** The requirement class's {@code job_spec_hash}, computed when asked (narration), not per decision. */
+  public String specHash() {
+    return requirements.hash();
   }
 
   /** Bits of {@link Candidate#failed()}: which checks a slot failed. */
@@ -49,8 +49,8 @@ public record PlacementDecision(String runId, String tenantId, JobSpec job, JobS
       return failed == 0;
     }
 
-    /** Why it was rejected, one sentence per failed check, for the job it was checked against. */
-    public List<String> reasons(JobSpec job) {
+    /** Why it was rejected, one sentence per failed check, for the spec it was checked against. */
+    public List<String> reasons(PlacementSpec spec) {
       var out = new ArrayList<String>(2);
       SlotStatus s = slot;
       if ((failed & BUSY) != 0) out.add("no free sequence (" + s.slotsTotal() + " busy)");
@@ -58,16 +58,16 @@ public record PlacementDecision(String runId, String tenantId, JobSpec job, JobS
       if ((failed & POOL) != 0) out.add("pool '" + s.poolId() + "' is not one of the tenant's pools");
       if ((failed & STATE) != 0) out.add("slot is " + s.state() + ", not Ready");
       if ((failed & CONTEXT) != 0) {
-        out.add("needs " + job.contextTokens() + " tokens of context (prompt " + job.promptTokens() + " + max_tokens "
-            + job.maxTokens() + "), slot holds " + s.contextPerSequence() + " per sequence");
+        out.add("needs " + spec.contextTokens() + " tokens of context (prompt " + spec.promptTokens() + " + max_tokens "
+            + spec.maxTokens() + "), slot holds " + s.contextPerSequence() + " per sequence");
       }
       if ((failed & COMPUTE) != 0) {
-        out.add("needs compute capability " + job.minComputeCapability() + ", device " + s.deviceId() + " is "
+        out.add("needs compute capability " + spec.minComputeCapability() + ", device " + s.deviceId() + " is "
             + (s.computeCapability().isEmpty() ? s.deviceKind() : s.computeCapability()));
       }
-      if ((failed & QUANTIZATION) != 0) out.add("model file is " + s.quantization() + ", the run accepts " + job.quantizations());
+      if ((failed & QUANTIZATION) != 0) out.add("model file is " + s.quantization() + ", the run accepts " + spec.quantizations());
       if ((failed & EXTENSIONS) != 0) {
-        var missing = new ArrayList<>(job.extensions());
+        var missing = new ArrayList<>(spec.extensions());
         missing.removeAll(s.extensions());
         missing.sort(null);
         out.add("engine " + s.engineKind() + " lacks " + String.join(", ", missing));

@@ -1,27 +1,48 @@
 package io.dalang.actors.run;
 
+import static io.dalang.actors.run.RunState.poolHasRun;
+import static io.dalang.actors.run.RunState.slotOf;
+import static io.dalang.actors.run.RunState.targetOf;
+
+import io.dalang.actors.TimeSource;
 import io.dalang.actors.admission.PoolAdmission;
 import io.dalang.actors.breaker.CircuitBreaker;
+import io.dalang.actors.engine.EngineActor;
 import io.dalang.actors.fallback.FallbackTarget;
 import io.dalang.actors.fallback.Fallbacks;
-import io.dalang.actors.engine.EngineActor;
-import io.dalang.actors.placement.JobSpec;
 import io.dalang.actors.placement.PlacementActor;
+import io.dalang.actors.placement.PlacementSpec;
+import io.dalang.actors.run.RunState.Admitting;
+import io.dalang.actors.run.RunState.Cancelling;
+import io.dalang.actors.run.RunState.Finished;
+import io.dalang.actors.run.RunState.Generating;
+import io.dalang.actors.run.RunState.Queued;
+import io.dalang.actors.run.RunState.Slot;
+import io.dalang.actors.run.RunState.Target;
 import io.dalang.actors.quota.TenantUsage;
-import io.dalang.actors.placement.SlotStatus;
 import io.dalang.actors.telemetry.TelemetryActor;
 import io.dalang.actors.telemetry.ValidRunPolicy;
+import io.dalang.engine.Engine;
 import io.dalang.protocols.error.DalangError;
+import io.dalang.protocols.error.DalangException;
 import io.dalang.protocols.error.ErrorCode;
 import io.dalang.protocols.generation.EngineTimings;
 import io.dalang.protocols.generation.GenerationEvent;
-import io.dalang.protocols.generation.SamplerSettings;
+import io.dalang.protocols.generation.GenerationRequest;
+import io.dalang.protocols.openai.RequestLimits;
 import io.dalang.protocols.telemetry.RunRecord;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.CompletionException;
+import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.RecipientRef;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.BehaviorBuilder;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 
@@ -32,24 +53,24 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
  * error, engine death, timeout, stall, client gone). Lives on the node whose edge took the request.
  * Whether the record is valid for KPIs is the {@link ValidRunPolicy}'s call, from what this actor saw.
  *
+ * <p>Lifecycle, one sealed {@link RunState} each: {@link Admitting} (the tenant's quotas) → {@link Queued}
+ * (in a pool's admission queue) → {@link Generating} (at a slot's engine, or a remote fallback target)
+ * → {@link Finished}; {@link Cancelling} when the client went away while it generated. A run whose
+ * engine went away before it started goes back to {@link Queued}, at most {@link #MAX_RESUBMITS} times;
+ * one that had started ends with {@code engine_failed}.
+ *
  * <p>When the slot's engine runs on this node, {@code Started} and tokens go from the engine's thread
  * straight into the stream through a {@link RunRelay}; only the terminal event comes through this
  * actor. A remote engine's events arrive as messages and take the same relay from here.
  *
- * <p>A run whose engine went away before it started (its node was lost, or the engine restarted while
- * the run waited in its queue) is submitted to its pool again, at most {@link #MAX_RESUBMITS} times; one
- * that had started ends with {@code engine_failed}.
- *
- * <p>A run that fails with a retriable error ({@link Fallbacks#eligible}) before its engine started it
- * (so before anything, its first token least of all, reached the client) moves to the next of its
- * tenant's fallback targets: another pool's queue, or a remote OpenAI-compatible endpoint. Never after:
- * by then the response's status and headers are out. It keeps its run id, its stream and its one record,
- * which names the target that served it ({@code served_by}).
+ * <p>A run that fails with a retriable error before its engine started it (so before anything reached
+ * the client) moves to the next target of its {@link FallbackChain}: another pool's queue, or a remote
+ * OpenAI-compatible endpoint. Never after: by then the response's status and headers are out. It keeps
+ * its run id, its stream and its one record, which names the target that served it ({@code served_by}).
  *
  * <p>When it leaves a slot it tells the pool how the run ended there ({@link CircuitBreaker.Outcome}),
- * which feeds the slot's circuit breaker.
- *
- * <p>It guarantees the edge one terminal event: {@code End} or a typed {@code Failed}.
+ * which feeds the slot's circuit breaker. It guarantees the edge one terminal event: {@code End} or a
+ * typed {@code Failed}.
  */
 public final class RunActor {
 
@@ -63,10 +84,6 @@ public final class RunActor {
   /** The usage actor's answer; null when it did not answer in time. */
   private record QuotaDecision(TenantUsage.Decision decision) implements Command {}
 
-  private static final java.time.Duration QUOTA_TIMEOUT = java.time.Duration.ofSeconds(3);
-  /** Times a run that never started is submitted again after its engine went away. */
-  static final int MAX_RESUBMITS = 3;
-
   /** The stream's buffer is full: the client reads slower than the engine writes. */
   enum ClientTooSlow implements Command { INSTANCE }
 
@@ -78,160 +95,127 @@ public final class RunActor {
   private record EngineGone() implements Command {}
 
   /** A remote fallback target's generation started, or (null, error) could not be. */
-  private record RemoteStarted(io.dalang.engine.Engine.Generation generation, Throwable error) implements Command {}
+  private record RemoteStarted(Engine.Generation generation, Throwable error) implements Command {}
 
   private enum Timeout implements Command { RUN, RESUBMIT, REDISPATCH, STALL_CHECK, CANCEL_GRACE, ENGINE_GONE }
 
+  /** How the run reaches the sharded actors it talks to: its tenant's usage and its pools' admission. */
+  record Peers(Function<String, RecipientRef<TenantUsage.Command>> usage, Function<String, RecipientRef<PoolAdmission.Command>> pools) {
+    static Peers sharded(ClusterSharding sharding) {
+      return new Peers(t -> sharding.entityRefFor(TenantUsage.ENTITY_KEY, t), p -> sharding.entityRefFor(PoolAdmission.ENTITY_KEY, p));
+    }
+  }
+
+  private static final Duration QUOTA_TIMEOUT = Duration.ofSeconds(3);
+  /** Times a run that never started is submitted again after its engine went away. */
+  static final int MAX_RESUBMITS = 3;
   /**
    * How long a started run whose engine actor stopped waits for its terminal event before it fails. A
    * drained engine frees the run's sequence (and may be stopped) a moment before the engine's thread
    * hands the run its End: that End, not the stop, decides the run.
    */
-  private static final java.time.Duration ENGINE_GONE_GRACE = java.time.Duration.ofSeconds(1);
-
+  private static final Duration ENGINE_GONE_GRACE = Duration.ofSeconds(1);
   /** How often a resubmitted run asks its pool again while no slot of it is Ready (its engine restarting). */
-  private static final java.time.Duration REDISPATCH_POLL = java.time.Duration.ofMillis(250);
+  private static final Duration REDISPATCH_POLL = Duration.ofMillis(250);
+  /** How long a cancelled run waits for its engine's terminal event. */
+  private static final Duration CANCEL_GRACE = Duration.ofSeconds(5);
 
-  public static Behavior<Command> create(RunSpec spec, RunOutput out,
-      ActorRef<PlacementActor.Command> placement, ActorRef<TelemetryActor.Command> telemetry, RunSettings settings) {
-    return create(spec, out, placement, telemetry, settings, Fallbacks.none());
-  }
-
+  /** A run on {@code settings}' clock; {@code fallbacks} reach its tenant's remote targets. */
   public static Behavior<Command> create(RunSpec spec, RunOutput out, ActorRef<PlacementActor.Command> placement,
       ActorRef<TelemetryActor.Command> telemetry, RunSettings settings, Fallbacks fallbacks) {
+    return Behaviors.setup(ctx -> create(spec, out, placement, telemetry, settings, fallbacks, Peers.sharded(ClusterSharding.get(ctx.getSystem()))));
+  }
+
+  static Behavior<Command> create(RunSpec spec, RunOutput out, ActorRef<PlacementActor.Command> placement,
+      ActorRef<TelemetryActor.Command> telemetry, RunSettings settings, Fallbacks fallbacks, Peers peers) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-        new RunActor(ctx, timers, spec, out, telemetry, settings, fallbacks).admitting(placement)));
+        new RunActor(ctx, timers, spec, out, placement, telemetry, settings, fallbacks, peers).admitting()));
   }
 
   private final ActorContext<Command> ctx;
   private final TimerScheduler<Command> timers;
   private final RunSpec spec;
   private final RunOutput out;
+  private final ActorRef<PlacementActor.Command> placement;
   private final ActorRef<TelemetryActor.Command> telemetry;
   private final RunSettings settings;
-  private SlotStatus slot;
-  private ActorRef<EngineActor.Command> engine;
-  private RunRelay relay;
-  private boolean cancelling;
-  /** The client went away or read too slowly before the end: it did not get the whole stream. */
-  private boolean clientGone;
-  private boolean finished;
-  /** Whether the tenant's usage counts the run as in flight: it is then told the run's tokens at the end. */
-  private boolean acquired;
-  /** Whether the pool's admission knows the run: it is then told when the run is over. */
-  private boolean submitted;
-  private long poolQueueMs;
-  private ActorRef<PlacementActor.Command> placement;
-  private int resubmits;
+  private final TimeSource time;
   private final Fallbacks fallbacks;
-  /** The tenant's fallback targets after the run's own pool, in order; {@code nextFallback} is the next to try. */
-  private final java.util.List<FallbackTarget> chain;
-  private int nextFallback;
-  /** The pool whose queue has the run now, and the model asked of it. */
-  private String poolId;
-  private String modelId;
-  /** The target trying the run now: {@code pool:<id>} or {@code remote:<name>}. */
-  private String servedBy;
-  /** The generation at a remote target, once it started. */
-  private io.dalang.engine.Engine.Generation remote;
-  /** Until when a resubmitted run waits for a Ready slot rather than failing with {@code no_ready_slot}. */
-  private long redispatchUntilNanos;
+  private final Peers peers;
+  /** The current state: the PostStop signal reads it. */
+  private RunState state;
+  /** The tenant's usage counts the run as in flight: it is told the run's tokens when it ends. */
+  private boolean quotaHeld;
 
-  private RunActor(ActorContext<Command> ctx, TimerScheduler<Command> timers, RunSpec spec,
-      RunOutput out, ActorRef<TelemetryActor.Command> telemetry, RunSettings settings, Fallbacks fallbacks) {
+  private RunActor(ActorContext<Command> ctx, TimerScheduler<Command> timers, RunSpec spec, RunOutput out,
+      ActorRef<PlacementActor.Command> placement, ActorRef<TelemetryActor.Command> telemetry, RunSettings settings, Fallbacks fallbacks,
+      Peers peers) {
     this.ctx = ctx;
-    this.fallbacks = fallbacks;
-    this.poolId = spec.poolId();
-    this.modelId = spec.modelId();
-    this.chain = spec.fallbacks() == null ? java.util.List.of()
-        : spec.fallbacks().stream().filter(t -> !(t.isPool() && t.pool().equals(spec.poolId()))).toList();
     this.timers = timers;
     this.spec = spec;
     this.out = out;
+    this.placement = placement;
     this.telemetry = telemetry;
     this.settings = settings;
-    this.relay = new RunRelay(out, ctx.getSelf());
+    this.time = settings.time();
+    this.fallbacks = fallbacks;
+    this.peers = peers;
     timers.startSingleTimer(Timeout.RUN, settings.timeout());
   }
+
+  // Admitting
 
   /**
    * The tenant's quotas first ({@link TenantUsage}): a refused run ends here with {@code quota_exceeded}.
    * If the usage actor does not answer in time the run goes on (quotas fail open: a slow control plane
    * must not stop serving), and the miss is logged.
    */
-  private Behavior<Command> admitting(ActorRef<PlacementActor.Command> placement) {
-    var usage = ClusterSharding.get(ctx.getSystem()).entityRefFor(TenantUsage.ENTITY_KEY, spec.tenantId());
-    ctx.ask(TenantUsage.Decision.class, usage, QUOTA_TIMEOUT,
+  private Behavior<Command> admitting() {
+    ctx.ask(TenantUsage.Decision.class, peers.usage().apply(spec.tenantId()), QUOTA_TIMEOUT,
         replyTo -> new TenantUsage.Acquire(spec.runId(), spec.quotas(), replyTo),
         (d, err) -> new QuotaDecision(err != null ? null : d));
-    return Behaviors.receive(Command.class)
+    var admitting = new Admitting(new Target(null, spec.poolId(), spec.modelId(), new RunRelay(out, ctx.getSelf(), time),
+        FallbackChain.of(spec.poolId(), spec.fallbacks()), 0));
+    state = admitting;
+    return receive()
         .onMessage(QuotaDecision.class, m -> {
           if (m.decision() == null) {
             ctx.getLog().warn("run {}: the usage of tenant {} did not answer in {} ms; quotas not checked", spec.runId(), spec.tenantId(),
                 QUOTA_TIMEOUT.toMillis());
           } else if (!m.decision().granted()) {
-            return finish(new GenerationEvent.Failed(spec.runId(), m.decision().error(), 0, EngineTimings.NONE));
+            return finish(admitting, new GenerationEvent.Failed(spec.runId(), m.decision().error(), 0, EngineTimings.NONE), false);
           } else {
-            acquired = true;
+            quotaHeld = true;
           }
-          return placing(placement);
+          return queued(new Queued(admitting.target(), 0, 0));
         })
-        .onMessage(ClientGone.class, m -> {
-          clientGone = true;
-          return finish(cancelled("the client disconnected before the run was admitted"));
-        })
-        .onMessageEquals(Timeout.RUN, () -> finish(timeout("quota check")))
-        .onSignal(PostStop.class, sig -> stoppedEarly())
+        .onMessage(ClientGone.class, m -> finish(admitting, cancelled(admitting.target(), "the client disconnected before the run was admitted"), true))
+        .onMessageEquals(Timeout.RUN, () -> finish(admitting, timeout(admitting.target(), "quota check"), false))
         .build();
   }
+
+  // Queued
 
   /**
    * Waiting for the pool's admission to dispatch the run to a slot (or reject it). The submission is
    * repeated every {@code resubmit-interval}: idempotent for a pool actor that has it, and a pool actor
    * that moved to another node and lost its queue learns of the run again.
    */
-  private Behavior<Command> placing(ActorRef<PlacementActor.Command> placement) {
-    this.placement = placement;
-    servedBy = FallbackTarget.poolLabel(poolId);
-    out.servedBy(servedBy);
-    var pool = ClusterSharding.get(ctx.getSystem()).entityRefFor(PoolAdmission.ENTITY_KEY, poolId);
+  private Behavior<Command> queued(Queued q) {
+    Target target = q.target().servedBy() == null ? withServedBy(q.target(), FallbackTarget.poolLabel(q.target().poolId())) : q.target();
+    var entered = new Queued(target, q.resubmits(), q.redispatchUntilNanos());
+    state = entered;
+    var pool = peers.pools().apply(target.poolId());
     var submit = new PoolAdmission.Submit(spec.runId(), spec.tenantId(),
-        new JobSpec(modelId, java.util.Set.of(poolId), promptTokensAtLeast(spec.request(), settings.limits()), spec.request().maxTokens(),
-            spec.request().options().extensions(), "", java.util.Set.of()),
+        new PlacementSpec(target.modelId(), Set.of(target.poolId()), promptTokensAtLeast(spec.request(), settings.limits()),
+            spec.request().maxTokens(), spec.request().options().extensions(), "", Set.of()),
         spec.priority(), spec.deadlineEpochMs(), ctx.messageAdapter(PoolAdmission.Reply.class, AdmissionReply::new), ctx.getSelf(),
-        System.currentTimeMillis(), spec.quotas() == null ? 0 : spec.quotas().queuedJobs());
+        time.epochMillis(), spec.quotas() == null ? 0 : spec.quotas().queuedJobs());
     pool.tell(submit);
-    submitted = true;
     timers.startTimerWithFixedDelay(Timeout.RESUBMIT, settings.resubmitInterval());
-    return Behaviors.receive(Command.class)
-        .onMessage(AdmissionReply.class, m -> {
-          if (m.reply() instanceof PoolAdmission.Rejected r) {
-            if (resubmits > 0 && r.error().code() == ErrorCode.NO_READY_SLOT && System.nanoTime() < redispatchUntilNanos) {
-              // Its engine is restarting: the pool has no Ready slot yet. Ask again shortly, within redispatch-wait.
-              timers.startSingleTimer(Timeout.REDISPATCH, REDISPATCH_POLL);
-              return Behaviors.same();
-            }
-            if (r.decision() != null) placement.tell(new PlacementActor.RecordDecision(r.decision()));
-            return failed(new GenerationEvent.Failed(spec.runId(), r.error(), 0, EngineTimings.NONE));
-          }
-          var d = (PoolAdmission.Dispatched) m.reply();
-          // A late answer of a pool the run already left for a fallback (its own Release frees the place).
-          if (!d.slot().poolId().equals(poolId)) return Behaviors.same();
-          placement.tell(new PlacementActor.RecordDecision(d.decision()));
-          timers.cancel(Timeout.RESUBMIT);
-          poolQueueMs = d.queuedMs();
-          slot = d.slot();
-          engine = slot.engine();
-          ctx.watchWith(engine, new EngineGone());
-          var generate = new EngineActor.Generate(spec.request(), ctx.messageAdapter(GenerationEvent.class, EngineEvent::new),
-              spec.tenantId(), spec.priority(), spec.deadlineEpochMs());
-          engine.tell(engine.path().address().hasLocalScope() ? new EngineActor.GenerateLocal(generate, relay) : generate);
-          // Checked now and then rather than re-armed per token; waiting in the slot's queue is not the
-          // engine being silent (the run timeout bounds that).
-          java.time.Duration every = settings.stallTimeout().dividedBy(4);
-          timers.startTimerWithFixedDelay(Timeout.STALL_CHECK, every.compareTo(java.time.Duration.ofMillis(100)) < 0 ? java.time.Duration.ofMillis(100) : every);
-          return generating();
-        })
+    return receive()
+        .onMessage(AdmissionReply.class, m -> m.reply() instanceof PoolAdmission.Rejected r ? rejected(entered, r) : dispatched(entered,
+            (PoolAdmission.Dispatched) m.reply()))
         .onMessageEquals(Timeout.RESUBMIT, () -> {
           pool.tell(submit);
           return Behaviors.same();
@@ -240,70 +224,68 @@ public final class RunActor {
           pool.tell(submit);
           return Behaviors.same();
         })
-        .onMessage(ClientGone.class, m -> {
-          clientGone = true;
-          return finish(cancelled("the client disconnected before the run was placed"));
-        })
-        .onMessageEquals(Timeout.RUN, () -> finish(timeout("it waited in the queue of pool " + poolId)))
-        .onSignal(PostStop.class, sig -> stoppedEarly())
+        .onMessage(ClientGone.class, m -> finish(entered, cancelled(target, "the client disconnected before the run was placed"), true))
+        .onMessageEquals(Timeout.RUN, () -> finish(entered, timeout(target, "it waited in the queue of pool " + target.poolId()), false))
         .build();
   }
 
-  private Behavior<Command> generating() {
-    return Behaviors.receive(Command.class)
+  private Behavior<Command> rejected(Queued q, PoolAdmission.Rejected r) {
+    if (q.resubmits() > 0 && r.error().code() == ErrorCode.NO_READY_SLOT && time.nanoTime() - q.redispatchUntilNanos() < 0) {
+      // Its engine is restarting: the pool has no Ready slot yet. Ask again shortly, within redispatch-wait.
+      timers.startSingleTimer(Timeout.REDISPATCH, REDISPATCH_POLL);
+      return Behaviors.same();
+    }
+    if (r.decision() != null) placement.tell(new PlacementActor.RecordDecision(r.decision()));
+    return failed(q, new GenerationEvent.Failed(spec.runId(), r.error(), 0, EngineTimings.NONE));
+  }
+
+  private Behavior<Command> dispatched(Queued q, PoolAdmission.Dispatched d) {
+    // A late answer of a pool the run already left for a fallback (its own Release frees the place).
+    if (!d.slot().poolId().equals(q.target().poolId())) return Behaviors.same();
+    placement.tell(new PlacementActor.RecordDecision(d.decision()));
+    timers.cancel(Timeout.RESUBMIT);
+    var target = new Target(q.target().servedBy(), q.target().poolId(), q.target().modelId(), q.target().relay(), q.target().chain(),
+        d.queuedMs());
+    var slot = new Slot(d.slot(), d.slot().engine());
+    ctx.watchWith(slot.engine(), new EngineGone());
+    var generate = new EngineActor.Generate(spec.request(), ctx.messageAdapter(GenerationEvent.class, EngineEvent::new),
+        spec.tenantId(), spec.priority(), spec.deadlineEpochMs());
+    slot.engine().tell(slot.engine().path().address().hasLocalScope() ? new EngineActor.GenerateLocal(generate, target.relay()) : generate);
+    startStallCheck();
+    return generating(new Generating(target, q.resubmits(), slot, null));
+  }
+
+  // Generating
+
+  private Behavior<Command> generating(Generating g) {
+    state = g;
+    RunRelay relay = g.target().relay();
+    return receive()
         .onMessage(EngineEvent.class, m -> {
           relay.accept(m.event());
           return Behaviors.same();
         })
-        .onMessage(Terminal.class, m -> notStarted(m.event()) ? resubmit("its engine restarted")
-            : m.event() instanceof GenerationEvent.Failed f ? failed(f) : finish(m.event()))
+        .onMessage(Terminal.class, m -> notStarted(g, m.event()) ? resubmit(g, "its engine restarted")
+            : m.event() instanceof GenerationEvent.Failed f ? failed(g, f) : finish(g, m.event(), false))
         .onMessage(RemoteStarted.class, m -> {
-          if (m.error() != null) {
-            var cause = m.error() instanceof java.util.concurrent.CompletionException c && c.getCause() != null ? c.getCause() : m.error();
-            var error = cause instanceof io.dalang.protocols.error.DalangException de ? de.toError()
-                : DalangError.of(ErrorCode.ENGINE_UNAVAILABLE, "fallback " + servedBy + " could not be started");
-            return failed(new GenerationEvent.Failed(spec.runId(), error, 0, EngineTimings.NONE));
-          }
-          remote = m.generation();
-          if (cancelling) remote.cancel();
-          return Behaviors.same();
+          if (m.error() != null) return failed(g, remoteFailed(g.target(), m.error()));
+          return generating(g.withRemote(m.generation()));
         })
         .onMessage(AdmissionReply.class, m -> Behaviors.same()) // a repeated answer to a repeated submission
         .onMessage(ClientTooSlow.class, m -> {
-          if (cancelling) return Behaviors.same();
-          cancelling = true;
-          clientGone = true;
-          cancelGeneration();
+          cancelGeneration(g);
           out.fail(new IllegalStateException("client too slow"));
-          return Behaviors.same();
+          return cancelling(new Cancelling(g));
         })
-        .onMessage(ClientGone.class, m -> {
-          cancelling = true;
-          clientGone = true;
-          relay.stop();
-          cancelGeneration();
-          timers.startSingleTimer(Timeout.CANCEL_GRACE, java.time.Duration.ofSeconds(5));
-          return Behaviors.same();
-        })
+        .onMessage(ClientGone.class, m -> clientGone(new Cancelling(g)))
         .onMessage(EngineGone.class, m -> {
-          if (!relay.started() && !cancelling && resubmits < MAX_RESUBMITS) return resubmit("its engine stopped");
+          if (!relay.started() && g.resubmits() < MAX_RESUBMITS) return resubmit(g, "its engine stopped");
           timers.startSingleTimer(Timeout.ENGINE_GONE, ENGINE_GONE_GRACE);
           return Behaviors.same();
         })
-        .onMessageEquals(Timeout.ENGINE_GONE, () -> failed(new GenerationEvent.Failed(spec.runId(),
-            DalangError.of(ErrorCode.ENGINE_FAILED, "the engine of slot " + slot.slotId() + " stopped during the run"), relay.tokens(),
-            EngineTimings.NONE, true)))
-        .onMessageEquals(Timeout.CANCEL_GRACE, () -> finish(cancelled("the client disconnected")))
-        .onMessageEquals(Timeout.STALL_CHECK, () -> {
-          if (!relay.started() || System.nanoTime() - relay.lastEventNanos() < settings.stallTimeout().toNanos()) return Behaviors.same();
-          cancelGeneration();
-          return finish(timeout("the engine was silent for " + settings.stallTimeout().toSeconds() + " s"));
-        })
-        .onMessageEquals(Timeout.RUN, () -> {
-          cancelGeneration();
-          return finish(timeout("the run exceeded " + settings.timeout().toSeconds() + " s"));
-        })
-        .onSignal(PostStop.class, sig -> stoppedEarly())
+        .onMessageEquals(Timeout.ENGINE_GONE, () -> failed(g, engineStopped(g)))
+        .onMessageEquals(Timeout.STALL_CHECK, () -> stalled(g) ? stallTimeout(g) : Behaviors.same())
+        .onMessageEquals(Timeout.RUN, () -> runTimeout(g))
         .build();
   }
 
@@ -311,79 +293,181 @@ public final class RunActor {
    * The engine gave up on the run, or died under it, before it started: nothing reached the client yet,
    * so another slot (or the restarted engine) may run it.
    */
-  private boolean notStarted(GenerationEvent terminal) {
-    return engine != null && terminal instanceof GenerationEvent.Failed f
-        && (f.error().code() == ErrorCode.ENGINE_UNAVAILABLE || f.engineLost()) && !relay.started() && !cancelling && resubmits < MAX_RESUBMITS;
+  private static boolean notStarted(Generating g, GenerationEvent terminal) {
+    return g.slot() != null && terminal instanceof GenerationEvent.Failed f
+        && (f.error().code() == ErrorCode.ENGINE_UNAVAILABLE || f.engineLost()) && !g.target().relay().started() && g.resubmits() < MAX_RESUBMITS;
   }
 
   /** Back to the pool's queue: the sequence reserved on the old slot is freed, the run placed anew. */
-  private Behavior<Command> resubmit(String why) {
-    resubmits++;
-    redispatchUntilNanos = System.nanoTime() + settings.redispatchWait().toNanos();
-    ctx.getLog().info("run {}: slot {} did not start it ({}); submitting it to pool {} again ({} of {})", spec.runId(), slot.slotId(), why,
-        poolId, resubmits, MAX_RESUBMITS);
+  private Behavior<Command> resubmit(Generating g, String why) {
+    int resubmits = g.resubmits() + 1;
+    ctx.getLog().info("run {}: slot {} did not start it ({}); submitting it to pool {} again ({} of {})", spec.runId(), g.slot().status().slotId(),
+        why, g.target().poolId(), resubmits, MAX_RESUBMITS);
     timers.cancel(Timeout.STALL_CHECK);
-    ctx.unwatch(engine);
-    release(CircuitBreaker.Outcome.FAILURE);
-    slot = null;
-    engine = null;
-    return placing(placement);
+    ctx.unwatch(g.slot().engine());
+    release(g, CircuitBreaker.Outcome.FAILURE);
+    return queued(new Queued(g.target(), resubmits, time.nanoTime() + settings.redispatchWait().toNanos()));
   }
 
   /**
-   * A lower bound of the prompt's length in tokens, before the engine tokenizes it: its UTF-8 bytes /
-   * {@code dalang.limits.bytes-per-token} (the most bytes one token of a served vocabulary spans), at
-   * least 1. Placement uses it for the context check, so a request is only rejected up front when it
-   * surely does not fit; the engine checks the exact count.
+   * A failure: the next fallback target takes the run if its chain says so (retriable, nothing sent yet),
+   * else the run ends. Never while cancelling: the client is gone.
    */
-  public static int promptTokensAtLeast(io.dalang.protocols.generation.GenerationRequest r, io.dalang.protocols.openai.RequestLimits limits) {
-    long bytes = 0;
-    if (r.isChat()) {
-      for (var m : r.messages()) bytes += m.content().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
-    } else {
-      bytes = r.prompt().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+  private Behavior<Command> failed(RunState from, GenerationEvent.Failed f) {
+    Target target = targetOf(from);
+    Slot slot = slotOf(from);
+    var next = target.chain().next(f.error().code(), target.relay().started());
+    if (next.isEmpty()) return finish(from, f, false);
+    FallbackTarget to = next.get();
+    fallbacks.counted(spec.tenantId(), target.servedBy(), to.label(), f.error().code());
+    ctx.getLog().info("run {}: {} failed before it started ({}); falling back to {}", spec.runId(), target.servedBy(), f.error().code().code(),
+        to.label());
+    timers.cancel(Timeout.STALL_CHECK);
+    timers.cancel(Timeout.RESUBMIT);
+    if (slot != null) ctx.unwatch(slot.engine());
+    release(from, breakerOutcome(f, false));
+    target.relay().retire();
+    var relay = new RunRelay(out, ctx.getSelf(), time);
+    if (to.isPool()) {
+      return queued(new Queued(new Target(null, to.pool(), to.model(), relay, target.chain().advance(), target.poolQueueMs()), 0, 0));
     }
-    return limits.tokensAtLeast(bytes);
+    var remote = withServedBy(new Target(null, null, target.modelId(), relay, target.chain().advance(), target.poolQueueMs()), to.label());
+    ctx.pipeToSelf(fallbacks.startRemote(spec.tenantId(), to, spec.request(), relay), RemoteStarted::new);
+    startStallCheck();
+    return generating(new Generating(remote, 0, null, null));
+  }
+
+  private GenerationEvent.Failed remoteFailed(Target target, Throwable error) {
+    var cause = error instanceof CompletionException c && c.getCause() != null ? c.getCause() : error;
+    var e = cause instanceof DalangException de ? de.toError()
+        : DalangError.of(ErrorCode.ENGINE_UNAVAILABLE, "fallback " + target.servedBy() + " could not be started");
+    return new GenerationEvent.Failed(spec.runId(), e, 0, EngineTimings.NONE);
+  }
+
+  private GenerationEvent.Failed engineStopped(Generating g) {
+    return new GenerationEvent.Failed(spec.runId(), DalangError.of(ErrorCode.ENGINE_FAILED,
+        "the engine of slot " + g.slot().status().slotId() + " stopped during the run"), g.target().relay().tokens(), EngineTimings.NONE, true);
+  }
+
+  private boolean stalled(Generating g) {
+    RunRelay relay = g.target().relay();
+    return relay.started() && time.nanoTime() - relay.lastEventNanos() >= settings.stallTimeout().toNanos();
+  }
+
+  private Behavior<Command> stallTimeout(Generating g) {
+    cancelGeneration(g);
+    return finish(state, timeout(g.target(), "the engine was silent for " + settings.stallTimeout().toSeconds() + " s"), false);
+  }
+
+  private Behavior<Command> runTimeout(Generating g) {
+    cancelGeneration(g);
+    return finish(state, timeout(g.target(), "the run exceeded " + settings.timeout().toSeconds() + " s"), false);
+  }
+
+  /**
+   * Checked now and then rather than re-armed per token; waiting in the slot's queue is not the engine
+   * being silent (the run timeout bounds that).
+   */
+  private void startStallCheck() {
+    Duration every = settings.stallTimeout().dividedBy(4);
+    timers.startTimerWithFixedDelay(Timeout.STALL_CHECK, every.compareTo(Duration.ofMillis(100)) < 0 ? Duration.ofMillis(100) : every);
+  }
+
+  // Cancelling
+
+  /** The client disconnected: stop relaying, cancel at the engine, and give it a grace to end the run. */
+  private Behavior<Command> clientGone(Cancelling c) {
+    c.was().target().relay().stop();
+    cancelGeneration(c.was());
+    timers.startSingleTimer(Timeout.CANCEL_GRACE, CANCEL_GRACE);
+    return cancelling(c);
+  }
+
+  /** Waiting for the cancelled generation's terminal event; whatever it is, the run ends with it and no fallback. */
+  private Behavior<Command> cancelling(Cancelling c) {
+    state = c;
+    Generating g = c.was();
+    return receive()
+        .onMessage(EngineEvent.class, m -> {
+          g.target().relay().accept(m.event());
+          return Behaviors.same();
+        })
+        .onMessage(Terminal.class, m -> finish(c, m.event(), true))
+        .onMessage(RemoteStarted.class, m -> {
+          if (m.error() != null) return finish(c, remoteFailed(g.target(), m.error()), true);
+          m.generation().cancel();
+          return cancelling(new Cancelling(g.withRemote(m.generation())));
+        })
+        .onMessage(AdmissionReply.class, m -> Behaviors.same())
+        .onMessage(ClientTooSlow.class, m -> Behaviors.same())
+        .onMessage(ClientGone.class, m -> clientGone(c))
+        .onMessage(EngineGone.class, m -> {
+          timers.startSingleTimer(Timeout.ENGINE_GONE, ENGINE_GONE_GRACE);
+          return Behaviors.same();
+        })
+        .onMessageEquals(Timeout.ENGINE_GONE, () -> finish(c, engineStopped(g), true))
+        .onMessageEquals(Timeout.CANCEL_GRACE, () -> finish(c, cancelled(g.target(), "the client disconnected"), true))
+        .onMessageEquals(Timeout.STALL_CHECK, () -> stalled(g) ? stallTimeout(g) : Behaviors.same())
+        .onMessageEquals(Timeout.RUN, () -> runTimeout(g))
+        .build();
+  }
+
+  // Ending
+
+  /**
+   * Ends the run in {@code from}: frees its place in its pool, settles its usage, sends its record and
+   * writes the terminal event (unless it was cancelling: the stream is gone).
+   *
+   * @param clientGone the client went away or read too slowly before the end: it did not get the whole
+   *     stream (always so when cancelling)
+   */
+  private Behavior<Command> finish(RunState from, GenerationEvent terminal, boolean clientGone) {
+    boolean cancelling = from instanceof Cancelling;
+    end(from, terminal, breakerOutcome(terminal, clientGone || cancelling), clientGone || cancelling);
+    if (!cancelling) out.offer(terminal); // a full buffer here means a too-slow client: the stream then just ends
+    out.complete();
+    return Behaviors.stopped();
+  }
+
+  private void end(RunState from, GenerationEvent terminal, CircuitBreaker.Outcome outcome, boolean clientGone) {
+    state = new Finished();
+    targetOf(from).relay().stop();
+    release(from, outcome);
+    RunRecord rec = RunRecordBuilder.of(spec, targetOf(from), slotOf(from), terminal, clientGone, time.nanoTime());
+    settle(rec);
+    telemetry.tell(new TelemetryActor.RecordRun(rec));
   }
 
   /** Stopped without a terminal event (a bug, or the system shutting down): the client still gets one. */
   private Behavior<Command> stoppedEarly() {
-    if (!finished) {
-      finished = true;
-      relay.stop();
-      release(CircuitBreaker.Outcome.NEUTRAL);
-      var failed = new GenerationEvent.Failed(spec.runId(), DalangError.of(ErrorCode.INTERNAL, "the run stopped unexpectedly"),
-          relay.tokens(), EngineTimings.NONE);
-      RunRecord rec = record(failed);
-      settle(rec);
-      telemetry.tell(new TelemetryActor.RecordRun(rec));
-      out.offer(failed);
-      out.complete();
-    }
+    RunState from = state;
+    if (from == null || from instanceof Finished) return Behaviors.same();
+    var failed = new GenerationEvent.Failed(spec.runId(), DalangError.of(ErrorCode.INTERNAL, "the run stopped unexpectedly"),
+        targetOf(from).relay().tokens(), EngineTimings.NONE);
+    end(from, failed, CircuitBreaker.Outcome.NEUTRAL, from instanceof Cancelling);
+    out.offer(failed);
+    out.complete();
     return Behaviors.same();
   }
 
   /** Tells the tenant's usage the run is over and what it used. */
   private void settle(RunRecord rec) {
-    if (!acquired) return;
-    acquired = false;
-    ClusterSharding.get(ctx.getSystem()).entityRefFor(TenantUsage.ENTITY_KEY, spec.tenantId())
-        .tell(new TenantUsage.Settle(spec.runId(), (long) rec.promptTokens() + rec.completionTokens()));
+    if (!quotaHeld) return;
+    quotaHeld = false;
+    peers.usage().apply(spec.tenantId()).tell(new TenantUsage.Settle(spec.runId(), (long) rec.promptTokens() + rec.completionTokens()));
   }
 
   /** Frees the run's place in its pool's queue, or the sequence reserved for it; {@code outcome} feeds the slot's breaker. */
-  private void release(CircuitBreaker.Outcome outcome) {
-    if (submitted) {
-      submitted = false;
-      ClusterSharding.get(ctx.getSystem()).entityRefFor(PoolAdmission.ENTITY_KEY, poolId)
-          .tell(new PoolAdmission.Release(spec.runId(), slot == null ? CircuitBreaker.Outcome.NEUTRAL : outcome));
-    }
+  private void release(RunState from, CircuitBreaker.Outcome outcome) {
+    if (!poolHasRun(from)) return;
+    peers.pools().apply(targetOf(from).poolId())
+        .tell(new PoolAdmission.Release(spec.runId(), slotOf(from) == null ? CircuitBreaker.Outcome.NEUTRAL : outcome));
   }
 
   /** How {@code terminal} speaks of the slot's health: only the engine's own failures count against it. */
-  private CircuitBreaker.Outcome breakerOutcome(GenerationEvent terminal) {
+  private static CircuitBreaker.Outcome breakerOutcome(GenerationEvent terminal, boolean clientGone) {
     if (terminal instanceof GenerationEvent.End) return CircuitBreaker.Outcome.SUCCESS;
-    if (terminal instanceof GenerationEvent.Failed f && !cancelling && !clientGone) {
+    if (terminal instanceof GenerationEvent.Failed f && !clientGone) {
       return switch (f.error().code()) {
         case ENGINE_FAILED, ENGINE_UNAVAILABLE, TIMEOUT -> CircuitBreaker.Outcome.FAILURE;
         default -> CircuitBreaker.Outcome.NEUTRAL;
@@ -392,100 +476,43 @@ public final class RunActor {
     return CircuitBreaker.Outcome.NEUTRAL;
   }
 
-  private void cancelGeneration() {
-    if (engine != null) engine.tell(new EngineActor.Cancel(spec.runId()));
-    else if (remote != null) remote.cancel();
+  private void cancelGeneration(Generating g) {
+    if (g.slot() != null) g.slot().engine().tell(new EngineActor.Cancel(spec.runId()));
+    else if (g.remote() != null) g.remote().cancel();
   }
 
-  /** A failure: the next fallback target takes the run if it may ({@link Fallbacks#eligible}, nothing sent yet), else the run ends. */
-  private Behavior<Command> failed(GenerationEvent.Failed f) {
-    if (nextFallback >= chain.size() || relay.started() || cancelling || clientGone || !Fallbacks.eligible(f.error().code())) {
-      return finish(f);
-    }
-    FallbackTarget next = chain.get(nextFallback++);
-    String from = servedBy;
-    fallbacks.counted(spec.tenantId(), from, next.label(), f.error().code());
-    ctx.getLog().info("run {}: {} failed before it started ({}); falling back to {}", spec.runId(), from, f.error().code().code(), next.label());
-    timers.cancel(Timeout.STALL_CHECK);
-    timers.cancel(Timeout.RESUBMIT);
-    if (engine != null) ctx.unwatch(engine);
-    release(breakerOutcome(f));
-    relay.retire();
-    relay = new RunRelay(out, ctx.getSelf());
-    slot = null;
-    engine = null;
-    resubmits = 0;
-    if (next.isPool()) {
-      poolId = next.pool();
-      modelId = next.model();
-      return placing(placement);
-    }
-    servedBy = next.label();
+  private Target withServedBy(Target t, String servedBy) {
     out.servedBy(servedBy);
-    poolId = null;
-    ctx.pipeToSelf(fallbacks.startRemote(spec.tenantId(), next, spec.request(), relay), RemoteStarted::new);
-    java.time.Duration every = settings.stallTimeout().dividedBy(4);
-    timers.startTimerWithFixedDelay(Timeout.STALL_CHECK, every.compareTo(java.time.Duration.ofMillis(100)) < 0 ? java.time.Duration.ofMillis(100) : every);
-    return generating();
+    return new Target(servedBy, t.poolId(), t.modelId(), t.relay(), t.chain(), t.poolQueueMs());
   }
 
-  private GenerationEvent.Failed cancelled(String why) {
-    return new GenerationEvent.Failed(spec.runId(), DalangError.of(ErrorCode.CANCELLED, why), relay.tokens(), EngineTimings.NONE);
+  private GenerationEvent.Failed cancelled(Target target, String why) {
+    return new GenerationEvent.Failed(spec.runId(), DalangError.of(ErrorCode.CANCELLED, why), target.relay().tokens(), EngineTimings.NONE);
   }
 
-  private GenerationEvent.Failed timeout(String why) {
-    return new GenerationEvent.Failed(spec.runId(), DalangError.of(ErrorCode.TIMEOUT, "run timed out: " + why), relay.tokens(), EngineTimings.NONE);
+  private GenerationEvent.Failed timeout(Target target, String why) {
+    return new GenerationEvent.Failed(spec.runId(), DalangError.of(ErrorCode.TIMEOUT, "run timed out: " + why), target.relay().tokens(),
+        EngineTimings.NONE);
   }
 
-  private Behavior<Command> finish(GenerationEvent terminal) {
-    relay.stop();
-    release(breakerOutcome(terminal));
-    RunRecord rec = record(terminal);
-    settle(rec);
-    telemetry.tell(new TelemetryActor.RecordRun(rec));
-    finished = true;
-    if (!cancelling) out.offer(terminal); // a full buffer here means a too-slow client: the stream then just ends
-    out.complete();
-    return Behaviors.stopped();
+  /** Every state's receive ends the same way when the actor stops under it. */
+  private BehaviorBuilder<Command> receive() {
+    return Behaviors.receive(Command.class).onSignal(PostStop.class, sig -> stoppedEarly());
   }
 
-  RunRecord record(GenerationEvent terminal) {
-    long now = System.nanoTime();
-    EngineTimings timings = EngineTimings.NONE;
-    int promptTokens = 0;
-    int completion = relay.tokens();
-    long firstTokenNanos = relay.firstTokenNanos();
-    String outcome = "ok";
-    String finish = null;
-    if (terminal instanceof GenerationEvent.End end) {
-      timings = end.timings();
-      promptTokens = end.usage().promptTokens();
-      completion = end.usage().completionTokens();
-      finish = end.finishReason();
-    } else if (terminal instanceof GenerationEvent.Failed f) {
-      timings = f.timings();
-      outcome = f.error().code().code();
+  /**
+   * A lower bound of the prompt's length in tokens, before the engine tokenizes it: its UTF-8 bytes /
+   * {@code dalang.limits.bytes-per-token} (the most bytes one token of a served vocabulary spans), at
+   * least 1. Placement uses it for the context check, so a request is only rejected up front when it
+   * surely does not fit; the engine checks the exact count.
+   */
+  public static int promptTokensAtLeast(GenerationRequest r, RequestLimits limits) {
+    long bytes = 0;
+    if (r.isChat()) {
+      for (var m : r.messages()) bytes += m.content().getBytes(StandardCharsets.UTF_8).length;
+    } else {
+      bytes = r.prompt().getBytes(StandardCharsets.UTF_8).length;
     }
-    // What Dalang saw of the engine's work when the engine's own timings say nothing (most failures).
-    double measured = relay.started() ? Math.max(0, relay.lastEventNanos() - relay.startedNanos()) / 1e9 : 0;
-    var times = RunTimes.of((now - spec.receivedAtNanos()) / 1e9, timings, measured);
-    var reasons = ValidRunPolicy.reasons(spec.runId(), terminal, new ValidRunPolicy.Observed(clientGone,
-        slot != null ? slot.restarts() : -1, relay.started(), relay.engineRestarts(), relay.tokens()));
-    double ttftMs = firstTokenNanos > 0 ? (firstTokenNanos - spec.receivedAtNanos()) / 1e6 : 0;
-    double genSeconds = timings.predictedMs() > 0 ? timings.predictedMs() / 1000
-        : firstTokenNanos > 0 ? (now - firstTokenNanos) / 1e9 : 0;
-    double tps = genSeconds > 0 && completion > 1 ? completion / genSeconds : 0;
-    int seen = relay.tokens();
-    double meanInterTokenMs = seen > 1 ? (relay.lastTokenNanos() - firstTokenNanos) / 1e6 / (seen - 1) : 0;
-    var started = relay.startedEvent(); // its determinism signals, as the engine actor stamped them; null: no engine started the run
-    return new RunRecord(RunRecord.SCHEMA_VERSION, spec.runId(), spec.tenantId(), spec.modelId(),
-        slot != null ? slot.poolId() : null, slot != null ? slot.slotId() : null,
-        slot != null ? slot.engineKind() : poolId == null ? io.dalang.engine.RemoteOpenAiEndpoint.KIND : null,
-        spec.stream(), spec.receivedAtEpochMs(), poolQueueMs + relay.queueMs(), ttftMs, promptTokens, completion, tps,
-        times.internalSeconds(), times.internalFromEngine(), times.totalSeconds(), times.overheadRatio(), outcome, finish,
-        ValidRunPolicy.quality(reasons), reasons, meanInterTokenMs, null, servedBy,
-        started != null ? started.engineVersion() : null, started != null ? started.engineDigest() : null,
-        started != null ? started.modelDigest() : null, SamplerSettings.of(spec.request()),
-        started != null ? started.device() : null, started != null ? started.gpuLayers() : 0);
+    return limits.tokensAtLeast(bytes);
   }
 }

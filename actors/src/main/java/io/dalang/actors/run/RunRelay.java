@@ -1,5 +1,6 @@
 package io.dalang.actors.run;
 
+import io.dalang.actors.TimeSource;
 import io.dalang.protocols.generation.GenerationEvent;
 import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -17,6 +18,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 final class RunRelay implements Consumer<GenerationEvent> {
   private final RunOutput out;
   private final ActorRef<RunActor.Command> run;
+  private final TimeSource time;
   private volatile boolean stopped;
   /** Replaced by the relay of a fallback target: not even its terminal event counts any more. */
   private volatile boolean retired;
@@ -30,9 +32,10 @@ final class RunRelay implements Consumer<GenerationEvent> {
   private volatile long lastTokenNanos;
   private volatile int tokens;
 
-  RunRelay(RunOutput out, ActorRef<RunActor.Command> run) {
+  RunRelay(RunOutput out, ActorRef<RunActor.Command> run, TimeSource time) {
     this.out = out;
     this.run = run;
+    this.time = time;
   }
 
   @Override
@@ -42,7 +45,7 @@ final class RunRelay implements Consumer<GenerationEvent> {
       run.tell(new RunActor.Terminal(e));
       return;
     }
-    long now = System.nanoTime();
+    long now = time.nanoTime();
     lastEventNanos = now;
     if (e instanceof GenerationEvent.Started s) {
       queueMs = s.queuedMs();

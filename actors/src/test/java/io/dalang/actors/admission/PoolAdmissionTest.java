@@ -4,7 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.dalang.actors.placement.JobSpec;
+import io.dalang.actors.breaker.BreakerSettings;
+import io.dalang.actors.placement.PlacementSpec;
 import io.dalang.actors.placement.PlacementSettings;
 import io.dalang.actors.placement.SlotStatus;
 import io.dalang.actors.testing.EntityTestKits;
@@ -45,7 +46,7 @@ class PoolAdmissionTest {
     }
 
     Pool(AdmissionSettings queue, SlotStatus... slots) {
-      var settings = new PoolAdmission.Settings(p -> queue, PlacementSettings.defaults(Duration.ofSeconds(30)));
+      var settings = new PoolAdmission.Settings(p -> queue, PlacementSettings.defaults(Duration.ofSeconds(30)), 0, BreakerSettings.DEFAULTS);
       admission = testKit.spawn(PoolAdmission.create(id, settings, topic, new SimpleMeterRegistry()));
       // Statuses published before the admission actor subscribed would be lost (engines publish every second).
       TestProbe<Topic.TopicStats> stats = testKit.createTestProbe();
@@ -64,14 +65,14 @@ class PoolAdmissionTest {
     }
 
     ActorRef<Void> submit(String runId, String tenant, Priority priority) {
-      return submit(runId, tenant, priority, JobSpec.of("m", Set.of(id), 10, 10));
+      return submit(runId, tenant, priority, PlacementSpec.of("m", Set.of(id), 10, 10));
     }
 
-    ActorRef<Void> submit(String runId, String tenant, Priority priority, JobSpec job) {
+    ActorRef<Void> submit(String runId, String tenant, Priority priority, PlacementSpec job) {
       return submit(runId, tenant, priority, job, 0);
     }
 
-    ActorRef<Void> submit(String runId, String tenant, Priority priority, JobSpec job, int queuedJobsLimit) {
+    ActorRef<Void> submit(String runId, String tenant, Priority priority, PlacementSpec job, int queuedJobsLimit) {
       ActorRef<Void> owner = testKit.spawn(Behaviors.empty());
       admission.tell(new PoolAdmission.Submit(runId, tenant, job, priority, 0, replies.getRef(), owner, System.currentTimeMillis(),
           queuedJobsLimit));
@@ -160,11 +161,11 @@ class PoolAdmissionTest {
     var pool = new Pool(8, OverflowPolicy.REJECT, slot("s1", "m", 1));
     pool.submit("warm", "a", Priority.INTERACTIVE); // proves the slot is known before the real check
     pool.dispatched();
-    pool.submit("huge", "a", Priority.INTERACTIVE, JobSpec.of("m", Set.of(pool.id), 100, 8000));
+    pool.submit("huge", "a", Priority.INTERACTIVE, PlacementSpec.of("m", Set.of(pool.id), 100, 8000));
     var r = pool.replies.expectMessageClass(PoolAdmission.Rejected.class, Duration.ofSeconds(5));
     assertEquals(ErrorCode.CONTEXT_LENGTH_EXCEEDED, r.error().code());
     assertNotNull(r.decision());
-    assertTrue(r.decision().candidates().get(0).reasons(r.decision().job()).get(0).contains("8100 tokens"));
+    assertTrue(r.decision().candidates().get(0).reasons(r.decision().spec()).get(0).contains("8100 tokens"));
   }
 
   @Test
@@ -182,11 +183,11 @@ class PoolAdmissionTest {
   void aBusyModelDoesNotBlockAnotherModelsRunsBehindIt() {
     var pool = new Pool(8, OverflowPolicy.REJECT, slot("s1", "m", 1), slot("s2", "other", 1));
     pool.submit("m-1", "a", Priority.INTERACTIVE);
-    pool.submit("o-0", "a", Priority.INTERACTIVE, JobSpec.of("other", Set.of(pool.id), 1, 1));
+    pool.submit("o-0", "a", Priority.INTERACTIVE, PlacementSpec.of("other", Set.of(pool.id), 1, 1));
     assertEquals(Set.of("m-1", "o-0"), Set.of(pool.dispatched(), pool.dispatched()));
     pool.submit("m-2", "a", Priority.INTERACTIVE); // waits for s1
     pool.release("o-0");
-    pool.submit("o-1", "a", Priority.INTERACTIVE, JobSpec.of("other", Set.of(pool.id), 1, 1));
+    pool.submit("o-1", "a", Priority.INTERACTIVE, PlacementSpec.of("other", Set.of(pool.id), 1, 1));
     assertEquals("o-1", pool.dispatched(), "m-2 is ahead in the queue, but only s2 is free");
     pool.release("m-1");
     assertEquals("m-2", pool.dispatched());
@@ -210,7 +211,7 @@ class PoolAdmissionTest {
   @Test
   void aTenantsQueuedJobsQuotaBoundsItsRunsWaitingNotOthers() {
     var pool = new Pool(8, OverflowPolicy.REJECT, slot("s1", "m", 1));
-    var job = JobSpec.of("m", Set.of(pool.id), 1, 1);
+    var job = PlacementSpec.of("m", Set.of(pool.id), 1, 1);
     pool.submit("r0", "a", Priority.INTERACTIVE, job, 1);
     pool.dispatched();
     pool.submit("a1", "a", Priority.INTERACTIVE, job, 1);
@@ -228,7 +229,7 @@ class PoolAdmissionTest {
   @Test
   void aTenantFloodingThePoolGets429OnceItsShareIsQueuedWhileAnotherTenantIsStillAdmitted() {
     var pool = new Pool(new AdmissionSettings(16, OverflowPolicy.REJECT, Map.of(), 1, 1, 4), slot("s1", "m", 1));
-    var job = JobSpec.of("m", Set.of(pool.id), 1, 1);
+    var job = PlacementSpec.of("m", Set.of(pool.id), 1, 1);
     pool.submit("r0", "flood", Priority.INTERACTIVE, job);
     assertEquals("r0", pool.dispatched());
     for (int i = 1; i <= 10; i++) pool.submit("f" + i, "flood", Priority.INTERACTIVE, job);

@@ -1,5 +1,7 @@
 package io.dalang.actors.placement;
 
+import io.dalang.actors.TimeSource;
+import io.dalang.actors.placement.internal.FleetTable;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.ArrayList;
@@ -33,11 +35,11 @@ class PlacementPropertiesTest {
         total, r.nextInt(total + 1), r.nextInt(4), 0, -1, "", null, now);
   }
 
-  static JobSpec randomJob(SplittableRandom r) {
+  static PlacementSpec randomJob(SplittableRandom r) {
     var pools = new java.util.HashSet<String>();
     pools.add(POOLS[r.nextInt(POOLS.length)]);
     if (r.nextBoolean()) pools.add(POOLS[r.nextInt(POOLS.length)]);
-    return new JobSpec(MODELS[r.nextInt(MODELS.length)], pools, 1 + r.nextInt(3000), 1 + r.nextInt(3000),
+    return new PlacementSpec(MODELS[r.nextInt(MODELS.length)], pools, 1 + r.nextInt(3000), 1 + r.nextInt(3000),
         r.nextInt(4) == 0 ? Set.of("grammar") : Set.of(), r.nextInt(4) == 0 ? "8.0" : "",
         r.nextInt(5) == 0 ? Set.of("Q8_0", "F16") : Set.of());
   }
@@ -60,9 +62,9 @@ class PlacementPropertiesTest {
     var fleet = new FleetTable();
     fleet.replaceAll(slots);
     var policy = PlacementPolicy.values()[r.nextInt(3)];
-    var cached = new Placement(policy, Long.MAX_VALUE, 8);
-    var uncached = new Placement(policy, 0, 0);
-    var jobs = new ArrayList<JobSpec>();
+    var cached = new Placement(policy, Long.MAX_VALUE, 8, TimeSource.SYSTEM);
+    var uncached = new Placement(policy, 0, 0, TimeSource.SYSTEM);
+    var jobs = new ArrayList<PlacementSpec>();
     for (int i = 0; i < 6; i++) jobs.add(randomJob(r));
     for (int step = 0; step < 200; step++) {
       int op = r.nextInt(10);
@@ -73,7 +75,7 @@ class PlacementPropertiesTest {
       } else if (op == 5) {
         fleet.update(Slots.withState(s, s.ready() ? "Loading" : "Ready"));
       }
-      JobSpec job = jobs.get(r.nextInt(jobs.size()));
+      PlacementSpec job = jobs.get(r.nextInt(jobs.size()));
       assertEquals(outcome(uncached.decide(fleet, job, "r", "t")), outcome(cached.decide(fleet, job, "r", "t")),
           "step " + step + ", policy " + policy + ", job " + job);
     }
@@ -94,9 +96,9 @@ class PlacementPropertiesTest {
     shuffled.forEach(b::update);
     var policy = PlacementPolicy.values()[r.nextInt(3)];
     for (int i = 0; i < 10; i++) {
-      JobSpec job = randomJob(r);
-      assertEquals(outcome(new Placement(policy, 0, 0).decide(a, job, "r", "t")),
-          outcome(new Placement(policy, 0, 0).decide(b, job, "r", "t")), "job " + job);
+      PlacementSpec job = randomJob(r);
+      assertEquals(outcome(new Placement(policy, 0, 0, TimeSource.SYSTEM).decide(a, job, "r", "t")),
+          outcome(new Placement(policy, 0, 0, TimeSource.SYSTEM).decide(b, job, "r", "t")), "job " + job);
     }
   }
 }

@@ -1,5 +1,7 @@
 package io.dalang.actors.placement;
 
+import io.dalang.actors.TimeSource;
+import io.dalang.actors.placement.internal.FleetTable;
 import static io.dalang.actors.placement.Slots.fleet;
 import static io.dalang.actors.placement.Slots.slot;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -14,12 +16,12 @@ import org.junit.jupiter.api.Test;
 class PlacementTest {
   static final long TTL = 10_000_000_000L;
 
-  static PlacementDecision decide(FleetTable f, JobSpec job) {
-    return new Placement(PlacementPolicy.LEAST_LOADED, TTL, 64).decide(f, job, "run_1", "t1");
+  static PlacementDecision decide(FleetTable f, PlacementSpec job) {
+    return new Placement(PlacementPolicy.LEAST_LOADED, TTL, 64, TimeSource.SYSTEM).decide(f, job, "run_1", "t1");
   }
 
-  static JobSpec job(int prompt, int max) {
-    return JobSpec.of("m", Set.of("p"), prompt, max);
+  static PlacementSpec job(int prompt, int max) {
+    return PlacementSpec.of("m", Set.of("p"), prompt, max);
   }
 
   @Test
@@ -31,7 +33,7 @@ class PlacementTest {
     assertNull(d.error());
     assertEquals(4, d.candidates().size(), "every slot of the model is narrated");
     var loading = d.candidates().stream().filter(c -> c.slot().slotId().equals("d")).findFirst().orElseThrow();
-    assertEquals(java.util.List.of("slot is Loading, not Ready"), loading.reasons(d.job()));
+    assertEquals(java.util.List.of("slot is Loading, not Ready"), loading.reasons(d.spec()));
   }
 
   @Test
@@ -39,7 +41,7 @@ class PlacementTest {
     var d = decide(fleet(slot("a", "other", "m", "Ready", 4)), job(10, 16));
     assertNull(d.chosen());
     assertEquals(ErrorCode.NO_READY_SLOT, d.error().code());
-    assertEquals(java.util.List.of("pool 'other' is not one of the tenant's pools"), d.candidates().get(0).reasons(d.job()));
+    assertEquals(java.util.List.of("pool 'other' is not one of the tenant's pools"), d.candidates().get(0).reasons(d.spec()));
   }
 
   @Test
@@ -73,7 +75,7 @@ class PlacementTest {
     var base = slot("a", "p", "m", "Ready", 4);
     var cpu = Slots.device(slot("b", "p", "m", "Ready", 4), "cpu", "", "F16", Set.of());
     var f = fleet(base, cpu);
-    var needsAll = new JobSpec("m", Set.of("p"), 10, 10, Set.of("grammar", "logprobs"), "", Set.of());
+    var needsAll = new PlacementSpec("m", Set.of("p"), 10, 10, Set.of("grammar", "logprobs"), "", Set.of());
     var d = decide(f, needsAll);
     assertEquals(ErrorCode.UNSUPPORTED_PARAMETER, d.error().code(), "no slot's engine can: the request's to change");
     assertEquals("logprobs", d.error().param(), "names the first parameter no engine serves (sorted)");
@@ -82,14 +84,14 @@ class PlacementTest {
     assertTrue(d.error().message().contains("a: engine llama-server lacks logprobs"), d.error().message());
     assertTrue(d.error().message().contains("b: engine llama-server lacks grammar, logprobs"), d.error().message());
 
-    var needsAmpere = new JobSpec("m", Set.of("p"), 10, 10, Set.of(), "8.0", Set.of());
+    var needsAmpere = new PlacementSpec("m", Set.of("p"), 10, 10, Set.of(), "8.0", Set.of());
     assertEquals("a", decide(f, needsAmpere).chosen(), "8.6 >= 8.0; the CPU device has no compute capability");
-    var needsHopper = new JobSpec("m", Set.of("p"), 10, 10, Set.of(), "9.0", Set.of());
+    var needsHopper = new PlacementSpec("m", Set.of("p"), 10, 10, Set.of(), "9.0", Set.of());
     var h = decide(f, needsHopper);
     assertEquals(ErrorCode.NO_FEASIBLE_SLOT, h.error().code());
     assertTrue(h.error().message().contains("needs compute capability 9.0, device gpu0 is 8.6"), h.error().message());
 
-    var wantsF16 = new JobSpec("m", Set.of("p"), 10, 10, Set.of(), "", Set.of("F16", "BF16"));
+    var wantsF16 = new PlacementSpec("m", Set.of("p"), 10, 10, Set.of(), "", Set.of("F16", "BF16"));
     assertEquals("b", decide(f, wantsF16).chosen());
   }
 
@@ -99,16 +101,16 @@ class PlacementTest {
     var f = fleet(slot("a", "p", "m", "n1", "Ready", 4096, 16, 12, 0, now), // 3/4 free, but 4 sequences busy on n1
         slot("b", "p", "m", "n2", "Ready", 4096, 4, 2, 0, now), // half free, 2 busy on n2
         slot("c", "p", "m", "n3", "Ready", 4096, 4, 1, 0, now)); // the busiest slot that has room, 3 busy on n3
-    assertEquals("a", new Placement(PlacementPolicy.LEAST_LOADED, TTL, 8).decide(f, job(1, 1), "r", "t").chosen());
-    assertEquals("c", new Placement(PlacementPolicy.BIN_PACK, TTL, 8).decide(f, job(1, 1), "r", "t").chosen());
-    assertEquals("b", new Placement(PlacementPolicy.SPREAD, TTL, 8).decide(f, job(1, 1), "r", "t").chosen());
+    assertEquals("a", new Placement(PlacementPolicy.LEAST_LOADED, TTL, 8, TimeSource.SYSTEM).decide(f, job(1, 1), "r", "t").chosen());
+    assertEquals("c", new Placement(PlacementPolicy.BIN_PACK, TTL, 8, TimeSource.SYSTEM).decide(f, job(1, 1), "r", "t").chosen());
+    assertEquals("b", new Placement(PlacementPolicy.SPREAD, TTL, 8, TimeSource.SYSTEM).decide(f, job(1, 1), "r", "t").chosen());
   }
 
   @Test
   void binPackFallsBackToTheShortestQueueWhenEverySlotIsFull() {
     long now = System.currentTimeMillis();
     var f = fleet(slot("a", "p", "m", "n1", "Ready", 4096, 4, 0, 5, now), slot("b", "p", "m", "n1", "Ready", 4096, 4, 0, 2, now));
-    assertEquals("b", new Placement(PlacementPolicy.BIN_PACK, TTL, 8).decide(f, job(1, 1), "r", "t").chosen());
+    assertEquals("b", new Placement(PlacementPolicy.BIN_PACK, TTL, 8, TimeSource.SYSTEM).decide(f, job(1, 1), "r", "t").chosen());
   }
 
   @Test
@@ -116,7 +118,7 @@ class PlacementTest {
     var a = slot("a", "p", "m", "Ready", 4);
     var b = slot("b", "p", "m", "Ready", 3);
     var f = fleet(a, b);
-    var placement = new Placement(PlacementPolicy.LEAST_LOADED, TTL, 64);
+    var placement = new Placement(PlacementPolicy.LEAST_LOADED, TTL, 64, TimeSource.SYSTEM);
     var first = placement.decide(f, job(10, 100), "r1", "t");
     assertFalse(first.cacheHit());
     assertEquals("a", first.chosen());
@@ -141,7 +143,7 @@ class PlacementTest {
   @Test
   void aCachedFilteringExpiresAfterItsTtl() throws InterruptedException {
     var f = fleet(slot("a", "p", "m", "Ready", 4));
-    var placement = new Placement(PlacementPolicy.LEAST_LOADED, 1_000_000L, 64); // 1 ms
+    var placement = new Placement(PlacementPolicy.LEAST_LOADED, 1_000_000L, 64, TimeSource.SYSTEM); // 1 ms
     placement.decide(f, job(1, 1), "r1", "t");
     Thread.sleep(5);
     assertFalse(placement.decide(f, job(1, 1), "r2", "t").cacheHit());
@@ -150,7 +152,7 @@ class PlacementTest {
   @Test
   void aDisabledCacheNeverHits() {
     var f = fleet(slot("a", "p", "m", "Ready", 4));
-    var placement = new Placement(PlacementPolicy.LEAST_LOADED, 0, 64);
+    var placement = new Placement(PlacementPolicy.LEAST_LOADED, 0, 64, TimeSource.SYSTEM);
     placement.decide(f, job(1, 1), "r1", "t");
     assertFalse(placement.decide(f, job(1, 1), "r2", "t").cacheHit());
     assertEquals(0, placement.cacheSize());
@@ -158,11 +160,11 @@ class PlacementTest {
 
   @Test
   void jobClassHashIsStableAndSeparatesClasses() {
-    assertEquals(job(10, 100).jobClass().hash(), job(20, 100).jobClass().hash());
-    assertFalse(job(10, 100).jobClass().hash().equals(job(10, 1000).jobClass().hash()));
-    assertEquals(16, job(1, 1).jobClass().hash().length());
-    assertEquals(128, JobSpec.contextBucket(100));
-    assertEquals(128, JobSpec.contextBucket(128));
-    assertEquals(256, JobSpec.contextBucket(129));
+    assertEquals(job(10, 100).requirements().hash(), job(20, 100).requirements().hash());
+    assertFalse(job(10, 100).requirements().hash().equals(job(10, 1000).requirements().hash()));
+    assertEquals(16, job(1, 1).requirements().hash().length());
+    assertEquals(128, PlacementSpec.contextBucket(100));
+    assertEquals(128, PlacementSpec.contextBucket(128));
+    assertEquals(256, PlacementSpec.contextBucket(129));
   }
 }
