@@ -18,8 +18,17 @@ import io.dalang.protocols.CborSerializable;
  * @param model the model the provider is asked for; for a pool target the model its pool serves,
  *     filled in when the tenant's keys are resolved (null as stored)
  * @param apiKeySecret null, except in a legacy URL target
+ * @param forModel the model whose runs this target may take, whatever model it serves itself: the tenant's
+ *     rule that the target's model is an accepted substitute for it. Null (and in lists stored before
+ *     per-model rules): only runs of the model the target serves, so that no run is answered by another
+ *     model than the one it asked for unless a rule says so
  */
-public record FallbackTarget(String pool, String name, String baseUrl, String model, String apiKeySecret) implements CborSerializable {
+public record FallbackTarget(String pool, String name, String baseUrl, String model, String apiKeySecret, String forModel)
+    implements CborSerializable {
+
+  public FallbackTarget(String pool, String name, String baseUrl, String model, String apiKeySecret) {
+    this(pool, name, baseUrl, model, apiKeySecret, null);
+  }
 
   public static FallbackTarget pool(String poolId) {
     return new FallbackTarget(poolId, poolId, null, null, null);
@@ -49,6 +58,20 @@ public record FallbackTarget(String pool, String name, String baseUrl, String mo
 
   /** This pool target with the model its pool serves. */
   public FallbackTarget withModel(String servedModel) {
-    return new FallbackTarget(pool, name, baseUrl, servedModel, apiKeySecret);
+    return new FallbackTarget(pool, name, baseUrl, servedModel, apiKeySecret, forModel);
+  }
+
+  /** This target, taking runs of {@code requested} (a rule naming it as a substitute for that model). */
+  public FallbackTarget onlyFor(String requested) {
+    return new FallbackTarget(pool, name, baseUrl, model, apiKeySecret, requested);
+  }
+
+  /**
+   * Whether a run that asked for {@code requested} may move to this target: the rule names that model,
+   * or (no rule) the target serves that very model. A pool target's model is known once the tenant's
+   * keys are resolved ({@link #withModel}); before, it takes nothing without a rule.
+   */
+  public boolean takes(String requested) {
+    return forModel != null ? forModel.equals(requested) : requested.equals(model);
   }
 }

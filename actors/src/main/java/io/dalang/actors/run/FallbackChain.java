@@ -19,10 +19,13 @@ record FallbackChain(List<FallbackTarget> targets, int used) {
     targets = List.copyOf(targets);
   }
 
-  /** The tenant's {@code fallbacks} without the run's own pool (it is where the run starts). */
-  static FallbackChain of(String ownPool, List<FallbackTarget> fallbacks) {
+  /**
+   * The tenant's {@code fallbacks} that may take a run of {@code model} ({@link FallbackTarget#takes}:
+   * named for it, or serving it), without the run's own pool (it is where the run starts).
+   */
+  static FallbackChain of(String ownPool, String model, List<FallbackTarget> fallbacks) {
     return new FallbackChain(fallbacks == null ? List.of()
-        : fallbacks.stream().filter(t -> !(t.isPool() && t.pool().equals(ownPool))).toList(), 0);
+        : fallbacks.stream().filter(t -> !(t.isPool() && t.pool().equals(ownPool)) && t.takes(model)).toList(), 0);
   }
 
   /** The target to try after a failure with {@code code}; empty: the run ends with that failure. */

@@ -175,7 +175,7 @@ public final class RunActor {
         replyTo -> new TenantUsage.Acquire(spec.runId(), spec.quotas(), replyTo),
         (d, err) -> new QuotaDecision(err != null ? null : d));
     var admitting = new Admitting(new Target(null, spec.poolId(), spec.modelId(), new RunRelay(out, ctx.getSelf(), time),
-        FallbackChain.of(spec.poolId(), spec.fallbacks()), 0));
+        FallbackChain.of(spec.poolId(), spec.modelId(), spec.fallbacks()), 0));
     state = admitting;
     return receive()
         .onMessage(QuotaDecision.class, m -> {
@@ -331,7 +331,7 @@ public final class RunActor {
     if (to.isPool()) {
       return queued(new Queued(new Target(null, to.pool(), to.model(), relay, target.chain().advance(), target.poolQueueMs()), 0, 0));
     }
-    var remote = withServedBy(new Target(null, null, target.modelId(), relay, target.chain().advance(), target.poolQueueMs()), to.label());
+    var remote = withServedBy(new Target(null, null, to.model(), relay, target.chain().advance(), target.poolQueueMs()), to.label());
     ctx.pipeToSelf(fallbacks.startRemote(spec.tenantId(), to, spec.request(), relay), RemoteStarted::new);
     startStallCheck();
     return generating(new Generating(remote, 0, null, null));
@@ -482,7 +482,7 @@ public final class RunActor {
   }
 
   private Target withServedBy(Target t, String servedBy) {
-    out.servedBy(servedBy);
+    out.servedBy(servedBy, t.modelId());
     return new Target(servedBy, t.poolId(), t.modelId(), t.relay(), t.chain(), t.poolQueueMs());
   }
 

@@ -30,6 +30,7 @@ public final class RunOutput {
   private boolean completed;
   private Throwable failure;
   private volatile String servedBy;
+  private volatile String servedModel;
 
   public RunOutput(int capacity) {
     if (capacity < 1) throw new IllegalArgumentException("capacity must be at least 1");
@@ -50,8 +51,18 @@ public final class RunOutput {
     return servedBy;
   }
 
-  void servedBy(String target) {
+  /**
+   * The model that answers the run: the one it asked for, or the substitute a fallback rule accepted for
+   * it (then the response's {@code model} says so); null before the run was sent anywhere. Final when
+   * {@link #servedBy()} is.
+   */
+  public String servedModel() {
+    return servedModel;
+  }
+
+  void servedBy(String target, String model) {
     servedBy = target;
+    servedModel = model;
   }
 
   /** The events after the first; materialize it once. */

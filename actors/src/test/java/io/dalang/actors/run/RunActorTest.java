@@ -193,13 +193,15 @@ class RunActorTest {
 
   @Test
   void queuedFallsBackToTheNextPoolOnARetriableRejection() {
-    var run = new Run(Duration.ofMinutes(1), FallbackTarget.pool("p2").withModel("m2"));
+    // p2 serves another model: a rule names it a substitute for the run's model m.
+    var run = new Run(Duration.ofMinutes(1), FallbackTarget.pool("p2").withModel("m2").onlyFor("m"));
     run.quota(null);
     run.submitted("p1").replyTo().tell(new PoolAdmission.Rejected(run.id, DalangError.of(ErrorCode.NO_READY_SLOT, "none"), null));
     run.released("p1");
     var again = run.submitted("p2");
     assertEquals("m2", again.spec().modelId());
     assertEquals("pool:p2", run.out.servedBy());
+    assertEquals("m2", run.out.servedModel(), "the answer will name the substitute");
   }
 
   @Test

@@ -41,7 +41,7 @@ public final class AdminRequests {
    * and {@code api_key_secret} are the retired URL form: read only to be refused by name.
    */
   public record FallbackTarget(String pool, String provider, String model, String name, @JsonProperty("base_url") String baseUrl,
-      @JsonProperty("api_key_secret") String apiKeySecret) {}
+      @JsonProperty("api_key_secret") String apiKeySecret, @JsonProperty("for_model") String forModel) {}
 
   /**
    * {@code POST /admin/v1/providers}: a remote OpenAI-compatible endpoint; {@code api_key} (stored as the

@@ -49,9 +49,13 @@ public final class AdminResponses {
   /** A tenant's fallback list. */
   public record Fallbacks(String tenant, List<FallbackTarget> targets) {}
 
-  /** One fallback target: {@code pool}, or {@code provider} and {@code model}, or {@code ignored} saying why it is never used. */
+  /**
+   * One fallback target: {@code pool}, or {@code provider} and {@code model}, or {@code ignored} saying why
+   * it is never used; {@code for_model} when a rule makes it a substitute for that model.
+   */
   @JsonInclude(JsonInclude.Include.NON_NULL)
-  public record FallbackTarget(String target, String pool, String ignored, String provider, String model) {}
+  public record FallbackTarget(String target, String pool, String ignored, String provider, String model,
+      @JsonProperty("for_model") String forModel) {}
 
   /** A secret version just stored. */
   public record SecretStored(String namespace, String name, int version, @JsonProperty("key_id") String keyId,

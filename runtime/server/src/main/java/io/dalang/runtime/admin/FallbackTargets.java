@@ -18,8 +18,8 @@ import java.util.function.Function;
  * provider by name: tenants cannot name URLs or keys ({@code docs/security.md}, "Outbound connections").
  */
 final class FallbackTargets {
-  /** Targets a tenant may list: the chain's length bounds how long a failing run keeps trying. */
-  static final int MAX_TARGETS = 8;
+  /** Targets a tenant may list (over all its models): the chain's length bounds how long a failing run keeps trying. */
+  static final int MAX_TARGETS = 32;
 
   private FallbackTargets() {}
 
@@ -33,8 +33,8 @@ final class FallbackTargets {
       if (t == null) throw AdminValidation.invalid(f, "'" + f + "' must be an object");
       out.add(target(f, t));
     }
-    if (out.stream().map(FallbackTarget::label).distinct().count() != out.size()) {
-      throw AdminValidation.invalid("targets", "'targets' lists a target twice");
+    if (out.stream().map(t -> t.label() + " for " + t.forModel()).distinct().count() != out.size()) {
+      throw AdminValidation.invalid("targets", "'targets' lists a target twice for the same model");
     }
     return List.copyOf(out);
   }
@@ -48,12 +48,17 @@ final class FallbackTargets {
             + "' is no longer accepted: a fallback names a provider ('provider' and 'model'), which a platform-admin creates");
       }
     }
+    FallbackTarget target;
     if (t.pool() != null) {
-      if (t.provider() != null || t.model() != null) throw AdminValidation.invalid(f, "'" + f + "': a pool target has only 'pool'");
-      return FallbackTarget.pool(AdminValidation.id(f + ".pool", t.pool()));
+      if (t.provider() != null || t.model() != null) throw AdminValidation.invalid(f, "'" + f + "': a pool target has only 'pool' (and 'for_model')");
+      target = FallbackTarget.pool(AdminValidation.id(f + ".pool", t.pool()));
+    } else {
+      if (t.provider() == null) throw AdminValidation.invalid(f, "'" + f + "' needs 'pool', or 'provider' and 'model'");
+      target = FallbackTarget.provider(AdminValidation.id(f + ".provider", t.provider()), AdminValidation.modelId(f + ".model", t.model()));
     }
-    if (t.provider() == null) throw AdminValidation.invalid(f, "'" + f + "' needs 'pool', or 'provider' and 'model'");
-    return FallbackTarget.provider(AdminValidation.id(f + ".provider", t.provider()), AdminValidation.modelId(f + ".model", t.model()));
+    // Without for_model a target only takes runs of the model it serves itself; with it, runs of that
+    // model, answered by the target's (a substitute the tenant accepted, which responses then name).
+    return t.forModel() == null ? target : target.onlyFor(AdminValidation.modelId(f + ".for_model", t.forModel()));
   }
 
   /** Fails with a typed 400 naming the target when a provider target's provider does not exist or does not serve its model. */
@@ -78,11 +83,11 @@ final class FallbackTargets {
   }
 
   private static AdminResponses.FallbackTarget body(FallbackTarget t) {
-    if (t.isPool()) return new AdminResponses.FallbackTarget(t.label(), t.pool(), null, null, null);
+    if (t.isPool()) return new AdminResponses.FallbackTarget(t.label(), t.pool(), null, null, null, t.forModel());
     if (t.isLegacyUrl()) {
       return new AdminResponses.FallbackTarget(t.label(), null,
-          "a URL target stored before providers existed: never used; set the list again naming a provider", null, null);
+          "a URL target stored before providers existed: never used; set the list again naming a provider", null, null, null);
     }
-    return new AdminResponses.FallbackTarget(t.label(), null, null, t.name(), t.model());
+    return new AdminResponses.FallbackTarget(t.label(), null, null, t.name(), t.model(), t.forModel());
   }
 }

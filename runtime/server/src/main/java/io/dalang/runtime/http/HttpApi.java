@@ -214,7 +214,7 @@ public final class HttpApi extends AllDirectives {
     RequestValidation.Validated v = validate(body, chat, runId, runs.settings());
     RunLauncher.StartedRun run = runs.start(p, v, received, priority, deadlineEpochMs);
     Runnable unwatch = connection.map(c -> c.onClose(run.clientGone())).orElse(() -> {});
-    var rendering = rendering(chat, runId, v, runs.settings());
+    var rendering = rendering(chat, runId, v, run.servedModel(), runs.settings());
     var runHeader = RawHeader.create("x-dalang-run-id", runId);
     CompletionStage<HttpResponse> response = firstOrQuiet(run.first(), v.stream()).thenCompose(first -> {
       if (first.isEmpty()) {
@@ -237,8 +237,14 @@ public final class HttpApi extends AllDirectives {
   }
 
   /** How the response to {@code v} is rendered: its choices, logprobs, and which chunks carry usage. */
-  static OpenAiRendering rendering(boolean chat, String runId, RequestValidation.Validated v, RunSettings settings) {
-    return new OpenAiRendering(chat, runId, v.model(), v.generation().options(), v.includeUsage(),
+  /** @param servedModel the model that answers (a fallback rule's substitute); null until known: the one asked for */
+  static OpenAiRendering rendering(boolean chat, String runId, RequestValidation.Validated v, java.util.function.Supplier<String> servedModel,
+      RunSettings settings) {
+    java.util.function.Supplier<String> model = () -> {
+      String served = servedModel.get();
+      return served != null ? served : v.model();
+    };
+    return new OpenAiRendering(chat, runId, model, v.generation().options(), v.includeUsage(),
         settings.usageInEveryStream() ? OpenAiRendering.StreamUsage.ALWAYS : OpenAiRendering.StreamUsage.ASKED);
   }
 

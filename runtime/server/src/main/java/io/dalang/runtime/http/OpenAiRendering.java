@@ -32,7 +32,8 @@ final class OpenAiRendering {
 
   private final boolean chat;
   private final String id;
-  private final String model;
+  /** Read as each chunk is rendered: a run that fell back to a substitute model says so from its first chunk. */
+  private final java.util.function.Supplier<String> model;
   private final long created;
   private final GenerationOptions options;
   private final StreamUsage usage;
@@ -49,21 +50,22 @@ final class OpenAiRendering {
   }
 
   OpenAiRendering(boolean chat, String runId, String model) {
-    this(chat, runId, model, System.currentTimeMillis() / 1000, GenerationOptions.NONE, false, StreamUsage.ASKED);
+    this(chat, runId, () -> model, System.currentTimeMillis() / 1000, GenerationOptions.NONE, false, StreamUsage.ASKED);
   }
 
-  OpenAiRendering(boolean chat, String runId, String model, GenerationOptions options, boolean includeUsage, StreamUsage usage) {
+  OpenAiRendering(boolean chat, String runId, java.util.function.Supplier<String> model, GenerationOptions options, boolean includeUsage,
+      StreamUsage usage) {
     this(chat, runId, model, System.currentTimeMillis() / 1000, options, includeUsage, usage);
   }
 
   /** @param created epoch seconds: a stored result (a job's) renders the same every time */
   OpenAiRendering(boolean chat, String runId, String model, long created) {
-    this(chat, runId, model, created, GenerationOptions.NONE, false, StreamUsage.ASKED);
+    this(chat, runId, () -> model, created, GenerationOptions.NONE, false, StreamUsage.ASKED);
   }
 
   private final boolean includeUsage;
 
-  private OpenAiRendering(boolean chat, String runId, String model, long created, GenerationOptions options, boolean includeUsage,
+  private OpenAiRendering(boolean chat, String runId, java.util.function.Supplier<String> model, long created, GenerationOptions options, boolean includeUsage,
       StreamUsage usage) {
     this.chat = chat;
     this.id = (chat ? "chatcmpl-" : "cmpl-") + runId;
@@ -110,8 +112,8 @@ final class OpenAiRendering {
       }
       if (includeUsage) {
         out.add(frame(chat
-            ? new ChatCompletionChunk(id, "chat.completion.chunk", created, model, List.of(), u, FINGERPRINT)
-            : new TextCompletion(id, "text_completion", created, model, List.of(), u, FINGERPRINT)));
+            ? new ChatCompletionChunk(id, "chat.completion.chunk", created, model.get(), List.of(), u, FINGERPRINT)
+            : new TextCompletion(id, "text_completion", created, model.get(), List.of(), u, FINGERPRINT)));
       }
       out.add(DONE);
       return out;
@@ -125,12 +127,12 @@ final class OpenAiRendering {
   }
 
   private ChatCompletionChunk chatChunk(int index, ChatCompletionChunk.Delta delta, Object logprobs, String finish, ApiUsage usage) {
-    return new ChatCompletionChunk(id, "chat.completion.chunk", created, model,
+    return new ChatCompletionChunk(id, "chat.completion.chunk", created, model.get(),
         List.of(new ChatCompletionChunk.Choice(index, delta, logprobs, finish)), usage, FINGERPRINT);
   }
 
   private TextCompletion textChunk(int index, String text, Object logprobs, String finish, ApiUsage usage) {
-    return new TextCompletion(id, "text_completion", created, model,
+    return new TextCompletion(id, "text_completion", created, model.get(),
         List.of(new TextCompletion.Choice(text, index, logprobs, finish)), usage, FINGERPRINT);
   }
 
@@ -200,14 +202,14 @@ final class OpenAiRendering {
         choices.add(new ChatCompletion.Choice(i, new ChatCompletion.AssistantMessage("assistant", content, calls.isEmpty() ? null : calls), lp,
             finish(end, i)));
       }
-      return new ChatCompletion(id, "chat.completion", created, model, choices, ApiUsage.of(u), FINGERPRINT);
+      return new ChatCompletion(id, "chat.completion", created, model.get(), choices, ApiUsage.of(u), FINGERPRINT);
     }
     var choices = new ArrayList<TextCompletion.Choice>(n);
     for (int i = 0; i < n; i++) {
       Object lp = options.logprobs() ? Logprobs.text(c.logprobs.get(i), options.topLogprobs(), 0) : null;
       choices.add(new TextCompletion.Choice(c.text[i].toString(), i, lp, finish(end, i)));
     }
-    return new TextCompletion(id, "text_completion", created, model, choices, ApiUsage.of(u), FINGERPRINT);
+    return new TextCompletion(id, "text_completion", created, model.get(), choices, ApiUsage.of(u), FINGERPRINT);
   }
 
   private static String finish(GenerationEvent.End end, int i) {

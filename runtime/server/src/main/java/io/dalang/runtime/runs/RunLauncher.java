@@ -87,11 +87,13 @@ public final class RunLauncher {
    *
    * @param servedBy which target serves the run ({@code pool:<id>}, {@code remote:<name>}); final once
    *     {@code first} completed with {@code Started}
+   * @param servedModel the model that answers the run (a fallback rule's substitute, or the one asked for);
+   *     final when {@code servedBy} is, null before
    * @param clientGone cancels the run (wherever it is: quota check, queue, engine) because its client
    *     left while nothing was streaming to it yet; harmless once the run ended
    */
   public record StartedRun(CompletionStage<GenerationEvent> first, Source<GenerationEvent, NotUsed> rest, Supplier<String> servedBy,
-      Runnable clientGone) {
+      Runnable clientGone, Supplier<String> servedModel) {
     /** The events written to {@code output}; {@code clientGone} runs if the stream stops before its terminal event. */
     public static StartedRun of(RunOutput output, Runnable clientGone) {
       var terminalSeen = new AtomicBoolean();
@@ -106,7 +108,7 @@ public final class RunLauncher {
             });
             return mat;
           });
-      return new StartedRun(output.first(), rest, output::servedBy, clientGone);
+      return new StartedRun(output.first(), rest, output::servedBy, clientGone, output::servedModel);
     }
   }
 

@@ -123,8 +123,9 @@ class FallbackEndToEndTest {
     assertEquals(200, r.statusCode(), r.body());
   }
 
+  /** A provider serving model {@code tiny}, accepted as a substitute for {@code broken-model}. */
   private static String remoteTarget(String provider) {
-    return "{\"provider\": \"" + provider + "\", \"model\": \"tiny\"}";
+    return "{\"provider\": \"" + provider + "\", \"model\": \"tiny\", \"for_model\": \"broken-model\"}";
   }
 
   private double fallbacks(String from, String to, String reason) throws Exception {
@@ -135,30 +136,45 @@ class FallbackEndToEndTest {
 
   private static String completion(boolean stream, int maxTokens) {
     return "{\"model\": \"broken-model\", \"prompt\": \"Once upon a time\", \"max_tokens\": " + maxTokens
-        + ", \"temperature\": 0, \"stream\": " + stream + "}";
+        + ", \"temperature\": 0, \"stream\": " + stream + (stream ? ", \"stream_options\": {\"include_usage\": true}" : "") + "}";
+  }
+
+  @Test
+  void aFallbackServingAnotherModelIsNeverUsedWithoutARuleForTheModelAsked() throws Exception {
+    setFallbacks("[{\"pool\": \"demo\"}, {\"provider\": \"backup-llm\", \"model\": \"tiny\"}]");
+    double before = fallbacks("pool:broken", "pool:demo", "no_ready_slot");
+
+    var r = api.post("/v1/completions", completion(false, 4));
+    assertEquals(503, r.statusCode(), "pool demo serves dalang-demo and the provider tiny, neither broken-model: " + r.body());
+    assertEquals("no_ready_slot", ApiClient.json(r.body()).at("/error/code").asText());
+    assertEquals(before, fallbacks("pool:broken", "pool:demo", "no_ready_slot"));
+    assertTrue(r.headers().firstValue("x-dalang-served-by").map(v -> v.equals("pool:broken")).orElse(true), r.headers().map().toString());
   }
 
   @Test
   void aRunOnAPoolWhoseSlotNeverBecomesReadyIsServedByTheFallbackPoolStreamingAndNot() throws Exception {
-    setFallbacks("[{\"pool\": \"demo\"}]");
+    setFallbacks("[{\"pool\": \"demo\", \"for_model\": \"broken-model\"}]");
     double before = fallbacks("pool:broken", "pool:demo", "no_ready_slot");
 
     var whole = api.post("/v1/completions", completion(false, 8));
     assertEquals(200, whole.statusCode(), whole.body());
     assertEquals("pool:demo", whole.headers().firstValue("x-dalang-served-by").orElseThrow());
     assertEquals(8, ApiClient.json(whole.body()).at("/usage/completion_tokens").asInt());
+    assertEquals("dalang-demo", ApiClient.json(whole.body()).get("model").asText(), "the answer names the model that gave it");
     JsonNode run = api.awaitRun(whole.headers().firstValue("x-dalang-run-id").orElseThrow(), Duration.ofSeconds(10));
     assertEquals("pool:demo", run.get("served_by").asText());
     assertEquals("demo", run.get("pool").asText());
     assertEquals("broken-model", run.get("model").asText(), "the record keeps the model the client asked for");
 
     var stream = api.postStream("/v1/chat/completions", """
-        {"model": "broken-model", "messages": [{"role": "user", "content": "hello"}], "max_tokens": 6, "temperature": 0, "stream": true}""");
+        {"model": "broken-model", "messages": [{"role": "user", "content": "hello"}], "max_tokens": 6, "temperature": 0, "stream": true,
+         "stream_options": {"include_usage": true}}""");
     assertEquals(200, stream.statusCode());
     assertEquals("pool:demo", stream.headers().firstValue("x-dalang-served-by").orElseThrow());
     List<String> events = ApiClient.sseData(stream.body());
     assertEquals("[DONE]", events.get(events.size() - 1));
     assertEquals(6, ApiClient.json(events.get(events.size() - 2)).at("/usage/completion_tokens").asInt());
+    for (String e : events.subList(0, events.size() - 1)) assertEquals("dalang-demo", ApiClient.json(e).get("model").asText(), e);
     assertEquals(before + 2, fallbacks("pool:broken", "pool:demo", "no_ready_slot"));
   }
 
@@ -175,6 +191,7 @@ class FallbackEndToEndTest {
     JsonNode last = ApiClient.json(events.get(events.size() - 2));
     assertEquals(5, last.at("/usage/completion_tokens").asInt());
     assertEquals("cmpl-" + runId, last.get("id").asText(), "Dalang renders the remote stream as its own");
+    assertEquals("tiny", last.get("model").asText(), "the provider's model, which the rule accepted for broken-model");
 
     var whole = api.post("/v1/completions", completion(false, 4));
     assertEquals(200, whole.statusCode(), whole.body());

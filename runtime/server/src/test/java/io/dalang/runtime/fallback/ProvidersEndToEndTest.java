@@ -140,13 +140,13 @@ class ProvidersEndToEndTest {
         + allowPrivate + "}");
   }
 
-  /** Creates {@code name} (allowing loopback) unless it exists, and makes it the demo tenant's only fallback. */
+  /** Creates {@code name} (allowing loopback) unless it exists, and makes it the demo tenant's only fallback (for broken-model). */
   private void fallBackTo(String name, String path) throws Exception {
     if (admin.get("/admin/v1/providers/" + name).statusCode() == 404) {
       var r = createProvider(name, base(upstream, path), true);
       assertEquals(201, r.statusCode(), r.body());
     }
-    var set = tenantAdmin.send("PUT", "/admin/v1/tenants/demo/fallbacks", "{\"targets\": [{\"provider\": \"" + name + "\", \"model\": \"up-model\"}]}");
+    var set = tenantAdmin.send("PUT", "/admin/v1/tenants/demo/fallbacks", "{\"targets\": [{\"provider\": \"" + name + "\", \"model\": \"up-model\", \"for_model\": \"broken-model\"}]}");
     assertEquals(200, set.statusCode(), set.body());
   }
 
