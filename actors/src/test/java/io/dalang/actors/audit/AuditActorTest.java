@@ -17,6 +17,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.pattern.StatusReply;
 import org.h2.tools.Server;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,6 +26,13 @@ import org.junit.jupiter.api.io.TempDir;
 class AuditActorTest {
   static final ActorTestKit testKit = ActorTestKit.create(EntityTestKits.config());
   @TempDir Path dir;
+  /** The writers a test started: stopped before its temp dir goes, so none writes to a deleted database. */
+  private final List<ActorRef<AuditActor.Command>> started = new java.util.ArrayList<>();
+
+  @AfterEach
+  void stopWriters() {
+    for (var a : started) testKit.stop(a, Duration.ofSeconds(10));
+  }
 
   @AfterAll
   static void shutdown() {
@@ -37,7 +45,7 @@ class AuditActorTest {
     var first = spawn(store, 4);
     for (int i = 0; i < 6; i++) first.tell(new AuditActor.Record(entry(i)));
     assertEquals(6, query(first, AuditFilter.ALL).size());
-    testKit.stop(first);
+    stop(first);
 
     var second = spawn(store, 4);
     for (int i = 6; i < 11; i++) second.tell(new AuditActor.Record(entry(i)));
@@ -57,7 +65,7 @@ class AuditActorTest {
     var first = spawn(store, 4);
     for (int i = 0; i < 5; i++) first.tell(new AuditActor.Record(entry(i)));
     assertEquals(5, query(first, AuditFilter.ALL).size());
-    testKit.stop(first);
+    stop(first);
     var second = spawn(store, 3);
     for (int i = 5; i < 12; i++) second.tell(new AuditActor.Record(entry(i)));
     VerifyResult r = verify(second);
@@ -108,7 +116,7 @@ class AuditActorTest {
     var store = AuditFixtures.store(dir);
     var clock = new MutableClock(AuditFixtures.T0);
     var settings = new AuditSettings(4, Duration.ofHours(1), Duration.ofMillis(100), AuditSettings.DEFAULT_MAX_PENDING);
-    var audit = testKit.spawn(AuditActor.create(store, settings, clock));
+    var audit = track(testKit.spawn(AuditActor.create(store, settings, clock)));
     for (int i = 0; i < 9; i++) audit.tell(new AuditActor.Record(entry(i)));
     assertEquals(9, query(audit, AuditFilter.ALL).size());
     clock.advance(Duration.ofHours(2));
@@ -120,9 +128,9 @@ class AuditActorTest {
     assertEquals(List.of(9L, 10L), left.stream().map(AuditEvent::seq).toList());
     assertEquals(AuditAction.AUDIT_PRUNE, left.get(1).action());
     assertEquals("8", left.get(1).details().get("through_seq"));
-    testKit.stop(audit);
+    stop(audit);
 
-    var again = testKit.spawn(AuditActor.create(store, settings, clock));
+    var again = track(testKit.spawn(AuditActor.create(store, settings, clock)));
     again.tell(new AuditActor.Record(entry(10)));
     VerifyResult r = verify(again);
     assertTrue(r.ok(), r.reason());
@@ -177,8 +185,18 @@ class AuditActorTest {
     return Server.createTcpServer("-tcpPort", Integer.toString(port), "-baseDir", dir.toString(), "-ifNotExists").start();
   }
 
-  private static ActorRef<AuditActor.Command> spawn(AuditStore store, int blockSize) {
-    return testKit.spawn(AuditActor.create(store, AuditSettings.keepForever(blockSize), Clock.systemUTC()));
+  private void stop(ActorRef<AuditActor.Command> a) {
+    started.remove(a);
+    testKit.stop(a);
+  }
+
+  private ActorRef<AuditActor.Command> track(ActorRef<AuditActor.Command> a) {
+    started.add(a);
+    return a;
+  }
+
+  private ActorRef<AuditActor.Command> spawn(AuditStore store, int blockSize) {
+    return track(testKit.spawn(AuditActor.create(store, AuditSettings.keepForever(blockSize), Clock.systemUTC())));
   }
 
   private static List<AuditEvent> query(ActorRef<AuditActor.Command> audit, AuditFilter filter) {
