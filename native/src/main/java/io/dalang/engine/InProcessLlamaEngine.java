@@ -138,6 +138,17 @@ public final class InProcessLlamaEngine implements Engine {
     int tokens = 0;
     try {
       LlamaModel m = model;
+      String grammar = null;
+      if (req.options().responseFormat() != null) {
+        try {
+          grammar = grammar(req.options().responseFormat());
+        } catch (RuntimeException e) {
+          // llama.cpp's converter refused the schema: the request's to fix, not the engine failing.
+          sink.accept(new GenerationEvent.Failed(runId, new DalangError(ErrorCode.INVALID_REQUEST,
+              "the response_format schema cannot be turned into a grammar: " + e.getMessage(), "response_format", 0), 0, EngineTimings.NONE));
+          return;
+        }
+      }
       String prompt = req.isChat() ? m.applyTemplate(chatParams(req.messages())) : req.prompt();
       int promptTokens = m.encode(prompt).length;
       sink.accept(new GenerationEvent.Started(runId, KIND, null, 0));
@@ -151,7 +162,7 @@ public final class InProcessLlamaEngine implements Engine {
           .setCachePrompt(true);
       if (req.seed() != null) params.setSeed((int) (long) req.seed());
       var opt = req.options();
-      if (opt.responseFormat() != null) params.setGrammar(grammar(opt.responseFormat()));
+      if (grammar != null) params.setGrammar(grammar);
       if (opt.presencePenalty() != 0) params.setPresencePenalty((float) opt.presencePenalty());
       if (opt.frequencyPenalty() != 0) params.setFrequencyPenalty((float) opt.frequencyPenalty());
       if (!opt.logitBias().isEmpty()) {

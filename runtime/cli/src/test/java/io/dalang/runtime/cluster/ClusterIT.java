@@ -303,7 +303,8 @@ class ClusterIT {
   }
 
   private static String body(int maxTokens, boolean stream) {
-    return "{\"model\": \"dalang-demo\", \"prompt\": \"The river\", \"max_tokens\": " + maxTokens + ", \"stream\": " + stream + "}";
+    return "{\"model\": \"dalang-demo\", \"prompt\": \"The river\", \"max_tokens\": " + maxTokens + ", \"stream\": " + stream
+        + (stream ? ", \"stream_options\": {\"include_usage\": true}" : "") + "}";
   }
 
   /** A whole completion that must succeed; returns its run id. */
@@ -343,11 +344,14 @@ class ClusterIT {
       assertFalse(last.at("/error/code").asText().isBlank(), "a typed error event: " + last);
       return "error:" + last.at("/error/code").asText();
     }
-    String finish = last.at("/choices/0/finish_reason").asText();
-    assertTrue(finish.equals("length") || finish.equals("stop"), "a complete stream ends with its finish reason: " + tail(data));
+    // include_usage: the usage chunk (no choices), after the chunk with the finish reason
+    assertTrue(last.path("choices").isEmpty() && last.has("usage"), "the usage chunk comes last: " + tail(data));
     int tokens = last.at("/usage/completion_tokens").asInt();
+    JsonNode finishChunk = ApiClient.json(data.get(data.size() - 3));
+    String finish = finishChunk.at("/choices/0/finish_reason").asText();
+    assertTrue(finish.equals("length") || finish.equals("stop"), "a complete stream ends with its finish reason: " + tail(data));
     assertTrue(finish.equals("stop") ? tokens <= maxTokens : tokens == maxTokens, "every token: " + tail(data));
-    assertEquals(tokens, data.size() - 2, "one chunk per token before the final chunk: " + tail(data));
+    assertEquals(tokens, data.size() - 3, "one chunk per token before the final chunk: " + tail(data));
     return "complete";
   }
 

@@ -60,7 +60,7 @@ class ServeEndToEndTest implements RunTelemetryContract {
 
   @Test
   void streamsAChatCompletionAsOpenAiSseEndingWithDone() throws Exception {
-    var resp = api.postStream("/v1/chat/completions", CHAT.formatted(", \"stream\": true"));
+    var resp = api.postStream("/v1/chat/completions", CHAT.formatted(", \"stream\": true, \"stream_options\": {\"include_usage\": true}"));
     assertEquals(200, resp.statusCode());
     assertEquals("text/event-stream", resp.headers().firstValue("Content-Type").orElse("").split(";")[0]);
     assertTrue(resp.headers().firstValue("x-dalang-run-id").orElse("").startsWith("run_"));
@@ -69,17 +69,20 @@ class ServeEndToEndTest implements RunTelemetryContract {
     JsonNode first = ApiClient.json(data.get(0));
     assertEquals("chat.completion.chunk", first.get("object").asText());
     assertEquals("assistant", first.at("/choices/0/delta/role").asText());
-    JsonNode last = ApiClient.json(data.get(data.size() - 2));
+    JsonNode usage = ApiClient.json(data.get(data.size() - 2));
+    assertEquals(0, usage.at("/choices").size(), "include_usage: a last chunk of its own, without choices");
+    assertEquals(24, usage.at("/usage/completion_tokens").asInt());
+    assertTrue(usage.at("/usage/prompt_tokens").asInt() > 0);
+    JsonNode last = ApiClient.json(data.get(data.size() - 3));
     assertEquals("length", last.at("/choices/0/finish_reason").asText());
-    assertEquals(24, last.at("/usage/completion_tokens").asInt());
-    assertTrue(last.at("/usage/prompt_tokens").asInt() > 0);
-    for (String d : data.subList(1, data.size() - 2)) {
+    assertTrue(last.at("/usage").isMissingNode(), "usage only in its own chunk");
+    for (String d : data.subList(1, data.size() - 3)) {
       JsonNode chunk = ApiClient.json(d);
       assertTrue(chunk.at("/choices/0/finish_reason").isNull());
       assertFalse(chunk.at("/choices/0/delta/content").asText().isEmpty());
       assertEquals(first.get("id"), chunk.get("id"), "one id for the whole stream");
     }
-    assertEquals(24, data.size() - 3, "one chunk per token between the role chunk and the final chunk");
+    assertEquals(24, data.size() - 4, "one chunk per token between the role chunk and the final chunk");
   }
 
   static String streamedText(List<String> data) throws Exception {
@@ -137,10 +140,11 @@ class ServeEndToEndTest implements RunTelemetryContract {
     assertTrue(wrongType.body().contains("max_tokens"), wrongType.body());
     assertError(api.post("/v1/chat/completions", "{\"model\": \"dalang-demo\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"temperature\": 9}"), 400, "invalid_request");
     assertError(api.post("/v1/chat/completions", "{\"model\": \"dalang-demo\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"max_tokens\": 5000}"), 400, "context_length_exceeded");
+    // The demo pool runs the in-process engine: tools are a typed refusal naming the parameter and the engine.
     var tools = api.post("/v1/chat/completions", "{\"model\": \"dalang-demo\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\"}}]}");
-    assertError(tools, 400, "invalid_request");
-    assertTrue(tools.body().contains("'tools'"), tools.body());
-    assertError(api.post("/v1/chat/completions", "{\"model\": \"dalang-demo\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"response_format\": {\"type\": \"json_object\"}}"), 400, "invalid_request");
+    assertError(tools, 400, "unsupported_parameter");
+    assertTrue(tools.body().contains("'tools'") && tools.body().contains("llama-inprocess"), tools.body());
+    assertError(api.post("/v1/chat/completions", "{\"model\": \"dalang-demo\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"response_format\": {\"type\": \"xml\"}}"), 400, "invalid_request");
     assertError(api.post("/v1/chat/completions", "{\"model\": \"no-such-model\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}"), 404, "model_not_found");
     assertError(api.withKey(null).post("/v1/chat/completions", CHAT.formatted("")), 401, "authentication_failed");
     assertError(api.withKey("not-a-key").post("/v1/chat/completions", CHAT.formatted("")), 401, "authentication_failed");

@@ -78,14 +78,26 @@ class FallbackEndToEndTest {
     if (node != null) node.close();
   }
 
+  /**
+   * Inverts the file's last 64 bytes: weights damaged (its digest no longer matches), the header still
+   * reads. Inverted, not zeroed: the tiny model's last rows are zeros already.
+   */
+  static void damage(RandomAccessFile f) throws java.io.IOException {
+    byte[] tail = new byte[64];
+    f.seek(f.length() - tail.length);
+    f.readFully(tail);
+    for (int i = 0; i < tail.length; i++) tail[i] = (byte) ~tail[i];
+    f.seek(f.length() - tail.length);
+    f.write(tail);
+  }
+
   /** Pool {@code broken}: the tiny model, its digest recorded, then the file damaged, so its engine never starts. */
   private void addBrokenPool() throws Exception {
     Path model = data.resolve("broken.gguf");
     TinyModel.write(TinyModel.DEMO, model);
     String digest = Digests.sha256(model);
     try (var f = new RandomAccessFile(model.toFile(), "rw")) {
-      f.seek(f.length() - 64);
-      f.write(new byte[64]); // weights damaged; the header still reads
+      damage(f);
     }
     var sharding = ClusterSharding.get(node.system());
     var spec = new PoolSpec("broken-model", model.toString(), digest, "llama-inprocess", 1, 1024, 1, 1);

@@ -119,8 +119,7 @@ class ProvidersEndToEndTest {
     TinyModel.write(TinyModel.DEMO, model);
     String digest = Digests.sha256(model);
     try (var f = new RandomAccessFile(model.toFile(), "rw")) {
-      f.seek(f.length() - 64);
-      f.write(new byte[64]);
+      FallbackEndToEndTest.damage(f);
     }
     var sharding = ClusterSharding.get(node.system());
     var spec = new PoolSpec("broken-model", model.toString(), digest, "llama-inprocess", 1, 1024, 1, 1);

@@ -57,7 +57,8 @@ class LlamaServerEndToEndTest implements RunTelemetryContract {
   @Test
   void streamsACompletionThroughLlamaServer() throws Exception {
     var resp = api.postStream("/v1/chat/completions", """
-        {"model": "dalang-demo", "messages": [{"role": "user", "content": "hello"}], "max_tokens": 12, "temperature": 0, "seed": 5, "stream": true}""");
+        {"model": "dalang-demo", "messages": [{"role": "user", "content": "hello"}], "max_tokens": 12, "temperature": 0, "seed": 5, "stream": true,
+         "stream_options": {"include_usage": true}}""");
     assertEquals(200, resp.statusCode());
     var data = ApiClient.sseData(resp.body());
     assertEquals("[DONE]", data.get(data.size() - 1));
