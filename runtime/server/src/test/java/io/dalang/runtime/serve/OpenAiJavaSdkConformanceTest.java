@@ -21,6 +21,7 @@ import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionChunk;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
 import com.openai.models.chat.completions.ChatCompletionMessageFunctionToolCall;
+import com.openai.models.chat.completions.ChatCompletionNamedToolChoice;
 import com.openai.models.chat.completions.ChatCompletionStreamOptions;
 import com.openai.models.chat.completions.ChatCompletionTokenLogprob;
 import com.openai.models.chat.completions.ChatCompletionToolChoiceOption;
@@ -232,6 +233,21 @@ class OpenAiJavaSdkConformanceTest {
       assertTrue(last.message().toolCalls().map(List::isEmpty).orElse(true), answer.toString());
       assertTrue(Set.of(ChatCompletion.Choice.FinishReason.STOP, ChatCompletion.Choice.FinishReason.LENGTH).contains(last.finishReason()));
       assertTrue(last.message().content().isPresent());
+    }
+
+    @Test
+    void aNamedToolChoiceCallsThatToolWholeAndStreamed() {
+      String name = forcedToolCall().build().tools().orElseThrow().get(0).asFunction().function().name();
+      ChatCompletionCreateParams params = forcedToolCall().toolChoice(ChatCompletionNamedToolChoice.builder()
+          .function(ChatCompletionNamedToolChoice.Function.builder().name(name).build()).build()).build();
+      ChatCompletion r = client.chat().completions().create(params);
+      assertEquals(ChatCompletion.Choice.FinishReason.TOOL_CALLS, r.choices().get(0).finishReason(), r.toString());
+      var whole = functionCalls(r.choices().get(0).message().toolCalls().orElseThrow());
+      ChatCompletion s = accumulate(() -> client.chat().completions().createStreaming(params));
+      var streamed = functionCalls(s.choices().get(0).message().toolCalls().orElseThrow(() -> new AssertionError(s.toString())));
+      assertEquals(name, whole.get(0).function().name());
+      assertEquals(name, streamed.get(0).function().name());
+      assertEquals(whole.get(0).function().arguments(), streamed.get(0).function().arguments(), "temperature 0");
     }
 
     @Test
