@@ -164,6 +164,17 @@ class OpenAiJavaSdkConformanceTest {
     }
 
     @Test
+    void theSdkListsAndRetrievesTheServedModel() {
+      var listed = client.models().list().items();
+      assertTrue(listed.stream().anyMatch(m -> m.id().equals(ClientNode.MODEL)), listed.toString());
+      var model = client.models().retrieve(ClientNode.MODEL);
+      assertEquals(ClientNode.MODEL, model.id());
+      assertEquals(listed.stream().filter(m -> m.id().equals(ClientNode.MODEL)).findFirst().orElseThrow().ownedBy(), model.ownedBy());
+      var e = assertThrows(NotFoundException.class, () -> client.models().retrieve("no-such-model"));
+      assertEquals("model_not_found", e.code().orElse(null), e.body().toString());
+    }
+
+    @Test
     void anUnknownModelIsTheSdksNotFoundException() {
       var e = assertThrows(NotFoundException.class,
           () -> client.chat().completions().create(chat("Hi").model("no-such-model").maxCompletionTokens(2).build()));
