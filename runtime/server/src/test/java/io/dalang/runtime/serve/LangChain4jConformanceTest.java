@@ -11,6 +11,7 @@ import dev.langchain4j.agent.tool.Tool;
 import dev.langchain4j.data.message.AiMessage;
 import dev.langchain4j.data.message.ChatMessage;
 import dev.langchain4j.data.message.ToolExecutionResultMessage;
+import dev.langchain4j.model.chat.Capability;
 import dev.langchain4j.model.chat.listener.ChatModelListener;
 import dev.langchain4j.model.chat.listener.ChatModelResponseContext;
 import dev.langchain4j.model.chat.request.ChatRequest;
@@ -33,8 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
  * LangChain4j, an agent framework, pointed at Dalang through its own OpenAI integration
  * ({@code OpenAiChatModel}, unmodified): an {@code AiServices} interface whose {@code @Tool} the model
  * is made to call runs end to end on the llama-server engine: the framework sends the tool's schema,
- * parses the call Dalang returns, runs the tool, sends its result back and returns the model's answer.
- * One node serves the class; the embedding model ({@code OpenAiEmbeddingModel}) joins it here once the
+ * parses the call Dalang returns, runs the tool, sends its result back and returns the model's answer;
+ * a service returning a Java type gets it through a strict JSON schema. One node serves the class; the embedding model ({@code OpenAiEmbeddingModel}) joins it here once the
  * node serves {@code /v1/embeddings}.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -96,8 +97,7 @@ class LangChain4jConformanceTest {
     // tool_choice required and the bias make the random model call the tool (see toolBias()); once the
     // tool's result is in the history the answer is asked for as text, or the loop would never end
     // (LangChain4j keeps tool_choice as configured across the tool loop)
-    var model = OpenAiChatModel.builder().baseUrl(node.baseUrl()).apiKey(node.key()).modelName(ClientNode.MODEL)
-        .temperature(0.0).maxCompletionTokens(200).maxRetries(0).listeners(exchanges)
+    var model = model().maxCompletionTokens(200).listeners(exchanges)
         .defaultRequestParameters(OpenAiChatRequestParameters.builder().toolChoice(ToolChoice.REQUIRED).parallelToolCalls(false)
             .logitBias(OpenAiJavaSdkConformanceTest.toolBias()).build())
         .build();
@@ -123,6 +123,26 @@ class LangChain4jConformanceTest {
     assertFalse(last.hasToolExecutionRequests());
     assertEquals(answer, last.text());
     assertTrue(call.tokenUsage().outputTokenCount() > 0);
+  }
+
+  /** What a structured-output service returns; LangChain4j derives the JSON schema from it. */
+  interface Judge {
+    OpenAiJavaSdkConformanceTest.Verdict judge(String question);
+  }
+
+  @Test
+  void anAiServiceReturnsAJavaTypeFromStrictJsonSchemaOutput() {
+    var model = model().maxCompletionTokens(600).supportedCapabilities(Capability.RESPONSE_FORMAT_JSON_SCHEMA).strictJsonSchema(true).build();
+    Judge judge = AiServices.create(Judge.class, model);
+
+    OpenAiJavaSdkConformanceTest.Verdict v = judge.judge("Is the sky blue?");
+
+    assertNotNull(v.answer, "the grammar made the model write every required field");
+  }
+
+  /** The chat model pointed at the node, deterministic, with no retries to hide a failure. */
+  private OpenAiChatModel.OpenAiChatModelBuilder model() {
+    return OpenAiChatModel.builder().baseUrl(node.baseUrl()).apiKey(node.key()).modelName(ClientNode.MODEL).temperature(0.0).maxRetries(0);
   }
 
   /**

@@ -175,6 +175,15 @@ class OpenAiJavaSdkConformanceTest {
     }
 
     @Test
+    void samplingParametersTheSdkSendsAreHonouredNotRefused() {
+      ChatCompletion r = client.chat().completions().create(chat("Hello").maxCompletionTokens(6)
+          .presencePenalty(0.5).frequencyPenalty(0.5).topP(0.9).stop("\n\n")
+          // deprecated in the SDK for safety_identifier, still sent by older clients
+          .putAdditionalBodyProperty("user", JsonValue.from("conformance")).build());
+      assertTrue(r.usage().orElseThrow().completionTokens() <= 6, r.toString());
+    }
+
+    @Test
     void anUnknownModelIsTheSdksNotFoundException() {
       var e = assertThrows(NotFoundException.class,
           () -> client.chat().completions().create(chat("Hi").model("no-such-model").maxCompletionTokens(2).build()));
