@@ -233,6 +233,24 @@ public final class LlamaServerEngine implements Engine {
     };
   }
 
+  /**
+   * llama-server reads {@code tool_choice} only as {@code "auto"}, {@code "none"} or {@code "required"} and
+   * takes any other value as {@code "auto"} (logging a warning), which would drop a named function
+   * silently. Calling that function is the same as {@code "required"} over the tools narrowed to it.
+   */
+  static void namedChoiceAsRequired(ObjectNode body) {
+    var choice = body.get("tool_choice");
+    if (choice == null || !choice.isObject()) return;
+    String name = choice.path("function").path("name").asText();
+    var tools = body.path("tools");
+    var only = body.putArray("tools");
+    // validation made sure the name is one of the tools
+    for (var tool : tools) {
+      if (name.equals(tool.path("function").path("name").asText())) only.add(tool);
+    }
+    body.put("tool_choice", "required");
+  }
+
   static byte[] body(GenerationRequest r) {
     ObjectNode o = EngineHttp.JSON.createObjectNode();
     GenerationOptions opt = r.options();
@@ -247,6 +265,7 @@ public final class LlamaServerEngine implements Engine {
         }
         if (opt.tools() != null) o.set("tools", EngineHttp.JSON.readTree(opt.tools()));
         if (opt.toolChoice() != null) o.set("tool_choice", EngineHttp.JSON.readTree(opt.toolChoice()));
+        namedChoiceAsRequired(o);
         if (opt.parallelToolCalls() != null) o.put("parallel_tool_calls", opt.parallelToolCalls());
         if (opt.responseFormat() != null) o.set("response_format", EngineHttp.JSON.readTree(opt.responseFormat()));
         if (opt.logprobs()) o.put("logprobs", true).put("top_logprobs", opt.topLogprobs());

@@ -111,6 +111,7 @@ public final class HttpApi extends AllDirectives {
             path(PathMatchers.segment("chat").slash("completions"), () -> post(() -> received(t -> authenticated(p -> body(b -> generate(p, b, true, t)))))),
             path(PathMatchers.segment("completions"), () -> post(() -> received(t -> authenticated(p -> body(b -> generate(p, b, false, t)))))),
             path(PathMatchers.segment("models"), () -> get(() -> authenticated(this::models))),
+            path(PathMatchers.segment("models").slash(PathMatchers.segment()), id -> get(() -> authenticated(p -> model(p, id)))),
             path(PathMatchers.segment("jobs"), () -> post(() -> authenticated(p -> optionalHeaderValueByName("Idempotency-Key", k ->
                 body(b -> completeWithFuture(jobs.submit(p, b, k))))))),
             path(PathMatchers.segment("jobs").slash(PathMatchers.segment()), jobId ->
@@ -301,6 +302,13 @@ public final class HttpApi extends AllDirectives {
     var models = new TreeSet<>(p.models().keySet()).stream()
         .map(id -> new ModelList.Model(id, "model", 0, p.models().get(id))).toList();
     return complete(json(StatusCodes.OK, ModelList.of(models)));
+  }
+
+  /** {@code GET /v1/models/{model}}: one entry of the list, or 404 as for a request to a model the tenant is not served. */
+  private Route model(Principal p, String id) {
+    String owner = p.models().get(id);
+    if (owner == null) throw new DalangException(ErrorCode.MODEL_NOT_FOUND, "model '" + id + "' does not exist or is not served to this tenant");
+    return complete(json(StatusCodes.OK, new ModelList.Model(id, "model", 0, owner)));
   }
 
   private CompletionStage<PlacementActor.Fleet> fleet() {

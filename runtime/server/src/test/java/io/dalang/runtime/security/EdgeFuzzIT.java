@@ -60,6 +60,7 @@ class EdgeFuzzIT {
       new Route("POST", "/v1/chat/completions", true, false),
       new Route("POST", "/v1/completions", true, false),
       new Route("GET", "/v1/models", false, false),
+      new Route("GET", "/v1/models/{}", false, false),
       new Route("GET", "/v1/runs/{}", false, false),
       new Route("POST", "/v1/jobs", true, false),
       new Route("GET", "/v1/jobs/{}", false, false),
