@@ -1,5 +1,6 @@
 package io.dalang.engine;
 
+import io.dalang.protocols.generation.RunTask;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -12,6 +13,8 @@ import java.time.Duration;
  *     to {@code workDir/llama-server.log}
  * @param extraArgs more command-line arguments for an out-of-process engine (e.g. {@code --poll 0})
  * @param gpu the device the model goes on, and how many of its layers; {@link GpuBinding#CPU} for none
+ * @param task what the engine is started for: generation, or (pooled output, no sampling) embeddings or
+ *     reranking; it then serves only that ({@link Engine#extensions()} tells which)
  */
 public record EngineConfig(
     Path model,
@@ -22,10 +25,17 @@ public record EngineConfig(
     Path workDir,
     boolean nativeLog,
     java.util.List<String> extraArgs,
-    GpuBinding gpu) {
+    GpuBinding gpu,
+    RunTask task) {
 
   public EngineConfig {
     gpu = gpu == null ? GpuBinding.CPU : gpu;
+    task = task == null ? RunTask.GENERATE : task;
+  }
+
+  public EngineConfig(Path model, int contextPerSequence, int parallel, int threads, Duration startTimeout, Path workDir,
+      boolean nativeLog, java.util.List<String> extraArgs, GpuBinding gpu) {
+    this(model, contextPerSequence, parallel, threads, startTimeout, workDir, nativeLog, extraArgs, gpu, RunTask.GENERATE);
   }
 
   public EngineConfig(Path model, int contextPerSequence, int parallel, int threads, Duration startTimeout, Path workDir,

@@ -7,12 +7,15 @@ import de.kherud.llama.LlamaOutput;
 import de.kherud.llama.ModelParameters;
 import de.kherud.llama.Pair;
 import de.kherud.llama.args.LogFormat;
+import de.kherud.llama.args.PoolingType;
 import io.dalang.protocols.error.DalangError;
 import io.dalang.protocols.error.ErrorCode;
 import io.dalang.protocols.generation.ChatMessage;
 import io.dalang.protocols.generation.EngineTimings;
 import io.dalang.protocols.generation.GenerationEvent;
+import io.dalang.protocols.generation.GenerationOptions;
 import io.dalang.protocols.generation.GenerationRequest;
+import io.dalang.protocols.generation.RunTask;
 import io.dalang.protocols.generation.SamplerSettings;
 import io.dalang.protocols.generation.Usage;
 import java.util.ArrayList;
@@ -65,9 +68,14 @@ public final class InProcessLlamaEngine implements Engine {
     return identity;
   }
 
+  /**
+   * An embedding engine runs one sequence: the llama.cpp build inside de.kherud:llama aborts the process
+   * when a sequence id is not below the batch's token count under last-token pooling
+   * ({@code GGML_ASSERT(seq_id < n_tokens)}), which a short input on a later sequence hits.
+   */
   @Override
   public int parallelism() {
-    return config.parallel();
+    return config.task() == RunTask.EMBED ? 1 : config.parallel();
   }
 
   @Override
@@ -77,16 +85,27 @@ public final class InProcessLlamaEngine implements Engine {
       var params = new ModelParameters()
           .setModel(config.model().toString())
           .setCtxSize(config.totalContext())
-          .setParallel(config.parallel())
+          .setParallel(parallelism())
           .setThreads(config.threads())
           .setThreadsBatch(config.threads());
+      if (config.task() == RunTask.RERANK) {
+        throw new EngineException("the in-process engine does not rerank; a pool with task 'rerank' runs on llama-server");
+      }
+      if (config.task() == RunTask.EMBED) {
+        // As llama-server's embedding engine (LlamaServerEngine.taskArgs): pooled output, one batch per input.
+        params.enableEmbedding().setBatchSize(config.contextPerSequence()).setUbatchSize(config.contextPerSequence())
+            .setCtxSize(config.contextPerSequence());
+        if (!PooledOutput.of(config.model(), config.task()).declared()) params.setPoolingType(PoolingType.LAST);
+      }
       // llama.cpp prints ~140 lines per load and several per request straight to stdout.
       if (!config.nativeLog()) params.disableLog();
       model = new LlamaModel(params);
+    } catch (EngineException e) {
+      throw e;
     } catch (RuntimeException | UnsatisfiedLinkError e) {
       throw new EngineException("in-process llama.cpp could not load " + config.model().getFileName() + ": " + e.getMessage(), e);
     }
-    workers = Executors.newFixedThreadPool(config.parallel(), r -> {
+    workers = Executors.newFixedThreadPool(parallelism(), r -> {
       Thread t = new Thread(r, "llama-inprocess-" + threadIds.incrementAndGet());
       t.setDaemon(true);
       return t;
@@ -110,7 +129,10 @@ public final class InProcessLlamaEngine implements Engine {
     var cancelled = new AtomicBoolean();
     var aborted = new java.util.concurrent.atomic.AtomicReference<String>();
     try {
-      workers.execute(() -> run(request, sink, cancelled, aborted));
+      workers.execute(() -> {
+        if (request.embedding() != null) embed(request, sink, cancelled);
+        else run(request, sink, cancelled, aborted);
+      });
     } catch (RejectedExecutionException | NullPointerException e) {
       sink.accept(new GenerationEvent.Failed(request.runId(),
           DalangError.of(ErrorCode.ENGINE_UNAVAILABLE, "the in-process engine is not running"), 0, EngineTimings.NONE));
@@ -209,6 +231,39 @@ public final class InProcessLlamaEngine implements Engine {
   }
 
   /**
+   * An embedding run: each input embedded in turn (llama.cpp's own embedding call), then
+   * {@code Started → Embedded → End} at once. Cancelling takes effect between inputs.
+   */
+  private void embed(GenerationRequest req, Consumer<GenerationEvent> sink, AtomicBoolean cancelled) {
+    long t0 = System.nanoTime();
+    try {
+      LlamaModel m = model;
+      var vectors = new ArrayList<float[]>(req.embedding().texts().size());
+      int promptTokens = 0;
+      for (String text : req.embedding().texts()) {
+        if (cancelled.get()) {
+          sink.accept(new GenerationEvent.Failed(req.runId(), DalangError.of(ErrorCode.CANCELLED, "generation cancelled"), 0, EngineTimings.NONE));
+          return;
+        }
+        promptTokens += m.encode(text).length;
+        vectors.add(m.embed(text));
+      }
+      DalangError width = PooledOutput.widthError(req.embedding(), vectors.get(0).length, KIND);
+      if (width != null) {
+        sink.accept(new GenerationEvent.Failed(req.runId(), width, 0, EngineTimings.NONE));
+        return;
+      }
+      sink.accept(new GenerationEvent.Started(req.runId(), KIND, null, 0));
+      sink.accept(new GenerationEvent.Embedded(req.runId(), vectors));
+      sink.accept(new GenerationEvent.End(req.runId(), "stop", new Usage(promptTokens, 0), timings(t0, 0, System.nanoTime(), 0)));
+    } catch (RuntimeException e) {
+      log.warn("in-process embedding {} failed", req.runId(), e);
+      sink.accept(new GenerationEvent.Failed(req.runId(), DalangError.of(ErrorCode.ENGINE_FAILED,
+          "the in-process engine failed: " + e.getClass().getSimpleName()), 0, EngineTimings.NONE));
+    }
+  }
+
+  /**
    * A GBNF grammar for OpenAI's {@code response_format}: the {@code json_schema}'s schema, or any JSON
    * object for {@code json_object}, converted by llama.cpp's own schema converter.
    */
@@ -225,10 +280,13 @@ public final class InProcessLlamaEngine implements Engine {
 
   private static final com.fasterxml.jackson.databind.ObjectMapper JSON = EngineHttp.JSON;
 
-  /** Grammar-constrained output ({@code response_format}); tools, logprobs and {@code n > 1} need llama-server. */
+  /**
+   * Grammar-constrained output ({@code response_format}); tools, logprobs and {@code n > 1} need
+   * llama-server. An embedding engine embeds and does nothing else.
+   */
   @Override
   public java.util.Set<String> extensions() {
-    return java.util.Set.of(io.dalang.protocols.generation.GenerationOptions.GRAMMAR);
+    return config.task() == RunTask.EMBED ? java.util.Set.of(GenerationOptions.EMBEDDINGS) : java.util.Set.of(GenerationOptions.GRAMMAR);
   }
 
   private static EngineTimings timings(long t0, long firstToken, long end, int tokens) {

@@ -11,6 +11,7 @@ import io.dalang.protocols.generation.GenerationEvent;
 import io.dalang.protocols.generation.GenerationOptions;
 import io.dalang.protocols.generation.TokenLogprob;
 import io.dalang.protocols.generation.GenerationRequest;
+import io.dalang.protocols.generation.RunTask;
 import io.dalang.protocols.generation.SamplerSettings;
 import io.dalang.protocols.generation.Usage;
 import java.io.IOException;
@@ -108,7 +109,16 @@ public final class LlamaServerEngine implements Engine {
    */
   @Override
   public java.util.Set<String> extensions() {
-    return EXTENSIONS;
+    return extensionsFor(config.task());
+  }
+
+  /** A generation engine's features; an embedding or rerank engine serves only its task. */
+  static java.util.Set<String> extensionsFor(RunTask task) {
+    return switch (task) {
+      case GENERATE -> EXTENSIONS;
+      case EMBED -> java.util.Set.of(GenerationOptions.EMBEDDINGS);
+      case RERANK -> java.util.Set.of(GenerationOptions.RERANK);
+    };
   }
 
   static final java.util.Set<String> EXTENSIONS = java.util.Set.of(GenerationOptions.TOOLS, GenerationOptions.GRAMMAR,
@@ -134,6 +144,7 @@ public final class LlamaServerEngine implements Engine {
         "--port", String.valueOf(port), "-c", String.valueOf(config.totalContext()), "-np",
         String.valueOf(config.parallel()), "-t", String.valueOf(config.threads()), "--metrics",
         "--no-webui"));
+    cmd.addAll(taskArgs());
     cmd.addAll(config.gpu().llamaServerArgs());
     cmd.addAll(config.extraArgs());
     cmd.addAll(LOCKED_DOWN);
@@ -166,6 +177,23 @@ public final class LlamaServerEngine implements Engine {
     }
     close();
     throw new EngineException("llama-server was not healthy within " + config.startTimeout().toSeconds() + " s");
+  }
+
+  /**
+   * An embedding or rerank engine: {@code --embeddings} or {@code --reranking}, last-token pooling for a model
+   * that declares none ({@link PooledOutput}), and a batch as large as a sequence's context, since
+   * llama.cpp embeds each input in one batch.
+   */
+  private List<String> taskArgs() {
+    if (config.task() == RunTask.GENERATE) return List.of();
+    var args = new ArrayList<String>();
+    args.add(config.task() == RunTask.RERANK ? "--reranking" : "--embeddings");
+    if (!PooledOutput.of(config.model(), config.task()).declared() && config.task() == RunTask.EMBED) {
+      args.addAll(List.of("--pooling", "last"));
+    }
+    String batch = String.valueOf(config.contextPerSequence());
+    args.addAll(List.of("-b", batch, "-ub", batch));
+    return args;
   }
 
   /** What this start of llama-server logged about offloading (the log is appended to across restarts). */
@@ -216,6 +244,7 @@ public final class LlamaServerEngine implements Engine {
       relay.fail(ErrorCode.ENGINE_UNAVAILABLE, "llama-server is not running");
       return () -> {};
     }
+    if (request.embedding() != null) return LlamaServerEmbedding.start(b, apiKey, request, sink);
     String path = request.isChat() ? "/v1/chat/completions" : "/v1/completions";
     var call = LoopbackSseCall.start(b, path, body(request), (int) EngineHttp.CONNECT_TIMEOUT.toMillis(), relay.responseHandler(), apiKey);
     return new Generation() {

@@ -18,7 +18,9 @@ import io.dalang.protocols.error.DalangError;
 import io.dalang.protocols.error.ErrorCode;
 import io.dalang.protocols.generation.EngineTimings;
 import io.dalang.protocols.generation.GenerationEvent;
+import io.dalang.protocols.generation.EmbeddingInput;
 import io.dalang.protocols.generation.GenerationRequest;
+import io.dalang.protocols.generation.RunTask;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -244,13 +246,19 @@ public final class EngineActor {
 
   /**
    * One short real generation before the slot is Ready: it proves the engine generates (not only that
-   * it answers a health probe), and users' first request does not pay for cold caches.
+   * it answers a health probe), and users' first request does not pay for cold caches. An embedding or
+   * rerank slot embeds or scores one word instead.
    */
   private void warmUp(Engine e) {
     if (settings.warmupTokens() <= 0) return;
     var done = new CompletableFuture<GenerationEvent>();
-    e.generate(new GenerationRequest(ValidRunPolicy.WARMUP_RUN_PREFIX + spec.slotId(), "Hello", null, settings.warmupTokens(), 0.0, 1.0, 1L,
-        java.util.List.of()), ev -> {
+    String runId = ValidRunPolicy.WARMUP_RUN_PREFIX + spec.slotId();
+    var warmUp = switch (RunTask.parse(spec.task())) {
+      case GENERATE -> new GenerationRequest(runId, "Hello", null, settings.warmupTokens(), 0.0, 1.0, 1L, java.util.List.of());
+      case EMBED -> GenerationRequest.of(runId, EmbeddingInput.embed(java.util.List.of("Hello"), 0));
+      case RERANK -> GenerationRequest.of(runId, EmbeddingInput.rerank("Hello", java.util.List.of("Hello")));
+    };
+    e.generate(warmUp, ev -> {
           if (ev.isTerminal()) done.complete(ev);
         });
     GenerationEvent last;

@@ -6,6 +6,7 @@ import io.dalang.actors.TimeSource;
 import io.dalang.protocols.error.DalangError;
 import io.dalang.actors.TimeSource;
 import io.dalang.protocols.error.ErrorCode;
+import io.dalang.protocols.generation.RunTask;
 import io.dalang.actors.TimeSource;
 import java.util.ArrayList;
 import io.dalang.actors.TimeSource;
@@ -191,7 +192,8 @@ public final class Placement {
         failed |= PlacementDecision.COMPUTE;
       }
       if (!jc.quantizations().isEmpty() && !jc.quantizations().contains(s.quantization())) failed |= PlacementDecision.QUANTIZATION;
-      if (!s.extensions().containsAll(jc.extensions())) failed |= PlacementDecision.EXTENSIONS;
+      if (RunTask.of(s.extensions()) != RunTask.of(jc.extensions())) failed |= PlacementDecision.TASK;
+      else if (!s.extensions().containsAll(jc.extensions())) failed |= PlacementDecision.EXTENSIONS;
       if (failed == 0) {
         passing[p++] = i;
       } else {
@@ -248,7 +250,8 @@ public final class Placement {
       return DalangError.of(ErrorCode.NO_READY_SLOT, "model '" + spec.modelId() + "' has no Ready slot right now ("
           + describe(spec, inPools) + "); retry shortly");
     }
-    if (inPools.stream().allMatch(c -> (c.failed() & PlacementDecision.EXTENSIONS) != 0)) return unsupported(spec, inPools);
+    if (inPools.stream().allMatch(c -> (c.failed() & PlacementDecision.TASK) != 0)) return wrongTask(spec, inPools);
+    if (inPools.stream().allMatch(c -> (c.failed() & (PlacementDecision.EXTENSIONS | PlacementDecision.TASK)) != 0)) return unsupported(spec, inPools);
     if (inPools.stream().allMatch(c -> (c.failed() & PlacementDecision.CONTEXT) != 0)) {
       return DalangError.of(ErrorCode.CONTEXT_LENGTH_EXCEEDED, "the request needs " + spec.contextTokens()
           + " tokens of context (prompt " + spec.promptTokens() + " + max_tokens " + spec.maxTokens() + "), more than any slot serving '"
@@ -277,6 +280,19 @@ public final class Placement {
         + "); leave it out, or use a model whose pool runs an engine that supports it (docs/api.md, \"Compatibility\"). Slots: "
         + describe(spec, inPools),
         params.isEmpty() ? null : params.get(0), 0);
+  }
+
+  /**
+   * The model's pool runs its engines for another task (embeddings for a chat request, generation for an
+   * embedding request): the request's to send to another model, named with the endpoint that serves it.
+   */
+  private static DalangError wrongTask(PlacementSpec spec, List<PlacementDecision.Candidate> inPools) {
+    RunTask asked = RunTask.of(spec.extensions());
+    var served = new java.util.TreeSet<String>();
+    for (var c : inPools) served.add(RunTask.of(c.slot().extensions()).wire());
+    return new DalangError(ErrorCode.UNSUPPORTED_PARAMETER, "model '" + spec.modelId() + "' is served for " + String.join(", ", served)
+        + " (its pool's task), not for " + asked.wire() + " (" + asked.endpoint() + "); use a model whose pool has task '" + asked.wire()
+        + "'. Slots: " + describe(spec, inPools), "model", 0);
   }
 
   private static String describe(PlacementSpec spec, List<PlacementDecision.Candidate> cs) {

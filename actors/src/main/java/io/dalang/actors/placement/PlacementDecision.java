@@ -36,6 +36,11 @@ public record PlacementDecision(String runId, String tenantId, PlacementSpec spe
   public static final int BUSY = 64;
   /** Feasible, but its circuit breaker is open after repeated engine failures (or its one half-open probe is out). */
   public static final int CIRCUIT_OPEN = 128;
+  /**
+   * Its engine runs for another task than the run's ({@link io.dalang.protocols.generation.RunTask}): an
+   * embedding slot for a chat run, a generation slot for an embedding run.
+   */
+  public static final int TASK = 256;
 
   /**
    * One slot as placement saw it.
@@ -66,6 +71,10 @@ public record PlacementDecision(String runId, String tenantId, PlacementSpec spe
             + (s.computeCapability().isEmpty() ? s.deviceKind() : s.computeCapability()));
       }
       if ((failed & QUANTIZATION) != 0) out.add("model file is " + s.quantization() + ", the run accepts " + spec.quantizations());
+      if ((failed & TASK) != 0) {
+        out.add("slot serves task '" + io.dalang.protocols.generation.RunTask.of(s.extensions()).wire() + "', the run is '"
+            + io.dalang.protocols.generation.RunTask.of(spec.extensions()).wire() + "'");
+      }
       if ((failed & EXTENSIONS) != 0) {
         var missing = new ArrayList<>(spec.extensions());
         missing.removeAll(s.extensions());

@@ -1,6 +1,7 @@
 package io.dalang.actors.pool;
 
 import io.dalang.protocols.CborSerializable;
+import io.dalang.protocols.generation.RunTask;
 
 /**
  * A pool's desired state: the model it serves, on which engine, with how many replicas of which size.
@@ -8,6 +9,9 @@ import io.dalang.protocols.CborSerializable;
  * @param gpuOffload how much of the model must sit on a GPU device for a placement there:
  *     {@link #OFFLOAD_FULL} (every layer, else the device is infeasible) or {@link #OFFLOAD_PARTIAL}
  *     (as many layers as fit, the rest on the CPU; the default, also for pools created before it existed)
+ * @param task what the pool's engines are started for: {@code generate} (the default, also for pools
+ *     created before it existed), {@code embed} or {@code rerank} ({@link RunTask}); its slots take only
+ *     runs of that task
  */
 public record PoolSpec(
     String modelId,
@@ -18,7 +22,8 @@ public record PoolSpec(
     int contextPerSequence,
     int parallel,
     int threads,
-    String gpuOffload)
+    String gpuOffload,
+    String task)
     implements CborSerializable {
 
   public static final String OFFLOAD_FULL = "full";
@@ -29,11 +34,17 @@ public record PoolSpec(
     if (!gpuOffload.equals(OFFLOAD_FULL) && !gpuOffload.equals(OFFLOAD_PARTIAL)) {
       throw new IllegalArgumentException("gpu_offload must be 'full' or 'partial', got '" + gpuOffload + "'");
     }
+    task = RunTask.parse(task).wire();
+  }
+
+  public PoolSpec(String modelId, String modelPath, String modelDigest, String engine, int replicas, int contextPerSequence,
+      int parallel, int threads, String gpuOffload) {
+    this(modelId, modelPath, modelDigest, engine, replicas, contextPerSequence, parallel, threads, gpuOffload, null);
   }
 
   public PoolSpec(String modelId, String modelPath, String modelDigest, String engine, int replicas, int contextPerSequence,
       int parallel, int threads) {
-    this(modelId, modelPath, modelDigest, engine, replicas, contextPerSequence, parallel, threads, OFFLOAD_PARTIAL);
+    this(modelId, modelPath, modelDigest, engine, replicas, contextPerSequence, parallel, threads, OFFLOAD_PARTIAL, null);
   }
 
   public boolean partialOffloadAllowed() {
@@ -41,10 +52,10 @@ public record PoolSpec(
   }
 
   public PoolSpec withEngine(String newEngine) {
-    return new PoolSpec(modelId, modelPath, modelDigest, newEngine, replicas, contextPerSequence, parallel, threads, gpuOffload);
+    return new PoolSpec(modelId, modelPath, modelDigest, newEngine, replicas, contextPerSequence, parallel, threads, gpuOffload, task);
   }
 
   public PoolSpec withReplicas(int newReplicas) {
-    return new PoolSpec(modelId, modelPath, modelDigest, engine, newReplicas, contextPerSequence, parallel, threads, gpuOffload);
+    return new PoolSpec(modelId, modelPath, modelDigest, engine, newReplicas, contextPerSequence, parallel, threads, gpuOffload, task);
   }
 }

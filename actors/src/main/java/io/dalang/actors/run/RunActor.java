@@ -208,7 +208,7 @@ public final class RunActor {
     var pool = peers.pools().apply(target.poolId());
     var submit = new PoolAdmission.Submit(spec.runId(), spec.tenantId(),
         new PlacementSpec(target.modelId(), Set.of(target.poolId()), promptTokensAtLeast(spec.request(), settings.limits()),
-            spec.request().maxTokens(), spec.request().options().extensions(), "", Set.of()),
+            spec.request().maxTokens(), spec.request().extensions(), "", Set.of()),
         spec.priority(), spec.deadlineEpochMs(), ctx.messageAdapter(PoolAdmission.Reply.class, AdmissionReply::new), ctx.getSelf(),
         time.epochMillis(), spec.quotas() == null ? 0 : spec.quotas().queuedJobs());
     pool.tell(submit);
@@ -504,11 +504,15 @@ public final class RunActor {
    * A lower bound of the prompt's length in tokens, before the engine tokenizes it: its UTF-8 bytes /
    * {@code dalang.limits.bytes-per-token} (the most bytes one token of a served vocabulary spans), at
    * least 1. Placement uses it for the context check, so a request is only rejected up front when it
-   * surely does not fit; the engine checks the exact count.
+   * surely does not fit; the engine checks the exact count. An embedding run's inputs are sequences of
+   * their own: its longest one counts (with the query, for a rerank run).
    */
   public static int promptTokensAtLeast(GenerationRequest r, RequestLimits limits) {
     long bytes = 0;
-    if (r.isChat()) {
+    if (r.embedding() != null) {
+      long query = r.embedding().query() == null ? 0 : r.embedding().query().getBytes(StandardCharsets.UTF_8).length;
+      for (String t : r.embedding().texts()) bytes = Math.max(bytes, query + t.getBytes(StandardCharsets.UTF_8).length);
+    } else if (r.isChat()) {
       for (var m : r.messages()) bytes += m.content().getBytes(StandardCharsets.UTF_8).length;
     } else {
       bytes = r.prompt().getBytes(StandardCharsets.UTF_8).length;

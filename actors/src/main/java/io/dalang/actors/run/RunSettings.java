@@ -33,7 +33,7 @@ public record RunSettings(Duration timeout, Duration stallTimeout, Duration resu
         r.getInt("default-max-tokens"), r.getDuration("redispatch-wait"),
         new RequestLimits(l.getInt("stop-sequences"), (int) l.getBytes("stop-bytes").longValue(), l.getInt("messages"),
             l.getBytes("prompt-bytes"), l.getInt("nesting-depth"), l.getBytes("body-bytes"), l.getInt("bytes-per-token"),
-            l.getInt("choices"), l.getInt("tools")),
+            l.getInt("choices"), l.getInt("tools"), l.getInt("embedding-inputs"), l.getInt("rerank-documents")),
         TimeSource.SYSTEM, streamUsage(c.getString("dalang.http.stream-usage")));
   }
 

@@ -1,11 +1,13 @@
 package io.dalang.actors.slot;
 
 import io.dalang.protocols.CborSerializable;
+import io.dalang.protocols.generation.RunTask;
 
 /**
  * What one model slot runs: which model file (and its expected digest), on which engine, node and
  * device, with how much context and how many parallel sequences, and how many of the model's layers go
- * to the device when it is a GPU ({@code gpuLayers}; 0 on the CPU).
+ * to the device when it is a GPU ({@code gpuLayers}; 0 on the CPU), and for which task its engine is
+ * started ({@code generate}, {@code embed}, {@code rerank}: its pool's).
  */
 public record SlotSpec(
     String slotId,
@@ -19,8 +21,18 @@ public record SlotSpec(
     int contextPerSequence,
     int parallel,
     int threads,
-    int gpuLayers)
+    int gpuLayers,
+    String task)
     implements CborSerializable {
+
+  public SlotSpec {
+    task = RunTask.parse(task).wire();
+  }
+
+  public SlotSpec(String slotId, String poolId, String modelId, String modelPath, String modelDigest, String engine, String nodeId,
+      String deviceId, int contextPerSequence, int parallel, int threads, int gpuLayers) {
+    this(slotId, poolId, modelId, modelPath, modelDigest, engine, nodeId, deviceId, contextPerSequence, parallel, threads, gpuLayers, null);
+  }
 
   public SlotSpec(String slotId, String poolId, String modelId, String modelPath, String modelDigest, String engine, String nodeId,
       String deviceId, int contextPerSequence, int parallel, int threads) {
@@ -29,6 +41,6 @@ public record SlotSpec(
 
   public SlotSpec withEngine(String newEngine) {
     return new SlotSpec(slotId, poolId, modelId, modelPath, modelDigest, newEngine, nodeId, deviceId,
-        contextPerSequence, parallel, threads, gpuLayers);
+        contextPerSequence, parallel, threads, gpuLayers, task);
   }
 }

@@ -96,6 +96,28 @@ class PlacementTest {
   }
 
   @Test
+  void embeddingRunsGoOnlyToEmbeddingSlotsAndGenerationRunsNeverDo() {
+    var gen = slot("a", "p", "m", "Ready", 4);
+    var embed = Slots.device(slot("b", "p", "m", "Ready", 4), "cpu", "", "F16", Set.of("embeddings"));
+    var embedRun = new PlacementSpec("m", Set.of("p"), 10, 0, Set.of("embeddings"), "", Set.of());
+    var chatRun = new PlacementSpec("m", Set.of("p"), 10, 10, Set.of(), "", Set.of());
+    assertEquals("b", decide(fleet(gen, embed), embedRun).chosen());
+    assertEquals("a", decide(fleet(gen, embed), chatRun).chosen());
+
+    var onlyEmbed = decide(fleet(embed), chatRun);
+    assertEquals(ErrorCode.UNSUPPORTED_PARAMETER, onlyEmbed.error().code(), "the request's to send to another model");
+    assertEquals("model", onlyEmbed.error().param());
+    assertTrue(onlyEmbed.error().message().startsWith("model 'm' is served for embed (its pool's task), not for generate"),
+        onlyEmbed.error().message());
+    assertTrue(onlyEmbed.error().message().contains("b: slot serves task 'embed', the run is 'generate'"), onlyEmbed.error().message());
+
+    var rerankRun = new PlacementSpec("m", Set.of("p"), 10, 0, Set.of("rerank"), "", Set.of());
+    var noRerank = decide(fleet(gen, embed), rerankRun);
+    assertEquals(ErrorCode.UNSUPPORTED_PARAMETER, noRerank.error().code());
+    assertTrue(noRerank.error().message().contains("/v1/rerank"), noRerank.error().message());
+  }
+
+  @Test
   void policiesChooseDifferentlyOnTheSameFleet() {
     long now = System.currentTimeMillis();
     var f = fleet(slot("a", "p", "m", "n1", "Ready", 4096, 16, 12, 0, now), // 3/4 free, but 4 sequences busy on n1

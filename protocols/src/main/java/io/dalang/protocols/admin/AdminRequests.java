@@ -79,12 +79,13 @@ public final class AdminRequests {
 
   /**
    * {@code POST /admin/v1/pools}: a pool serving one model file; only {@code id}, {@code model_id} and
-   * {@code model_path} are required.
+   * {@code model_path} are required. {@code task}: {@code generate} (the default), {@code embed} or
+   * {@code rerank}, what the pool's engines are started for.
    */
   public record CreatePool(String id, @JsonProperty("model_id") String modelId, @JsonProperty("model_path") String modelPath,
       @JsonProperty("model_digest") String modelDigest, String engine, Integer replicas,
       @JsonProperty("context_per_sequence") Integer contextPerSequence, Integer parallel, Integer threads,
-      @JsonProperty("gpu_offload") String gpuOffload) {}
+      @JsonProperty("gpu_offload") String gpuOffload, String task) {}
 
   /** {@code PATCH /admin/v1/pools/{id}}: what to change; absent fields stay. */
   public record UpdatePool(Integer replicas, String engine) {}

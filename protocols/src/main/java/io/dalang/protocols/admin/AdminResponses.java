@@ -93,7 +93,7 @@ public final class AdminResponses {
   public record Pool(String id, @JsonProperty("model_id") String modelId, @JsonProperty("model_path") String modelPath,
       @JsonProperty("model_digest") String modelDigest, String engine, int replicas,
       @JsonProperty("context_per_sequence") int contextPerSequence, int parallel, int threads,
-      @JsonProperty("gpu_offload") String gpuOffload, List<SlotView> slots) {}
+      @JsonProperty("gpu_offload") String gpuOffload, String task, List<SlotView> slots) {}
 
   public record Pools(List<Pool> pools) {}
 

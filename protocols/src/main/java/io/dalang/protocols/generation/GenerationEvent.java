@@ -5,7 +5,8 @@ import io.dalang.protocols.error.DalangError;
 
 /**
  * The canonical event stream of one generation: {@code Started → Token* → End}, or {@code Failed}
- * at any point. Every engine emits exactly this sequence, streaming or not; the edges render it.
+ * at any point. Every engine emits exactly this sequence, streaming or not; the edges render it. An
+ * embedding run's is {@code Started → Embedded → End}, a rerank run's {@code Started → Scored → End}.
  */
 public sealed interface GenerationEvent extends CborSerializable {
 
@@ -68,6 +69,22 @@ public sealed interface GenerationEvent extends CborSerializable {
    * @param arguments the next fragment of the arguments' JSON text (may be empty)
    */
   record ToolCallDelta(String runId, int choice, int index, String id, String name, String arguments) implements GenerationEvent {}
+
+  /**
+   * The vectors of an embedding run, one per input in the input's order, each of the model's width.
+   */
+  record Embedded(String runId, java.util.List<float[]> vectors) implements GenerationEvent {
+    public Embedded {
+      vectors = java.util.List.copyOf(vectors);
+    }
+  }
+
+  /** The relevance scores of a rerank run, one per document in the documents' order (higher: more relevant). */
+  record Scored(String runId, java.util.List<Double> scores) implements GenerationEvent {
+    public Scored {
+      scores = java.util.List.copyOf(scores);
+    }
+  }
 
   /**
    * Normal end. {@code finishReason} is OpenAI's: {@code stop}, {@code length} or {@code tool_calls}, of

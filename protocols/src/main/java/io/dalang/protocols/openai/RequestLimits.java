@@ -15,22 +15,32 @@ package io.dalang.protocols.openai;
  *     lower bound of its tokens, so a prompt whose bound is over every slot's context surely does not fit
  * @param choices the largest {@code n}: choices generated for one request (each is a sequence of a slot)
  * @param tools function definitions in one request's {@code tools}
+ * @param embeddingInputs inputs of one {@code /v1/embeddings} request (their bytes together count
+ *     against {@code promptBytes})
+ * @param rerankDocuments documents of one {@code /v1/rerank} request (with the query, against {@code promptBytes})
  */
 public record RequestLimits(int stopSequences, int stopBytes, int messages, long promptBytes, int nestingDepth, long bodyBytes,
-    int bytesPerToken, int choices, int tools) {
+    int bytesPerToken, int choices, int tools, int embeddingInputs, int rerankDocuments) {
 
   public static final int OPENAI_STOP_SEQUENCES = 4;
 
   /** The shipped defaults (config/dalang.conf). */
-  public static final RequestLimits DEFAULTS = new RequestLimits(4, 1024, 2048, 4L << 20, 64, 16L << 20, 128, 8, 128);
+  public static final RequestLimits DEFAULTS = new RequestLimits(4, 1024, 2048, 4L << 20, 64, 16L << 20, 128, 8, 128, 2048, 1000);
 
   public RequestLimits {
     if (stopSequences < 0 || stopSequences > OPENAI_STOP_SEQUENCES) {
       throw new IllegalArgumentException("dalang.limits.stop-sequences must be between 0 and " + OPENAI_STOP_SEQUENCES);
     }
-    if (stopBytes < 1 || messages < 1 || promptBytes < 1 || nestingDepth < 4 || bodyBytes < 1024 || bytesPerToken < 1 || choices < 1 || tools < 1) {
+    if (stopBytes < 1 || messages < 1 || promptBytes < 1 || nestingDepth < 4 || bodyBytes < 1024 || bytesPerToken < 1 || choices < 1 || tools < 1
+        || embeddingInputs < 1 || rerankDocuments < 1) {
       throw new IllegalArgumentException("dalang.limits: every cap must be positive (nesting-depth at least 4, body-bytes at least 1024)");
     }
+  }
+
+  /** Caps without the embedding ones: those take their defaults. */
+  public RequestLimits(int stopSequences, int stopBytes, int messages, long promptBytes, int nestingDepth, long bodyBytes,
+      int bytesPerToken, int choices, int tools) {
+    this(stopSequences, stopBytes, messages, promptBytes, nestingDepth, bodyBytes, bytesPerToken, choices, tools, 2048, 1000);
   }
 
   /** A lower bound of the tokens {@code bytes} of text take. */

@@ -66,7 +66,7 @@ class PoolAdminEndToEndTest {
       assertEquals(2, ok(admin.send("PATCH", "/admin/v1/pools/own", "{\"replicas\": 2}"), 200).get("replicas").asInt());
       awaitPool(admin, p -> readySlots(p) == 2);
       var pools = ok(admin.get("/admin/v1/pools"), 200).get("pools");
-      assertEquals(List.of("demo", "own"), ids(pools));
+      assertEquals(List.of("demo", "demo-embed", "own"), ids(pools), "the demo also made its embedding pool");
 
       // A long run streams on one of the two replicas while the pool goes to zero.
       var stream = user.postStream("/v1/completions", "{\"model\": \"tiny-2\", \"prompt\": \"Once\", \"max_tokens\": 1500, "

@@ -9,12 +9,14 @@ import io.dalang.actors.pool.PoolSpec;
 import io.dalang.actors.pool.ReplicaReconciler;
 import io.dalang.actors.slot.ModelSlotEntity;
 import io.dalang.engine.Digests;
+import io.dalang.engine.InProcessLlamaEngine;
 import io.dalang.gguf.GgufReader;
 import io.dalang.protocols.admin.AdminRequests;
 import io.dalang.protocols.admin.AdminResponses;
 import io.dalang.protocols.admin.AdminValidation;
 import io.dalang.protocols.error.DalangException;
 import io.dalang.protocols.error.ErrorCode;
+import io.dalang.protocols.generation.RunTask;
 import io.dalang.protocols.node.SlotView;
 import io.dalang.runtime.auth.Principal;
 import io.dalang.runtime.http.Json;
@@ -109,19 +111,34 @@ final class PoolRoutes extends AllDirectives implements AdminRoute {
     if (!offload.equals(PoolSpec.OFFLOAD_FULL) && !offload.equals(PoolSpec.OFFLOAD_PARTIAL)) {
       throw AdminValidation.invalid("gpu_offload", "'gpu_offload' must be 'full' or 'partial'");
     }
+    String task = task(req.task(), engine);
     // Reading and hashing the model touches the disk: not on the route's thread.
     return CompletableFuture.supplyAsync(() -> checkedDigest(model, req.modelDigest()), blocking)
         .thenCompose(digest -> {
-          var spec = new PoolSpec(modelId, model.toString(), digest, engine, replicas, context, parallel, threads, offload);
+          var spec = new PoolSpec(modelId, model.toString(), digest, engine, replicas, context, parallel, threads, offload, task);
           // An existing pool refuses: 409 conflict.
           return sharding.entityRefFor(PoolEntity.ENTITY_KEY, id).<PoolEntity.PoolView>askWithStatus(r -> new PoolEntity.CreatePool(spec, r), timeout);
         })
         .thenCompose(v -> {
           reconciler.tell(new ReplicaReconciler.ReconcileNow());
           audit.record("", p.keyId(), "pool.create", id, "ok", "", Map.of("model_id", modelId, "model_path", model.toString(),
-              "engine", engine, "replicas", "" + replicas));
+              "engine", engine, "replicas", "" + replicas, "task", task));
           return body(v).thenApply(b -> json(StatusCodes.CREATED, b));
         });
+  }
+
+  /** The pool's task ({@code generate} when absent); the in-process engine does not rerank. */
+  private static String task(String given, String engine) {
+    RunTask task;
+    try {
+      task = RunTask.parse(given);
+    } catch (IllegalArgumentException e) {
+      throw AdminValidation.invalid("task", "'task' must be 'generate', 'embed' or 'rerank'");
+    }
+    if (task == RunTask.RERANK && InProcessLlamaEngine.KIND.equals(engine)) {
+      throw AdminValidation.invalid("task", "task 'rerank' needs engine 'llama-server'; the in-process engine does not rerank");
+    }
+    return task.wire();
   }
 
   /** The model's SHA-256, after checking it is a GGUF file; {@code given} (if any) must match. */
@@ -211,7 +228,7 @@ final class PoolRoutes extends AllDirectives implements AdminRoute {
       var list = new ArrayList<>(slots.stream().map(CompletableFuture::join).toList());
       list.sort(Comparator.comparing(SlotView::slotId));
       return new AdminResponses.Pool(v.poolId(), spec.modelId(), spec.modelPath(), spec.modelDigest(), spec.engine(), spec.replicas(),
-          spec.contextPerSequence(), spec.parallel(), spec.threads(), spec.gpuOffload(), list);
+          spec.contextPerSequence(), spec.parallel(), spec.threads(), spec.gpuOffload(), spec.task(), list);
     });
   }
 }

@@ -11,6 +11,7 @@ import io.dalang.engine.EngineIdentity;
 import io.dalang.engine.GpuBinding;
 import io.dalang.engine.provision.Backend;
 import io.dalang.gguf.OffloadProfile;
+import io.dalang.protocols.generation.RunTask;
 import io.dalang.protocols.node.Device;
 import io.dalang.engine.InProcessLlamaEngine;
 import io.dalang.engine.LlamaServerEngine;
@@ -98,7 +99,7 @@ public final class RuntimeEngineFactory implements EngineFactory {
     var gpu = backend.gpu() ? new GpuBinding(backend, device.index(), spec.gpuLayers() > 0 ? spec.gpuLayers() : OffloadProfile.ALL_LAYERS)
         : GpuBinding.CPU;
     var cfg = new EngineConfig(Path.of(spec.modelPath()), spec.contextPerSequence(), spec.parallel(), spec.threads(), startTimeout, workDir,
-        nativeLog, llamaServerArgs, gpu);
+        nativeLog, llamaServerArgs, gpu, RunTask.parse(spec.task()));
     Engine engine = switch (spec.engine()) {
       case InProcessLlamaEngine.KIND -> new InProcessLlamaEngine(cfg);
       case LlamaServerEngine.KIND -> llamaServer(cfg);

@@ -4,6 +4,9 @@ import io.dalang.actors.run.RunSettings;
 import io.dalang.runtime.http.ClientAddress;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.dalang.grpc.v1.CompleteResponse;
+import io.dalang.grpc.v1.EmbedRequest;
+import io.dalang.grpc.v1.EmbedResponse;
+import io.dalang.grpc.v1.Embedding;
 import io.dalang.grpc.v1.End;
 import io.dalang.grpc.v1.GenerateEvent;
 import io.dalang.grpc.v1.GenerateRequest;
@@ -17,6 +20,8 @@ import io.dalang.protocols.error.ErrorCode;
 import io.dalang.protocols.generation.GenerationEvent;
 import io.dalang.protocols.openai.ChatCompletionRequest;
 import io.dalang.protocols.openai.CompletionRequest;
+import io.dalang.protocols.openai.EmbeddingRequest;
+import io.dalang.protocols.openai.EmbeddingValidation;
 import io.dalang.protocols.openai.RequestValidation;
 import io.dalang.actors.admission.Priority;
 import io.dalang.runtime.auth.Authenticator;
@@ -36,7 +41,7 @@ import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
 
 /**
- * {@code dalang.v1.Inference}: the same runs as the HTTP API's completions, with the same keys,
+ * {@code dalang.v1.Inference}: the same runs as the HTTP API's completions and embeddings, with the same keys,
  * validation, admission and error taxonomy. The edge only translates: protobuf in, a validated
  * request to the {@link RunLauncher}, canonical events back out as protobuf.
  */
@@ -93,6 +98,45 @@ public final class GrpcInferenceService implements InferencePowerApi {
         .exceptionally(t -> {
           throw GrpcErrors.of(t);
         });
+  }
+
+  /** The run of {@code POST /v1/embeddings}, through its request type and validation; answered whole. */
+  @Override
+  public CompletionStage<EmbedResponse> embed(EmbedRequest in, Metadata metadata) {
+    long received = System.nanoTime();
+    return auth.authenticate(metadata.getText("authorization"), ClientAddress.of(metadata)).thenCompose(p -> {
+      p.requireTenantKey();
+      var input = JsonNodeFactory.instance.arrayNode();
+      in.getInputList().forEach(input::add);
+      var v = EmbeddingValidation.embeddings(new EmbeddingRequest(in.getModel(), input, null, in.hasDimensions() ? in.getDimensions() : null,
+          null), RunLauncher.newRunId(), runs.settings().limits());
+      long deadline = StartDeadline.of(in.hasDeadlineMs() ? OptionalLong.of(in.getDeadlineMs()) : OptionalLong.empty(), "'deadline_ms'",
+          "deadline_ms");
+      Priority priority = in.getPriority() == io.dalang.grpc.v1.Priority.PRIORITY_BATCH ? Priority.BATCH : Priority.INTERACTIVE;
+      var run = runs.start(p, new RequestValidation.Validated(v.model(), false, v.generation()), received, priority, deadline);
+      return run.first().thenCompose(first -> {
+        if (first instanceof GenerationEvent.Failed f) throw GrpcErrors.of(f.error());
+        return Source.single(first).concat(run.rest()).runWith(Sink.seq(), system);
+      }).thenApply(events -> embedded(v.generation().runId(), v.model(), events));
+    }).exceptionally(t -> {
+      throw GrpcErrors.of(t);
+    });
+  }
+
+  private static EmbedResponse embedded(String runId, String model, List<GenerationEvent> events) {
+    var out = EmbedResponse.newBuilder().setRunId(runId).setModel(model);
+    for (GenerationEvent e : events) {
+      if (e instanceof GenerationEvent.Failed f) throw GrpcErrors.of(f.error());
+      if (e instanceof GenerationEvent.Embedded em) {
+        for (int i = 0; i < em.vectors().size(); i++) {
+          var b = Embedding.newBuilder().setIndex(i);
+          for (float x : em.vectors().get(i)) b.addValues(x);
+          out.addData(b);
+        }
+      }
+      if (e instanceof GenerationEvent.End end) return out.setUsage(usage(end.usage().promptTokens(), 0)).build();
+    }
+    throw GrpcErrors.of(DalangError.of(ErrorCode.INTERNAL, "the run ended without its vectors"));
   }
 
   /** Metadata that makes a request a durable job with the same semantics as HTTP's {@code Idempotency-Key}. */

@@ -76,6 +76,7 @@ public final class HttpApi extends AllDirectives {
   private final Route admin;
   private final JobsApi jobs;
   private final Duration sseKeepAlive;
+  private final EmbeddingsApi embeddings;
 
   /**
    * @param metrics the Prometheus text exposition of this node's meters
@@ -88,6 +89,7 @@ public final class HttpApi extends AllDirectives {
       ActorRef<TelemetryActor.Command> telemetry, Duration askTimeout, List<String> engines,
       java.util.function.Supplier<String> metrics, MetricsAccess metricsAccess, Route admin, JobsApi jobs, Duration sseKeepAlive) {
     this.sseKeepAlive = sseKeepAlive;
+    this.embeddings = new EmbeddingsApi(system, runs);
     this.metricsAccess = metricsAccess;
     this.admin = admin;
     this.jobs = jobs;
@@ -110,6 +112,10 @@ public final class HttpApi extends AllDirectives {
         pathPrefix("v1", () -> concat(
             path(PathMatchers.segment("chat").slash("completions"), () -> post(() -> received(t -> authenticated(p -> body(b -> generate(p, b, true, t)))))),
             path(PathMatchers.segment("completions"), () -> post(() -> received(t -> authenticated(p -> body(b -> generate(p, b, false, t)))))),
+            path(PathMatchers.segment("embeddings"), () -> post(() -> received(t -> authenticated(p -> body(b ->
+                pooled(r -> embeddings.embeddings(p, b, t, r.priority(), r.deadline(), r.connection()))))))),
+            path(PathMatchers.segment("rerank"), () -> post(() -> received(t -> authenticated(p -> body(b ->
+                pooled(r -> embeddings.rerank(p, b, t, r.priority(), r.deadline(), r.connection()))))))),
             path(PathMatchers.segment("models"), () -> get(() -> authenticated(this::models))),
             path(PathMatchers.segment("models").slash(PathMatchers.segment()), id -> get(() -> authenticated(p -> model(p, id)))),
             path(PathMatchers.segment("jobs"), () -> post(() -> authenticated(p -> optionalHeaderValueByName("Idempotency-Key", k ->
@@ -193,6 +199,14 @@ public final class HttpApi extends AllDirectives {
         ? completeWithFuture(jobs.generate(p, body, chat, key.get()))
         : optionalHeaderValueByName("x-dalang-priority", prio -> optionalHeaderValueByName("x-dalang-deadline-ms", dl ->
             extractRequest(request -> generate(p, body, chat, received, priority(prio), deadline(dl), ConnectionWatch.of(request))))));
+  }
+
+  /** The headers and connection of an embedding or rerank request. */
+  private record RunHeaders(Priority priority, long deadline, Optional<ConnectionWatch.Connection> connection) {}
+
+  private Route pooled(Function<RunHeaders, CompletionStage<HttpResponse>> run) {
+    return optionalHeaderValueByName("x-dalang-priority", prio -> optionalHeaderValueByName("x-dalang-deadline-ms", dl ->
+        extractRequest(request -> completeWithFuture(run.apply(new RunHeaders(priority(prio), deadline(dl), ConnectionWatch.of(request)))))));
   }
 
   /** A chat or completion body, validated for run {@code runId} against {@code dalang.limits}. */

@@ -1,6 +1,7 @@
 package io.dalang.runtime.runs;
 
 import io.dalang.actors.admission.Priority;
+import io.dalang.actors.fallback.FallbackTarget;
 import io.dalang.actors.fallback.Fallbacks;
 import io.dalang.actors.placement.PlacementActor;
 import io.dalang.actors.run.RunActor;
@@ -66,7 +67,9 @@ public final class RunLauncher {
    * a card number survives the cut), then cut to {@link #PREVIEW_CHARS}. The log layout redacts again.
    */
   static String promptPreview(String tenant, GenerationRequest g) {
-    String text = g.isChat()
+    String text = g.embedding() != null
+        ? (g.embedding().query() == null ? "" : "query: " + g.embedding().query() + " | ") + String.join(" | ", g.embedding().texts())
+        : g.isChat()
         ? g.messages().stream().map(m -> m.role() + ": " + m.content()).collect(Collectors.joining(" | "))
         : g.prompt();
     String redacted = Redaction.current().redactForTenant(tenant, text);
@@ -118,8 +121,11 @@ public final class RunLauncher {
     if (!principal.models().containsKey(v.model())) {
       throw new DalangException(ErrorCode.MODEL_NOT_FOUND, "model '" + v.model() + "' does not exist or is not served to this tenant");
     }
+    // A remote fallback speaks chat and completions only: an embedding run falls back to pools alone.
+    var targets = v.generation().embedding() == null ? principal.fallbacks()
+        : principal.fallbacks().stream().filter(FallbackTarget::isPool).toList();
     var spec = new RunSpec(principal.tenantId(), principal.pools(), principal.models().get(v.model()), v.model(), v.generation(), v.stream(),
-        receivedAtNanos, settings.time().epochMillis(), priority, deadlineEpochMs, principal.quotas(), principal.fallbacks());
+        receivedAtNanos, settings.time().epochMillis(), priority, deadlineEpochMs, principal.quotas(), targets);
     if (log.isDebugEnabled()) {
       log.debug("run {} for tenant {} on model {}: {}", spec.runId(), spec.tenantId(), v.model(), promptPreview(principal.tenantId(), v.generation()));
     }

@@ -12,6 +12,7 @@ import io.dalang.actors.tenant.TenantEntity;
 import io.dalang.engine.Digests;
 import io.dalang.gguf.TinyModel;
 import io.dalang.protocols.files.PrivateFiles;
+import io.dalang.protocols.generation.RunTask;
 import io.dalang.protocols.redaction.KnownSecrets;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -32,7 +33,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Makes a fresh data dir useful at once: tenant {@code demo} with an API key, the tiny generated model,
  * and pool {@code demo} serving it as {@code dalang-demo} with {@code dalang.demo.replicas} replicas,
- * which the replica reconciler places on the cluster's gpu nodes (this one, by default). Everything goes
+ * which the replica reconciler places on the cluster's gpu nodes (this one, by default); and pool
+ * {@code demo-embed} serving the same file for embeddings as {@code dalang-demo-embed} (one replica), so
+ * that {@code /v1/embeddings} answers too (its vectors are as random as the model's weights). Everything goes
  * through the same persistent entities an operator's changes would, so a second start recovers it from
  * the journal instead of creating it again. The key is printed once, on the start that created it.
  */
@@ -59,13 +62,15 @@ final class DemoBootstrap {
    * @param modelId {@code model-id}: the model id the pool serves
    * @param replicas {@code replicas}, {@code contextPerSequence} {@code context-per-sequence}, {@code parallel}, {@code threads}:
    *     the pool's spec when it is created
+   * @param embedPool {@code embed-pool}: the embedding pool (task {@code embed}); blank: none
+   * @param embedModelId {@code embed-model-id}: the model id it serves
    */
   record Settings(boolean enabled, String tenant, String pool, String modelId, int replicas, int contextPerSequence, int parallel,
-      int threads) {
+      int threads, String embedPool, String embedModelId) {
     static Settings from(Config config) {
       Config d = config.getConfig("dalang.demo");
       return new Settings(d.getBoolean("enabled"), d.getString("tenant"), d.getString("pool"), d.getString("model-id"), d.getInt("replicas"),
-          d.getInt("context-per-sequence"), d.getInt("parallel"), d.getInt("threads"));
+          d.getInt("context-per-sequence"), d.getInt("parallel"), d.getInt("threads"), d.getString("embed-pool"), d.getString("embed-model-id"));
     }
   }
 
@@ -87,7 +92,7 @@ final class DemoBootstrap {
     String key = demoKey;
     if (!t.exists()) {
       await(sharding.entityRefFor(TenantEntity.ENTITY_KEY, tenant)
-          .<TenantEntity.TenantView>askWithStatus(r -> new TenantEntity.CreateTenant("Demo tenant", List.of(pool), r), TIMEOUT));
+          .<TenantEntity.TenantView>askWithStatus(r -> new TenantEntity.CreateTenant("Demo tenant", demoPools(), r), TIMEOUT));
       if (key == null) key = KeyService.newKey();
       issue(key);
       writeKeyFile(key);
@@ -119,8 +124,34 @@ final class DemoBootstrap {
         await(sharding.entityRefFor(ExecutorEntity.ENTITY_KEY, s.nodeId()).<ExecutorEntity.ExecutorView>askWithStatus(r -> new ExecutorEntity.AssignSlot(s, r), TIMEOUT));
       }
     }
+    ensureEmbedPool(model, digest, t.exists());
     return key;
   }
+
+  private List<String> demoPools() {
+    return demo.embedPool().isBlank() ? List.of(pool) : List.of(pool, demo.embedPool());
+  }
+
+  /**
+   * The embedding pool: the demo model's file, started for embeddings ({@code --embeddings}, last-token
+   * pooling). A tenant made before the pool existed is granted it.
+   */
+  private void ensureEmbedPool(Path model, String digest, boolean tenantExisted) throws Exception {
+    if (demo.embedPool().isBlank()) return;
+    var ref = sharding.entityRefFor(PoolEntity.ENTITY_KEY, demo.embedPool());
+    if (await(ref.<PoolEntity.PoolView>ask(PoolEntity.GetPool::new, TIMEOUT)).exists()) return;
+    var spec = new PoolSpec(demo.embedModelId(), model.toAbsolutePath().toString(), digest, engine, 1, EMBED_CONTEXT, demo.parallel(),
+        demo.threads(), PoolSpec.OFFLOAD_PARTIAL, RunTask.EMBED.wire());
+    await(ref.<PoolEntity.PoolView>askWithStatus(r -> new PoolEntity.CreatePool(spec, r), TIMEOUT));
+    if (tenantExisted) {
+      await(sharding.entityRefFor(TenantEntity.ENTITY_KEY, tenant)
+          .<TenantEntity.TenantView>askWithStatus(r -> new TenantEntity.GrantPool(demo.embedPool(), r), TIMEOUT));
+    }
+    log.info("created pool '{}' serving model '{}' for embeddings on engine {}", demo.embedPool(), demo.embedModelId(), engine);
+  }
+
+  /** The demo model's own context: an input longer than this is refused anyway. */
+  private static final int EMBED_CONTEXT = 512;
 
   /** The demo key administers its own tenant (it can issue the tenant's other keys). */
   private void issue(String key) throws Exception {

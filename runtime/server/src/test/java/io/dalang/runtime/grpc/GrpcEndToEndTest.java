@@ -183,6 +183,38 @@ class GrpcEndToEndTest {
   }
 
   @Test
+  void embedGivesOneVectorPerInputOfTheModelsWidthAndAChatModelIsATypedError() throws Exception {
+    var request = io.dalang.grpc.v1.EmbedRequest.newBuilder().setModel("dalang-demo-embed").addInput("one").addInput("two words").build();
+    io.dalang.grpc.v1.EmbedResponse r = null;
+    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+    while (r == null) { // the embedding pool's slot starts beside the demo pool's
+      try {
+        r = await(inference.embed().addHeader("authorization", "Bearer " + key).invoke(request));
+      } catch (ExecutionException e) {
+        if (!(e.getCause() instanceof StatusRuntimeException s && s.getStatus().getCode() == Status.Code.UNAVAILABLE) || System.nanoTime() > until) {
+          throw e;
+        }
+        Thread.sleep(200);
+      }
+    }
+    assertTrue(r.getRunId().startsWith("run_"));
+    assertEquals(2, r.getDataCount());
+    for (int i = 0; i < 2; i++) {
+      assertEquals(i, r.getData(i).getIndex());
+      assertEquals(io.dalang.gguf.TinyModel.DEMO.width(), r.getData(i).getValuesCount());
+    }
+    assertTrue(r.getUsage().getPromptTokens() > 0);
+
+    var chatModel = failure(inference.embed().addHeader("authorization", "Bearer " + key)
+        .invoke(io.dalang.grpc.v1.EmbedRequest.newBuilder().setModel("dalang-demo").addInput("x").build()));
+    assertEquals(Status.Code.INVALID_ARGUMENT, chatModel.getStatus().getCode());
+    assertEquals("unsupported_parameter", errorCode(chatModel));
+    var noInput = failure(inference.embed().addHeader("authorization", "Bearer " + key)
+        .invoke(io.dalang.grpc.v1.EmbedRequest.newBuilder().setModel("dalang-demo-embed").build()));
+    assertEquals(Status.Code.INVALID_ARGUMENT, noInput.getStatus().getCode());
+  }
+
+  @Test
   void errorsMapToGrpcStatusesWithTheDalangCodeInTheTrailers() throws Exception {
     var noKey = failure(inference.complete().invoke(chat("hi", 4)));
     assertEquals(Status.Code.UNAUTHENTICATED, noKey.getStatus().getCode());

@@ -42,7 +42,7 @@ class OpenAiClientCompatibilityTest {
       String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       assertTrue(p.waitFor(5, TimeUnit.MINUTES) && p.exitValue() == 0, "npm install " + CLIENT + " failed: " + out);
     }
-    for (String name : List.of("check.mjs", "surface.mjs")) {
+    for (String name : List.of("check.mjs", "surface.mjs", "embeddings.mjs")) {
       try (InputStream script = OpenAiClientCompatibilityTest.class.getResourceAsStream("/openai-client/" + name)) {
         Files.copy(script, dir.resolve(name), StandardCopyOption.REPLACE_EXISTING);
       }
