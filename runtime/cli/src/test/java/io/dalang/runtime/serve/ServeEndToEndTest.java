@@ -312,7 +312,7 @@ class ServeEndToEndTest implements RunTelemetryContract {
     assertTrue(p.waitFor(60, TimeUnit.SECONDS));
     assertEquals(0, p.exitValue(), out);
     assertTrue(out.matches("(?s).*Tenant\\s+[23] entities.*"), out); // demo, platform, and another test may add one
-    assertTrue(out.matches("(?s).*ModelSlot\\s+1 entities.*"), out);
+    assertTrue(out.matches("(?s).*ModelSlot\\s+2 entities.*"), out); // the demo's chat and embedding pools
     assertTrue(out.contains("runs: ") && out.contains("dalang-demo"), out);
   }
 

@@ -35,8 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
  * ({@code OpenAiChatModel}, unmodified): an {@code AiServices} interface whose {@code @Tool} the model
  * is made to call runs end to end on the llama-server engine: the framework sends the tool's schema,
  * parses the call Dalang returns, runs the tool, sends its result back and returns the model's answer;
- * a service returning a Java type gets it through a strict JSON schema. One node serves the class; the embedding model ({@code OpenAiEmbeddingModel}) joins it here once the
- * node serves {@code /v1/embeddings}.
+ * a service returning a Java type gets it through a strict JSON schema; its embedding model
+ * ({@code OpenAiEmbeddingModel}) embeds through the demo's embedding pool. One node serves the class.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class LangChain4jConformanceTest {
@@ -138,6 +138,24 @@ class LangChain4jConformanceTest {
     OpenAiJavaSdkConformanceTest.Verdict v = judge.judge("Is the sky blue?");
 
     assertNotNull(v.answer, "the grammar made the model write every required field");
+  }
+
+  @Test
+  void anOpenAiEmbeddingModelEmbedsThroughDalang() {
+    var model = dev.langchain4j.model.openai.OpenAiEmbeddingModel.builder().baseUrl(node.baseUrl()).apiKey(node.key())
+        .modelName("dalang-demo-embed").maxRetries(0).build();
+
+    var one = model.embed("The river runs to the sea").content();
+    var again = model.embed("The river runs to the sea").content();
+    var many = model.embedAll(List.of(dev.langchain4j.data.segment.TextSegment.from("The river runs to the sea"),
+        dev.langchain4j.data.segment.TextSegment.from("A mountain of stone"))).content();
+
+    assertEquals(64, one.dimension(), "the demo model's width");
+    // llama-server batches differently call to call: equal to float rounding, not bit for bit
+    assertTrue(dev.langchain4j.store.embedding.CosineSimilarity.between(one, again) > 0.99999, "the same text, the same vector");
+    assertEquals(2, many.size(), "one vector per segment, in order");
+    assertTrue(dev.langchain4j.store.embedding.CosineSimilarity.between(one, many.get(0)) > 0.99999);
+    assertTrue(dev.langchain4j.store.embedding.CosineSimilarity.between(many.get(0), many.get(1)) < 0.99999, "different texts differ");
   }
 
   /** The chat model pointed at the node, deterministic, with no retries to hide a failure. */
