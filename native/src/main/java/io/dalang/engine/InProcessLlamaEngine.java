@@ -46,6 +46,8 @@ public final class InProcessLlamaEngine implements Engine {
   /** llama.cpp build inside de.kherud:llama 4.2.0. */
   static final String VERSION = "de.kherud:llama:4.2.0 (llama.cpp b4916)";
   private static final AtomicBoolean loggerInstalled = new AtomicBoolean();
+  /** One model load or free at a time in this JVM (see {@link #start()}). */
+  private static final Object NATIVE_LIFECYCLE = new Object();
   private static final AtomicInteger threadIds = new AtomicInteger();
 
   private final EngineConfig config;
@@ -99,7 +101,11 @@ public final class InProcessLlamaEngine implements Engine {
       }
       // llama.cpp prints ~140 lines per load and several per request straight to stdout.
       if (!config.nativeLog()) params.disableLog();
-      model = new LlamaModel(params);
+      // The library's model load and free touch llama.cpp's process-wide state: two at once (a node
+      // with two in-process pools, e.g. the demo's chat and embedding pools) crashed the JVM in libc.
+      synchronized (NATIVE_LIFECYCLE) {
+        model = new LlamaModel(params);
+      }
     } catch (EngineException e) {
       throw e;
     } catch (RuntimeException | UnsatisfiedLinkError e) {
@@ -320,7 +326,9 @@ public final class InProcessLlamaEngine implements Engine {
     model = null;
     if (m != null) {
       try {
-        m.close();
+        synchronized (NATIVE_LIFECYCLE) {
+          m.close();
+        }
       } catch (RuntimeException e) {
         log.warn("closing the in-process engine failed", e);
       }
