@@ -64,6 +64,8 @@ class ClusterIT {
   static final String CONTROL_CONF = CLUSTER_CONF + """
       dalang.node.roles = ["control"]
       dalang.demo.replicas = 2
+      # Only the chat pool: the test counts its replicas across the GPU nodes.
+      dalang.demo.embed-pool = ""
       dalang.demo.parallel = 2
       dalang.demo.context-per-sequence = 2048
       dalang.placement.reconcile-interval = 1 s
