@@ -269,9 +269,7 @@ public final class Placement {
     var missing = new java.util.TreeSet<String>();
     var engines = new java.util.TreeSet<String>();
     for (var c : inPools) {
-      var m = new java.util.TreeSet<>(spec.extensions());
-      m.removeAll(c.slot().extensions());
-      missing.addAll(m);
+      missing.addAll(c.missingExtensions(spec));
       engines.add(c.slot().engineKind());
     }
     var params = missing.stream().map(io.dalang.protocols.generation.GenerationOptions::parameterOf).sorted().toList();

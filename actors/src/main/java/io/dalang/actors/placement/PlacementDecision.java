@@ -54,6 +54,13 @@ public record PlacementDecision(String runId, String tenantId, PlacementSpec spe
       return failed == 0;
     }
 
+    /** The extensions {@code spec} needs that this slot's engine lacks, sorted. */
+    public java.util.SortedSet<String> missingExtensions(PlacementSpec spec) {
+      var missing = new java.util.TreeSet<>(spec.extensions());
+      missing.removeAll(slot.extensions());
+      return missing;
+    }
+
     /** Why it was rejected, one sentence per failed check, for the spec it was checked against. */
     public List<String> reasons(PlacementSpec spec) {
       var out = new ArrayList<String>(2);
@@ -76,10 +83,7 @@ public record PlacementDecision(String runId, String tenantId, PlacementSpec spe
             + io.dalang.protocols.generation.RunTask.of(spec.extensions()).wire() + "'");
       }
       if ((failed & EXTENSIONS) != 0) {
-        var missing = new ArrayList<>(spec.extensions());
-        missing.removeAll(s.extensions());
-        missing.sort(null);
-        out.add("engine " + s.engineKind() + " lacks " + String.join(", ", missing));
+        out.add("engine " + s.engineKind() + " lacks " + String.join(", ", missingExtensions(spec)));
       }
       return out;
     }

@@ -36,6 +36,8 @@ final class OpenAiRendering {
   private final java.util.function.Supplier<String> model;
   private final long created;
   private final GenerationOptions options;
+  /** The request's {@code stream_options.include_usage}: a last chunk with empty choices carries usage. */
+  private final boolean includeUsage;
   private final StreamUsage usage;
   /** Characters of each choice's text rendered so far (the completions API's {@code text_offset}). */
   private final int[] offsets;
@@ -62,8 +64,6 @@ final class OpenAiRendering {
   OpenAiRendering(boolean chat, String runId, String model, long created) {
     this(chat, runId, () -> model, created, GenerationOptions.NONE, false, StreamUsage.ASKED);
   }
-
-  private final boolean includeUsage;
 
   private OpenAiRendering(boolean chat, String runId, java.util.function.Supplier<String> model, long created, GenerationOptions options, boolean includeUsage,
       StreamUsage usage) {
