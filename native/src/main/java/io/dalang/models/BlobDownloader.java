@@ -108,23 +108,35 @@ public final class BlobDownloader {
       throw new BlobSizeMismatchException("the blob's " + r.expectedSize() + " bytes exceed the cap of " + r.maxBytes());
     }
     Path partial = store.partialFor(r.expectedSha256() != null ? r.expectedSha256() : urlKey(r.url()));
-    try (FileChannel ch = FileChannel.open(partial, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE), store.fileAttributes());
-        FileLock lock = lock(ch, partial)) {
+    try {
+      download(r, partial, progress);
+    } catch (BlobSizeMismatchException e) {
+      // The server's bytes are not the blob's: resuming from them later would only be wrong again.
+      Files.deleteIfExists(partial);
+      throw e;
+    } catch (PartialBusyException e) {
+      throw e; // the partial is the other download's
+    } catch (IOException e) {
+      deleteIfEmpty(partial);
+      throw e;
+    }
+    return store.commitPartial(partial, r.expectedSha256(), r.expectedSize());
+  }
+
+  /** The attempts, holding the partial's lock throughout; returns once a transfer ended where its framing said. */
+  private void download(Request r, Path partial, Progress progress) throws IOException {
+    try (FileChannel ch = FileChannel.open(partial, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE), store.fileAttributes())) {
+      lock(ch, partial); // released when the channel closes
       for (int attempt = 1; ; attempt++) {
         try {
           transfer(r, ch, progress);
-          break;
+          return;
         } catch (IOException e) {
-          if (!retriable(e)) {
-            if (e instanceof BlobSizeMismatchException) Files.deleteIfExists(partial);
-            throw e;
-          }
-          if (attempt >= maxAttempts) throw e;
+          if (!retriable(e) || attempt >= maxAttempts) throw e;
           backoff(attempt);
         }
       }
     }
-    return store.commitPartial(partial, r.expectedSha256(), r.expectedSize());
   }
 
   /**
@@ -143,9 +155,8 @@ public final class BlobDownloader {
       long total;
       if (get.status() == 200) {
         start = 0;
-        long length = get.contentLength();
-        total = length;
-      } else if (get.status() == 206 && have > 0 && get.contentRange() != null && get.contentRange().first() == have) {
+        total = get.contentLength();
+      } else if (get.status() == 206 && have > 0 && resumesAt(get.contentRange(), have)) {
         HttpGet.ContentRange range = get.contentRange();
         start = have;
         total = range.total();
@@ -161,12 +172,18 @@ public final class BlobDownloader {
       if (total >= 0 && r.expectedSize() >= 0 && total != r.expectedSize()) throw new BlobSizeMismatchException(r.expectedSize(), total);
       if (total > r.maxBytes()) throw new BlobSizeMismatchException("the blob's " + total + " bytes exceed the cap of " + r.maxBytes());
       ch.truncate(start);
-      copy(get.body(), ch, start, r.limit(), total >= 0 ? total : r.expectedSize(), progress);
+      long done = copy(get.body(), ch, start, r.limit(), total >= 0 ? total : r.expectedSize(), progress);
+      if (total >= 0 && done != total) throw new IOException("the body ended at byte " + done + " of " + total);
     }
   }
 
-  /** Appends the body to the partial, failing at once when it runs past {@code limit}. */
-  private static void copy(InputStream body, FileChannel ch, long start, long limit, long total, Progress progress) throws IOException {
+  /** Whether a 206 carries exactly the rest we asked for: from {@code have} to the last byte. */
+  private static boolean resumesAt(HttpGet.ContentRange range, long have) {
+    return range != null && range.first() == have && (range.total() < 0 || range.last() == range.total() - 1);
+  }
+
+  /** Appends the body to the partial, failing at once when it runs past {@code limit}; returns the partial's new size. */
+  private static long copy(InputStream body, FileChannel ch, long start, long limit, long total, Progress progress) throws IOException {
     byte[] buf = new byte[1 << 16];
     long done = start;
     long lastReport = System.nanoTime();
@@ -181,6 +198,7 @@ public final class BlobDownloader {
           lastReport = System.nanoTime();
         }
       }
+      return done;
     } finally {
       if (progress != null) progress.update(done, total);
     }
@@ -226,6 +244,15 @@ public final class BlobDownloader {
       // falls through: held by another fetch in this JVM
     }
     throw new PartialBusyException(partial);
+  }
+
+  /** A partial that holds nothing is nothing to resume: no litter for an attempt refused before its first byte. */
+  private static void deleteIfEmpty(Path partial) {
+    try {
+      if (Files.size(partial) == 0) Files.delete(partial);
+    } catch (IOException e) {
+      // already gone, or not ours to judge: harmless either way
+    }
   }
 
   private static void backoff(int attempt) throws InterruptedIOException {

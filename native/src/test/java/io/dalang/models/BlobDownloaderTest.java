@@ -175,6 +175,50 @@ class BlobDownloaderTest {
   }
 
   @Test
+  void aRangeThatStartsElsewhereRestartsFromZero() throws Exception {
+    server.createContext("/shifted", ex -> {
+      String range = ex.getRequestHeaders().getFirst("Range");
+      ranges.add(range == null ? "" : range);
+      if (range != null) {
+        // Answers a range we did not ask for: its bytes must not be appended.
+        ex.getResponseHeaders().add("Content-Range", "bytes 10-" + (DATA.length - 1) + "/" + DATA.length);
+        ex.sendResponseHeaders(206, DATA.length - 10);
+        try (OutputStream out = ex.getResponseBody()) {
+          out.write(DATA, 10, DATA.length - 10);
+        }
+        return;
+      }
+      ex.sendResponseHeaders(200, DATA.length);
+      try (OutputStream out = ex.getResponseBody()) {
+        out.write(DATA);
+      }
+    });
+    Files.write(store.partialFor(SHA), java.util.Arrays.copyOf(DATA, 1000));
+
+    BlobStore.Stored stored = downloader(3).fetch(request("/shifted", SHA, DATA.length), null);
+
+    assertEquals(SHA, stored.sha256());
+    assertEquals(List.of("bytes=1000-", ""), ranges);
+  }
+
+  @Test
+  void twoDownloadsOfDifferentBlobsRunSideBySide() throws Exception {
+    var first = java.util.concurrent.CompletableFuture.supplyAsync(() -> fetchQuietly(request("/blob", null, -1)), executor);
+    var second = java.util.concurrent.CompletableFuture.supplyAsync(() -> fetchQuietly(request("/chunked", null, -1)), executor);
+    assertEquals(SHA, first.get(30, java.util.concurrent.TimeUnit.SECONDS).sha256());
+    assertEquals(SHA, second.get(30, java.util.concurrent.TimeUnit.SECONDS).sha256());
+    assertEquals(1, store.list().size());
+  }
+
+  private BlobStore.Stored fetchQuietly(BlobDownloader.Request r) {
+    try {
+      return downloader(1).fetch(r, null);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  @Test
   void wrongDigestIsRefusedAndNothingIsStored() throws Exception {
     String wrong = "0".repeat(64);
 
@@ -226,6 +270,7 @@ class BlobDownloaderTest {
     var e = assertThrows(BlobFetchRefusedException.class, () -> downloader(3).fetch(r, null));
     assertTrue(e.getMessage().contains("loopback"), e.getMessage());
     assertEquals(List.of(), ranges);
+    assertFalse(Files.exists(store.partialFor(SHA)), "an empty partial is not left behind");
   }
 
   @Test
