@@ -152,6 +152,32 @@ class BlobDownloaderTest {
   }
 
   @Test
+  void aStalledTransferTimesOutAndResumes() throws Exception {
+    var stalls = new AtomicInteger(1);
+    server.createContext("/stall", ex -> {
+      if (stalls.getAndDecrement() > 0) {
+        ex.sendResponseHeaders(200, DATA.length);
+        OutputStream out = ex.getResponseBody();
+        out.write(DATA, 0, HALF);
+        out.flush();
+        try {
+          Thread.sleep(10_000); // silent: the reader's timeout must end this, not the server
+        } catch (InterruptedException stopped) {
+          Thread.currentThread().interrupt();
+        }
+        throw new IOException("stalled");
+      }
+      serveWithRanges(ex);
+    });
+
+    var r = request("/stall", SHA, DATA.length);
+    BlobStore.Stored stored = new BlobDownloader(store, Duration.ofMillis(500), 2).fetch(r, null);
+
+    assertEquals(SHA, stored.sha256());
+    assertEquals(List.of("bytes=" + HALF + "-"), ranges);
+  }
+
+  @Test
   void resumesThePartialAnEarlierDownloaderLeft() throws Exception {
     cuts.set(1);
     assertThrows(IOException.class, () -> downloader(1).fetch(request("/blob", SHA, DATA.length), null));
