@@ -45,6 +45,24 @@ public final class OutboundAddresses {
     return c == AddressClass.PUBLIC || (allowPrivate && c != AddressClass.METADATA);
   }
 
+  /**
+   * The address to connect to for {@code host}: the first it resolves to, once every one of them passed
+   * {@link #allowed}. Connecting to the returned address (not the name again) keeps a DNS answer that
+   * changes after the check (rebinding) from moving the connection. A refused address becomes
+   * {@code refused.apply(message)}; the message names the host and the address class, never the address.
+   */
+  public static <E extends java.io.IOException> InetAddress resolveChecked(String host, boolean allowPrivate,
+      java.util.function.Function<String, E> refused) throws java.io.IOException {
+    InetAddress[] all = InetAddress.getAllByName(host);
+    for (InetAddress a : all) {
+      if (!allowed(a, allowPrivate)) {
+        throw refused.apply("host " + host + " resolves to a " + classify(a).wireName() + " address"
+            + (allowPrivate ? "" : " and private addresses are not allowed here"));
+      }
+    }
+    return all[0];
+  }
+
   private static AddressClass classifyV4(byte[] b) {
     int o0 = b[0] & 0xff;
     int o1 = b[1] & 0xff;

@@ -83,7 +83,7 @@ public final class RemoteOpenAiEndpoint {
   public static String checkHost(String baseUrl, boolean allowPrivate) {
     String host = URI.create(baseUrl).getHost();
     try {
-      RemoteSseCall.checkedAddress(host, allowPrivate);
+      OutboundAddresses.resolveChecked(host, allowPrivate, RemoteSseCall.RefusedException::new);
       return null;
     } catch (RemoteSseCall.RefusedException e) {
       return e.getMessage();

@@ -88,25 +88,13 @@ final class RemoteSseCall implements Runnable {
     }
   }
 
-  /** The address to connect to: the first the host resolves to, once every one of them passed the check. */
-  static InetAddress checkedAddress(String host, boolean allowPrivate) throws IOException {
-    InetAddress[] all = InetAddress.getAllByName(host);
-    for (InetAddress a : all) {
-      if (!OutboundAddresses.allowed(a, allowPrivate)) {
-        throw new RefusedException("host " + host + " resolves to a " + OutboundAddresses.classify(a).wireName()
-            + " address" + (allowPrivate ? "" : " and the provider does not allow private addresses"));
-      }
-    }
-    return all[0];
-  }
-
   @Override
   public void run() {
     try (socket) {
       boolean https = url.getScheme().equals("https");
       int port = url.getPort() > 0 ? url.getPort() : https ? 443 : 80;
       String host = url.getHost();
-      InetAddress address = checkedAddress(host, allowPrivate);
+      InetAddress address = OutboundAddresses.resolveChecked(host, allowPrivate, RefusedException::new);
       socket.setTcpNoDelay(true);
       socket.setSoTimeout(timeoutMs);
       socket.connect(new InetSocketAddress(address, port), (int) EngineHttp.CONNECT_TIMEOUT.toMillis());

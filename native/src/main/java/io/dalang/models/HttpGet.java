@@ -72,7 +72,7 @@ final class HttpGet implements Closeable {
     boolean https = url.getScheme().equalsIgnoreCase("https");
     int port = url.getPort() > 0 ? url.getPort() : https ? 443 : 80;
     String host = url.getHost();
-    InetAddress address = checkedAddress(host, allowPrivate);
+    InetAddress address = OutboundAddresses.resolveChecked(host, allowPrivate, BlobFetchRefusedException::new);
     Socket plain = new Socket();
     try {
       plain.setSoTimeout(timeoutMs);
@@ -159,18 +159,6 @@ final class HttpGet implements Closeable {
   @Override
   public void close() throws IOException {
     socket.close();
-  }
-
-  /** The address to connect to: the first the host resolves to, once every one of them passed the check. */
-  static InetAddress checkedAddress(String host, boolean allowPrivate) throws IOException {
-    InetAddress[] all = InetAddress.getAllByName(host);
-    for (InetAddress a : all) {
-      if (!OutboundAddresses.allowed(a, allowPrivate)) {
-        throw new BlobFetchRefusedException("host " + host + " resolves to a " + OutboundAddresses.classify(a).wireName()
-            + " address" + (allowPrivate ? "" : " and the download does not allow private addresses"));
-      }
-    }
-    return all[0];
   }
 
   private static Socket tls(Socket plain, String host, int port, String pinnedCertSha256) throws IOException {

@@ -163,6 +163,8 @@ public final class EngineActor {
   /** An engine started on the blocking dispatcher that this actor has not taken over yet. */
   private final java.util.concurrent.atomic.AtomicReference<Engine> unclaimed = new java.util.concurrent.atomic.AtomicReference<>();
   private volatile boolean stopped;
+  /** Whether this engine holds its model file in the node's cache ({@link ModelFiles#acquire}); released once, on shutdown. */
+  private final java.util.concurrent.atomic.AtomicBoolean modelHeld = new java.util.concurrent.atomic.AtomicBoolean();
   private String state = "Loading";
   /** Who waits for the drain to finish; null while not draining. */
   private List<ActorRef<org.apache.pekko.Done>> drainWaiters;
@@ -205,7 +207,14 @@ public final class EngineActor {
 
   /** Runs on the blocking dispatcher: model present and intact, engine ensured, model loaded, healthy. */
   private Started startEngine(EngineFactory factory, Path workDir) {
-    Path model = Path.of(spec.modelPath());
+    Path model;
+    try {
+      model = settings.models().acquire(spec);
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("model " + spec.modelId() + " is not on this node: " + e.getMessage(), e);
+    }
+    modelHeld.set(true);
+    if (stopped && modelHeld.compareAndSet(true, false)) settings.models().release(spec);
     if (!Files.isRegularFile(model)) throw new IllegalStateException("model file " + model + " is missing");
     String digest;
     try {
@@ -496,6 +505,7 @@ public final class EngineActor {
 
   private void shutdown(String why) {
     stopped = true;
+    if (modelHeld.compareAndSet(true, false)) settings.models().release(spec);
     Engine pending = unclaimed.getAndSet(null);
     if (pending != null) CompletableFuture.runAsync(pending::close, blocking);
     var err = DalangError.of(ErrorCode.ENGINE_FAILED, why);

@@ -9,6 +9,7 @@ import java.time.Duration;
  * {@code dalang.engine} and {@code dalang.node} keys the engine actors use.
  *
  * @param time the clock queue times, deadlines and statuses are read on; {@link TimeSource#SYSTEM} but in tests
+ * @param models where a slot's model file is on this node ({@link ModelFiles#AS_GIVEN} unless the node has a model cache)
  */
 public record EngineSettings(
     Path dataDir,
@@ -26,7 +27,8 @@ public record EngineSettings(
     int healthFailuresBeforeRestart,
     Duration syncInterval,
     Duration drainTimeout,
-    TimeSource time) {
+    TimeSource time,
+    ModelFiles models) {
 
   public static EngineSettings from(Config c, Path dataDir) {
     Config e = c.getConfig("dalang.engine");
@@ -38,6 +40,12 @@ public record EngineSettings(
         r.getDuration("min-backoff"), r.getDuration("max-backoff"), r.getDouble("jitter"), r.getInt("max-restarts"),
         r.getDuration("window"), n.getDuration("status-interval"), n.getDuration("health-interval"),
         n.getInt("health-failures-before-restart"), n.getDuration("sync-interval"),
-        n.getDuration("drain-timeout"), TimeSource.SYSTEM);
+        n.getDuration("drain-timeout"), TimeSource.SYSTEM, ModelFiles.AS_GIVEN);
+  }
+
+  /** These settings with the node's model files ({@code dalang.node.model-cache}). */
+  public EngineSettings withModels(ModelFiles files) {
+    return new EngineSettings(dataDir, startTimeout, warmupTokens, maxQueued, admission, minBackoff, maxBackoff, jitter, maxRestarts,
+        restartWindow, statusInterval, healthInterval, healthFailuresBeforeRestart, syncInterval, drainTimeout, time, files);
   }
 }

@@ -12,6 +12,9 @@ import io.dalang.protocols.generation.RunTask;
  * @param task what the pool's engines are started for: {@code generate} (the default, also for pools
  *     created before it existed), {@code embed} or {@code rerank} ({@link RunTask}); its slots take only
  *     runs of that task
+ * @param catalogRef the catalog version the pool serves ({@code name@v2}); null for a pool made from a
+ *     {@code model_path} (then {@code modelPath} must be on every node); for a catalog model
+ *     {@code modelPath} is the blob on the control node that holds it, and nodes pull it by {@code modelDigest}
  */
 public record PoolSpec(
     String modelId,
@@ -23,7 +26,8 @@ public record PoolSpec(
     int parallel,
     int threads,
     String gpuOffload,
-    String task)
+    String task,
+    String catalogRef)
     implements CborSerializable {
 
   public static final String OFFLOAD_FULL = "full";
@@ -39,12 +43,17 @@ public record PoolSpec(
 
   public PoolSpec(String modelId, String modelPath, String modelDigest, String engine, int replicas, int contextPerSequence,
       int parallel, int threads, String gpuOffload) {
-    this(modelId, modelPath, modelDigest, engine, replicas, contextPerSequence, parallel, threads, gpuOffload, null);
+    this(modelId, modelPath, modelDigest, engine, replicas, contextPerSequence, parallel, threads, gpuOffload, null, null);
+  }
+
+  public PoolSpec(String modelId, String modelPath, String modelDigest, String engine, int replicas, int contextPerSequence,
+      int parallel, int threads, String gpuOffload, String task) {
+    this(modelId, modelPath, modelDigest, engine, replicas, contextPerSequence, parallel, threads, gpuOffload, task, null);
   }
 
   public PoolSpec(String modelId, String modelPath, String modelDigest, String engine, int replicas, int contextPerSequence,
       int parallel, int threads) {
-    this(modelId, modelPath, modelDigest, engine, replicas, contextPerSequence, parallel, threads, OFFLOAD_PARTIAL, null);
+    this(modelId, modelPath, modelDigest, engine, replicas, contextPerSequence, parallel, threads, OFFLOAD_PARTIAL, null, null);
   }
 
   public boolean partialOffloadAllowed() {
@@ -52,10 +61,10 @@ public record PoolSpec(
   }
 
   public PoolSpec withEngine(String newEngine) {
-    return new PoolSpec(modelId, modelPath, modelDigest, newEngine, replicas, contextPerSequence, parallel, threads, gpuOffload, task);
+    return new PoolSpec(modelId, modelPath, modelDigest, newEngine, replicas, contextPerSequence, parallel, threads, gpuOffload, task, catalogRef);
   }
 
   public PoolSpec withReplicas(int newReplicas) {
-    return new PoolSpec(modelId, modelPath, modelDigest, engine, newReplicas, contextPerSequence, parallel, threads, gpuOffload, task);
+    return new PoolSpec(modelId, modelPath, modelDigest, engine, newReplicas, contextPerSequence, parallel, threads, gpuOffload, task, catalogRef);
   }
 }

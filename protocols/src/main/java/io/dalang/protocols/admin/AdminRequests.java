@@ -78,15 +78,29 @@ public final class AdminRequests {
   }
 
   /**
-   * {@code POST /admin/v1/pools}: a pool serving one model file; only {@code id}, {@code model_id} and
-   * {@code model_path} are required. {@code task}: {@code generate} (the default), {@code embed} or
-   * {@code rerank}, what the pool's engines are started for.
+   * {@code POST /admin/v1/pools}: a pool serving a catalog model ({@code model}: {@code name@version},
+   * or {@code name} for its latest version; {@code model_id}, what clients call it, defaults to the name)
+   * or, deprecated, a model file at the same path on every node ({@code model_id} and {@code model_path}).
+   * {@code task}: {@code generate} (the default), {@code embed} or {@code rerank}, what the pool's engines
+   * are started for.
    */
   public record CreatePool(String id, @JsonProperty("model_id") String modelId, @JsonProperty("model_path") String modelPath,
       @JsonProperty("model_digest") String modelDigest, String engine, Integer replicas,
       @JsonProperty("context_per_sequence") Integer contextPerSequence, Integer parallel, Integer threads,
-      @JsonProperty("gpu_offload") String gpuOffload, String task) {}
+      @JsonProperty("gpu_offload") String gpuOffload, String task, String model) {}
 
   /** {@code PATCH /admin/v1/pools/{id}}: what to change; absent fields stay. */
   public record UpdatePool(Integer replicas, String engine) {}
+
+  /**
+   * {@code POST /admin/v1/models}: add a version of a catalog model from a file on the control node or
+   * an http(s) URL ({@code hf://ORG/REPO/FILE.gguf} resolves to Hugging Face's URL).
+   *
+   * @param sha256 the blob's expected digest; a different one fails the import
+   * @param version the version's name; absent: {@code v<n>}
+   * @param parent what it was derived from ({@code "Q4_K_M of name@v1"})
+   * @param allowPrivate whether the URL may be on a loopback, link-local or private address (audited)
+   */
+  public record AddModel(String name, String from, String sha256, String version, java.util.Map<String, String> labels, String parent,
+      @JsonProperty("allow_private") Boolean allowPrivate) {}
 }

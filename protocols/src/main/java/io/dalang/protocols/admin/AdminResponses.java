@@ -93,7 +93,7 @@ public final class AdminResponses {
   public record Pool(String id, @JsonProperty("model_id") String modelId, @JsonProperty("model_path") String modelPath,
       @JsonProperty("model_digest") String modelDigest, String engine, int replicas,
       @JsonProperty("context_per_sequence") int contextPerSequence, int parallel, int threads,
-      @JsonProperty("gpu_offload") String gpuOffload, String task, List<SlotView> slots) {}
+      @JsonProperty("gpu_offload") String gpuOffload, String task, String model, List<SlotView> slots) {}
 
   public record Pools(List<Pool> pools) {}
 
@@ -107,4 +107,23 @@ public final class AdminResponses {
   public record Providers(List<Provider> providers) {}
 
   public record ProviderDeleted(String name, boolean deleted) {}
+
+  /** One version of a catalog model. */
+  public record ModelVersion(String version, String sha256, long size, String format, String architecture,
+      @JsonProperty("context_length") long contextLength, String quantization, @JsonProperty("parameter_count") long parameterCount,
+      @JsonProperty("tensor_bytes") long tensorBytes, String source, String parent, @JsonProperty("added_by") String addedBy,
+      @JsonProperty("added_at") String addedAt, java.util.Map<String, String> labels, String status) {}
+
+  /** A catalog model with its versions (oldest first) and the pools that name it. */
+  public record Model(String name, String latest, List<ModelVersion> versions, List<String> pools) {}
+
+  public record Models(List<Model> models) {}
+
+  /** {@code DELETE /admin/v1/models/{name}[/versions/{v}]}: the versions removed. */
+  public record ModelsRemoved(String name, List<String> versions) {}
+
+  /** An import into the catalog: queued, copying, done (with its version) or failed (with why). */
+  public record ModelImport(String id, String name, String source, String status, @JsonProperty("bytes_done") long bytesDone,
+      @JsonProperty("bytes_total") long bytesTotal, String version, String sha256, String error, @JsonProperty("started_at") String startedAt,
+      @JsonProperty("finished_at") String finishedAt) {}
 }

@@ -1,24 +1,12 @@
 package io.dalang.runtime.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.dalang.runtime.http.HttpClients;
 import io.dalang.runtime.http.Json;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.net.URI;
-import java.net.URLEncoder;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code dalang dlq list | show ID | replay ID | replay --tenant T --all}: the dead-letter queue of a
@@ -26,95 +14,13 @@ import picocli.CommandLine.Spec;
  * (or a tenant-admin key, for its own tenant): {@code --key}, else {@code DALANG_ADMIN_KEY}, else
  * {@code <data-dir>/admin.key}. Replays are idempotent and audited ({@code job.replay}).
  *
- * <p>Exit codes: 0 done, 1 the node refused or failed the request, 2 a usage error or no node answered.
+ * <p>Exit codes as {@link AdminCall}'s.
  */
 @Command(name = "dlq", mixinStandardHelpOptions = true, description = "List, show and replay dead-lettered jobs of a running node.",
     subcommands = {DlqCommand.List.class, DlqCommand.Show.class, DlqCommand.Replay.class})
 public final class DlqCommand {
-  static final int OK = 0;
-  static final int REFUSED = 1;
-  static final int UNUSABLE = 2;
-
-  /** Which node, and the key to ask it with. */
-  static final class Node {
-    @Option(names = "--url", description = "The node's HTTP address (default $DALANG_URL or http://127.0.0.1:8080)")
-    String url = System.getenv().getOrDefault("DALANG_URL", "http://127.0.0.1:8080");
-
-    @Option(names = "--key", description = "Admin API key (default $DALANG_ADMIN_KEY, else <data-dir>/admin.key)")
-    String key;
-
-    @Option(names = "--data-dir", description = "Data dir whose admin.key to use (default $DALANG_DATA_DIR or ./data)")
-    Path dataDir;
-
-    String key() throws IOException {
-      if (key != null) return key;
-      return RunningNode.adminKey(dataDir());
-    }
-
-    Path dataDir() {
-      return dataDir != null ? dataDir : Path.of(System.getenv().getOrDefault("DALANG_DATA_DIR", "data"));
-    }
-  }
-
-  /** One admin API call: its JSON answer, or a message and exit code for the user. */
-  abstract static class Call implements Callable<Integer> {
-    @Spec CommandSpec spec;
-
-    @CommandLine.Mixin Node node = new Node();
-
-    abstract Integer run(PrintWriter out) throws IOException, InterruptedException;
-
-    @Override
-    public Integer call() {
-      try {
-        return run(spec.commandLine().getOut());
-      } catch (Usage e) {
-        spec.commandLine().getErr().println("dalang dlq " + spec.name() + ": " + e.getMessage());
-        return UNUSABLE;
-      } catch (Refused e) {
-        spec.commandLine().getErr().println("dalang dlq " + spec.name() + ": " + e.getMessage());
-        return REFUSED;
-      } catch (IOException e) {
-        spec.commandLine().getErr().println("dalang dlq " + spec.name() + ": no node answered at " + node.url + " (" + e + "); is `dalang serve` running?");
-        return UNUSABLE;
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return UNUSABLE;
-      }
-    }
-
-    JsonNode send(String method, String path) throws IOException, InterruptedException {
-      String key = node.key();
-      if (key == null) throw new Usage("no admin key: pass --key, set DALANG_ADMIN_KEY, or point --data-dir at the node's data dir");
-      var req = HttpRequest.newBuilder(URI.create(node.url.replaceAll("/+$", "") + path)).timeout(Duration.ofMinutes(2))
-          .header("Authorization", "Bearer " + key).method(method, HttpRequest.BodyPublishers.noBody()).build();
-      HttpResponse<String> resp = HttpClients.toLocalNode(node.dataDir()).send(req, HttpResponse.BodyHandlers.ofString());
-      JsonNode body = Json.MAPPER.readTree(resp.body().isEmpty() ? "{}" : resp.body());
-      if (resp.statusCode() != 200) {
-        throw new Refused("HTTP " + resp.statusCode() + ": " + body.path("error").path("message").asText(resp.body()));
-      }
-      return body;
-    }
-  }
-
-  static final class Usage extends RuntimeException {
-    Usage(String message) {
-      super(message);
-    }
-  }
-
-  static final class Refused extends RuntimeException {
-    Refused(String message) {
-      super(message);
-    }
-  }
-
-  static String enc(String s) {
-    return URLEncoder.encode(s, StandardCharsets.UTF_8);
-  }
-
   @Command(name = "list", mixinStandardHelpOptions = true, description = "The dead-lettered jobs, oldest first, with their last error.")
-  static final class List extends Call {
+  static final class List extends AdminCall {
     @Option(names = "--tenant", description = "Only this tenant's jobs")
     String tenant;
 
@@ -146,7 +52,7 @@ public final class DlqCommand {
   }
 
   @Command(name = "show", mixinStandardHelpOptions = true, description = "One job with its whole attempt history, as JSON.")
-  static final class Show extends Call {
+  static final class Show extends AdminCall {
     @Parameters(paramLabel = "ID", description = "The job id")
     String id;
 
@@ -160,7 +66,7 @@ public final class DlqCommand {
   @Command(name = "replay", mixinStandardHelpOptions = true,
       description = {"Send a dead-lettered job (or all of a tenant's) back to the queue with a fresh attempt budget.",
           "A job that is not dead-lettered is left alone, and said so. Every replay is audited (job.replay)."})
-  static final class Replay extends Call {
+  static final class Replay extends AdminCall {
     @Parameters(paramLabel = "ID", arity = "0..1", description = "The job id (or use --tenant T --all)")
     String id;
 

@@ -10,6 +10,7 @@ import io.dalang.actors.secrets.SecretsClient;
 import io.dalang.engine.chaos.Chaos;
 import io.dalang.runtime.auth.Authenticator;
 import io.dalang.runtime.jobs.JobService;
+import io.dalang.runtime.models.ModelImports;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -40,6 +41,8 @@ import org.apache.pekko.http.javadsl.server.Route;
  * fleet.read                                    platform-admin, operator              {@link FleetRoutes}
  * pool.create, pool.update                      platform-admin                        {@link PoolRoutes}
  * pool.read                                     platform-admin, operator
+ * model.add, model.remove                       platform-admin                        {@link ModelRoutes}
+ * model.read                                    platform-admin, operator
  * provider.create, provider.update, .delete     platform-admin                        {@link ProviderRoutes}
  * provider.read                                 platform-admin, operator
  * chaos.read                                    platform-admin, operator              {@link ChaosRoutes}
@@ -56,7 +59,7 @@ public final class AdminApi extends AllDirectives {
    */
   public AdminApi(ActorSystem<?> system, Authenticator auth, KeyService keys, AuditSink audit,
       ActorRef<PlacementActor.Command> placement, Duration timeout, SecretsClient secrets, ActorRef<AuditActor.Command> ledger,
-      AuditStore auditStore, int auditBlockSize, JobService jobs, PoolSettings pools, Chaos chaos) {
+      AuditStore auditStore, int auditBlockSize, JobService jobs, PoolSettings pools, Chaos chaos, ModelImports models) {
     this.admin = new AdminDirectives(auth, audit, new AuditGate(ledger, system.scheduler(), timeout));
     var tenants = new Tenants(system, timeout);
     this.features = List.of(
@@ -67,7 +70,8 @@ public final class AdminApi extends AllDirectives {
         new SecretRoutes(admin, tenants, secrets),
         new AuditRoutes(system, admin, ledger, auditStore, auditBlockSize, timeout),
         new FleetRoutes(system, admin, placement, timeout),
-        new PoolRoutes(system, admin, timeout, audit, pools.reconciler(), pools.engines(), pools.defaultEngine()),
+        new PoolRoutes(system, admin, timeout, audit, pools.reconciler(), pools.engines(), pools.defaultEngine(), models.store()),
+        new ModelRoutes(system, admin, timeout, audit, models),
         new HostRoutes(system, admin, auditStore, auditBlockSize),
         new ProviderRoutes(system, admin, timeout, audit, secrets),
         new ChaosRoutes(admin, chaos, audit),

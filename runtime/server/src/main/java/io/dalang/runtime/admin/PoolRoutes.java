@@ -4,6 +4,8 @@ import static io.dalang.runtime.admin.AdminDirectives.json;
 import static io.dalang.runtime.admin.AdminDirectives.platformAdmin;
 import static io.dalang.runtime.admin.AdminDirectives.platformReader;
 
+import io.dalang.actors.model.ModelEntity;
+import io.dalang.actors.model.ModelVersion;
 import io.dalang.actors.pool.PoolEntity;
 import io.dalang.actors.pool.PoolSpec;
 import io.dalang.actors.pool.ReplicaReconciler;
@@ -16,7 +18,9 @@ import io.dalang.protocols.admin.AdminResponses;
 import io.dalang.protocols.admin.AdminValidation;
 import io.dalang.protocols.error.DalangException;
 import io.dalang.protocols.error.ErrorCode;
+import io.dalang.models.BlobStore;
 import io.dalang.protocols.generation.RunTask;
+import io.dalang.protocols.model.ModelRef;
 import io.dalang.protocols.node.SlotView;
 import io.dalang.runtime.auth.Principal;
 import io.dalang.runtime.http.Json;
@@ -53,8 +57,10 @@ import org.apache.pekko.http.javadsl.server.Route;
  * pool.read                  platform-admin, operator
  * </pre>
  *
- * <p>The model file must be readable on the control node that takes the request (its GGUF header sizes
- * the replicas) and at the same path on every gpu node that may run a replica.
+ * <p>A pool names a catalog model ({@code "model": "name@v2"}, or {@code "name"} for the latest
+ * version): its blob is in the catalog's store, and each gpu node pulls it by digest before its slot
+ * loads. The deprecated {@code model_path} form needs the file on the control node that takes the
+ * request (its GGUF header sizes the replicas) and at the same path on every gpu node.
  */
 final class PoolRoutes extends AllDirectives implements AdminRoute {
   private final ClusterSharding sharding;
@@ -66,13 +72,15 @@ final class PoolRoutes extends AllDirectives implements AdminRoute {
   private final List<String> engines;
   private final String defaultEngine;
   private final Executor blocking;
+  private final BlobStore blobs;
 
   /**
    * @param reconciler nudged when a pool changes
    * @param engines the engines a pool may name; {@code defaultEngine} the one it gets when it names none ({@code dalang.engine.default})
    */
   PoolRoutes(ActorSystem<?> system, AdminDirectives admin, Duration timeout, AuditSink audit, ActorRef<ReplicaReconciler.Command> reconciler,
-      List<String> engines, String defaultEngine) {
+      List<String> engines, String defaultEngine, BlobStore blobs) {
+    this.blobs = blobs;
     this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.timeout = timeout;
@@ -99,9 +107,15 @@ final class PoolRoutes extends AllDirectives implements AdminRoute {
     var req = Json.parseStrict(body, AdminRequests.CreatePool.class);
     admin.allow(p, "pool.create", "", req.id() == null ? "" : req.id(), platformAdmin(p), "platform-admin");
     String id = AdminValidation.id("id", req.id());
-    String modelId = AdminValidation.modelId("model_id", req.modelId());
-    if (req.modelPath() == null || req.modelPath().isBlank()) throw AdminValidation.invalid("model_path", "'model_path' is required");
-    Path model = Path.of(req.modelPath()).toAbsolutePath().normalize();
+    boolean fromCatalog = req.model() != null;
+    if (fromCatalog && (req.modelPath() != null || req.modelDigest() != null)) {
+      throw AdminValidation.invalid("model", "give 'model' (a catalog model) or 'model_path', not both");
+    }
+    if (!fromCatalog && (req.modelPath() == null || req.modelPath().isBlank())) {
+      throw AdminValidation.invalid("model", "'model' (a catalog model: name or name@version) is required");
+    }
+    ModelRef ref = fromCatalog ? modelRef(req.model()) : null;
+    String modelId = AdminValidation.modelId("model_id", req.modelId() == null && ref != null ? ref.name() : req.modelId());
     String engine = engine(req.engine() == null ? defaultEngine : req.engine());
     int replicas = AdminValidation.between("replicas", req.replicas(), 1, 0, 1024);
     int context = AdminValidation.between("context_per_sequence", req.contextPerSequence(), 4096, 16, 1 << 20);
@@ -112,19 +126,51 @@ final class PoolRoutes extends AllDirectives implements AdminRoute {
       throw AdminValidation.invalid("gpu_offload", "'gpu_offload' must be 'full' or 'partial'");
     }
     String task = task(req.task(), engine);
-    // Reading and hashing the model touches the disk: not on the route's thread.
-    return CompletableFuture.supplyAsync(() -> checkedDigest(model, req.modelDigest()), blocking)
-        .thenCompose(digest -> {
-          var spec = new PoolSpec(modelId, model.toString(), digest, engine, replicas, context, parallel, threads, offload, task);
+    CompletionStage<PoolSpec> spec;
+    if (ref != null) {
+      spec = catalogVersion(ref).thenApply(v -> new PoolSpec(modelId, blobs.pathOf(v.version().sha256()).toString(), v.version().sha256(), engine,
+          replicas, context, parallel, threads, offload, task, ref.name() + "@" + v.version().version()));
+    } else {
+      Path model = Path.of(req.modelPath()).toAbsolutePath().normalize();
+      // Reading and hashing the model touches the disk: not on the route's thread.
+      spec = CompletableFuture.supplyAsync(() -> checkedDigest(model, req.modelDigest()), blocking)
+          .thenApply(digest -> new PoolSpec(modelId, model.toString(), digest, engine, replicas, context, parallel, threads, offload, task, null));
+    }
+    return spec
+        .thenCompose(s -> {
           // An existing pool refuses: 409 conflict.
-          return sharding.entityRefFor(PoolEntity.ENTITY_KEY, id).<PoolEntity.PoolView>askWithStatus(r -> new PoolEntity.CreatePool(spec, r), timeout);
+          return sharding.entityRefFor(PoolEntity.ENTITY_KEY, id).<PoolEntity.PoolView>askWithStatus(r -> new PoolEntity.CreatePool(s, r), timeout);
         })
         .thenCompose(v -> {
           reconciler.tell(new ReplicaReconciler.ReconcileNow());
-          audit.record("", p.keyId(), "pool.create", id, "ok", "", Map.of("model_id", modelId, "model_path", model.toString(),
-              "engine", engine, "replicas", "" + replicas, "task", task));
+          var details = new LinkedHashMap<String, String>();
+          details.put("model_id", modelId);
+          if (v.spec().catalogRef() != null) details.put("model", v.spec().catalogRef());
+          else details.put("model_path", v.spec().modelPath());
+          details.put("engine", engine);
+          details.put("replicas", "" + replicas);
+          details.put("task", task);
+          audit.record("", p.keyId(), "pool.create", id, "ok", "", details);
           return body(v).thenApply(b -> json(StatusCodes.CREATED, b));
         });
+  }
+
+  private static ModelRef modelRef(String text) {
+    try {
+      return ModelRef.parse(text);
+    } catch (IllegalArgumentException e) {
+      throw AdminValidation.invalid("model", "'model': " + e.getMessage());
+    }
+  }
+
+  /** A catalog version with the model it belongs to; 404 when the catalog has no such model or version. */
+  record CatalogVersion(String name, ModelVersion version) {}
+
+  private CompletionStage<CatalogVersion> catalogVersion(ModelRef ref) {
+    return ModelEntity.get(system, ref.name(), timeout).thenApply(m -> m.resolve(ref).map(v -> new CatalogVersion(ref.name(), v))
+        .orElseThrow(() -> new DalangException(ErrorCode.NOT_FOUND, m.exists()
+            ? "model " + ref.name() + " has no version " + ref.version() + " (it has " + m.versions().stream().map(ModelVersion::version).toList() + ")"
+            : "model " + ref.name() + " is not in the catalog; add it with `dalang model add " + ref.name() + " --from PATH|URL`")));
   }
 
   /** The pool's task ({@code generate} when absent); the in-process engine does not rerank. */
@@ -228,7 +274,7 @@ final class PoolRoutes extends AllDirectives implements AdminRoute {
       var list = new ArrayList<>(slots.stream().map(CompletableFuture::join).toList());
       list.sort(Comparator.comparing(SlotView::slotId));
       return new AdminResponses.Pool(v.poolId(), spec.modelId(), spec.modelPath(), spec.modelDigest(), spec.engine(), spec.replicas(),
-          spec.contextPerSequence(), spec.parallel(), spec.threads(), spec.gpuOffload(), spec.task(), list);
+          spec.contextPerSequence(), spec.parallel(), spec.threads(), spec.gpuOffload(), spec.task(), spec.catalogRef(), list);
     });
   }
 }

@@ -14,6 +14,9 @@ import io.dalang.actors.jobs.IdempotencyEntity;
 import io.dalang.actors.jobs.JobEntity;
 import io.dalang.actors.jobs.TenantJobsEntity;
 import io.dalang.actors.placement.PlacementActor;
+import io.dalang.actors.model.BlobServer;
+import io.dalang.actors.model.BlobTokens;
+import io.dalang.actors.model.ModelEntity;
 import io.dalang.actors.pool.PoolEntity;
 import io.dalang.actors.pool.ReplicaReconciler;
 import io.dalang.actors.provider.ProviderEntity;
@@ -39,6 +42,10 @@ import io.dalang.runtime.http.JobsApi;
 import io.dalang.runtime.http.Json;
 import io.dalang.runtime.jobs.JobService;
 import io.dalang.runtime.jobs.LauncherJobExecutor;
+import io.dalang.runtime.models.BlobRoutes;
+import io.dalang.runtime.models.ModelImports;
+import io.dalang.models.BlobDownloader;
+import io.dalang.models.BlobStore;
 import io.dalang.runtime.runs.RunLauncher;
 import io.dalang.runtime.tls.EdgeTls;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -82,6 +89,7 @@ final class ControlPlane {
     ApiKeyEntity.init(system);
     PoolEntity.init(system);
     ProviderEntity.init(system);
+    ModelEntity.init(system);
     ExecutorEntity.init(system);
     ModelSlotEntity.init(system);
 
@@ -132,10 +140,15 @@ final class ControlPlane {
     TenantJobsEntity.init(system);
     JobEntity.init(system, new LauncherJobExecutor(system, runs, auth, jobSettings.maxConcurrentAttempts(), jobSettings.maxReplayTokens()), jobSettings);
     var jobs = new JobService(system, askTimeout, jobSettings, placement, s.runs().limits());
+    // The model catalog's blobs, in this node's store; imports copy or download into it.
+    var catalogStore = new BlobStore(dataDir.resolve("models"));
+    var modelImports = new ModelImports(system, catalogStore, new BlobDownloader(catalogStore, Duration.ofSeconds(30), 5), s.catalog(),
+        system.address().toString(), askTimeout);
     var admin = new AdminApi(system, auth, keys, audit, placement, askTimeout, secrets, auditLedger, auditStore,
-        s.audit().blockSize(), jobs, new AdminApi.PoolSettings(replicas, RuntimeEngineFactory.KINDS, s.defaultEngine()), chaos);
+        s.audit().blockSize(), jobs, new AdminApi.PoolSettings(replicas, RuntimeEngineFactory.KINDS, s.defaultEngine()), chaos, modelImports);
+    var blobTokens = new BlobTokens();
     var api = new HttpApi(system, auth, runs, placement, telemetry, askTimeout, RuntimeEngineFactory.KINDS, metrics::scrape,
-        s.metricsAccess(), admin.route(), new JobsApi(jobs, runs.settings()), s.edge().sseKeepAlive());
+        s.metricsAccess(), admin.route().orElse(new BlobRoutes(catalogStore, blobTokens).route()), new JobsApi(jobs, runs.settings()), s.edge().sseKeepAlive());
     // HTTP/1.1 with every connection watched, so that a client hanging up cancels its waiting runs
     // (ConnectionWatch); gRPC's HTTP/2 has its own binding.
     var tls = EdgeTls.serverContext(s.edgeTls(), dataDir, s.httpHost(), s.grpcHost());
@@ -151,6 +164,13 @@ final class ControlPlane {
     log.info("listening on {}://{}:{} (OpenAI-compatible API under /v1)", scheme, host, binding.localAddress().getPort());
     String local = host.equals("0.0.0.0") || host.equals("::") ? "127.0.0.1" : host;
     DalangNode.writeWhileRunning(system, DalangNode.urlFile(dataDir), scheme + "://" + local + ":" + binding.localAddress().getPort() + "\n");
+    // Nodes pull the catalog's blobs over this edge, with a token asked for over the cluster transport.
+    String advertised = s.catalog().advertiseUrl().isBlank()
+        ? scheme + "://" + (host.equals("0.0.0.0") || host.equals("::") ? system.address().getHost().orElse("127.0.0.1") : host) + ":"
+            + binding.localAddress().getPort()
+        : s.catalog().advertiseUrl().replaceAll("/+$", "");
+    system.systemActorOf(BlobServer.create(catalogStore, blobTokens, advertised, EdgeTls.certificateSha256(s.edgeTls(), dataDir).orElse(null),
+        s.catalog().tokenTtl()), "model-blobs", Props.empty());
     return new DalangNode(system, settings, binding, grpc, key, nodeId, placement, runs, chaos, keys);
   }
 

@@ -1,11 +1,14 @@
 package io.dalang.runtime.serve;
 
 import io.dalang.actors.executor.ExecutorEntity;
+import io.dalang.actors.model.NodeModelCache;
 import io.dalang.actors.node.NodeAgent;
 import io.dalang.actors.placement.SlotStatus;
 import io.dalang.actors.slot.ModelSlotEntity;
 import io.dalang.engine.chaos.Chaos;
 import io.dalang.gpu.GpuProbe;
+import io.dalang.models.BlobDownloader;
+import io.dalang.models.BlobStore;
 import io.dalang.protocols.files.PrivateFiles;
 import io.dalang.protocols.node.Device;
 import io.dalang.runtime.engine.RuntimeEngineFactory;
@@ -49,7 +52,12 @@ final class GpuAgent {
     List<Device> devices = GpuProbe.probe(s.devices(), s.backend());
     DeviceReport.log(devices, s.backend(), s.engineBuilds());
     var readings = new NodeAgent.DeviceReadings(GpuProbe::refresh, s.deviceRefreshInterval());
-    var agent = system.systemActorOf(NodeAgent.create(nodeId, devices, new RuntimeEngineFactory(s.engineBuilds(), chaos), s.engines(), topic,
+    var cacheSettings = s.modelCache();
+    var cacheStore = new BlobStore(settings.dataDir().resolve("model-cache"));
+    var modelCache = new NodeModelCache(system, nodeId, cacheStore, new BlobDownloader(cacheStore, cacheSettings.ioTimeout(), cacheSettings.attempts()),
+        cacheSettings.maxBytes(), cacheSettings.locateTimeout(), metrics);
+    var engines = s.engines().withModels(modelCache);
+    var agent = system.systemActorOf(NodeAgent.create(nodeId, devices, new RuntimeEngineFactory(s.engineBuilds(), chaos), engines, topic,
         metrics, readings), "node-agent", Props.empty());
     var shutdown = CoordinatedShutdown.get(system);
     // Leaving: the slots take no new runs and finish theirs (bounded by dalang.node.drain-timeout)...

@@ -16,6 +16,8 @@ import io.dalang.protocols.redaction.RedactionSettings;
 import io.dalang.runtime.auth.AuthSettings;
 import io.dalang.runtime.engine.ChaosConfig;
 import io.dalang.runtime.engine.RuntimeEngineFactory;
+import io.dalang.runtime.models.CatalogSettings;
+import io.dalang.runtime.models.ModelCacheSettings;
 import io.dalang.runtime.http.EdgeLimits;
 import io.dalang.runtime.http.MetricsAccess;
 import io.dalang.runtime.tls.ClusterTls;
@@ -54,13 +56,15 @@ public record Settings(Path dataDir, List<String> roles, RedactionSettings redac
    * @param engineBuilds {@code dalang.engine.{cache-dir, llama-server-*, gpu-build-attempts, start-timeout, native-log}}
    * @param engines the {@code dalang.engine}, {@code dalang.node} and {@code dalang.admission} keys the engine actors use
    *     ({@code drainTimeout} is {@code dalang.node.drain-timeout})
+   * @param modelCache {@code dalang.node.model-cache}
    */
   public record Agent(String nodeId, List<Device> devices, Duration deviceRefreshInterval, String backend,
-      RuntimeEngineFactory.Settings engineBuilds, EngineSettings engines) {
+      RuntimeEngineFactory.Settings engineBuilds, EngineSettings engines, ModelCacheSettings modelCache) {
 
     static Agent from(Config c, Path dataDir) {
       return new Agent(c.getString("dalang.node.id"), devices(c), c.getDuration("dalang.node.device-refresh-interval"),
-          c.getString("dalang.engine.backend"), RuntimeEngineFactory.Settings.from(c), EngineSettings.from(c, dataDir));
+          c.getString("dalang.engine.backend"), RuntimeEngineFactory.Settings.from(c), EngineSettings.from(c, dataDir),
+          ModelCacheSettings.from(c));
     }
 
     static List<Device> devices(Config config) {
@@ -104,13 +108,14 @@ public record Settings(Path dataDir, List<String> roles, RedactionSettings redac
    * @param jobs {@code dalang.jobs}
    * @param audit {@code dalang.audit}
    * @param secrets {@code dalang.secrets}
+   * @param catalog {@code dalang.models}
    */
   public record Control(Duration askTimeout, EdgeTls.Settings edgeTls, String httpHost, int httpPort, String grpcHost, int grpcPort, int streamBuffer, EdgeLimits edge,
       MetricsAccess metricsAccess, AuthSettings auth, String defaultEngine, DemoBootstrap.Settings demo, PlacementSettings placement,
       ReplicaReconciler.Settings replicas, Function<String, AdmissionSettings> admission, int engineLookahead, BreakerSettings breakers,
       Duration quotaCheckpointInterval, int runsKeptInMemory, long runsKeptInMemoryBytes, String telemetrySidecar,
       Duration telemetrySidecarInterval, RunSettings runs, Duration fallbackRemoteTimeout, JobSettings jobs, AuditSettings audit,
-      SecretsSettings secrets) {
+      SecretsSettings secrets, CatalogSettings catalog) {
 
     static Control from(Config c, Path dataDir) {
       return new Control(c.getDuration("dalang.http.ask-timeout"), EdgeTls.Settings.from(c), c.getString("dalang.http.host"), c.getInt("dalang.http.port"),
@@ -120,7 +125,7 @@ public record Settings(Path dataDir, List<String> roles, RedactionSettings redac
           c.getInt("dalang.admission.engine-lookahead"), BreakerSettings.from(c), c.getDuration("dalang.quotas.checkpoint-interval"),
           c.getInt("dalang.runs.keep-in-memory"), c.getBytes("dalang.runs.keep-in-memory-bytes"), c.getString("dalang.telemetry.sidecar"),
           c.getDuration("dalang.telemetry.sidecar-interval"), RunSettings.from(c), c.getDuration("dalang.fallback.remote-timeout"),
-          JobSettings.from(c), AuditSettings.from(c), SecretsSettings.from(c, dataDir));
+          JobSettings.from(c), AuditSettings.from(c), SecretsSettings.from(c, dataDir), CatalogSettings.from(c));
     }
   }
 

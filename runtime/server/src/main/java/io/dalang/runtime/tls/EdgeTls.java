@@ -85,6 +85,26 @@ public final class EdgeTls {
     }
   }
 
+  /**
+   * The SHA-256 (lower-case hex) of the edge's own certificate as served (DER), for nodes that pin it
+   * when they pull model blobs from this node; empty when the edges speak plain HTTP. Call after
+   * {@link #serverContext} (which creates a self-signed certificate on first start).
+   */
+  public static Optional<String> certificateSha256(Settings tls, Path dataDir) throws IOException {
+    Path cert = switch (tls.mode()) {
+      case "self-signed" -> selfSignedDir(dataDir).resolve(ClusterTls.CERT);
+      case "files" -> file(tls.certFile(), dataDir, "dalang.http.tls-cert-file");
+      default -> null;
+    };
+    if (cert == null) return Optional.empty();
+    try {
+      byte[] der = Certificates.readCertificates(cert).get(0).getEncoded();
+      return Optional.of(java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(der)));
+    } catch (GeneralSecurityException e) {
+      throw new IOException(cert + ": " + e.getMessage(), e);
+    }
+  }
+
   private static void warnIfExposed(String edge, String host) {
     if (!ClusterTls.isLoopback(host)) log.warn("the {} edge listens on {} in plain text (dalang.http.tls = off)", edge, host);
   }
