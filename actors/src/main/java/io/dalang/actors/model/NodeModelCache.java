@@ -34,8 +34,8 @@ import org.slf4j.LoggerFactory;
  * needs one the node lacks. No path is shared between nodes.
  *
  * <ul>
- *   <li>A spec whose path exists here with the right digest is used as it is (a control node serving its
- *       own catalog, or a pool of the older {@code model_path} form on a shared path).
+ *   <li>A catalog version whose path is in this node's own catalog store (a control node that is also a
+ *       GPU node), or a pool of the older {@code model_path} form whose file exists here, is used as it is.
  *   <li>Otherwise the blob is looked up in the store; a stored blob whose digest no longer matches is
  *       deleted and pulled again.
  *   <li>A pull asks the cluster's {@link BlobServer}s where the blob is, frees room under
@@ -47,12 +47,16 @@ import org.slf4j.LoggerFactory;
 public final class NodeModelCache implements ModelFiles {
   private static final Logger log = LoggerFactory.getLogger(NodeModelCache.class);
 
+  /** The slot id of a prefetch's spec: not a slot, so not a cold start. */
+  public static final String PREFETCH = "prefetch";
+
   /** A pull under way: bytes so far and expected. */
   public record Pull(String sha256, long bytesDone, long bytesTotal) {}
 
   private final ActorSystem<?> system;
   private final String nodeId;
   private final BlobStore store;
+  private final Path localCatalog;
   private final BlobDownloader downloader;
   private final long maxBytes;
   private final Duration locateTimeout;
@@ -64,9 +68,11 @@ public final class NodeModelCache implements ModelFiles {
 
   /**
    * @param maxBytes the store's quota ({@code dalang.node.model-cache.max-bytes}; 0 for no limit)
+   * @param localCatalog this node's catalog store ({@code <data-dir>/models}) when it is a control node, else null
    */
   public NodeModelCache(ActorSystem<?> system, String nodeId, BlobStore store, BlobDownloader downloader, long maxBytes,
-      Duration locateTimeout, MeterRegistry metrics) {
+      Duration locateTimeout, MeterRegistry metrics, Path localCatalog) {
+    this.localCatalog = localCatalog == null ? null : localCatalog.toAbsolutePath().normalize();
     this.system = system;
     this.nodeId = nodeId;
     this.store = store;
@@ -88,16 +94,23 @@ public final class NodeModelCache implements ModelFiles {
   @Override
   public Path acquire(SlotSpec spec) throws IOException {
     String digest = spec.modelDigest() == null ? "" : spec.modelDigest();
-    Path given = Path.of(spec.modelPath());
-    if (Files.isRegularFile(given) && (digest.isBlank() || digest.equals(Digests.sha256Cached(given)))) {
+    Path given = Path.of(spec.modelPath()).toAbsolutePath().normalize();
+    // A catalog version is read from this node's own catalog store (a control node that is also a GPU
+    // node) or its cache, never from a path that merely exists here: on one machine with several nodes
+    // that would be another node's store. A model_path pool names a path every node is meant to have.
+    boolean ownFile = spec.catalogRef() == null || (localCatalog != null && given.startsWith(localCatalog));
+    if (ownFile && Files.isRegularFile(given) && (digest.isBlank() || digest.equals(Digests.sha256Cached(given)))) {
       hold(digest);
       return given;
     }
     if (!BlobServer.validDigest(digest)) {
       throw new IOException("model file " + given + " is missing and the pool names no sha256 to fetch it by");
     }
+    boolean cold = !store.contains(digest);
     Path local = local(digest);
     hold(digest);
+    // A slot that waited on a pull started cold; a prefetch is what keeps it from doing so.
+    if (cold && !PREFETCH.equals(spec.slotId())) metrics.counter("dalang_model_cold_starts_total", "pool", spec.poolId()).increment();
     return local;
   }
 

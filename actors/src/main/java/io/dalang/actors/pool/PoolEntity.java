@@ -105,7 +105,7 @@ public final class PoolEntity
     /** The spec of one of this pool's slots, as the node that hosts it must run it. */
     public SlotSpec slotSpec(SlotPlacement p) {
       return new SlotSpec(p.slotId(), poolId, spec.modelId(), spec.modelPath(), spec.modelDigest(), spec.engine(),
-          p.nodeId(), p.deviceId(), spec.contextPerSequence(), spec.parallel(), spec.threads(), p.gpuLayers(), spec.task());
+          p.nodeId(), p.deviceId(), spec.contextPerSequence(), spec.parallel(), spec.threads(), p.gpuLayers(), spec.task(), spec.catalogRef());
     }
   }
 

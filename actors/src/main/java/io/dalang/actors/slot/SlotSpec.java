@@ -7,7 +7,9 @@ import io.dalang.protocols.generation.RunTask;
  * What one model slot runs: which model file (and its expected digest), on which engine, node and
  * device, with how much context and how many parallel sequences, and how many of the model's layers go
  * to the device when it is a GPU ({@code gpuLayers}; 0 on the CPU), and for which task its engine is
- * started ({@code generate}, {@code embed}, {@code rerank}: its pool's).
+ * started ({@code generate}, {@code embed}, {@code rerank}: its pool's), and the catalog version it
+ * serves ({@code catalogRef}, {@code name@v2}; null for a pool of the older {@code model_path} form, whose
+ * file is expected at {@code modelPath} on every node).
  */
 public record SlotSpec(
     String slotId,
@@ -22,7 +24,8 @@ public record SlotSpec(
     int parallel,
     int threads,
     int gpuLayers,
-    String task)
+    String task,
+    String catalogRef)
     implements CborSerializable {
 
   public SlotSpec {
@@ -30,8 +33,13 @@ public record SlotSpec(
   }
 
   public SlotSpec(String slotId, String poolId, String modelId, String modelPath, String modelDigest, String engine, String nodeId,
+      String deviceId, int contextPerSequence, int parallel, int threads, int gpuLayers, String task) {
+    this(slotId, poolId, modelId, modelPath, modelDigest, engine, nodeId, deviceId, contextPerSequence, parallel, threads, gpuLayers, task, null);
+  }
+
+  public SlotSpec(String slotId, String poolId, String modelId, String modelPath, String modelDigest, String engine, String nodeId,
       String deviceId, int contextPerSequence, int parallel, int threads, int gpuLayers) {
-    this(slotId, poolId, modelId, modelPath, modelDigest, engine, nodeId, deviceId, contextPerSequence, parallel, threads, gpuLayers, null);
+    this(slotId, poolId, modelId, modelPath, modelDigest, engine, nodeId, deviceId, contextPerSequence, parallel, threads, gpuLayers, null, null);
   }
 
   public SlotSpec(String slotId, String poolId, String modelId, String modelPath, String modelDigest, String engine, String nodeId,
@@ -41,6 +49,6 @@ public record SlotSpec(
 
   public SlotSpec withEngine(String newEngine) {
     return new SlotSpec(slotId, poolId, modelId, modelPath, modelDigest, newEngine, nodeId, deviceId,
-        contextPerSequence, parallel, threads, gpuLayers, task);
+        contextPerSequence, parallel, threads, gpuLayers, task, catalogRef);
   }
 }

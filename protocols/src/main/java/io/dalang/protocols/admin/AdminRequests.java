@@ -103,4 +103,11 @@ public final class AdminRequests {
    */
   public record AddModel(String name, String from, String sha256, String version, java.util.Map<String, String> labels, String parent,
       @JsonProperty("allow_private") Boolean allowPrivate) {}
+
+  /**
+   * {@code POST /admin/v1/models/{name}/prefetch}: pull a version (the latest when absent) into GPU nodes'
+   * caches before a replica needs it: onto {@code nodes}, or the nodes that run {@code pool}'s replicas,
+   * or every GPU node when neither is given.
+   */
+  public record PrefetchModel(String version, java.util.List<String> nodes, String pool) {}
 }

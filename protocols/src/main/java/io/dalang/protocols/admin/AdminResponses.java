@@ -79,7 +79,21 @@ public final class AdminResponses {
       String reason, Map<String, String> details, @JsonProperty("prev_hash") String prevHash, String hash) {}
 
   /** Every slot the placement actor knows of. */
-  public record Fleet(List<SlotView> slots) {}
+  /** Every slot placement knows of, and each GPU node's model cache (what it holds, what it pulls now). */
+  public record Fleet(List<SlotView> slots, @JsonProperty("model_caches") List<ModelCache> modelCaches) {}
+
+  /** One node's model cache; {@code max_bytes} 0 means no quota. */
+  public record ModelCache(@JsonProperty("node_id") String nodeId, @JsonProperty("used_bytes") long usedBytes,
+      @JsonProperty("max_bytes") long maxBytes, List<CachedBlob> blobs, List<BlobPull> pulls) {}
+
+  public record CachedBlob(String sha256, long size, @JsonProperty("last_used") String lastUsed) {}
+
+  public record BlobPull(String sha256, @JsonProperty("bytes_done") long bytesDone, @JsonProperty("bytes_total") long bytesTotal) {}
+
+  /** {@code POST /admin/v1/models/{name}/prefetch}: the version being warmed and each node's answer. */
+  public record ModelPrefetch(String name, String version, String sha256, List<PrefetchNode> nodes) {}
+
+  public record PrefetchNode(@JsonProperty("node_id") String nodeId, boolean accepted, String note) {}
 
   /** A page of the dead-letter queue: each job as {@code GET /v1/jobs/{id}} shows it. */
   public record DeadLetters(List<?> jobs, @JsonProperty("next_cursor") String nextCursor) {}

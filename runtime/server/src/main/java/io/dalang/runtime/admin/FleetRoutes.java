@@ -17,7 +17,10 @@ import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
 
-/** {@code GET /admin/v1/fleet}: every slot placement knows of, for platform-admin and operator. */
+/**
+ * {@code GET /admin/v1/fleet}: every slot placement knows of, and every GPU node's model cache with the
+ * pulls under way, for platform-admin and operator.
+ */
 final class FleetRoutes extends AllDirectives implements AdminRoute {
   private final ActorSystem<?> system;
   private final AdminDirectives admin;
@@ -38,7 +41,9 @@ final class FleetRoutes extends AllDirectives implements AdminRoute {
 
   private CompletionStage<HttpResponse> fleet(Principal p) {
     admin.allow(p, "fleet.read", "", "fleet", platformReader(p), "platform-admin or operator");
+    var caches = ModelCaches.all(system, timeout);
     return AskPattern.<PlacementActor.Command, PlacementActor.Fleet>ask(placement, PlacementActor.GetFleet::new, timeout, system.scheduler())
-        .thenApply(f -> json(StatusCodes.OK, new AdminResponses.Fleet(f.slots().stream().map(SlotViews::fleet).toList())));
+        .thenCombine(caches, (f, c) -> json(StatusCodes.OK, new AdminResponses.Fleet(f.slots().stream().map(SlotViews::fleet).toList(),
+            c.stream().map(ModelCaches::body).toList())));
   }
 }

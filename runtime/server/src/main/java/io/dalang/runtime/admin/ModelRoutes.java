@@ -41,6 +41,7 @@ import org.apache.pekko.http.javadsl.server.Route;
  *
  * <pre>
  * model.add, model.remove   platform-admin (audited; allow_private included)
+ * model.prefetch            platform-admin (audited)
  * model.read                platform-admin, operator
  * </pre>
  */
@@ -77,6 +78,8 @@ final class ModelRoutes extends AllDirectives implements AdminRoute {
             delete(() -> completeWithFuture(remove(p, name, null))))),
         path(PathMatchers.segment("models").slash(PathMatchers.segment()).slash("versions").slash(PathMatchers.segment()), (name, version) ->
             delete(() -> completeWithFuture(remove(p, name, version)))),
+        path(PathMatchers.segment("models").slash(PathMatchers.segment()).slash("prefetch"), name ->
+            post(() -> admin.body(b -> completeWithFuture(prefetch(p, name, b))))),
         path(PathMatchers.segment("model-imports").slash(PathMatchers.segment()), id -> get(() -> complete(importView(p, id)))));
   }
 
@@ -108,6 +111,44 @@ final class ModelRoutes extends AllDirectives implements AdminRoute {
           ? Map.of("import", first.id(), "from", first.source(), "allow_private", "true")
           : Map.of("import", first.id(), "from", first.source()));
       return json(StatusCodes.ACCEPTED, first);
+    });
+  }
+
+  private CompletionStage<HttpResponse> prefetch(Principal p, String name, byte[] body) {
+    var req = body.length == 0 ? new AdminRequests.PrefetchModel(null, null, null) : Json.parseStrict(body, AdminRequests.PrefetchModel.class);
+    admin.allow(p, "model.prefetch", "", name, platformAdmin(p), "platform-admin");
+    if (req.version() != null && !ModelRef.VERSION.matcher(req.version()).matches()) throw AdminValidation.invalid("version", "'version' is not a version name");
+    if (req.nodes() != null && req.pool() != null) throw AdminValidation.invalid("nodes", "give 'nodes' or 'pool', not both");
+    if (req.nodes() != null && req.nodes().size() > 10_000) throw AdminValidation.invalid("nodes", "at most 10000 nodes");
+    ModelRef ref = new ModelRef(name(name), req.version());
+    CompletionStage<java.util.Set<String>> targets = req.pool() != null
+        ? sharding.entityRefFor(PoolEntity.ENTITY_KEY, AdminValidation.id("pool", req.pool())).<PoolEntity.PoolView>ask(PoolEntity.GetPool::new, timeout)
+            .thenApply(v -> {
+              if (!v.exists()) throw new DalangException(ErrorCode.NOT_FOUND, "pool " + req.pool() + " does not exist");
+              return v.slots().stream().map(PoolEntity.SlotPlacement::nodeId).collect(java.util.stream.Collectors.toSet());
+            })
+        : CompletableFuture.completedFuture(req.nodes() == null ? null : java.util.Set.copyOf(req.nodes()));
+    return existing(name).thenCombine(targets, (m, nodes) -> {
+      var v = m.resolve(ref).orElseThrow(() -> new DalangException(ErrorCode.NOT_FOUND, "model " + name + " has no version " + ref.version()));
+      return java.util.Map.entry(v, nodes == null ? java.util.Set.<String>of() : nodes);
+    }).thenCompose(target -> {
+      var v = target.getKey();
+      var wanted = target.getValue();
+      boolean everyNode = req.nodes() == null && req.pool() == null;
+      return ModelCaches.prefetch(system, timeout, v.sha256(), imports.store().pathOf(v.sha256()).toString(),
+          name + "@" + v.version(), everyNode ? null : wanted).thenApply(answers -> {
+        var nodes = new ArrayList<AdminResponses.PrefetchNode>();
+        var seen = new java.util.HashSet<String>();
+        for (var a : answers) {
+          seen.add(a.nodeId());
+          nodes.add(new AdminResponses.PrefetchNode(a.nodeId(), a.accepted(), a.note()));
+        }
+        for (String n : wanted) if (!seen.contains(n)) nodes.add(new AdminResponses.PrefetchNode(n, false, "no GPU node with this id answered"));
+        nodes.sort(Comparator.comparing(AdminResponses.PrefetchNode::nodeId));
+        audit.record("", p.keyId(), "model.prefetch", name + "@" + v.version(), "ok", "",
+            Map.of("nodes", String.join(",", nodes.stream().filter(AdminResponses.PrefetchNode::accepted).map(AdminResponses.PrefetchNode::nodeId).toList())));
+        return json(StatusCodes.ACCEPTED, new AdminResponses.ModelPrefetch(name, v.version(), v.sha256(), nodes));
+      });
     });
   }
 

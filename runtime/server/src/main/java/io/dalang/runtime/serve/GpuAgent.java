@@ -1,6 +1,8 @@
 package io.dalang.runtime.serve;
 
+import io.dalang.actors.NodeRoles;
 import io.dalang.actors.executor.ExecutorEntity;
+import io.dalang.actors.model.ModelCacheAgent;
 import io.dalang.actors.model.NodeModelCache;
 import io.dalang.actors.node.NodeAgent;
 import io.dalang.actors.placement.SlotStatus;
@@ -55,8 +57,10 @@ final class GpuAgent {
     var cacheSettings = s.modelCache();
     var cacheStore = new BlobStore(settings.dataDir().resolve("model-cache"));
     var modelCache = new NodeModelCache(system, nodeId, cacheStore, new BlobDownloader(cacheStore, cacheSettings.ioTimeout(), cacheSettings.attempts()),
-        cacheSettings.maxBytes(), cacheSettings.locateTimeout(), metrics);
+        cacheSettings.maxBytes(), cacheSettings.locateTimeout(), metrics,
+        settings.hasRole(NodeRoles.CONTROL) ? settings.dataDir().resolve("models") : null);
     var engines = s.engines().withModels(modelCache);
+    system.systemActorOf(ModelCacheAgent.create(nodeId, modelCache, cacheSettings.maxBytes()), "model-cache", Props.empty());
     var agent = system.systemActorOf(NodeAgent.create(nodeId, devices, new RuntimeEngineFactory(s.engineBuilds(), chaos), engines, topic,
         metrics, readings), "node-agent", Props.empty());
     var shutdown = CoordinatedShutdown.get(system);
