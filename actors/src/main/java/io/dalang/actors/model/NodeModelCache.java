@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A node's model files: the blobs of catalog models in this node's own store
- * ({@code <data-dir>/models/sha256/<digest>}), pulled from the control node that holds them when a slot
+ * ({@code <data-dir>/model-cache/sha256/<digest>}), pulled from the control node that holds them when a slot
  * needs one the node lacks. No path is shared between nodes.
  *
  * <ul>

@@ -34,8 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
  * control node ({@code dalang serve}, control role only) holds the catalog, two GPU nodes ({@code dalang
  * node --join}) pull the blobs their slots need from it into their own model caches. The model files live
  * only in {@code origin/}, which no node is told about; they enter the catalog through {@code dalang model
- * add}. The GPU nodes run with {@code use-pool-path = off}: on one host they could read the control node's
- * store directly, and then nothing would be pulled. Steps, in one method because each builds on the last:
+ * add}. On one host the GPU nodes could read the control node's store, but a catalog slot only ever reads
+ * its node's own store or cache. Steps, in one method because each builds on the last:
  * a pool on {@code tiny@v1} pulls the blob onto both nodes and serves; a damaged cached blob is detected
  * when the slot's engine starts again, deleted and pulled again; a pool on {@code tiny@v2} makes the node
  * with a one-blob quota evict the unused v1.
@@ -70,10 +70,7 @@ class ModelDistributionIT {
       dalang.placement.settle = 2 s
       """;
 
-  // Only this node's cache: the control node's store is readable on this host, and would be used instead of a pull.
-  static final String GPU_CONF = CLUSTER_CONF + """
-      dalang.node.model-cache.use-pool-path = off
-      """;
+  static final String GPU_CONF = CLUSTER_CONF;
 
   @BeforeAll
   void startCluster() throws Exception {
