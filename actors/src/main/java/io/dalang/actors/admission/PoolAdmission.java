@@ -259,7 +259,9 @@ public final class PoolAdmission {
       return Behaviors.same();
     }
     if (isWaiting(m.runId())) return Behaviors.same();
-    if (fleet.all().stream().noneMatch(s -> s.modelId().equals(m.spec().modelId()))
+    // A new admission has heard only the statuses published since it started (each slot publishes every
+    // status interval): without a Ready slot of the model yet, wait one status round before judging.
+    if (fleet.all().stream().noneMatch(s -> s.modelId().equals(m.spec().modelId()) && s.ready())
         && time.nanoTime() - startedNanos < placementSettings.statusTtl().toNanos()) {
       if (early.stream().noneMatch(e -> e.runId().equals(m.runId()))) early.add(m);
       return Behaviors.same();

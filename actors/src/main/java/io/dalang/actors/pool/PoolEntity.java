@@ -66,6 +66,18 @@ public final class PoolEntity
 
   public record GetPool(ActorRef<PoolView> replyTo) implements Command {}
 
+  /** Starts moving the pool to {@code rollout.next()}; refused while another rollout is under way. */
+  public record StartRollout(Rollout rollout, ActorRef<StatusReply<PoolView>> replyTo) implements Command {}
+
+  /**
+   * Moves the rollout from phase {@code from} to {@code to} (refused as a conflict when it is no longer in
+   * {@code from}: two controllers, or an operator and the controller, cannot both move it).
+   */
+  public record StepRollout(String from, String to, String note, ActorRef<StatusReply<PoolView>> replyTo) implements Command {}
+
+  /** Ends a {@code rolling} rollout whose old replicas are all gone: the pool's spec becomes the new version. */
+  public record PromoteRollout(String note, ActorRef<StatusReply<PoolView>> replyTo) implements Command {}
+
   public sealed interface Event extends CborSerializable {}
 
   public record PoolCreated(String poolId, PoolSpec spec, Instant createdAt) implements Event {}
@@ -78,14 +90,28 @@ public final class PoolEntity
 
   public record SlotRemoved(String slotId, String reason) implements Event {}
 
-  /** Where one replica of the pool runs. */
+  public record RolloutStarted(Rollout rollout) implements Event {}
+
+  public record RolloutStepped(String phase, String resumeTo, String note, Instant at) implements Event {}
+
+  public record RolloutPromoted(String note, Instant at) implements Event {}
+
   /**
-   * Where one replica went: node, device, and how many of the model's layers placement put on that
-   * device ({@code gpuLayers}; 0 on a CPU device, and for placements recorded before offload existed).
+   * Where one replica went: node, device, how many of the model's layers placement put on that device
+   * ({@code gpuLayers}; 0 on a CPU device, and for placements recorded before offload existed), and
+   * whether it runs the version a rollout moves to ({@code next}) rather than the pool's spec.
    */
-  public record SlotPlacement(String slotId, String nodeId, String deviceId, int gpuLayers) implements CborSerializable {
+  public record SlotPlacement(String slotId, String nodeId, String deviceId, int gpuLayers, boolean next) implements CborSerializable {
+    public SlotPlacement(String slotId, String nodeId, String deviceId, int gpuLayers) {
+      this(slotId, nodeId, deviceId, gpuLayers, false);
+    }
+
     public SlotPlacement(String slotId, String nodeId, String deviceId) {
       this(slotId, nodeId, deviceId, 0);
+    }
+
+    SlotPlacement asCurrent() {
+      return next ? new SlotPlacement(slotId, nodeId, deviceId, gpuLayers, false) : this;
     }
   }
 
@@ -97,23 +123,46 @@ public final class PoolEntity
    * @param slotsAdded replicas ever added, removed ones included: new slot ids continue from here, so a
    *     lost slot's id is never reused (0 in snapshots taken before it was kept)
    */
-  public record Active(String poolId, PoolSpec spec, List<SlotPlacement> slots, Instant createdAt, int slotsAdded) implements State {
-    PoolView view() {
-      return new PoolView(true, poolId, spec, slots, slotsAdded);
+  public record Active(String poolId, PoolSpec spec, List<SlotPlacement> slots, Instant createdAt, int slotsAdded, Rollout rollout)
+      implements State {
+    public Active(String poolId, PoolSpec spec, List<SlotPlacement> slots, Instant createdAt, int slotsAdded) {
+      this(poolId, spec, slots, createdAt, slotsAdded, null);
     }
 
-    /** The spec of one of this pool's slots, as the node that hosts it must run it. */
+    PoolView view() {
+      return new PoolView(true, poolId, spec, slots, slotsAdded, rollout);
+    }
+
+    /** The spec of one of this pool's slots, as the node that hosts it must run it: a rollout's new replicas run its version. */
     public SlotSpec slotSpec(SlotPlacement p) {
-      return new SlotSpec(p.slotId(), poolId, spec.modelId(), spec.modelPath(), spec.modelDigest(), spec.engine(),
-          p.nodeId(), p.deviceId(), spec.contextPerSequence(), spec.parallel(), spec.threads(), p.gpuLayers(), spec.task(), spec.catalogRef());
+      PoolSpec s = p.next() && rollout != null ? rollout.next() : spec;
+      return new SlotSpec(p.slotId(), poolId, s.modelId(), s.modelPath(), s.modelDigest(), s.engine(),
+          p.nodeId(), p.deviceId(), s.contextPerSequence(), s.parallel(), s.threads(), p.gpuLayers(), s.task(), s.catalogRef());
+    }
+
+    Active with(PoolSpec newSpec, List<SlotPlacement> newSlots, int newSlotsAdded, Rollout newRollout) {
+      return new Active(poolId, newSpec, newSlots, createdAt, newSlotsAdded, newRollout);
+    }
+
+    boolean rollingOut() {
+      return rollout != null && rollout.active();
     }
   }
 
-  public record PoolView(boolean exists, String poolId, PoolSpec spec, List<SlotPlacement> slots, int slotsAdded)
+  /** @param rollout the pool's rollout under way, or its last one (done or rolled back); null if it never had one */
+  public record PoolView(boolean exists, String poolId, PoolSpec spec, List<SlotPlacement> slots, int slotsAdded, Rollout rollout)
       implements CborSerializable {
+    public PoolView(boolean exists, String poolId, PoolSpec spec, List<SlotPlacement> slots, int slotsAdded) {
+      this(exists, poolId, spec, slots, slotsAdded, null);
+    }
+
     public List<SlotSpec> slotSpecs() {
-      var a = new Active(poolId, spec, slots, null, slotsAdded);
+      var a = new Active(poolId, spec, slots, null, slotsAdded, rollout);
       return slots.stream().map(a::slotSpec).toList();
+    }
+
+    public boolean rollingOut() {
+      return rollout != null && rollout.active();
     }
 
     /** The id of this pool's {@code n}-th next replica ({@code n} = 0: the next one): {@code <pool>-<index>}, never used before. */
@@ -164,11 +213,17 @@ public final class PoolEntity
         .onCommand(SetReplicas.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.notFound("pool " + poolId + " does not exist"))))
         .onCommand(AddSlot.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.notFound("pool " + poolId + " does not exist"))))
         .onCommand(RemoveSlot.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.notFound("pool " + poolId + " does not exist"))))
+        .onCommand(StartRollout.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.notFound("pool " + poolId + " does not exist"))))
+        .onCommand(StepRollout.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.notFound("pool " + poolId + " does not exist"))))
+        .onCommand(PromoteRollout.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.notFound("pool " + poolId + " does not exist"))))
         .onCommand(GetPool.class, (s, c) -> Effect().reply(c.replyTo(), new PoolView(false, poolId, null, List.of(), 0)));
     b.forStateType(Active.class)
         .onCommand(CreatePool.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.conflict("pool " + poolId + " already exists"))))
         .onCommand(SetEngine.class, (s, c) -> s.spec().engine().equals(c.engine())
             ? Effect().reply(c.replyTo(), StatusReply.success(s.view()))
+            : s.rollingOut()
+            ? Effect().reply(c.replyTo(), StatusReply.error(Refusal.conflict("pool " + poolId + " is rolling out to "
+                + s.rollout().target() + "; change its engine when the rollout has ended")))
             : Effect().persist(new EngineSet(c.engine())).thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view())))
         .onCommand(SetReplicas.class, (s, c) -> {
           String problem = validate(s.spec().withReplicas(c.replicas()));
@@ -182,8 +237,65 @@ public final class PoolEntity
         .onCommand(RemoveSlot.class, (s, c) -> s.slots().stream().noneMatch(p -> p.slotId().equals(c.slotId()))
             ? Effect().reply(c.replyTo(), StatusReply.success(s.view()))
             : Effect().persist(new SlotRemoved(c.slotId(), c.reason())).thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view())))
+        .onCommand(StartRollout.class, this::onStartRollout)
+        .onCommand(StepRollout.class, this::onStepRollout)
+        .onCommand(PromoteRollout.class, this::onPromote)
         .onCommand(GetPool.class, (s, c) -> Effect().reply(c.replyTo(), s.view()));
     return b.build();
+  }
+
+  private org.apache.pekko.persistence.typed.javadsl.ReplyEffect<Event, State> onStartRollout(Active s, StartRollout c) {
+    Rollout r = c.rollout();
+    if (s.rollingOut()) {
+      return Effect().reply(c.replyTo(), StatusReply.error(Refusal.conflict("pool " + poolId + " is already rolling out to "
+          + s.rollout().target() + " (" + s.rollout().phase() + "); pause, abort or wait for it first")));
+    }
+    String problem = r == null || r.next() == null ? "a rollout needs the version to move to" : validate(r.next());
+    if (problem == null && r.next().modelDigest() != null && r.next().modelDigest().equals(s.spec().modelDigest())) {
+      problem = "pool " + poolId + " already serves " + r.target() + " (the same blob)";
+    }
+    if (problem == null && !r.phase().equals(Rollout.CANARY)) problem = "a rollout starts in phase canary";
+    if (problem != null) return Effect().reply(c.replyTo(), StatusReply.error(Refusal.invalid(problem)));
+    return Effect().persist(new RolloutStarted(r)).thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view()));
+  }
+
+  /** The steps a rollout may take; anything else is refused. */
+  static boolean allowed(String from, String to) {
+    return switch (to) {
+      case Rollout.ROLLING -> from.equals(Rollout.CANARY);
+      case Rollout.PAUSED -> from.equals(Rollout.CANARY) || from.equals(Rollout.ROLLING);
+      case Rollout.ROLLING_BACK -> from.equals(Rollout.CANARY) || from.equals(Rollout.ROLLING) || from.equals(Rollout.PAUSED);
+      case Rollout.ROLLED_BACK -> from.equals(Rollout.ROLLING_BACK);
+      default -> false;
+    };
+  }
+
+  private org.apache.pekko.persistence.typed.javadsl.ReplyEffect<Event, State> onStepRollout(Active s, StepRollout c) {
+    if (!s.rollingOut()) {
+      return Effect().reply(c.replyTo(), StatusReply.error(Refusal.conflict("pool " + poolId + " has no rollout under way")));
+    }
+    Rollout r = s.rollout();
+    boolean resume = r.phase().equals(Rollout.PAUSED) && c.from().equals(Rollout.PAUSED) && c.to().equals(r.resumeTo());
+    if (!r.phase().equals(c.from()) || (!resume && !allowed(c.from(), c.to()))) {
+      return Effect().reply(c.replyTo(), StatusReply.error(Refusal.conflict("the rollout of pool " + poolId + " is " + r.phase()
+          + "; it cannot go from " + c.from() + " to " + c.to())));
+    }
+    if (c.to().equals(Rollout.ROLLED_BACK) && s.slots().stream().anyMatch(SlotPlacement::next)) {
+      return Effect().reply(c.replyTo(), StatusReply.error(Refusal.conflict("pool " + poolId + " still has replicas of " + r.target())));
+    }
+    String resumeTo = c.to().equals(Rollout.PAUSED) ? r.phase() : null;
+    return Effect().persist(new RolloutStepped(c.to(), resumeTo, c.note(), Instant.now()))
+        .thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view()));
+  }
+
+  private org.apache.pekko.persistence.typed.javadsl.ReplyEffect<Event, State> onPromote(Active s, PromoteRollout c) {
+    if (!s.rollingOut() || !s.rollout().phase().equals(Rollout.ROLLING)) {
+      return Effect().reply(c.replyTo(), StatusReply.error(Refusal.conflict("pool " + poolId + " has no rollout in phase rolling")));
+    }
+    if (s.slots().stream().anyMatch(p -> !p.next())) {
+      return Effect().reply(c.replyTo(), StatusReply.error(Refusal.conflict("pool " + poolId + " still has replicas of the old version")));
+    }
+    return Effect().persist(new RolloutPromoted(c.note(), Instant.now())).thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view()));
   }
 
   @Override
@@ -191,15 +303,21 @@ public final class PoolEntity
     var b = newEventHandlerBuilder();
     b.forStateType(Empty.class).onEvent(PoolCreated.class, (s, e) -> new Active(e.poolId(), e.spec(), List.of(), e.createdAt(), 0));
     b.forStateType(Active.class)
-        .onEvent(EngineSet.class, (s, e) -> new Active(s.poolId(), s.spec().withEngine(e.engine()), s.slots(), s.createdAt(), s.slotsAdded()))
-        .onEvent(ReplicasSet.class, (s, e) -> new Active(s.poolId(), s.spec().withReplicas(e.replicas()), s.slots(), s.createdAt(), s.slotsAdded()))
+        .onEvent(EngineSet.class, (s, e) -> s.with(s.spec().withEngine(e.engine()), s.slots(), s.slotsAdded(), s.rollout()))
+        .onEvent(ReplicasSet.class, (s, e) -> s.with(s.spec().withReplicas(e.replicas()), s.slots(), s.slotsAdded(), s.rollout()))
         .onEvent(SlotAdded.class, (s, e) -> {
           var slots = new ArrayList<>(s.slots());
           slots.add(e.placement());
-          return new Active(s.poolId(), s.spec(), List.copyOf(slots), s.createdAt(), Math.max(s.slotsAdded(), s.slots().size()) + 1);
+          return s.with(s.spec(), List.copyOf(slots), Math.max(s.slotsAdded(), s.slots().size()) + 1, s.rollout());
         })
-        .onEvent(SlotRemoved.class, (s, e) -> new Active(s.poolId(), s.spec(),
-            s.slots().stream().filter(p -> !p.slotId().equals(e.slotId())).toList(), s.createdAt(), s.slotsAdded()));
+        .onEvent(SlotRemoved.class, (s, e) -> s.with(s.spec(),
+            s.slots().stream().filter(p -> !p.slotId().equals(e.slotId())).toList(), s.slotsAdded(), s.rollout()))
+        .onEvent(RolloutStarted.class, (s, e) -> s.with(s.spec(), s.slots(), s.slotsAdded(), e.rollout()))
+        .onEvent(RolloutStepped.class, (s, e) -> s.with(s.spec(), s.slots(), s.slotsAdded(),
+            s.rollout().step(e.phase(), e.resumeTo(), e.at(), e.note())))
+        // The new version becomes the pool's: its replica count stays the pool's, every replica is now current.
+        .onEvent(RolloutPromoted.class, (s, e) -> s.with(s.rollout().next().withReplicas(s.spec().replicas()),
+            s.slots().stream().map(SlotPlacement::asCurrent).toList(), s.slotsAdded(), s.rollout().step(Rollout.DONE, null, e.at(), e.note())));
     return b.build();
   }
 

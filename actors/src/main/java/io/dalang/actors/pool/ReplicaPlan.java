@@ -51,9 +51,15 @@ public final class ReplicaPlan {
 
   /**
    * A new replica {@code slotId} of {@code poolId} on {@code nodeId}'s {@code deviceId}, taking
-   * {@code memoryMib} there, with {@code gpuLayers} of the model's layers on the device (0 on a CPU).
+   * {@code memoryMib} there, with {@code gpuLayers} of the model's layers on the device (0 on a CPU), of
+   * the version a rollout moves to when {@code next}.
    */
-  public record Place(String poolId, String slotId, String nodeId, String deviceId, long memoryMib, int gpuLayers) implements Action {
+  public record Place(String poolId, String slotId, String nodeId, String deviceId, long memoryMib, int gpuLayers, boolean next)
+      implements Action {
+    public Place(String poolId, String slotId, String nodeId, String deviceId, long memoryMib, int gpuLayers) {
+      this(poolId, slotId, nodeId, deviceId, memoryMib, gpuLayers, false);
+    }
+
     public Place(String poolId, String slotId, String nodeId, String deviceId, long memoryMib) {
       this(poolId, slotId, nodeId, deviceId, memoryMib, 0);
     }
@@ -83,6 +89,15 @@ public final class ReplicaPlan {
    */
   public static List<Action> plan(List<PoolEntity.PoolView> pools, Map<String, Node> nodes, Map<String, Long> memoryMibByPool,
       Map<String, OffloadProfile> offloadByPool) {
+    return plan(pools, nodes, memoryMibByPool, offloadByPool, Set.of());
+  }
+
+  /**
+   * @param ready the replicas of pools in a rollout whose slots are Ready: only a Ready new replica takes
+   *     an old one's place
+   */
+  public static List<Action> plan(List<PoolEntity.PoolView> pools, Map<String, Node> nodes, Map<String, Long> memoryMibByPool,
+      Map<String, OffloadProfile> offloadByPool, Set<String> ready) {
     var reserved = reservations(nodes, memoryMibByPool, offloadByPool);
     var actions = new ArrayList<Action>();
     for (PoolEntity.PoolView pool : pools.stream().filter(PoolEntity.PoolView::exists)
@@ -105,33 +120,121 @@ public final class ReplicaPlan {
         SlotSpec spec = specs.get(i);
         if (n != null && !n.executor().slots().contains(spec)) actions.add(new Assign(pool.poolId(), spec));
       }
+      if (pool.rollingOut()) {
+        actions.addAll(rollout(pool, kept, perNode, nodes, memoryMibByPool, offloadByPool, reserved, ready));
+        continue;
+      }
       int missing = pool.spec().replicas() - present;
       if (missing < 0) {
         actions.addAll(retire(pool.poolId(), kept, perNode, -missing));
         continue;
       }
       if (missing == 0) continue;
-      Long mib = memoryMibByPool.get(pool.poolId());
+      new Placer(pool, nodes, memoryMibByPool, offloadByPool, perNode, reserved).place(missing, false, actions);
+    }
+    return actions;
+  }
+
+  /** The key of a rollout's new version in the memory maps: {@code <pool>#next}. */
+  public static String nextKey(String poolId) {
+    return poolId + "#next";
+  }
+
+  /**
+   * A pool in a rollout ({@link Rollout}): new replicas ({@code next}) added and old ones retired as its
+   * phase says, counting only Ready new replicas on live nodes as able to take an old one's place.
+   */
+  private static List<Action> rollout(PoolEntity.PoolView pool, List<PoolEntity.SlotPlacement> kept, Map<String, Integer> perNode,
+      Map<String, Node> nodes, Map<String, Long> memoryMibByPool, Map<String, OffloadProfile> offloadByPool, Map<String, Long> reserved,
+      Set<String> ready) {
+    Rollout r = pool.rollout();
+    int replicas = pool.spec().replicas();
+    var old = kept.stream().filter(p -> !p.next()).toList();
+    var neu = kept.stream().filter(PoolEntity.SlotPlacement::next).toList();
+    int loadedNew = (int) neu.stream().filter(p -> ready.contains(p.slotId()) && live(p, nodes)).count();
+    var actions = new ArrayList<Action>();
+    var placer = new Placer(pool, nodes, memoryMibByPool, offloadByPool, perNode, reserved);
+    switch (r.phase()) {
+      case Rollout.CANARY -> {
+        placer.place(replicas - old.size(), false, actions);
+        placer.place(Math.min(r.canaryReplicas(replicas), Math.max(replicas, 1)) - neu.size(), true, actions);
+      }
+      case Rollout.ROLLING -> {
+        int room = replicas + r.surge(replicas) - old.size() - neu.size();
+        placer.place(Math.min(replicas - neu.size(), room), true, actions);
+        // An old replica goes only when enough loaded ones stay: never fewer than replicas - maxUnavailable.
+        int retirable = Math.min(old.size(), old.size() + loadedNew - (replicas - r.maxUnavailable()));
+        if (retirable > 0) actions.addAll(retire(pool.poolId(), old, perNodeOf(old), retirable));
+      }
+      case Rollout.ROLLING_BACK -> {
+        placer.place(replicas - old.size(), false, actions);
+        for (var p : neu) actions.add(new Retire(pool.poolId(), p));
+      }
+      default -> { } // paused: nothing added or retired; lost replicas were handled above
+    }
+    return actions;
+  }
+
+  private static boolean live(PoolEntity.SlotPlacement p, Map<String, Node> nodes) {
+    Node n = nodes.get(p.nodeId());
+    return n != null && n.state() == NodeState.LIVE;
+  }
+
+  private static Map<String, Integer> perNodeOf(List<PoolEntity.SlotPlacement> placements) {
+    var out = new HashMap<String, Integer>();
+    for (var p : placements) out.merge(p.nodeId(), 1, Integer::sum);
+    return out;
+  }
+
+  /** Places new replicas of one pool during a pass, spreading them over nodes and counting what each takes. */
+  private static final class Placer {
+    private final PoolEntity.PoolView pool;
+    private final Map<String, Node> nodes;
+    private final Map<String, Long> memoryMibByPool;
+    private final Map<String, OffloadProfile> offloadByPool;
+    private final Map<String, Integer> perNode;
+    private final Map<String, Long> reserved;
+    private int added;
+    private boolean gaveUp;
+
+    Placer(PoolEntity.PoolView pool, Map<String, Node> nodes, Map<String, Long> memoryMibByPool, Map<String, OffloadProfile> offloadByPool,
+        Map<String, Integer> perNode, Map<String, Long> reserved) {
+      this.pool = pool;
+      this.nodes = nodes;
+      this.memoryMibByPool = memoryMibByPool;
+      this.offloadByPool = offloadByPool;
+      this.perNode = perNode;
+      this.reserved = reserved;
+    }
+
+    /** Adds up to {@code missing} replicas of the pool's spec (or of its rollout's version when {@code next}). */
+    void place(int missing, boolean next, List<Action> actions) {
+      if (missing <= 0 || gaveUp) return;
+      String key = next ? nextKey(pool.poolId()) : pool.poolId();
+      PoolSpec spec = next ? pool.rollout().next() : pool.spec();
+      Long mib = memoryMibByPool.get(key);
       if (mib == null) {
-        actions.add(new Unplaceable(pool.poolId(), missing, "the memory estimate of model " + pool.spec().modelPath() + " is unknown"));
-        continue;
+        actions.add(new Unplaceable(pool.poolId(), missing, "the memory estimate of model " + spec.modelPath() + " is unknown"));
+        gaveUp = true;
+        return;
       }
       for (int k = 0; k < missing; k++) {
-        String slotId = pool.nextSlotId(k);
-        var r = new SlotFeasibility.Requirements(mib, "", true, Set.of(), offloadByPool.get(pool.poolId()),
-            pool.spec().partialOffloadAllowed(), deviceKinds(pool.spec().engine()));
+        String slotId = pool.nextSlotId(added);
+        var r = new SlotFeasibility.Requirements(mib, "", true, Set.of(), offloadByPool.get(key), spec.partialOffloadAllowed(),
+            deviceKinds(spec.engine()));
         var verdict = chooseSpreading(r, nodes, perNode, reserved);
         if (verdict == null) {
           actions.add(new Unplaceable(pool.poolId(), missing - k, explain(slotId, pool.poolId(), r, nodes, reserved)));
-          break;
+          gaveUp = true;
+          return;
         }
         var choice = verdict.candidate();
-        actions.add(new Place(pool.poolId(), slotId, choice.nodeId(), choice.device().id(), verdict.memoryMib(), verdict.gpuLayers()));
+        actions.add(new Place(pool.poolId(), slotId, choice.nodeId(), choice.device().id(), verdict.memoryMib(), verdict.gpuLayers(), next));
+        added++;
         perNode.merge(choice.nodeId(), 1, Integer::sum);
         reserved.merge(SlotFeasibility.deviceKey(choice), verdict.memoryMib(), Long::sum);
       }
     }
-    return actions;
   }
 
   /** The device kinds an engine can drive: the in-process engine is CPU-only; llama-server drives every backend. */

@@ -84,9 +84,12 @@ public final class ReplicaReconciler {
 
   private enum Tick implements Command { INSTANCE }
 
-  /** What one pass read: every pool, every executor, and each pool's memory per replica where known. */
+  /**
+   * What one pass read: every pool, every executor, each pool's memory per replica where known, and which
+   * of the replicas of pools in a rollout are Ready (their slot entities say so).
+   */
   private record Snapshot(List<PoolEntity.PoolView> pools, List<ExecutorEntity.ExecutorView> executors, Map<String, Long> memoryMib,
-      Map<String, io.dalang.gguf.OffloadProfile> offload) {}
+      Map<String, io.dalang.gguf.OffloadProfile> offload, Set<String> ready) {}
 
   /** A pool's memory per replica on the CPU, and per layer for a GPU. */
   private record Footprint(long mib, io.dalang.gguf.OffloadProfile offload) {}
@@ -223,8 +226,22 @@ public final class ReplicaReconciler {
         sharding.entityRefFor(ExecutorEntity.ENTITY_KEY, id).<ExecutorEntity.ExecutorView>ask(ExecutorEntity.GetExecutor::new,
             settings.askTimeout())));
     // Reading model headers touches the disk: not on the actor's thread.
-    return pools.thenCombine(executors, (p, e) -> new Snapshot(p, e, Map.of(), Map.of()))
-        .thenApplyAsync(s -> footprints(s.pools(), s.executors()), blocking);
+    var ready = pools.thenCompose(this::readyInRollouts);
+    return pools.thenCombine(executors, (p, e) -> new Snapshot(p, e, Map.of(), Map.of(), Set.of()))
+        .thenApplyAsync(s -> footprints(s.pools(), s.executors()), blocking)
+        .thenCombine(ready, (s, r) -> new Snapshot(s.pools(), s.executors(), s.memoryMib(), s.offload(), r));
+  }
+
+  /** The Ready replicas of pools in a rollout: a new one Ready lets an old one go. */
+  private CompletionStage<Set<String>> readyInRollouts(List<PoolEntity.PoolView> pools) {
+    var slots = pools.stream().filter(p -> p.exists() && p.rollingOut()).flatMap(p -> p.slots().stream()).map(PoolEntity.SlotPlacement::slotId).toList();
+    return all(slots, id -> sharding.entityRefFor(ModelSlotEntity.ENTITY_KEY, id)
+        .<ModelSlotEntity.SlotView>ask(ModelSlotEntity.GetSlot::new, settings.askTimeout()))
+        .thenApply(views -> {
+          var ready = new HashSet<String>();
+          for (var v : views) if ("Ready".equals(v.state())) ready.add(v.slotId());
+          return Set.copyOf(ready);
+        });
   }
 
   private static <T> CompletionStage<List<T>> all(List<String> ids, Function<String, CompletionStage<T>> ask) {
@@ -241,25 +258,30 @@ public final class ReplicaReconciler {
     var offload = new HashMap<String, io.dalang.gguf.OffloadProfile>();
     for (PoolEntity.PoolView v : pools) {
       if (!v.exists()) continue;
-      var s = v.spec();
-      String key = s.modelPath() + "|" + s.modelDigest() + "|" + s.contextPerSequence() + "|" + s.parallel();
-      Footprint f = estimates.get(key);
-      if (f == null) {
-        try {
-          var gguf = GgufReader.read(Path.of(s.modelPath()));
-          long overhead = ReplicaPlan.ENGINE_OVERHEAD_MIB << 20;
-          f = new Footprint(MemoryEstimator.estimate(gguf, s.contextPerSequence(), s.parallel(), overhead).totalMib(),
-              io.dalang.gguf.OffloadProfile.of(gguf, s.contextPerSequence(), s.parallel(), overhead));
-          estimates.put(key, f);
-        } catch (java.io.IOException | RuntimeException e) {
-          log.warn("pool {}: cannot estimate the memory of model {}: {}", v.poolId(), s.modelPath(), e.getMessage());
-          continue;
-        }
-      }
-      mib.put(v.poolId(), f.mib());
-      offload.put(v.poolId(), f.offload());
+      footprint(v.poolId(), v.spec(), v.poolId(), mib, offload);
+      if (v.rollingOut()) footprint(v.poolId(), v.rollout().next(), ReplicaPlan.nextKey(v.poolId()), mib, offload);
     }
-    return new Snapshot(pools, executors, mib, offload);
+    return new Snapshot(pools, executors, mib, offload, Set.of());
+  }
+
+  /** The memory of one replica of {@code s}, under {@code key}; left out when the model cannot be read. */
+  private void footprint(String poolId, PoolSpec s, String key, Map<String, Long> mib, Map<String, io.dalang.gguf.OffloadProfile> offload) {
+    String cacheKey = s.modelPath() + "|" + s.modelDigest() + "|" + s.contextPerSequence() + "|" + s.parallel();
+    Footprint f = estimates.get(cacheKey);
+    if (f == null) {
+      try {
+        var gguf = GgufReader.read(Path.of(s.modelPath()));
+        long overhead = ReplicaPlan.ENGINE_OVERHEAD_MIB << 20;
+        f = new Footprint(MemoryEstimator.estimate(gguf, s.contextPerSequence(), s.parallel(), overhead).totalMib(),
+            io.dalang.gguf.OffloadProfile.of(gguf, s.contextPerSequence(), s.parallel(), overhead));
+        estimates.put(cacheKey, f);
+      } catch (java.io.IOException | RuntimeException e) {
+        log.warn("pool {}: cannot estimate the memory of model {}: {}", poolId, s.modelPath(), e.getMessage());
+        return;
+      }
+    }
+    mib.put(key, f.mib());
+    offload.put(key, f.offload());
   }
 
   private Behavior<Command> onGathered(Gathered m) {
@@ -268,7 +290,7 @@ public final class ReplicaReconciler {
       return done();
     }
     var nodes = nodeStates(m.snapshot().executors());
-    var actions = ReplicaPlan.plan(m.snapshot().pools(), nodes, m.snapshot().memoryMib(), m.snapshot().offload());
+    var actions = ReplicaPlan.plan(m.snapshot().pools(), nodes, m.snapshot().memoryMib(), m.snapshot().offload(), m.snapshot().ready());
     if (!settled(m.snapshot().executors())) {
       // Placing waits; losing and repairing do not.
       actions = actions.stream().filter(a -> a instanceof ReplicaPlan.Lose || a instanceof ReplicaPlan.Assign || a instanceof ReplicaPlan.Retire).toList();
@@ -367,8 +389,8 @@ public final class ReplicaReconciler {
    * the next one, which still sees the surplus.
    */
   private CompletionStage<Done> retire(ReplicaPlan.Retire r) {
-    log.info("slot {} of pool {} on node {}: retiring it (the pool was scaled down); its runs finish first", r.placement().slotId(),
-        r.poolId(), r.placement().nodeId());
+    log.info("slot {} of pool {} on node {}: retiring it (the pool was scaled down or is rolling out); its runs finish first",
+        r.placement().slotId(), r.poolId(), r.placement().nodeId());
     var t = settings.askTimeout();
     return sharding.entityRefFor(ModelSlotEntity.ENTITY_KEY, r.placement().slotId())
         .<ModelSlotEntity.SlotView>askWithStatus(ModelSlotEntity.Drain::new, t)
@@ -383,13 +405,14 @@ public final class ReplicaReconciler {
   /** Into the pool, provisioned, assigned to the node's executor; the node's agent starts it on its next sync. */
   private CompletionStage<Done> place(ReplicaPlan.Place p) {
     var t = settings.askTimeout();
-    var placement = new PoolEntity.SlotPlacement(p.slotId(), p.nodeId(), p.deviceId(), p.gpuLayers());
+    var placement = new PoolEntity.SlotPlacement(p.slotId(), p.nodeId(), p.deviceId(), p.gpuLayers(), p.next());
     return sharding.entityRefFor(PoolEntity.ENTITY_KEY, p.poolId())
         .<PoolEntity.PoolView>askWithStatus(r -> new PoolEntity.AddSlot(placement, r), t)
         .thenCompose(view -> assign(view.slotSpecs().stream().filter(s -> s.slotId().equals(p.slotId())).findFirst().orElseThrow()))
         .thenApply(v -> {
-          log.info("placed slot {} of pool {} on node {} device {} (about {} MiB{})", p.slotId(), p.poolId(), p.nodeId(),
-              p.deviceId(), p.memoryMib(), p.gpuLayers() > 0 ? ", " + p.gpuLayers() + " layers on the device" : "");
+          log.info("placed slot {} of pool {} on node {} device {} (about {} MiB{}{})", p.slotId(), p.poolId(), p.nodeId(),
+              p.deviceId(), p.memoryMib(), p.gpuLayers() > 0 ? ", " + p.gpuLayers() + " layers on the device" : "",
+              p.next() ? ", the rollout's new version" : "");
           return Done.getInstance();
         });
   }

@@ -120,7 +120,8 @@ public final class ModelSlotEntity
   public record Lost(SlotSpec spec, String reason, Instant at) implements State {}
 
   /** What callers see of a slot; {@code state} is the lifecycle state's name. */
-  public record SlotView(String slotId, String state, SlotSpec spec, EngineRecord engine, int slotsFree, String detail)
+  /** @param attempt the engine start under way while {@code Loading} (1 the first, more after restarts); 0 in other states */
+  public record SlotView(String slotId, String state, SlotSpec spec, EngineRecord engine, int slotsFree, String detail, int attempt)
       implements CborSerializable {}
 
   @Override
@@ -133,7 +134,7 @@ public final class ModelSlotEntity
     EngineRecord engine = s instanceof Ready r ? r.engine() : s instanceof Draining d ? d.engine() : null;
     String detail = s instanceof Failed f ? f.reason() : s instanceof Lost l ? l.reason() : null;
     int free = s instanceof Ready ? slotsFree : 0;
-    return new SlotView(slotId, s.name(), spec, engine, free, detail);
+    return new SlotView(slotId, s.name(), spec, engine, free, detail, s instanceof Loading l ? l.attempt() : 0);
   }
 
   static SlotSpec specOf(State s) {

@@ -40,6 +40,34 @@ public final class TelemetryActor {
 
   public record RunLookup(RunRecord run) implements CborSerializable {}
 
+  /** How each model blob (by sha256) of {@code pool} did in the runs received since {@code sinceEpochMs}. */
+  public record GetVersionStats(String pool, long sinceEpochMs, ActorRef<VersionStats> replyTo) implements Command {}
+
+  public record VersionStats(Map<String, Stats> byDigest) implements CborSerializable {
+    public Stats of(String digest) {
+      return byDigest.getOrDefault(digest, Stats.NONE);
+    }
+  }
+
+  /**
+   * @param runs every run that ended (warm-ups never reach telemetry)
+   * @param failed runs that ended with an error the engine or Dalang caused (a cancelled or client-side
+   *     error is not the version's fault: {@code cancelled}, {@code invalid_request}, {@code
+   *     context_length_exceeded}, {@code unsupported_parameter} are left out)
+   * @param valid valid runs, the only ones whose latency and speed count
+   */
+  public record Stats(int runs, int failed, int valid, double ttftP95Ms, double tokensPerSecondP50) implements CborSerializable {
+    public static final Stats NONE = new Stats(0, 0, 0, 0, 0);
+
+    public double errorRate() {
+      return runs == 0 ? 0 : failed / (double) runs;
+    }
+  }
+
+  /** Outcomes that say nothing about the model version that served the run. */
+  static final java.util.Set<String> NOT_THE_VERSIONS_FAULT = java.util.Set.of("ok", "cancelled", "invalid_request",
+      "context_length_exceeded", "unsupported_parameter", "malformed_json");
+
   // Records of any schema version parse: missing (older) fields take their defaults, unknown (newer) ones are skipped.
   private static final ObjectMapper JSON = new ObjectMapper()
       .configure(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
@@ -182,11 +210,41 @@ public final class TelemetryActor {
           m.replyTo().tell(new RunLookup(r != null && r.tenant().equals(m.tenant()) ? r : null));
           return Behaviors.same();
         })
+        .onMessage(GetVersionStats.class, m -> {
+          m.replyTo().tell(versionStats(m.pool(), m.sinceEpochMs()));
+          return Behaviors.same();
+        })
         .onSignal(PostStop.class, s -> {
           closeWriter();
           return Behaviors.same();
         })
         .build();
+  }
+
+  private VersionStats versionStats(String pool, long since) {
+    var byDigest = new java.util.HashMap<String, List<RunRecord>>();
+    for (Kept k : recent.values()) {
+      RunRecord r = k.record();
+      if (pool.equals(r.pool()) && r.receivedAtEpochMs() >= since && r.modelDigest() != null) {
+        byDigest.computeIfAbsent(r.modelDigest(), d -> new java.util.ArrayList<>()).add(r);
+      }
+    }
+    var out = new java.util.HashMap<String, Stats>();
+    byDigest.forEach((digest, runs) -> {
+      int failed = (int) runs.stream().filter(r -> !NOT_THE_VERSIONS_FAULT.contains(r.outcome())).count();
+      var valid = runs.stream().filter(r -> ValidRunPolicy.VALID.equals(r.runQuality())).toList();
+      double[] ttft = valid.stream().mapToDouble(RunRecord::ttftMs).sorted().toArray();
+      double[] tps = valid.stream().mapToDouble(RunRecord::tokensPerSecond).sorted().toArray();
+      out.put(digest, new Stats(runs.size(), failed, valid.size(), quantile(ttft, 0.95), quantile(tps, 0.5)));
+    });
+    return new VersionStats(out);
+  }
+
+  /** The nearest-rank quantile of sorted values; 0 for none. */
+  static double quantile(double[] sorted, double q) {
+    if (sorted.length == 0) return 0;
+    int rank = (int) Math.ceil(q * sorted.length);
+    return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
   }
 
   private void record(RunRecord r0) {

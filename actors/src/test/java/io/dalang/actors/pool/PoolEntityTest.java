@@ -118,4 +118,60 @@ class PoolEntityTest {
     kit.restart();
     assertEquals(3, kit.<PoolEntity.PoolView>runCommand(PoolEntity.GetPool::new).reply().spec().replicas());
   }
+
+  private StatusReply<PoolEntity.PoolView> step(String from, String to) {
+    return kit.<StatusReply<PoolEntity.PoolView>>runCommand(r -> new PoolEntity.StepRollout(from, to, "test", r)).reply();
+  }
+
+  @Test
+  void aRolloutRunsNewReplicasOfItsVersionAndIsPromotedOnlyWhenTheOldOnesAreGone() {
+    assertTrue(create(RolloutPlanTest.V1.withReplicas(1)).isSuccess());
+    kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.AddSlot(new PoolEntity.SlotPlacement("p1-0", "n1", "cpu0"), to));
+    var rollout = RolloutPlanTest.rollout(Rollout.CANARY, Rollout.ROLLING_STRATEGY);
+    var started = kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.StartRollout(rollout, to));
+    assertTrue(started.reply().isSuccess());
+    assertRefused(ErrorCode.CONFLICT, kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.StartRollout(rollout, to)).reply());
+    assertRefused(ErrorCode.CONFLICT, kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.SetEngine("llama-server", to)).reply());
+    kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.AddSlot(new PoolEntity.SlotPlacement("p1-1", "n1", "cpu0", 0, true), to));
+    var view = kit.<PoolEntity.PoolView>runCommand(PoolEntity.GetPool::new).reply();
+    assertEquals(List.of("m@v1", "m@v2"), view.slotSpecs().stream().map(s -> s.catalogRef()).toList(), "the new replica runs the new version");
+    assertEquals("d2", view.slotSpecs().get(1).modelDigest());
+
+    assertRefused(ErrorCode.CONFLICT, step(Rollout.ROLLING, Rollout.ROLLING_BACK)); // it is in canary, not rolling
+    assertTrue(step(Rollout.CANARY, Rollout.ROLLING).isSuccess());
+    assertRefused(ErrorCode.CONFLICT, kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.PromoteRollout("x", to)).reply());
+    kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.RemoveSlot("p1-0", "rolled", to));
+    var promoted = kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.PromoteRollout("all new", to));
+    assertTrue(promoted.reply().isSuccess());
+    kit.restart();
+    view = kit.<PoolEntity.PoolView>runCommand(PoolEntity.GetPool::new).reply();
+    assertEquals("m@v2", view.spec().catalogRef());
+    assertEquals(1, view.spec().replicas(), "the pool's replica count stays");
+    assertEquals(Rollout.DONE, view.rollout().phase());
+    assertTrue(view.slots().stream().noneMatch(PoolEntity.SlotPlacement::next), "every replica is current now");
+    assertEquals("m@v2", view.slotSpecs().get(0).catalogRef());
+  }
+
+  @Test
+  void aRollbackEndsOnlyOnceItsNewReplicasAreGoneAndAPauseResumesWhereItWas() {
+    assertTrue(create(RolloutPlanTest.V1).isSuccess());
+    kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.StartRollout(RolloutPlanTest.rollout(Rollout.CANARY, Rollout.ROLLING_STRATEGY), to));
+    assertTrue(step(Rollout.CANARY, Rollout.PAUSED).isSuccess());
+    var paused = kit.<PoolEntity.PoolView>runCommand(PoolEntity.GetPool::new).reply().rollout();
+    assertEquals(Rollout.CANARY, paused.resumeTo());
+    assertRefused(ErrorCode.CONFLICT, step(Rollout.PAUSED, Rollout.ROLLING));
+    assertTrue(step(Rollout.PAUSED, Rollout.CANARY).isSuccess());
+    kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.AddSlot(new PoolEntity.SlotPlacement("p1-0", "n1", "cpu0", 0, true), to));
+    assertTrue(step(Rollout.CANARY, Rollout.ROLLING_BACK).isSuccess());
+    assertRefused(ErrorCode.CONFLICT, step(Rollout.ROLLING_BACK, Rollout.ROLLED_BACK));
+    kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.RemoveSlot("p1-0", "rolled back", to));
+    assertTrue(step(Rollout.ROLLING_BACK, Rollout.ROLLED_BACK).isSuccess());
+    var view = kit.<PoolEntity.PoolView>runCommand(PoolEntity.GetPool::new).reply();
+    assertEquals("m@v1", view.spec().catalogRef());
+    assertTrue(!view.rollingOut());
+    // The same blob is no rollout.
+    var same = new Rollout(RolloutPlanTest.V1, Rollout.ROLLING_STRATEGY, 1, 0, Rollout.HealthGate.DEFAULT, Rollout.CANARY, null,
+        java.time.Instant.now(), java.time.Instant.now(), "");
+    assertRefused(ErrorCode.INVALID_REQUEST, kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.StartRollout(same, to)).reply());
+  }
 }

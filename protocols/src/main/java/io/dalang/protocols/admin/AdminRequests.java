@@ -89,8 +89,22 @@ public final class AdminRequests {
       @JsonProperty("context_per_sequence") Integer contextPerSequence, Integer parallel, Integer threads,
       @JsonProperty("gpu_offload") String gpuOffload, String task, String model) {}
 
-  /** {@code PATCH /admin/v1/pools/{id}}: what to change; absent fields stay. */
-  public record UpdatePool(Integer replicas, String engine) {}
+  /**
+   * {@code PATCH /admin/v1/pools/{id}}: what to change; absent fields stay. A {@code model} (a catalog
+   * version) starts a rollout to it, with {@code strategy} ({@code rolling}, the default, or
+   * {@code blue-green}), {@code max_surge}, {@code max_unavailable} and {@code health_gate}.
+   */
+  public record UpdatePool(Integer replicas, String engine, String model, String strategy, @JsonProperty("max_surge") Integer maxSurge,
+      @JsonProperty("max_unavailable") Integer maxUnavailable, @JsonProperty("health_gate") HealthGate healthGate) {
+    public UpdatePool(Integer replicas, String engine) {
+      this(replicas, engine, null, null, null, null, null);
+    }
+  }
+
+  /** What a rollout's new version must show before the old one goes; absent fields take their defaults. */
+  public record HealthGate(@JsonProperty("min_runs") Integer minRuns, @JsonProperty("timeout_seconds") Long timeoutSeconds,
+      @JsonProperty("max_error_rate") Double maxErrorRate, @JsonProperty("max_ttft_p95_ratio") Double maxTtftP95Ratio,
+      @JsonProperty("min_tokens_per_second_ratio") Double minTokensPerSecondRatio, @JsonProperty("max_restarts") Integer maxRestarts) {}
 
   /**
    * {@code POST /admin/v1/models}: add a version of a catalog model from a file on the control node or

@@ -107,7 +107,17 @@ public final class AdminResponses {
   public record Pool(String id, @JsonProperty("model_id") String modelId, @JsonProperty("model_path") String modelPath,
       @JsonProperty("model_digest") String modelDigest, String engine, int replicas,
       @JsonProperty("context_per_sequence") int contextPerSequence, int parallel, int threads,
-      @JsonProperty("gpu_offload") String gpuOffload, String task, String model, List<SlotView> slots) {}
+      @JsonProperty("gpu_offload") String gpuOffload, String task, String model, List<SlotView> slots, Rollout rollout) {}
+
+  /** A pool's rollout under way, or its last one; {@code replicas_old}/{@code replicas_new} count its replicas of each version now. */
+  public record Rollout(String target, String strategy, String phase, @JsonProperty("started_at") String startedAt,
+      @JsonProperty("updated_at") String updatedAt, String note, @JsonProperty("max_surge") int maxSurge,
+      @JsonProperty("max_unavailable") int maxUnavailable, @JsonProperty("health_gate") HealthGate healthGate,
+      @JsonProperty("replicas_old") int replicasOld, @JsonProperty("replicas_new") int replicasNew) {}
+
+  public record HealthGate(@JsonProperty("min_runs") int minRuns, @JsonProperty("timeout_seconds") long timeoutSeconds,
+      @JsonProperty("max_error_rate") double maxErrorRate, @JsonProperty("max_ttft_p95_ratio") double maxTtftP95Ratio,
+      @JsonProperty("min_tokens_per_second_ratio") double minTokensPerSecondRatio, @JsonProperty("max_restarts") int maxRestarts) {}
 
   public record Pools(List<Pool> pools) {}
 

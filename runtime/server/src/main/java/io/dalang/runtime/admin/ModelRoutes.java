@@ -221,7 +221,7 @@ final class ModelRoutes extends AllDirectives implements AdminRoute {
     });
   }
 
-  /** Each pool that serves a catalog model, with the version it names ({@code name@v}). */
+  /** Each pool that serves a catalog model, with the version it names ({@code name@v}); a rollout's target as {@code "<pool> (rolling out)"}. */
   private CompletionStage<Map<String, String>> pools() {
     return ReplicaReconciler.journalIds(system, PoolEntity.ENTITY_KEY.name()).thenCompose(ids -> {
       var views = ids.stream().sorted().map(id -> sharding.entityRefFor(PoolEntity.ENTITY_KEY, id)
@@ -231,6 +231,8 @@ final class ModelRoutes extends AllDirectives implements AdminRoute {
         for (var f : views) {
           var v = f.join();
           if (v.exists() && v.spec().catalogRef() != null) out.put(v.poolId(), v.spec().catalogRef());
+          // A rollout's target is in use too: its new replicas run it, and a rollback needs the old one.
+          if (v.exists() && v.rollingOut()) out.put(v.poolId() + " (rolling out)", v.rollout().target());
         }
         return out;
       });

@@ -9,6 +9,7 @@ import io.dalang.actors.model.ModelVersion;
 import io.dalang.actors.pool.PoolEntity;
 import io.dalang.actors.pool.PoolSpec;
 import io.dalang.actors.pool.ReplicaReconciler;
+import io.dalang.actors.pool.Rollout;
 import io.dalang.actors.slot.ModelSlotEntity;
 import io.dalang.engine.Digests;
 import io.dalang.engine.InProcessLlamaEngine;
@@ -100,7 +101,11 @@ final class PoolRoutes extends AllDirectives implements AdminRoute {
             get(() -> completeWithFuture(list(p))))),
         path(PathMatchers.segment("pools").slash(PathMatchers.segment()), id -> concat(
             get(() -> completeWithFuture(read(p, id))),
-            patch(() -> admin.body(b -> completeWithFuture(update(p, id, b)))))));
+            patch(() -> admin.body(b -> completeWithFuture(update(p, id, b)))))),
+        path(PathMatchers.segment("pools").slash(PathMatchers.segment()).slash("rollout"), id ->
+            get(() -> completeWithFuture(rollout(p, id)))),
+        path(PathMatchers.segment("pools").slash(PathMatchers.segment()).slash("rollout").slash(PathMatchers.segment()), (id, action) ->
+            post(() -> completeWithFuture(rolloutAction(p, id, action)))));
   }
 
   private CompletionStage<HttpResponse> create(Principal p, byte[] body) {
@@ -236,7 +241,16 @@ final class PoolRoutes extends AllDirectives implements AdminRoute {
   private CompletionStage<HttpResponse> update(Principal p, String id, byte[] body) {
     admin.allow(p, "pool.update", "", id, platformAdmin(p), "platform-admin");
     var req = Json.parseStrict(body, AdminRequests.UpdatePool.class);
-    if (req.replicas() == null && req.engine() == null) throw AdminValidation.invalid("replicas", "give 'replicas', 'engine' or both");
+    if (req.model() != null) {
+      if (req.replicas() != null || req.engine() != null) {
+        throw AdminValidation.invalid("model", "a rollout ('model') changes nothing else: give 'replicas' or 'engine' in another request");
+      }
+      return startRollout(p, id, req);
+    }
+    if (req.strategy() != null || req.maxSurge() != null || req.maxUnavailable() != null || req.healthGate() != null) {
+      throw AdminValidation.invalid("model", "'strategy', 'max_surge', 'max_unavailable' and 'health_gate' go with 'model' (a rollout)");
+    }
+    if (req.replicas() == null && req.engine() == null) throw AdminValidation.invalid("replicas", "give 'replicas', 'engine', both, or 'model'");
     Integer replicas = req.replicas() == null ? null : AdminValidation.between("replicas", req.replicas(), 0, 0, 1024);
     String engine = req.engine() == null ? null : engine(req.engine());
     var ref = sharding.entityRefFor(PoolEntity.ENTITY_KEY, id);
@@ -254,6 +268,98 @@ final class PoolRoutes extends AllDirectives implements AdminRoute {
       audit.record("", p.keyId(), "pool.update", id, "ok", "", changed);
       return body(v).thenApply(b -> json(StatusCodes.OK, b));
     });
+  }
+
+  /** {@code PATCH {"model": "name@v2", ...}}: a rollout of the pool to a catalog version ({@link Rollout}). */
+  private CompletionStage<HttpResponse> startRollout(Principal p, String id, AdminRequests.UpdatePool req) {
+    ModelRef ref = modelRef(req.model());
+    String strategy = req.strategy() == null ? Rollout.ROLLING_STRATEGY : req.strategy();
+    if (!strategy.equals(Rollout.ROLLING_STRATEGY) && !strategy.equals(Rollout.BLUE_GREEN)) {
+      throw AdminValidation.invalid("strategy", "'strategy' must be 'rolling' or 'blue-green'");
+    }
+    int surge = AdminValidation.between("max_surge", req.maxSurge(), 1, 1, 1024);
+    int unavailable = AdminValidation.between("max_unavailable", req.maxUnavailable(), 0, 0, 1024);
+    var gate = gate(req.healthGate());
+    return existing(id).thenCombine(catalogVersion(ref), (pool, v) -> {
+      var current = pool.spec();
+      var next = new PoolSpec(current.modelId(), blobs.pathOf(v.version().sha256()).toString(), v.version().sha256(), current.engine(),
+          current.replicas(), current.contextPerSequence(), current.parallel(), current.threads(), current.gpuOffload(), current.task(),
+          ref.name() + "@" + v.version().version());
+      var now = java.time.Instant.now();
+      return new Rollout(next, strategy, surge, unavailable, gate, Rollout.CANARY, null, now, now, "started by " + p.keyId());
+    }).thenCompose(r -> sharding.entityRefFor(PoolEntity.ENTITY_KEY, id).<PoolEntity.PoolView>askWithStatus(x -> new PoolEntity.StartRollout(r, x), timeout)
+        .thenCompose(v -> {
+          reconciler.tell(new ReplicaReconciler.ReconcileNow());
+          audit.record("", p.keyId(), "pool.rollout.start", id, "ok", "", Map.of("from", String.valueOf(v.spec().catalogRef()),
+              "to", r.target(), "strategy", strategy, "max_surge", "" + surge, "max_unavailable", "" + unavailable));
+          return body(v).thenApply(b -> json(StatusCodes.ACCEPTED, b));
+        }));
+  }
+
+  private static Rollout.HealthGate gate(AdminRequests.HealthGate g) {
+    var d = Rollout.HealthGate.DEFAULT;
+    if (g == null) return d;
+    int minRuns = AdminValidation.between("health_gate.min_runs", g.minRuns(), d.minRuns(), 0, 1_000_000);
+    long timeout = AdminValidation.range("health_gate.timeout_seconds", g.timeoutSeconds() == null ? d.timeoutSeconds() : g.timeoutSeconds(), 86_400);
+    int restarts = AdminValidation.between("health_gate.max_restarts", g.maxRestarts(), d.maxRestarts(), 0, 100);
+    return new Rollout.HealthGate(minRuns, Math.max(1, timeout), ratio("health_gate.max_error_rate", g.maxErrorRate(), d.maxErrorRate(), 1),
+        ratio("health_gate.max_ttft_p95_ratio", g.maxTtftP95Ratio(), d.maxTtftP95Ratio(), 1000),
+        ratio("health_gate.min_tokens_per_second_ratio", g.minTokensPerSecondRatio(), d.minTokensPerSecondRatio(), 1000), restarts);
+  }
+
+  private static double ratio(String field, Double value, double dflt, double max) {
+    if (value == null) return dflt;
+    if (value.isNaN() || value < 0 || value > max) throw AdminValidation.invalid(field, "'" + field + "' must be between 0 and " + max);
+    return value;
+  }
+
+  private CompletionStage<HttpResponse> rollout(Principal p, String id) {
+    admin.allow(p, "pool.read", "", id, platformReader(p), "platform-admin or operator");
+    return existing(id).thenApply(v -> {
+      if (v.rollout() == null) throw new DalangException(ErrorCode.NOT_FOUND, "pool " + id + " has never had a rollout");
+      return json(StatusCodes.OK, rolloutBody(v));
+    });
+  }
+
+  /** {@code pause}, {@code resume} or {@code abort} (back to the old version) a rollout under way. */
+  private CompletionStage<HttpResponse> rolloutAction(Principal p, String id, String action) {
+    admin.allow(p, "pool.update", "", id, platformAdmin(p), "platform-admin");
+    if (!List.of("pause", "resume", "abort").contains(action)) {
+      throw new DalangException(ErrorCode.NOT_FOUND, "no rollout action '" + action + "': pause, resume or abort");
+    }
+    return existing(id).thenCompose(v -> {
+      if (!v.rollingOut()) throw new DalangException(ErrorCode.CONFLICT, "pool " + id + " has no rollout under way");
+      var r = v.rollout();
+      String to = switch (action) {
+        case "pause" -> Rollout.PAUSED;
+        case "resume" -> {
+          if (!r.phase().equals(Rollout.PAUSED)) throw new DalangException(ErrorCode.CONFLICT, "the rollout of pool " + id + " is not paused");
+          yield r.resumeTo();
+        }
+        default -> Rollout.ROLLING_BACK;
+      };
+      String note = switch (action) {
+        case "pause" -> "paused by ";
+        case "resume" -> "resumed by ";
+        default -> "aborted by ";
+      } + p.keyId();
+      return sharding.entityRefFor(PoolEntity.ENTITY_KEY, id)
+          .<PoolEntity.PoolView>askWithStatus(x -> new PoolEntity.StepRollout(r.phase(), to, note, x), timeout)
+          .thenApply(after -> {
+            reconciler.tell(new ReplicaReconciler.ReconcileNow());
+            audit.record("", p.keyId(), "pool.rollout." + action, id, "ok", "", Map.of("to", r.target(), "phase", to));
+            return json(StatusCodes.OK, rolloutBody(after));
+          });
+    });
+  }
+
+  static AdminResponses.Rollout rolloutBody(PoolEntity.PoolView v) {
+    var r = v.rollout();
+    var g = r.gate();
+    int neu = (int) v.slots().stream().filter(PoolEntity.SlotPlacement::next).count();
+    return new AdminResponses.Rollout(r.target(), r.strategy(), r.phase(), r.startedAt().toString(), r.updatedAt().toString(), r.note(),
+        r.maxSurge(), r.maxUnavailable(), new AdminResponses.HealthGate(g.minRuns(), g.timeoutSeconds(), g.maxErrorRate(), g.maxTtftP95Ratio(),
+            g.minTokensPerSecondRatio(), g.maxRestarts()), v.slots().size() - neu, neu);
   }
 
   private CompletionStage<PoolEntity.PoolView> existing(String id) {
@@ -274,7 +380,8 @@ final class PoolRoutes extends AllDirectives implements AdminRoute {
       var list = new ArrayList<>(slots.stream().map(CompletableFuture::join).toList());
       list.sort(Comparator.comparing(SlotView::slotId));
       return new AdminResponses.Pool(v.poolId(), spec.modelId(), spec.modelPath(), spec.modelDigest(), spec.engine(), spec.replicas(),
-          spec.contextPerSequence(), spec.parallel(), spec.threads(), spec.gpuOffload(), spec.task(), spec.catalogRef(), list);
+          spec.contextPerSequence(), spec.parallel(), spec.threads(), spec.gpuOffload(), spec.task(), spec.catalogRef(), list,
+          v.rollout() == null ? null : rolloutBody(v));
     });
   }
 }

@@ -19,6 +19,7 @@ import io.dalang.actors.model.BlobTokens;
 import io.dalang.actors.model.ModelEntity;
 import io.dalang.actors.pool.PoolEntity;
 import io.dalang.actors.pool.ReplicaReconciler;
+import io.dalang.actors.pool.RolloutController;
 import io.dalang.actors.provider.ProviderEntity;
 import io.dalang.actors.quota.TenantUsage;
 import io.dalang.actors.secrets.MasterKeys;
@@ -123,6 +124,10 @@ final class ControlPlane {
 
     // Every pool's replicas, placed on the gpu nodes of the cluster (a singleton on the control nodes).
     var replicas = ReplicaReconciler.init(system, s.replicas());
+    // Rollouts of pools to other catalog versions, judged on the runs this node's telemetry sees.
+    RolloutController.init(system, new RolloutController.Settings(s.replicas().interval(), askTimeout, 3), telemetry, replicas,
+        step -> audit.record("", "system", "pool.rollout." + step.to(), step.poolId(), "ok", step.note(),
+            Map.of("to", step.target(), "from_phase", step.from())));
     String nodeId = null;
     if (settings.hasRole(NodeRoles.GPU)) {
       nodeId = GpuAgent.start(system, settings, topic, metrics, chaos).nodeId();
