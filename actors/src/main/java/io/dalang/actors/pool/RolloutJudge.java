@@ -62,7 +62,10 @@ final class RolloutJudge {
     var neu = stats.of(r.next().modelDigest());
     var old = stats.of(oldDigest);
     if (neu.runs() < g.minRuns() && !timedOut) return null;
-    if (neu.runs() == 0) return new Decision(Rollout.ROLLING, "no traffic reached " + r.target() + " in " + g.timeoutSeconds() + " s; passed on readiness");
+    if (neu.runs() == 0) {
+      return new Decision(Rollout.ROLLING, (g.minRuns() == 0 ? "the gate asks for no runs" : "no traffic reached " + r.target() + " in "
+          + g.timeoutSeconds() + " s") + "; passed on readiness");
+    }
     String seen = String.format(Locale.ROOT, "%d runs (%d valid), error rate %.3f, TTFT p95 %.1f ms, %.1f tokens/s", neu.runs(), neu.valid(),
         neu.errorRate(), neu.ttftP95Ms(), neu.tokensPerSecondP50());
     if (neu.errorRate() > g.maxErrorRate()) {

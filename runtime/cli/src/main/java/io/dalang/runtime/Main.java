@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
     description = "Actor-based distributed runtime for LLM inference.",
     subcommands = {ServeCommand.class, io.dalang.runtime.cli.NodeCommand.class, io.dalang.runtime.cli.ClusterCommand.class, io.dalang.runtime.cli.StatusCommand.class, AuditCommand.class,
         EngineCommand.class, io.dalang.runtime.bench.BenchCommand.class, io.dalang.runtime.sim.SimCommand.class,
-        io.dalang.runtime.cli.ModelCommand.class, io.dalang.runtime.sweep.SweepCommand.class, io.dalang.runtime.kpi.KpiCommand.class,
+        io.dalang.runtime.cli.ModelCommand.class, io.dalang.runtime.cli.PoolCommand.class, io.dalang.runtime.sweep.SweepCommand.class, io.dalang.runtime.kpi.KpiCommand.class,
         io.dalang.runtime.compare.CompareCommand.class, io.dalang.runtime.baseline.BaselineCommand.class,
         io.dalang.runtime.cli.DlqCommand.class, io.dalang.runtime.determinism.DeterminismCommand.class})
 public final class Main implements Runnable {
