@@ -96,8 +96,9 @@ public final class BlobDownloader {
   }
 
   /**
-   * Fetches the blob, or finds it when {@code expectedSha256} is already in the store. Resumes from the
-   * partial file an earlier attempt or process left.
+   * Fetches the blob, or finds it when {@code expectedSha256} is already in the store. Attempts resume
+   * where the last one stopped; with an expected digest, also from the partial file an earlier fetch or
+   * process left.
    */
   public BlobStore.Stored fetch(Request r, Progress progress) throws IOException {
     if (r.expectedSha256() != null) {
@@ -127,6 +128,9 @@ public final class BlobDownloader {
   private void download(Request r, Path partial, Progress progress) throws IOException {
     try (FileChannel ch = FileChannel.open(partial, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE), store.fileAttributes())) {
       lock(ch, partial); // released when the channel closes
+      // A partial left by an earlier fetch is resumed only when the digest will catch a source that changed
+      // in between; without one, an old prefix and a new rest would make a blob nobody published.
+      if (r.expectedSha256() == null) ch.truncate(0);
       for (int attempt = 1; ; attempt++) {
         try {
           transfer(r, ch, progress);

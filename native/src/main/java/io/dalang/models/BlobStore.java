@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileAttribute;
-import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
@@ -53,6 +52,9 @@ public final class BlobStore {
   private final Path tmp;
   private final Path partial;
   private final Clock clock;
+
+  /** Last uses recorded in this process, by digest. */
+  private final java.util.Map<String, Instant> uses = new java.util.concurrent.ConcurrentHashMap<>();
 
   public BlobStore(Path root) throws IOException {
     this(root, Clock.systemUTC());
@@ -167,16 +169,17 @@ public final class BlobStore {
   }
 
   public boolean delete(String sha256) throws IOException {
+    uses.remove(normalize(sha256));
     return Files.deleteIfExists(pathOf(sha256));
   }
 
-  /** Records a use now, for LRU: sets the blob's last-modified time; the bytes are untouched. A missing blob is ignored. */
+  /**
+   * Records a use now, for LRU, in memory: the file itself is left alone, so its modification time stays
+   * what digests are remembered by ({@code Digests.sha256Cached}: a touched blob is not hashed again).
+   * After a restart a blob's last use is its modification time (when it was written) until it is used.
+   */
   public void touch(String sha256) {
-    try {
-      Files.setLastModifiedTime(pathOf(sha256), FileTime.from(clock.instant()));
-    } catch (IOException e) {
-      // Gone meanwhile (evicted, deleted), or a read-only store: a lost use only makes eviction a little less fair.
-    }
+    uses.put(normalize(sha256), clock.instant());
   }
 
   /** Every complete blob, in no particular order. Files in {@code sha256/} that are not named by a digest are skipped. */
@@ -188,7 +191,7 @@ public final class BlobStore {
         if (!SHA256.matcher(name).matches() || !name.equals(name.toLowerCase(Locale.ROOT))) continue;
         try {
           var attrs = Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class);
-          if (attrs.isRegularFile()) out.add(new BlobInfo(name, attrs.size(), attrs.lastModifiedTime().toInstant()));
+          if (attrs.isRegularFile()) out.add(new BlobInfo(name, attrs.size(), uses.getOrDefault(name, attrs.lastModifiedTime().toInstant())));
         } catch (NoSuchFileException evictedMeanwhile) {
           // listed, then deleted by someone else: not a blob any more
         }

@@ -192,12 +192,14 @@ class BlobDownloaderTest {
   }
 
   @Test
-  void resumesByUrlKeyWhenTheDigestIsUnknown() throws Exception {
+  void withoutAnExpectedDigestAnEarlierPartialIsNotResumed() throws Exception {
+    // The source may have changed between the two fetches: its old prefix and new rest would make a blob
+    // nobody published, and no digest would tell. Within one fetch, attempts still resume.
     cuts.set(1);
     assertThrows(IOException.class, () -> downloader(1).fetch(request("/blob", null, -1), null));
     BlobStore.Stored stored = downloader(1).fetch(request("/blob", null, -1), null);
     assertEquals(SHA, stored.sha256());
-    assertEquals(List.of("", "bytes=" + HALF + "-"), ranges);
+    assertEquals(List.of("", ""), ranges);
   }
 
   @Test

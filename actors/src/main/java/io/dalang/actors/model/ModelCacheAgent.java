@@ -20,6 +20,8 @@ import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 public final class ModelCacheAgent {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ModelCacheAgent.class);
   public static final ServiceKey<Command> KEY = ServiceKey.create(Command.class, "dalang-model-caches");
+  /** Prefetches pulling at once on one node. */
+  static final int MAX_PREFETCHES = 2;
 
   private ModelCacheAgent() {}
 
@@ -45,6 +47,8 @@ public final class ModelCacheAgent {
   public static Behavior<Command> create(String nodeId, NodeModelCache cache, long maxBytes) {
     return Behaviors.setup(ctx -> {
       ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
+      // Each prefetch holds a thread of the blocking dispatcher for its pull: a few at a time, one per blob.
+      var prefetching = new java.util.concurrent.atomic.AtomicInteger();
       var blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
       return Behaviors.receive(Command.class)
           .onMessage(GetCache.class, m -> {
@@ -57,6 +61,15 @@ public final class ModelCacheAgent {
               m.replyTo().tell(new PrefetchAccepted(nodeId, false, "not a sha256"));
               return Behaviors.same();
             }
+            if (cache.presentOrPulling(m.sha256())) {
+              m.replyTo().tell(new PrefetchAccepted(nodeId, true, "present or being pulled already"));
+              return Behaviors.same();
+            }
+            if (prefetching.get() >= MAX_PREFETCHES) {
+              m.replyTo().tell(new PrefetchAccepted(nodeId, false, MAX_PREFETCHES + " prefetches are running on this node; ask again later"));
+              return Behaviors.same();
+            }
+            prefetching.incrementAndGet();
             var spec = new SlotSpec(NodeModelCache.PREFETCH, NodeModelCache.PREFETCH, NodeModelCache.PREFETCH, m.modelPath() == null ? "" : m.modelPath(), m.sha256(), "", nodeId, "",
                 0, 0, 0, 0, null, m.catalogRef());
             CompletableFuture.runAsync(() -> {
@@ -66,6 +79,8 @@ public final class ModelCacheAgent {
                 log.info("prefetched model blob {}…", m.sha256().substring(0, 12));
               } catch (java.io.IOException | RuntimeException e) {
                 log.warn("prefetch of model blob {}… failed: {}", m.sha256().substring(0, 12), e.getMessage());
+              } finally {
+                prefetching.decrementAndGet();
               }
             }, blocking);
             m.replyTo().tell(new PrefetchAccepted(nodeId, true, "pulling unless present"));

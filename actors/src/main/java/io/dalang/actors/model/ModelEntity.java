@@ -141,6 +141,8 @@ public final class ModelEntity
     }
     int sequence = s.lastSequence() + 1;
     String given = v.version() == null || v.version().isBlank() ? null : v.version();
+    // An operator may have named a version v<n> ahead of the count: the next free number is taken then.
+    while (given == null && s.version("v" + sequence).isPresent()) sequence++;
     String version = given != null ? given : "v" + sequence;
     if (given != null && !ModelRef.VERSION.matcher(given).matches()) {
       return Effect().reply(c.replyTo(), StatusReply.error(Refusal.invalid("version '" + given + "' is not a valid version name")));
@@ -153,7 +155,8 @@ public final class ModelEntity
       return Effect().reply(c.replyTo(), StatusReply.error(Refusal.conflict(
           "model " + name + "@" + same.get().version() + " already is this blob (sha256 " + v.sha256().substring(0, 12) + "…)")));
     }
-    return Effect().persist(new VersionAdded(v.withVersion(version, sequence))).thenReply(c.replyTo(), st -> StatusReply.success(view(st)));
+    int seq = sequence;
+    return Effect().persist(new VersionAdded(v.withVersion(version, seq))).thenReply(c.replyTo(), st -> StatusReply.success(view(st)));
   }
 
   private org.apache.pekko.persistence.typed.javadsl.ReplyEffect<Event, State> onRemove(State s, RemoveVersions c) {

@@ -107,8 +107,15 @@ public final class NodeModelCache implements ModelFiles {
       throw new IOException("model file " + given + " is missing and the pool names no sha256 to fetch it by");
     }
     boolean cold = !store.contains(digest);
-    Path local = local(digest);
+    // Held before it is looked up or pulled: a pull for another slot must not evict it meanwhile.
     hold(digest);
+    Path local;
+    try {
+      local = local(digest);
+    } catch (IOException | RuntimeException e) {
+      release(spec);
+      throw e;
+    }
     // A slot that waited on a pull started cold; a prefetch is what keeps it from doing so.
     if (cold && !PREFETCH.equals(spec.slotId())) metrics.counter("dalang_model_cold_starts_total", "pool", spec.poolId()).increment();
     return local;
@@ -127,7 +134,12 @@ public final class NodeModelCache implements ModelFiles {
     synchronized (held) {
       held.merge(digest, 1, Integer::sum);
     }
-    store.touch(digest);
+    if (BlobServer.validDigest(digest)) store.touch(digest);
+  }
+
+  /** Whether {@code digest} is in this node's cache or being pulled into it now. */
+  public boolean presentOrPulling(String digest) {
+    return inflight.containsKey(digest) || store.contains(digest);
   }
 
   private Set<String> heldDigests() {

@@ -256,7 +256,12 @@ public final class PoolEntity
     }
     if (problem == null && !r.phase().equals(Rollout.CANARY)) problem = "a rollout starts in phase canary";
     if (problem != null) return Effect().reply(c.replyTo(), StatusReply.error(Refusal.invalid(problem)));
-    return Effect().persist(new RolloutStarted(r)).thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view()));
+    // The new version takes everything but the model from the pool as it is now (an engine or a replica
+    // count changed after the request read the pool is kept).
+    var next = s.spec().withModel(r.next().modelPath(), r.next().modelDigest(), r.next().catalogRef());
+    var started = new Rollout(next, r.strategy(), r.maxSurge(), r.maxUnavailable(), r.gate(), r.phase(), r.resumeTo(), r.startedAt(),
+        r.updatedAt(), r.note());
+    return Effect().persist(new RolloutStarted(started)).thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view()));
   }
 
   /** The steps a rollout may take; anything else is refused. */

@@ -67,4 +67,10 @@ public record PoolSpec(
   public PoolSpec withReplicas(int newReplicas) {
     return new PoolSpec(modelId, modelPath, modelDigest, engine, newReplicas, contextPerSequence, parallel, threads, gpuOffload, task, catalogRef);
   }
+
+  /** This spec serving another model file (a rollout's version): the rest stays. */
+  public PoolSpec withModel(String newModelPath, String newModelDigest, String newCatalogRef) {
+    return new PoolSpec(modelId, newModelPath, newModelDigest, engine, replicas, contextPerSequence, parallel, threads, gpuOffload, task,
+        newCatalogRef);
+  }
 }

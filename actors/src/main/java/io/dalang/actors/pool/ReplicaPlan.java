@@ -98,7 +98,9 @@ public final class ReplicaPlan {
    */
   public static List<Action> plan(List<PoolEntity.PoolView> pools, Map<String, Node> nodes, Map<String, Long> memoryMibByPool,
       Map<String, OffloadProfile> offloadByPool, Set<String> ready) {
-    var reserved = reservations(nodes, memoryMibByPool, offloadByPool);
+    var nextDigests = new HashMap<String, String>();
+    for (var p : pools) if (p.exists() && p.rollingOut()) nextDigests.put(p.poolId(), p.rollout().next().modelDigest());
+    var reserved = reservations(nodes, memoryMibByPool, offloadByPool, nextDigests);
     var actions = new ArrayList<Action>();
     for (PoolEntity.PoolView pool : pools.stream().filter(PoolEntity.PoolView::exists)
         .sorted(Comparator.comparing(PoolEntity.PoolView::poolId)).toList()) {
@@ -149,9 +151,12 @@ public final class ReplicaPlan {
       Set<String> ready) {
     Rollout r = pool.rollout();
     int replicas = pool.spec().replicas();
+    int floor = replicas - r.maxUnavailable();
     var old = kept.stream().filter(p -> !p.next()).toList();
     var neu = kept.stream().filter(PoolEntity.SlotPlacement::next).toList();
-    int loadedNew = (int) neu.stream().filter(p -> ready.contains(p.slotId()) && live(p, nodes)).count();
+    java.util.function.Predicate<PoolEntity.SlotPlacement> isReady = p -> ready.contains(p.slotId()) && live(p, nodes);
+    int readyOld = (int) old.stream().filter(isReady).count();
+    int readyNew = (int) neu.stream().filter(isReady).count();
     var actions = new ArrayList<Action>();
     var placer = new Placer(pool, nodes, memoryMibByPool, offloadByPool, perNode, reserved);
     switch (r.phase()) {
@@ -162,28 +167,48 @@ public final class ReplicaPlan {
       case Rollout.ROLLING -> {
         int room = replicas + r.surge(replicas) - old.size() - neu.size();
         placer.place(Math.min(replicas - neu.size(), room), true, actions);
-        // An old replica goes only when enough loaded ones stay: never fewer than replicas - maxUnavailable.
-        int retirable = Math.min(old.size(), old.size() + loadedNew - (replicas - r.maxUnavailable()));
-        if (retirable > 0) actions.addAll(retire(pool.poolId(), old, perNodeOf(old), retirable));
+        // Old replicas beyond what the Ready new ones replace go: those that serve nothing first, a Ready
+        // one only while at least replicas - maxUnavailable stay Ready.
+        int excess = Math.min(old.size(), old.size() + readyNew - floor);
+        actions.addAll(retireKeepingReady(pool.poolId(), old, isReady, excess, readyOld, readyNew, floor));
       }
       case Rollout.ROLLING_BACK -> {
         placer.place(replicas - old.size(), false, actions);
-        for (var p : neu) actions.add(new Retire(pool.poolId(), p));
+        // The new replicas go, but a Ready one only while enough stay Ready: a rollback must not leave the
+        // pool without replicas while the old ones load again.
+        actions.addAll(retireKeepingReady(pool.poolId(), neu, isReady, neu.size(), readyNew, readyOld, floor));
       }
       default -> { } // paused: nothing added or retired; lost replicas were handled above
     }
     return actions;
   }
 
+  /**
+   * Up to {@code count} of {@code candidates} to retire: the ones that are not Ready first (newest first),
+   * then Ready ones (newest first) only while {@code readyOthers} plus the Ready candidates left stay at
+   * {@code floor} or more.
+   */
+  private static List<Action> retireKeepingReady(String poolId, List<PoolEntity.SlotPlacement> candidates,
+      java.util.function.Predicate<PoolEntity.SlotPlacement> isReady, int count, int readyCandidates, int readyOthers, int floor) {
+    var order = new ArrayList<PoolEntity.SlotPlacement>(candidates);
+    order.sort(Comparator.<PoolEntity.SlotPlacement, Boolean>comparing(isReady::test)
+        .thenComparing(Comparator.comparingInt((PoolEntity.SlotPlacement p) -> index(poolId, p.slotId())).reversed()));
+    var out = new ArrayList<Action>();
+    int readyLeft = readyCandidates;
+    for (var p : order) {
+      if (out.size() >= count) break;
+      if (isReady.test(p)) {
+        if (readyLeft - 1 + readyOthers < floor) break;
+        readyLeft--;
+      }
+      out.add(new Retire(poolId, p));
+    }
+    return out;
+  }
+
   private static boolean live(PoolEntity.SlotPlacement p, Map<String, Node> nodes) {
     Node n = nodes.get(p.nodeId());
     return n != null && n.state() == NodeState.LIVE;
-  }
-
-  private static Map<String, Integer> perNodeOf(List<PoolEntity.SlotPlacement> placements) {
-    var out = new HashMap<String, Integer>();
-    for (var p : placements) out.merge(p.nodeId(), 1, Integer::sum);
-    return out;
   }
 
   /** Places new replicas of one pool during a pass, spreading them over nodes and counting what each takes. */
@@ -251,7 +276,7 @@ public final class ReplicaPlan {
    * a slot whose engine has loaded is in that reading already and is not counted again.
    */
   static Map<String, Long> reservations(Map<String, Node> nodes, Map<String, Long> memoryMibByPool,
-      Map<String, OffloadProfile> offloadByPool) {
+      Map<String, OffloadProfile> offloadByPool, Map<String, String> nextDigests) {
     var reserved = new HashMap<String, Long>();
     for (Node n : nodes.values()) {
       if (n.state() == NodeState.GONE) continue;
@@ -259,8 +284,10 @@ public final class ReplicaPlan {
       for (SlotSpec s : executor.slots()) {
         Device d = executor.devices().stream().filter(x -> x.id().equals(s.deviceId())).findFirst().orElse(null);
         if (d != null && d.memoryMeasured() && executor.loadedSlots().contains(s.slotId())) continue;
-        OffloadProfile o = offloadByPool.get(s.poolId());
-        long mib = o != null && s.gpuLayers() > 0 ? o.deviceMib(s.gpuLayers()) : memoryMibByPool.getOrDefault(s.poolId(), 0L);
+        // A rollout's new replica takes what its version takes.
+        String key = s.modelDigest() != null && s.modelDigest().equals(nextDigests.get(s.poolId())) ? nextKey(s.poolId()) : s.poolId();
+        OffloadProfile o = offloadByPool.get(key);
+        long mib = o != null && s.gpuLayers() > 0 ? o.deviceMib(s.gpuLayers()) : memoryMibByPool.getOrDefault(key, 0L);
         reserved.merge(executor.nodeId() + "/" + s.deviceId(), mib, Long::sum);
       }
     }

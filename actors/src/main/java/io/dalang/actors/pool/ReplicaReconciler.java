@@ -235,11 +235,12 @@ public final class ReplicaReconciler {
   /** The Ready replicas of pools in a rollout: a new one Ready lets an old one go. */
   private CompletionStage<Set<String>> readyInRollouts(List<PoolEntity.PoolView> pools) {
     var slots = pools.stream().filter(p -> p.exists() && p.rollingOut()).flatMap(p -> p.slots().stream()).map(PoolEntity.SlotPlacement::slotId).toList();
+    // A slot that does not answer now counts as not Ready: nothing is retired on its account.
     return all(slots, id -> sharding.entityRefFor(ModelSlotEntity.ENTITY_KEY, id)
-        .<ModelSlotEntity.SlotView>ask(ModelSlotEntity.GetSlot::new, settings.askTimeout()))
+        .<ModelSlotEntity.SlotView>ask(ModelSlotEntity.GetSlot::new, settings.askTimeout()).exceptionally(e -> null))
         .thenApply(views -> {
           var ready = new HashSet<String>();
-          for (var v : views) if ("Ready".equals(v.state())) ready.add(v.slotId());
+          for (var v : views) if (v != null && "Ready".equals(v.state())) ready.add(v.slotId());
           return Set.copyOf(ready);
         });
   }

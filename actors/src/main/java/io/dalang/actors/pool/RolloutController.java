@@ -34,6 +34,8 @@ import org.apache.pekko.cluster.typed.SingletonActor;
  * ledger) and nudges the reconciler.
  */
 public final class RolloutController {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(RolloutController.class);
+
   private RolloutController() {}
 
   public sealed interface Command extends CborSerializable {}
@@ -67,7 +69,17 @@ public final class RolloutController {
     }));
   }
 
-  /** One look at every pool in a rollout at a time; the next tick starts the next. */
+  /** What one look read of one pool: its view, its slots' states (an unanswered slot is left out) and its runs by version. */
+  record Seen(PoolEntity.PoolView pool, Map<String, ModelSlotEntity.SlotView> slots, TelemetryActor.VersionStats stats) {}
+
+  record Looked(List<Seen> seen, Throwable error) implements Command {}
+
+  /**
+   * One look at every pool in a rollout at a time; the next tick starts the next. The asks run off the
+   * actor; what they read comes back as a message, and the judging, the count of failed looks and the
+   * steps start on the actor's thread. A pool whose slots or runs cannot be read this time is skipped,
+   * and a step one pool cannot take does not keep the others from theirs.
+   */
   private static final class Pass {
     private final ActorContext<Command> ctx;
     private final Settings settings;
@@ -76,7 +88,8 @@ public final class RolloutController {
     private final ActorRef<ReplicaReconciler.Command> reconciler;
     private final Consumer<Step> onStep;
     private final ClusterSharding sharding;
-    /** Looks in a row each new replica was Failed. */
+    private final org.apache.pekko.actor.typed.Scheduler scheduler;
+    /** Looks in a row each new replica was Failed; only touched on the actor's thread. */
     private final Map<String, Integer> failedLooks = new HashMap<>();
 
     Pass(ActorContext<Command> ctx, Settings settings, Function<String, CompletionStage<List<String>>> idsOf,
@@ -88,14 +101,16 @@ public final class RolloutController {
       this.reconciler = reconciler;
       this.onStep = onStep;
       this.sharding = ClusterSharding.get(ctx.getSystem());
+      this.scheduler = ctx.getSystem().scheduler();
     }
 
     Behavior<Command> idle() {
       return Behaviors.receive(Command.class)
           .onMessageEquals(Tick.INSTANCE, () -> {
-            ctx.pipeToSelf(look(), (steps, err) -> new Passed(steps, err));
+            ctx.pipeToSelf(look(), (seen, err) -> new Looked(seen, err));
             return busy();
           })
+          .onMessage(Looked.class, m -> Behaviors.same())
           .onMessage(Passed.class, m -> Behaviors.same())
           .build();
     }
@@ -103,47 +118,63 @@ public final class RolloutController {
     Behavior<Command> busy() {
       return Behaviors.receive(Command.class)
           .onMessageEquals(Tick.INSTANCE, Behaviors::same)
+          .onMessage(Looked.class, m -> {
+            if (m.error() != null) {
+              ctx.getLog().warn("rollouts: the pools could not be read (the next look goes on): {}", m.error().getMessage());
+              return idle();
+            }
+            var steps = new ArrayList<CompletionStage<Step>>();
+            var rolling = new java.util.HashSet<String>();
+            for (Seen seen : m.seen()) {
+              for (var p : seen.pool().slots()) {
+                rolling.add(p.slotId());
+                var v = seen.slots().get(p.slotId());
+                if (v != null && "Failed".equals(v.state())) failedLooks.merge(p.slotId(), 1, Integer::sum);
+                else failedLooks.remove(p.slotId());
+              }
+              var d = RolloutJudge.decide(seen.pool(), seen.slots(), failedLooks, settings.failedTicks(), seen.stats(), System.currentTimeMillis());
+              if (d != null) steps.add(take(seen.pool(), d));
+            }
+            failedLooks.keySet().retainAll(rolling);
+            ctx.pipeToSelf(all(steps), (taken, err) -> new Passed(taken, err));
+            return Behaviors.same();
+          })
           .onMessage(Passed.class, m -> {
-            if (m.error() != null) ctx.getLog().warn("rollouts: a look at the pools failed (the next goes on): {}", m.error().getMessage());
             for (Step s : m.steps() == null ? List.<Step>of() : m.steps()) {
+              if (s == null) continue;
               ctx.getLog().info("pool {}: rollout to {} {} -> {}: {}", s.poolId(), s.target(), s.from(), s.to(), s.note());
               onStep.accept(s);
             }
-            if (m.steps() != null && !m.steps().isEmpty()) reconciler.tell(new ReplicaReconciler.ReconcileNow());
+            if (m.steps() != null && m.steps().stream().anyMatch(x -> x != null)) reconciler.tell(new ReplicaReconciler.ReconcileNow());
             return idle();
           })
           .build();
     }
 
-    private CompletionStage<List<Step>> look() {
+    /** Every pool in a rollout, with its slots and runs; a pool that cannot be read now is left out. */
+    private CompletionStage<List<Seen>> look() {
       var t = settings.askTimeout();
       return idsOf.apply("Pool").thenCompose(ids -> all(ids.stream().map(id -> sharding.entityRefFor(PoolEntity.ENTITY_KEY, id)
-          .<PoolEntity.PoolView>ask(PoolEntity.GetPool::new, t)).toList())).thenCompose(pools -> {
-            var rolling = pools.stream().filter(p -> p.exists() && p.rollingOut()).toList();
-            return all(rolling.stream().map(this::lookAt).toList())
-                .thenApply(steps -> steps.stream().filter(s -> s != null).toList());
+          .<PoolEntity.PoolView>ask(PoolEntity.GetPool::new, t).exceptionally(e -> null)).toList())).thenCompose(pools -> {
+            var rolling = pools.stream().filter(p -> p != null && p.exists() && p.rollingOut()).toList();
+            return all(rolling.stream().map(this::read).toList()).thenApply(seen -> seen.stream().filter(x -> x != null).toList());
           });
     }
 
-    /** One pool: its slots' states and its runs by version, then the step they call for (null: none). */
-    private CompletionStage<Step> lookAt(PoolEntity.PoolView pool) {
+    private CompletionStage<Seen> read(PoolEntity.PoolView pool) {
       var t = settings.askTimeout();
       var slots = all(pool.slots().stream().map(p -> sharding.entityRefFor(ModelSlotEntity.ENTITY_KEY, p.slotId())
-          .<ModelSlotEntity.SlotView>ask(ModelSlotEntity.GetSlot::new, t)).toList());
+          .<ModelSlotEntity.SlotView>ask(ModelSlotEntity.GetSlot::new, t).exceptionally(e -> null)).toList());
       var stats = AskPattern.<TelemetryActor.Command, TelemetryActor.VersionStats>ask(telemetry,
-          r -> new TelemetryActor.GetVersionStats(pool.poolId(), pool.rollout().startedAt().toEpochMilli(), r), t, ctx.getSystem().scheduler());
+          r -> new TelemetryActor.GetVersionStats(pool.poolId(), pool.rollout().startedAt().toEpochMilli(), r), t, scheduler);
       return slots.thenCombine(stats, (views, st) -> {
         var byId = new HashMap<String, ModelSlotEntity.SlotView>();
-        for (var v : views) byId.put(v.slotId(), v);
-        for (var p : pool.slots()) {
-          var v = byId.get(p.slotId());
-          if (v != null && "Failed".equals(v.state())) failedLooks.merge(p.slotId(), 1, Integer::sum);
-          else failedLooks.remove(p.slotId());
-        }
-        return RolloutJudge.decide(pool, byId, failedLooks, settings.failedTicks(), st, System.currentTimeMillis());
-      }).thenCompose(d -> d == null ? CompletableFuture.completedFuture((Step) null) : take(pool, d));
+        for (var v : views) if (v != null) byId.put(v.slotId(), v);
+        return new Seen(pool, byId, st);
+      }).exceptionally(e -> null);
     }
 
+    /** Takes one step; a refused one (an operator paused the rollout meanwhile) is logged and dropped. */
     private CompletionStage<Step> take(PoolEntity.PoolView pool, RolloutJudge.Decision d) {
       var t = settings.askTimeout();
       var ref = sharding.entityRefFor(PoolEntity.ENTITY_KEY, pool.poolId());
@@ -151,7 +182,13 @@ public final class RolloutController {
       CompletionStage<PoolEntity.PoolView> done = d.to().equals(Rollout.DONE)
           ? ref.askWithStatus(r -> new PoolEntity.PromoteRollout(d.note(), r), t)
           : ref.askWithStatus(r -> new PoolEntity.StepRollout(from, d.to(), d.note(), r), t);
-      return done.thenApply(v -> new Step(pool.poolId(), pool.rollout().target(), from, d.to(), d.note()));
+      return done.handle((v, err) -> {
+        if (err != null) {
+          log.info("pool {}: rollout step {} -> {} not taken: {}", pool.poolId(), from, d.to(), err.getMessage());
+          return null;
+        }
+        return new Step(pool.poolId(), pool.rollout().target(), from, d.to(), d.note());
+      });
     }
 
     private static <T> CompletionStage<List<T>> all(List<CompletionStage<T>> stages) {

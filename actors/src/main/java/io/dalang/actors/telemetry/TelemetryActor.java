@@ -52,8 +52,9 @@ public final class TelemetryActor {
   /**
    * @param runs every run that ended (warm-ups never reach telemetry)
    * @param failed runs that ended with an error the engine or Dalang caused (a cancelled or client-side
-   *     error is not the version's fault: {@code cancelled}, {@code invalid_request}, {@code
-   *     context_length_exceeded}, {@code unsupported_parameter} are left out)
+   *     error, or load the pool turned away, is not the version's fault: {@code cancelled},
+   *     {@code invalid_request}, {@code context_length_exceeded}, {@code unsupported_parameter},
+   *     {@code capacity_exhausted}, {@code quota_exceeded} are left out)
    * @param valid valid runs, the only ones whose latency and speed count
    */
   public record Stats(int runs, int failed, int valid, double ttftP95Ms, double tokensPerSecondP50) implements CborSerializable {
@@ -66,7 +67,7 @@ public final class TelemetryActor {
 
   /** Outcomes that say nothing about the model version that served the run. */
   static final java.util.Set<String> NOT_THE_VERSIONS_FAULT = java.util.Set.of("ok", "cancelled", "invalid_request",
-      "context_length_exceeded", "unsupported_parameter", "malformed_json");
+      "context_length_exceeded", "unsupported_parameter", "malformed_json", "capacity_exhausted", "quota_exceeded");
 
   // Records of any schema version parse: missing (older) fields take their defaults, unknown (newer) ones are skipped.
   private static final ObjectMapper JSON = new ObjectMapper()

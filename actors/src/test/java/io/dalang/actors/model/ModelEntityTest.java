@@ -95,4 +95,13 @@ class ModelEntityTest {
     var noDigest = new ModelVersion(null, 0, null, 1, "gguf", "llama", 1, "F16", 1, 1, "x", null, "k", Instant.now(), null, "n");
     assertRefused(ErrorCode.INVALID_REQUEST, add(noDigest));
   }
+
+  @Test
+  void anOperatorsOwnVersionNameAheadOfTheCountIsSkippedNotAConflictForever() {
+    add(blob('a', null)); // v1
+    assertTrue(add(blob('b', "v3")).isSuccess());
+    // The next automatic name would be v3 (sequence 3): taken, so v4.
+    var view = add(blob('c', null)).getValue();
+    assertEquals(List.of("v1", "v3", "v4"), view.versions().stream().map(ModelVersion::version).toList());
+  }
 }

@@ -74,11 +74,26 @@ class RolloutPlanTest {
   }
 
   @Test
-  void rollingBackRetiresTheNewReplicasAndRestoresTheOldCount() {
+  void rollingBackRetiresTheNewReplicasButKeepsEnoughReadyWhileTheOldOnesComeBack() {
     var actions = plan(pool(Rollout.ROLLING_BACK, Rollout.ROLLING_STRATEGY, List.of(old("p-0"), neu("p-2"), neu("p-3")), 4),
         Set.of("p-0", "p-2", "p-3"));
-    assertEquals(List.of(new ReplicaPlan.Place("p", "p-4", "n1", "cpu0", 100, 0, false), new ReplicaPlan.Retire("p", neu("p-2")),
-        new ReplicaPlan.Retire("p", neu("p-3"))), actions);
+    // Two must stay Ready: one new replica goes now, the other once the old replica placed now is Ready.
+    assertEquals(List.of(new ReplicaPlan.Place("p", "p-4", "n1", "cpu0", 100, 0, false), new ReplicaPlan.Retire("p", neu("p-3"))), actions);
+    assertEquals(List.of(new ReplicaPlan.Retire("p", neu("p-2"))),
+        plan(pool(Rollout.ROLLING_BACK, Rollout.ROLLING_STRATEGY, List.of(old("p-0"), neu("p-2"), old("p-4")), 5), Set.of("p-0", "p-2", "p-4")));
+  }
+
+  @Test
+  void newReplicasThatAreNotReadyGoAtOnceInARollback() {
+    var actions = plan(pool(Rollout.ROLLING_BACK, Rollout.ROLLING_STRATEGY, List.of(old("p-0"), old("p-1"), neu("p-2")), 3), Set.of("p-0", "p-1"));
+    assertEquals(List.of(new ReplicaPlan.Retire("p", neu("p-2"))), actions);
+  }
+
+  @Test
+  void anOldReplicaThatIsNotReadyGoesFirstAndReadyOnesStayAtTheFloor() {
+    // p-1 failed; the canary p-2 is Ready: p-1 goes, not a Ready one, so two stay Ready.
+    var actions = plan(pool(Rollout.ROLLING, Rollout.ROLLING_STRATEGY, List.of(old("p-0"), old("p-1"), neu("p-2")), 3), Set.of("p-0", "p-2"));
+    assertEquals(List.of(new ReplicaPlan.Retire("p", old("p-1"))), actions);
   }
 
   @Test

@@ -48,6 +48,8 @@ class ModelPrefetchEndToEndTest {
         var added = ApiClient.json(admin.post("/admin/v1/models", "{\"name\": \"tiny\", \"from\": \"" + model + "\"}").body());
         awaitJson(admin, "/admin/v1/model-imports/" + added.get("id").asText(), v -> v.path("status").asText().equals("done"));
 
+        // The GPU node's cache is known to the control node once the receptionist has spread its registration.
+        awaitJson(admin, "/admin/v1/fleet", f -> f.path("model_caches").size() == 1);
         // Before any pool: the GPU node pulls the version into its own cache.
         var prefetch = admin.post("/admin/v1/models/tiny/prefetch", "{}");
         assertEquals(202, prefetch.statusCode(), prefetch.body());
