@@ -491,7 +491,7 @@ public final class EngineActor {
         if (event.isTerminal()) self.tell(new Done(runId));
         if (event instanceof GenerationEvent.Started) {
           to.accept(new GenerationEvent.Started(runId, engineKind, spec.slotId(), queuedMs, engineRestarts, identity.version(),
-              identity.digest(), digest, spec.deviceId(), gpuLayers));
+              identity.digest(), digest, spec.deviceId(), gpuLayers, spec.catalogRef()));
         } else if (event instanceof GenerationEvent.Failed f && !f.engineLost() && current.terminated().toCompletableFuture().isDone()) {
           // The engine went away under the run (a killed llama-server reports its death before failing its runs).
           to.accept(f.withEngineLost());

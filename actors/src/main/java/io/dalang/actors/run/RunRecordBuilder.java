@@ -39,6 +39,7 @@ final class RunRecordBuilder {
   private String engineVersion;
   private String engineDigest;
   private String modelDigest;
+  private String modelVersion;
   private SamplerSettings sampler;
   private String device;
   private int gpuLayers;
@@ -73,12 +74,13 @@ final class RunRecordBuilder {
   RunRecordBuilder sampler(SamplerSettings v) { sampler = v; return this; }
   RunRecordBuilder device(String v) { device = v; return this; }
   RunRecordBuilder gpuLayers(int v) { gpuLayers = v; return this; }
+  RunRecordBuilder modelVersion(String v) { modelVersion = v; return this; }
 
   RunRecord build() {
     return new RunRecord(RunRecord.SCHEMA_VERSION, runId, tenant, model, pool, slot, engine, stream, receivedAtEpochMs, queueMs, ttftMs,
         promptTokens, completionTokens, tokensPerSecond, times.internalSeconds(), times.internalFromEngine(), times.totalSeconds(),
         times.overheadRatio(), outcome, finishReason, runQuality, qualityReasons, meanInterTokenMs, sidecar, servedBy, engineVersion,
-        engineDigest, modelDigest, sampler, device, gpuLayers);
+        engineDigest, modelDigest, sampler, device, gpuLayers, modelVersion);
   }
 
   /** The record of {@code spec}'s run, ended by {@code terminal} at {@code now}, from what its actor and relay saw. */
@@ -133,6 +135,7 @@ final class RunRecordBuilder {
         .sampler(SamplerSettings.of(spec.request()))
         .device(started != null ? started.device() : null)
         .gpuLayers(started != null ? started.gpuLayers() : 0)
+        .modelVersion(started != null ? started.modelVersion() : null)
         .build();
   }
 }

@@ -26,9 +26,16 @@ public sealed interface GenerationEvent extends CborSerializable {
    *     from an engine itself
    * @param gpuLayers layers of the model the engine put on that device, as it reported while loading;
    *     0 on the CPU
+   * @param modelVersion the catalog version the slot serves ({@code name@v2}); null for a {@code model_path}
+   *     pool and from an engine itself
    */
   record Started(String runId, String engine, String slotId, long queuedMs, int engineRestarts, String engineVersion,
-      String engineDigest, String modelDigest, String device, int gpuLayers) implements GenerationEvent {
+      String engineDigest, String modelDigest, String device, int gpuLayers, String modelVersion) implements GenerationEvent {
+
+    public Started(String runId, String engine, String slotId, long queuedMs, int engineRestarts, String engineVersion,
+        String engineDigest, String modelDigest, String device, int gpuLayers) {
+      this(runId, engine, slotId, queuedMs, engineRestarts, engineVersion, engineDigest, modelDigest, device, gpuLayers, null);
+    }
 
     public Started(String runId, String engine, String slotId, long queuedMs) {
       this(runId, engine, slotId, queuedMs, 0, null, null, null, null, 0);

@@ -40,6 +40,8 @@ import java.util.List;
  *     {@code vulkan0}, a GPU's UUID); null when no engine started the run, and in older records
  * @param gpuLayers (since schema 5) how many of the model's layers that engine held on a GPU device, as
  *     llama.cpp reported while loading; 0 on the CPU and in older records
+ * @param modelVersion (since schema 6) the catalog version the slot served ({@code name@v2}); null for a
+ *     pool of the {@code model_path} form, when no engine started the run, and in older records
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 public record RunRecord(
@@ -73,8 +75,21 @@ public record RunRecord(
     String modelDigest,
     SamplerSettings sampler,
     String device,
-    int gpuLayers)
+    int gpuLayers,
+    String modelVersion)
     implements CborSerializable {
+
+  /** A record without the model version (schema 5 and before). */
+  public RunRecord(int schemaVersion, String runId, String tenant, String model, String pool, String slot, String engine, boolean stream,
+      long receivedAtEpochMs, double queueMs, double ttftMs, int promptTokens, int completionTokens, double tokensPerSecond,
+      double internalModelSeconds, boolean internalFromEngine, double totalSeconds, double orchestrationOverheadRatio, String outcome,
+      String finishReason, String runQuality, List<String> qualityReasons, double meanInterTokenMs, List<java.util.Map<String, Object>> sidecar,
+      String servedBy, String engineVersion, String engineDigest, String modelDigest, SamplerSettings sampler, String device, int gpuLayers) {
+    this(schemaVersion, runId, tenant, model, pool, slot, engine, stream, receivedAtEpochMs, queueMs, ttftMs, promptTokens, completionTokens,
+        tokensPerSecond, internalModelSeconds, internalFromEngine, totalSeconds, orchestrationOverheadRatio, outcome, finishReason,
+        runQuality, qualityReasons, meanInterTokenMs, sidecar, servedBy, engineVersion, engineDigest, modelDigest, sampler, device, gpuLayers,
+        null);
+  }
 
   /** A record without the device fields (schema 4 and before). */
   public RunRecord(int schemaVersion, String runId, String tenant, String model, String pool, String slot, String engine, boolean stream,
@@ -102,7 +117,7 @@ public record RunRecord(
     return new RunRecord(schemaVersion, runId, tenant, model, pool, slot, engine, stream, receivedAtEpochMs, queueMs, ttftMs,
         promptTokens, completionTokens, tokensPerSecond, internalModelSeconds, internalFromEngine, totalSeconds,
         orchestrationOverheadRatio, outcome, finishReason, runQuality, qualityReasons, meanInterTokenMs, samples, servedBy, engineVersion,
-        engineDigest, modelDigest, sampler, device, gpuLayers);
+        engineDigest, modelDigest, sampler, device, gpuLayers, modelVersion);
   }
 
   /** This record with another verdict of the valid-run policy. */
@@ -110,7 +125,7 @@ public record RunRecord(
     return new RunRecord(schemaVersion, runId, tenant, model, pool, slot, engine, stream, receivedAtEpochMs, queueMs, ttftMs,
         promptTokens, completionTokens, tokensPerSecond, internalModelSeconds, internalFromEngine, totalSeconds,
         orchestrationOverheadRatio, outcome, finishReason, quality, reasons, meanInterTokenMs, sidecar, servedBy, engineVersion, engineDigest,
-        modelDigest, sampler, device, gpuLayers);
+        modelDigest, sampler, device, gpuLayers, modelVersion);
   }
 
   /** This record with the determinism signals: the engine's from its {@code Started}, and the run's sampler settings. */
@@ -118,14 +133,14 @@ public record RunRecord(
     return new RunRecord(schemaVersion, runId, tenant, model, pool, slot, engine, stream, receivedAtEpochMs, queueMs, ttftMs,
         promptTokens, completionTokens, tokensPerSecond, internalModelSeconds, internalFromEngine, totalSeconds,
         orchestrationOverheadRatio, outcome, finishReason, runQuality, qualityReasons, meanInterTokenMs, sidecar, servedBy, engineVersion,
-        engineDigest, modelDigest, sampler, device, gpuLayers);
+        engineDigest, modelDigest, sampler, device, gpuLayers, modelVersion);
   }
 
   /**
    * 2: {@code mean_inter_token_ms} and {@code sidecar} added. 3: no new field; {@code quality_reasons}
    * are the valid-run policy's codes ({@code failed:<code>} without a space, and the others). 4:
    * {@code served_by}, and the determinism signals {@code engine_version}, {@code engine_digest},
-   * {@code model_digest}, {@code sampler}. 5: {@code device} and {@code gpu_layers}.
+   * {@code model_digest}, {@code sampler}. 5: {@code device} and {@code gpu_layers}. 6: {@code model_version}.
    */
-  public static final int SCHEMA_VERSION = 5;
+  public static final int SCHEMA_VERSION = 6;
 }

@@ -147,6 +147,11 @@ class ModelCatalogEndToEndTest {
     awaitReady("cat");
     var completion = user.post("/v1/completions", "{\"model\": \"tiny\", \"prompt\": \"Hello\", \"max_tokens\": 3, \"temperature\": 0}");
     assertEquals(200, completion.statusCode(), completion.body());
+    String runId = completion.headers().firstValue("x-dalang-run-id").orElseThrow();
+    var record = user.awaitRun(runId, Duration.ofSeconds(10));
+    assertEquals("tiny@v2", record.get("model_version").asText(), "the run record names the catalog version that served it");
+    assertEquals(Digests.sha256(v2), record.get("model_digest").asText());
+    assertEquals(6, record.get("schema_version").asInt());
 
     // Removal: refused while the pool serves the version, allowed for the other one.
     var inUse = admin.send("DELETE", "/admin/v1/models/tiny/versions/v2", null);
