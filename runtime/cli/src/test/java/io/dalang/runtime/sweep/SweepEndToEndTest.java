@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.dalang.engine.Digests;
 import io.dalang.engine.provision.EngineProvisioner;
@@ -13,6 +14,9 @@ import io.dalang.gguf.GgmlType;
 import io.dalang.gguf.TinyModel;
 import io.dalang.protocols.sweep.SweepSummary;
 import io.dalang.runtime.Main;
+import io.dalang.runtime.serve.DalangNode;
+import io.dalang.runtime.serve.ServeOptions;
+import io.dalang.runtime.testing.ApiClient;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -51,15 +55,38 @@ class SweepEndToEndTest {
     var stdout = new ByteArrayOutputStream();
     PrintStream saved = System.out;
     int rc;
-    try {
-      System.setOut(new PrintStream(stdout, true));
-      rc = new CommandLine(new Main()).execute("sweep", "--model", base.toString(), "--quants", "Q8_0,Q4_K_M", "--preset", preset.toString(),
-          "--out", out.toString(), "--data-dir", dir.resolve("data").toString());
-    } finally {
-      System.setOut(saved);
+    // A running node whose catalog takes the variants (--add-to-catalog), with their lineage.
+    Path nodeConf = Files.writeString(dir.resolve("node.conf"), "dalang.demo.embed-pool = \"\"\ndalang.demo.replicas = 0\n");
+    JsonNode catalog;
+    try (var node = DalangNode.start(new ServeOptions(dir.resolve("catalog-node"), 0, 0, 0, nodeConf, null, null), System.out)) {
+      String key = Files.readString(dir.resolve("catalog-node").resolve("admin.key")).strip();
+      try {
+        System.setOut(new PrintStream(stdout, true));
+        rc = new CommandLine(new Main()).execute("sweep", "--model", base.toString(), "--quants", "Q8_0,Q4_K_M", "--preset", preset.toString(),
+            "--out", out.toString(), "--data-dir", dir.resolve("data").toString(), "--add-to-catalog", "tiny",
+            "--url", "http://127.0.0.1:" + node.httpPort(), "--key", key);
+      } finally {
+        System.setOut(saved);
+      }
+      catalog = ApiClient.json(new ApiClient(node.httpPort(), key).get("/admin/v1/models/tiny").body());
     }
     assertEquals(0, rc, stdout.toString());
     assertTrue(stdout.toString().contains("recommendation:"), stdout.toString());
+    assertTrue(stdout.toString().contains("catalog: Q4_K_M -> tiny@v3"), stdout.toString());
+    var versions = catalog.get("versions");
+    assertEquals(3, versions.size(), catalog.toString());
+    assertEquals("F32", versions.get(0).get("quantization").asText());
+    assertTrue(versions.get(0).get("parent").isNull(), "the reference is the root of the lineage");
+    assertEquals("Q8_0 of tiny@v1", versions.get(1).get("parent").asText());
+    assertEquals("Q4_K_M of tiny@v1", versions.get(2).get("parent").asText());
+    assertEquals("Q4_K_M", versions.get(2).get("quantization").asText());
+    int recommended = 0;
+    for (JsonNode v : versions) {
+      assertTrue(v.get("labels").get("sweep").asText().startsWith("sweep-"), v.toString());
+      assertTrue(v.get("labels").has("adherence") && v.get("labels").has("tokens-per-second"), v.toString());
+      if (v.get("labels").get("recommended").asText().equals("true")) recommended++;
+    }
+    assertEquals(1, recommended, "exactly the recommended variant is marked");
 
     var s = new ObjectMapper().readValue(out.resolve("summary.json").toFile(), SweepSummary.class);
     assertEquals(SweepSummary.SCHEMA_VERSION, s.schemaVersion());

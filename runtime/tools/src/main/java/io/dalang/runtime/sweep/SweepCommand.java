@@ -11,6 +11,7 @@ import io.dalang.runtime.baseline.BaselineStore;
 import io.dalang.runtime.http.Json;
 import io.dalang.runtime.serve.DalangNode;
 import io.dalang.runtime.serve.ServeOptions;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -63,6 +64,16 @@ public final class SweepCommand implements Callable<Integer> {
 
   @Option(names = "--no-baseline", description = "Do not record the summary in the baseline store")
   boolean noBaseline;
+
+  @Option(names = "--add-to-catalog", paramLabel = "NAME",
+      description = "Add the variants as versions of catalog model NAME on a running node (--url, --key), with their lineage and measures as labels")
+  String catalogName;
+
+  @Option(names = "--url", description = "With --add-to-catalog: the node's HTTP address (default $DALANG_URL or http://127.0.0.1:8080)")
+  String nodeUrl = System.getenv().getOrDefault("DALANG_URL", "http://127.0.0.1:8080");
+
+  @Option(names = "--key", description = "With --add-to-catalog: a platform-admin key (default $DALANG_ADMIN_KEY, else <data-dir>/admin.key)")
+  String adminKey;
 
   @Option(names = "--verbose", description = "Show the nodes' own logs")
   boolean verbose;
@@ -158,10 +169,29 @@ public final class SweepCommand implements Callable<Integer> {
       Path b = new BaselineStore(BaselineSettings.from(config).dir()).record(summary, summaryFile);
       err.println("sweep: recorded as baseline " + sweepId + " (" + b + "; `dalang baseline pin " + sweepId + "` keeps it)");
     }
+    if (catalogName != null) {
+      try {
+        var added = new CatalogExport(nodeUrl, catalogKey(), dataDir, err).add(catalogName, summary);
+        for (String line : CatalogExport.describe(added)) System.out.println("catalog: " + line);
+      } catch (IOException e) {
+        err.println("dalang sweep: the summary is written, but adding the variants to the catalog failed: " + e.getMessage());
+        System.out.print(table(summary));
+        return 1;
+      }
+    }
     System.out.print(table(summary));
     System.out.println("summary: " + summaryFile);
     System.out.println("plots:   " + dir.resolve("frontier.svg") + ", " + dir.resolve("frontier.png"));
     return 0;
+  }
+
+  private String catalogKey() throws IOException {
+    if (adminKey != null) return adminKey;
+    String env = System.getenv("DALANG_ADMIN_KEY");
+    if (env != null && !env.isBlank()) return env.strip();
+    Path file = dataDir.resolve("admin.key");
+    if (Files.isRegularFile(file)) return Files.readString(file).strip();
+    throw new IOException("no admin key: pass --key, set DALANG_ADMIN_KEY, or keep the node's admin.key in --data-dir");
   }
 
   static String table(SweepSummary s) {
