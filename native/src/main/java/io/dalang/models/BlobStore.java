@@ -206,7 +206,8 @@ public final class BlobStore {
 
   /**
    * Frees space so that {@code incomingBytes} more fit under {@code maxBytes}: deletes the least recently
-   * used blobs not in {@code pinned}, oldest first, only as many as needed. When even every unpinned blob is
+   * used blobs not in {@code pinned}, oldest first, only as many as needed. Partial downloads count as
+   * used; those abandoned for {@link #STALE_PARTIAL} (no download holds them) are deleted first. When even every unpinned blob is
    * not enough, nothing is deleted: a half-emptied cache that still cannot take the blob helps no one.
    *
    * @return the evicted blobs, oldest first (empty when everything already fits)
@@ -215,7 +216,8 @@ public final class BlobStore {
   public synchronized List<BlobInfo> evictFor(long incomingBytes, long maxBytes, Set<String> pinned) throws IOException {
     Set<String> keep = pinned.stream().map(s -> s.toLowerCase(Locale.ROOT)).collect(Collectors.toSet());
     List<BlobInfo> all = list();
-    long used = all.stream().mapToLong(BlobInfo::size).sum();
+    // Partial downloads take disk too: abandoned ones go first, the others count against the quota.
+    long used = all.stream().mapToLong(BlobInfo::size).sum() + partialBytesAfterCleanup();
     long needed = used + incomingBytes - maxBytes;
     if (needed <= 0) return List.of();
     List<BlobInfo> candidates = all.stream()
@@ -234,6 +236,46 @@ public final class BlobStore {
       }
     }
     return evicted;
+  }
+
+  /** How long a partial download nobody writes to is kept for a resume before eviction may delete it. */
+  static final java.time.Duration STALE_PARTIAL = java.time.Duration.ofHours(1);
+
+  /**
+   * Deletes partial files that no download holds (their lock is free) and that have not been written
+   * for {@link #STALE_PARTIAL}; the bytes of the partials that stay.
+   */
+  private long partialBytesAfterCleanup() throws IOException {
+    long bytes = 0;
+    try (DirectoryStream<Path> dir = Files.newDirectoryStream(partial)) {
+      for (Path p : dir) {
+        try {
+          var attrs = Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class);
+          if (!attrs.isRegularFile()) continue;
+          boolean stale = attrs.lastModifiedTime().toInstant().isBefore(clock.instant().minus(STALE_PARTIAL));
+          if (stale && unheld(p)) {
+            Files.deleteIfExists(p);
+            continue;
+          }
+          bytes += attrs.size();
+        } catch (NoSuchFileException goneMeanwhile) {
+          // committed or deleted by its download
+        }
+      }
+    }
+    return bytes;
+  }
+
+  /** Whether no download (in this process or another) holds the partial's lock. */
+  private static boolean unheld(Path p) {
+    try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
+      var lock = ch.tryLock();
+      if (lock == null) return false;
+      lock.release();
+      return true;
+    } catch (java.nio.channels.OverlappingFileLockException | IOException e) {
+      return false; // held in this JVM, or unreadable: leave it
+    }
   }
 
   /** A blob in the store: its digest, its size in bytes and where it lies. */

@@ -208,4 +208,21 @@ class BlobStoreTest {
     BlobStore.Stored stored = store.importFile(source("a", bytes(10, 30)), null);
     assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(stored.path())));
   }
+
+  @Test
+  void partialDownloadsCountAgainstTheQuotaAndAbandonedOnesAreDeleted() throws Exception {
+    var clock = new ManualClock();
+    var store = new BlobStore(dir.resolve("store"), clock);
+    String blob = store.importFile(source("b", bytes(1000, 3)), null).sha256();
+    Path fresh = store.partialFor("fresh-download");
+    Files.write(fresh, bytes(1500, 4));
+    // 1000 stored + 1500 partial + 1000 incoming > 3000: the blob must go; the partial is kept for its resume.
+    assertEquals(List.of(blob), store.evictFor(1000, 3000, Set.of()).stream().map(BlobStore.BlobInfo::sha256).toList());
+    assertTrue(Files.exists(fresh));
+    // An hour later nobody wrote to it and nobody holds it: abandoned, deleted, and the room is there.
+    Files.setLastModifiedTime(fresh, java.nio.file.attribute.FileTime.from(clock.instant()));
+    clock.advanceSeconds(3601);
+    assertEquals(List.of(), store.evictFor(2500, 3000, Set.of()));
+    assertFalse(Files.exists(fresh));
+  }
 }
