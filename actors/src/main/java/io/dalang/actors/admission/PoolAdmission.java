@@ -124,7 +124,17 @@ public final class PoolAdmission {
    *     actor: the next run starts the moment a sequence frees instead of after a round trip to this
    *     actor. Bounded priority inversion: at most this many runs per slot are committed early.
    */
-  public record Settings(Function<String, AdmissionSettings> queueOf, PlacementSettings placement, int lookahead, BreakerSettings breaker) {}
+  /**
+   * @param splits the pool's A/B split now, read once a second (a completion with null: none)
+   */
+  public record Settings(Function<String, AdmissionSettings> queueOf, PlacementSettings placement, int lookahead, BreakerSettings breaker,
+      Function<String, java.util.concurrent.CompletionStage<TrafficSplit>> splits) {
+    public Settings(Function<String, AdmissionSettings> queueOf, PlacementSettings placement, int lookahead, BreakerSettings breaker) {
+      this(queueOf, placement, lookahead, breaker, pool -> java.util.concurrent.CompletableFuture.completedFuture(null));
+    }
+  }
+
+  private record SplitRead(TrafficSplit split) implements Command {}
 
   public static void init(ActorSystem<?> system, Settings settings, ActorRef<Topic.Command<SlotStatus>> topic, MeterRegistry metrics) {
     ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), settings, topic, metrics)).withRole(NodeRoles.CONTROL));
@@ -154,6 +164,9 @@ public final class PoolAdmission {
   private final Map<String, Reserved> reserved = new HashMap<>();
   private final Map<String, Integer> busy = new HashMap<>();
   private final SlotBreakers breakers;
+  private final Function<String, java.util.concurrent.CompletionStage<TrafficSplit>> splits;
+  /** The pool's A/B split as last read; null: none. */
+  private TrafficSplit split;
   /**
    * Runs whose owner stopped before its {@link Release} arrived (the death watch overtakes the Release,
    * which comes the longer way through sharding): slot and when, until the Release brings the outcome
@@ -187,6 +200,7 @@ public final class PoolAdmission {
     this.time = settings.placement().time();
     this.startedNanos = time.nanoTime();
     this.lookahead = Math.max(0, settings.lookahead());
+    this.splits = settings.splits();
     this.placement = new Placement(settings.placement().policy(), settings.placement().cacheTtl().toNanos(), settings.placement().cacheSize(),
         time);
     this.queue = new AdmissionQueue<>(settings.queueOf().apply(poolId));
@@ -225,7 +239,12 @@ public final class PoolAdmission {
           dispatch();
           return Behaviors.same();
         })
+        .onMessage(SplitRead.class, m -> {
+          split = m.split();
+          return Behaviors.same();
+        })
         .onMessageEquals(Tick.INSTANCE, () -> {
+          ctx.pipeToSelf(splits.apply(poolId), (sp, err) -> new SplitRead(err != null ? split : sp));
           long now = time.nanoTime();
           fleet.expire(time.epochMillis(), placementSettings.statusTtl().toMillis());
           breakers.tick(now);
@@ -396,10 +415,26 @@ public final class PoolAdmission {
   }
 
   private PlacementDecision decide(Submit m, boolean needFreeSequence) {
-    PlacementDecision d = placement.decide(fleet, m.spec(), m.runId(), m.tenantId(), needFreeSequence, breakers.blocked(time.nanoTime()));
+    var blocked = breakers.blocked(time.nanoTime());
+    if (needFreeSequence) blocked = withOtherVersion(blocked, m.runId());
+    PlacementDecision d = placement.decide(fleet, m.spec(), m.runId(), m.tenantId(), needFreeSequence, blocked);
     decisionTimer.record(d.decisionNanos(), TimeUnit.NANOSECONDS);
     metrics.counter("dalang_placement_cache", "result", d.cacheHit() ? "hit" : "miss").increment();
     return d;
+  }
+
+  /**
+   * Under an A/B split, the slots of the version this run does not get are kept from it like slots with
+   * an open breaker; while its own version has no Ready slot, the run may go to either.
+   */
+  private java.util.Set<String> withOtherVersion(java.util.Set<String> blocked, String runId) {
+    TrafficSplit sp = split;
+    if (sp == null) return blocked;
+    String version = sp.versionFor(runId);
+    if (fleet.all().stream().noneMatch(s -> s.ready() && version.equals(s.modelVersion()))) return blocked;
+    var out = new java.util.HashSet<>(blocked);
+    for (SlotStatus s : fleet.all()) if (!version.equals(s.modelVersion())) out.add(s.slotId());
+    return out;
   }
 
   /**

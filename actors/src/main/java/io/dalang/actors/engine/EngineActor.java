@@ -536,7 +536,7 @@ public final class EngineActor {
         device.computeCapability() == null ? "" : device.computeCapability(), quantization,
         e != null ? e.extensions() : java.util.Set.of(), spec.contextPerSequence(), total,
         Math.max(0, total - running.size()), waiting.size(), restarts.get(), e != null ? e.processId().orElse(-1) : -1, e != null ? e.baseUrl() : "",
-        ctx.getSelf(), settings.time().epochMillis(), e != null ? e.offload().layersOffloaded() : 0)));
+        ctx.getSelf(), settings.time().epochMillis(), e != null ? e.offload().layersOffloaded() : 0, spec.catalogRef())));
     if (e != null) slot().tell(new ModelSlotEntity.ReportLoad(Math.max(0, total - running.size())));
   }
 

@@ -43,8 +43,18 @@ public record SlotStatus(
     String engineUrl,
     ActorRef<EngineActor.Command> engine,
     long publishedAtMillis,
-    int gpuLayers)
+    int gpuLayers,
+    String modelVersion)
     implements CborSerializable {
+
+  /** A status without the catalog version (a slot of a {@code model_path} pool, or older nodes). */
+  public SlotStatus(String slotId, String poolId, String modelId, String nodeId, String deviceId, String state, String engineKind,
+      String engineVersion, String deviceKind, String computeCapability, String quantization, Set<String> extensions, int contextPerSequence,
+      int slotsTotal, int slotsFree, int queued, int restarts, long enginePid, String engineUrl, ActorRef<EngineActor.Command> engine,
+      long publishedAtMillis, int gpuLayers) {
+    this(slotId, poolId, modelId, nodeId, deviceId, state, engineKind, engineVersion, deviceKind, computeCapability, quantization,
+        extensions, contextPerSequence, slotsTotal, slotsFree, queued, restarts, enginePid, engineUrl, engine, publishedAtMillis, gpuLayers, null);
+  }
 
   public SlotStatus(String slotId, String poolId, String modelId, String nodeId, String deviceId, String state, String engineKind,
       String engineVersion, String deviceKind, String computeCapability, String quantization, Set<String> extensions, int contextPerSequence,
@@ -65,14 +75,14 @@ public record SlotStatus(
   public SlotStatus withLoad(int free, int queuedRuns) {
     return new SlotStatus(slotId, poolId, modelId, nodeId, deviceId, state, engineKind, engineVersion, deviceKind,
         computeCapability, quantization, extensions, contextPerSequence, slotsTotal, free, queuedRuns, restarts, enginePid,
-        engineUrl, engine, publishedAtMillis, gpuLayers);
+        engineUrl, engine, publishedAtMillis, gpuLayers, modelVersion);
   }
 
   /** This status in another state (published at the same time). */
   public SlotStatus withState(String newState) {
     return new SlotStatus(slotId, poolId, modelId, nodeId, deviceId, newState, engineKind, engineVersion, deviceKind,
         computeCapability, quantization, extensions, contextPerSequence, slotsTotal, slotsFree, queued, restarts, enginePid,
-        engineUrl, engine, publishedAtMillis, gpuLayers);
+        engineUrl, engine, publishedAtMillis, gpuLayers, modelVersion);
   }
 
   /**

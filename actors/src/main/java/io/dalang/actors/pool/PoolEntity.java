@@ -254,22 +254,25 @@ public final class PoolEntity
     if (problem == null && r.next().modelDigest() != null && r.next().modelDigest().equals(s.spec().modelDigest())) {
       problem = "pool " + poolId + " already serves " + r.target() + " (the same blob)";
     }
-    if (problem == null && !r.phase().equals(Rollout.CANARY)) problem = "a rollout starts in phase canary";
+    boolean split = r.strategy().equals(Rollout.SPLIT_STRATEGY);
+    if (problem == null && !r.phase().equals(split ? Rollout.SPLIT : Rollout.CANARY)) problem = "a rollout starts in phase canary, a split in split";
+    if (problem == null && split && (r.splitPercent() < 1 || r.splitPercent() > 99)) problem = "a split sends 1 to 99 percent to the new version";
     if (problem != null) return Effect().reply(c.replyTo(), StatusReply.error(Refusal.invalid(problem)));
     // The new version takes everything but the model from the pool as it is now (an engine or a replica
     // count changed after the request read the pool is kept).
     var next = s.spec().withModel(r.next().modelPath(), r.next().modelDigest(), r.next().catalogRef());
     var started = new Rollout(next, r.strategy(), r.maxSurge(), r.maxUnavailable(), r.gate(), r.phase(), r.resumeTo(), r.startedAt(),
-        r.updatedAt(), r.note());
+        r.updatedAt(), r.note(), r.splitPercent());
     return Effect().persist(new RolloutStarted(started)).thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view()));
   }
 
   /** The steps a rollout may take; anything else is refused. */
   static boolean allowed(String from, String to) {
     return switch (to) {
-      case Rollout.ROLLING -> from.equals(Rollout.CANARY);
+      case Rollout.ROLLING -> from.equals(Rollout.CANARY) || from.equals(Rollout.SPLIT);
       case Rollout.PAUSED -> from.equals(Rollout.CANARY) || from.equals(Rollout.ROLLING);
-      case Rollout.ROLLING_BACK -> from.equals(Rollout.CANARY) || from.equals(Rollout.ROLLING) || from.equals(Rollout.PAUSED);
+      case Rollout.ROLLING_BACK -> from.equals(Rollout.CANARY) || from.equals(Rollout.ROLLING) || from.equals(Rollout.PAUSED)
+          || from.equals(Rollout.SPLIT);
       case Rollout.ROLLED_BACK -> from.equals(Rollout.ROLLING_BACK);
       default -> false;
     };

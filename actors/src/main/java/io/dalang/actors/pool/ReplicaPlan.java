@@ -160,7 +160,7 @@ public final class ReplicaPlan {
     var actions = new ArrayList<Action>();
     var placer = new Placer(pool, nodes, memoryMibByPool, offloadByPool, perNode, reserved);
     switch (r.phase()) {
-      case Rollout.CANARY -> {
+      case Rollout.CANARY, Rollout.SPLIT -> {
         placer.place(replicas - old.size(), false, actions);
         placer.place(Math.min(r.canaryReplicas(replicas), Math.max(replicas, 1)) - neu.size(), true, actions);
       }

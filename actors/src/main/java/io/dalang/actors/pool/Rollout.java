@@ -12,6 +12,7 @@ import java.time.Instant;
  *   │                        │
  *   └──gate failed, crash loop, abort──▶ rolling-back ──new replicas gone──▶ rolled-back
  * canary, rolling ──pause──▶ paused ──resume──▶ the phase it left
+ * split ──promote──▶ rolling      split ──abort, crash loop──▶ rolling-back
  * </pre>
  *
  * <ul>
@@ -22,6 +23,10 @@ import java.time.Instant;
  *       old one is retired (drained: its runs finish) for each new one loaded, never leaving fewer than
  *       {@code replicas - maxUnavailable} loaded.
  *   <li>{@code rolling-back}: the new replicas are retired (drained), the old ones brought back to count.
+ *   <li>{@code split} (strategy {@code split}): an A/B split. Both versions serve, {@link #splitPercent}
+ *       of the runs go to the new one (pool admission routes by run), with {@code round(replicas ×
+ *       percent)} (at least 1) new replicas beside every old one, until an operator promotes it (it then
+ *       rolls on like a rollout) or aborts it.
  * </ul>
  *
  * @param strategy {@code rolling} or {@code blue-green}
@@ -29,13 +34,21 @@ import java.time.Instant;
  * @param note why the last step was taken (the gate's verdict, a crash loop, who aborted)
  */
 public record Rollout(PoolSpec next, String strategy, int maxSurge, int maxUnavailable, HealthGate gate, String phase, String resumeTo,
-    Instant startedAt, Instant updatedAt, String note)
+    Instant startedAt, Instant updatedAt, String note, int splitPercent)
     implements CborSerializable {
+
+  public Rollout(PoolSpec next, String strategy, int maxSurge, int maxUnavailable, HealthGate gate, String phase, String resumeTo,
+      Instant startedAt, Instant updatedAt, String note) {
+    this(next, strategy, maxSurge, maxUnavailable, gate, phase, resumeTo, startedAt, updatedAt, note, 0);
+  }
 
   public static final String ROLLING_STRATEGY = "rolling";
   public static final String BLUE_GREEN = "blue-green";
+  /** An A/B split: both versions serve, {@link #splitPercent} of the runs go to the new one, until promoted or aborted. */
+  public static final String SPLIT_STRATEGY = "split";
 
   public static final String CANARY = "canary";
+  public static final String SPLIT = "split";
   public static final String ROLLING = "rolling";
   public static final String PAUSED = "paused";
   public static final String ROLLING_BACK = "rolling-back";
@@ -59,8 +72,9 @@ public record Rollout(PoolSpec next, String strategy, int maxSurge, int maxUnava
     return !phase.equals(DONE) && !phase.equals(ROLLED_BACK);
   }
 
-  /** How many new replicas the canary phase starts for a pool of {@code replicas}. */
+  /** How many new replicas the canary (or split) phase starts for a pool of {@code replicas}. */
   public int canaryReplicas(int replicas) {
+    if (strategy.equals(SPLIT_STRATEGY)) return Math.max(1, Math.min(Math.max(1, replicas), Math.round(replicas * splitPercent / 100f)));
     return strategy.equals(BLUE_GREEN) ? Math.max(1, replicas) : 1;
   }
 
@@ -70,7 +84,7 @@ public record Rollout(PoolSpec next, String strategy, int maxSurge, int maxUnava
   }
 
   Rollout step(String to, String newResumeTo, Instant at, String why) {
-    return new Rollout(next, strategy, maxSurge, maxUnavailable, gate, to, newResumeTo, startedAt, at, why);
+    return new Rollout(next, strategy, maxSurge, maxUnavailable, gate, to, newResumeTo, startedAt, at, why, splitPercent);
   }
 
   /** The catalog version the rollout moves to ({@code name@v2}). */

@@ -26,7 +26,8 @@ final class RolloutJudge {
     if (r.phase().equals(Rollout.ROLLING_BACK)) {
       return next.isEmpty() ? new Decision(Rollout.ROLLED_BACK, "every replica of " + r.target() + " is gone; " + r.note()) : null;
     }
-    if (!r.phase().equals(Rollout.CANARY) && !r.phase().equals(Rollout.ROLLING)) return null; // paused
+    boolean split = r.phase().equals(Rollout.SPLIT);
+    if (!r.phase().equals(Rollout.CANARY) && !r.phase().equals(Rollout.ROLLING) && !split) return null; // paused
     for (var p : next) {
       var v = slots.get(p.slotId());
       if (v == null) continue;
@@ -38,6 +39,8 @@ final class RolloutJudge {
         return new Decision(Rollout.ROLLING_BACK, "replica " + p.slotId() + " of " + r.target() + " failed: " + v.detail());
       }
     }
+    // A split is promoted or aborted by an operator; only a failing new version ends it on its own.
+    if (split) return null;
     long elapsedMs = nowMs - r.startedAt().toEpochMilli();
     boolean timedOut = elapsedMs > gate.timeoutSeconds() * 1000;
     long ready = next.stream().filter(p -> slots.get(p.slotId()) != null && "Ready".equals(slots.get(p.slotId()).state())).count();

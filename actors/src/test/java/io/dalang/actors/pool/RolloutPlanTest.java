@@ -100,4 +100,14 @@ class RolloutPlanTest {
   void aPausedRolloutAddsAndRetiresNothing() {
     assertEquals(List.of(), plan(pool(Rollout.PAUSED, Rollout.ROLLING_STRATEGY, List.of(old("p-0"), neu("p-2")), 3), Set.of("p-0", "p-2")));
   }
+
+  @Test
+  void aSplitKeepsEveryOldReplicaAndAddsItsShareOfNewOnes() {
+    var t = Instant.parse("2026-12-07T00:00:00Z");
+    var split = new Rollout(V2, Rollout.SPLIT_STRATEGY, 1, 0, Rollout.HealthGate.DEFAULT, Rollout.SPLIT, null, t, t, "", 50);
+    var pool = new PoolEntity.PoolView(true, "p", V1.withReplicas(4), List.of(old("p-0"), old("p-1"), old("p-2"), old("p-3")), 4, split);
+    var actions = plan(pool, Set.of("p-0", "p-1", "p-2", "p-3"));
+    assertEquals(List.of(new ReplicaPlan.Place("p", "p-4", "n1", "cpu0", 100, 0, true), new ReplicaPlan.Place("p", "p-5", "n1", "cpu0", 100, 0, true)),
+        actions, "half of four, beside the four old ones; none retired");
+  }
 }

@@ -92,12 +92,15 @@ public final class AdminRequests {
   /**
    * {@code PATCH /admin/v1/pools/{id}}: what to change; absent fields stay. A {@code model} (a catalog
    * version) starts a rollout to it, with {@code strategy} ({@code rolling}, the default, or
-   * {@code blue-green}), {@code max_surge}, {@code max_unavailable} and {@code health_gate}.
+   * {@code blue-green}), {@code max_surge}, {@code max_unavailable} and {@code health_gate}. A
+   * {@code split} ({@code {"v1": 90, "v2": 10}}: the pool's version and another of its model, percents
+   * adding up to 100) serves both versions, routing that share of the runs to each.
    */
   public record UpdatePool(Integer replicas, String engine, String model, String strategy, @JsonProperty("max_surge") Integer maxSurge,
-      @JsonProperty("max_unavailable") Integer maxUnavailable, @JsonProperty("health_gate") HealthGate healthGate) {
+      @JsonProperty("max_unavailable") Integer maxUnavailable, @JsonProperty("health_gate") HealthGate healthGate,
+      java.util.Map<String, Integer> split) {
     public UpdatePool(Integer replicas, String engine) {
-      this(replicas, engine, null, null, null, null, null);
+      this(replicas, engine, null, null, null, null, null, null);
     }
   }
 

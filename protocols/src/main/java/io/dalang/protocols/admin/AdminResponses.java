@@ -113,7 +113,8 @@ public final class AdminResponses {
   public record Rollout(String target, String strategy, String phase, @JsonProperty("started_at") String startedAt,
       @JsonProperty("updated_at") String updatedAt, String note, @JsonProperty("max_surge") int maxSurge,
       @JsonProperty("max_unavailable") int maxUnavailable, @JsonProperty("health_gate") HealthGate healthGate,
-      @JsonProperty("replicas_old") int replicasOld, @JsonProperty("replicas_new") int replicasNew) {}
+      @JsonProperty("replicas_old") int replicasOld, @JsonProperty("replicas_new") int replicasNew,
+      @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("split_percent") Integer splitPercent) {}
 
   public record HealthGate(@JsonProperty("min_runs") int minRuns, @JsonProperty("timeout_seconds") long timeoutSeconds,
       @JsonProperty("max_error_rate") double maxErrorRate, @JsonProperty("max_ttft_p95_ratio") double maxTtftP95Ratio,

@@ -15,7 +15,7 @@ import picocli.CommandLine.Parameters;
  * platform-admin key; reading, an operator's.
  */
 @Command(name = "pool", mixinStandardHelpOptions = true, description = "Pools of a running node, and their rollouts.",
-    subcommands = {PoolCommand.List.class, PoolCommand.Rollout.class})
+    subcommands = {PoolCommand.List.class, PoolCommand.Split.class, PoolCommand.Rollout.class})
 public final class PoolCommand {
 
   @Command(name = "list", mixinStandardHelpOptions = true, description = "Every pool: its model, replicas by state, and its rollout.")
@@ -42,7 +42,7 @@ public final class PoolCommand {
       description = {"Move a pool to another catalog version without downtime, and follow or steer the move.",
           "New replicas start beside the old ones, must pass readiness and a health gate on their first runs, then replace",
           "the old ones one at a time; a failed gate or a crash loop rolls back on its own. Every step is audited."},
-      subcommands = {Start.class, Status.class, Pause.class, Resume.class, Abort.class})
+      subcommands = {Start.class, Status.class, Pause.class, Resume.class, Abort.class, Promote.class})
   static final class Rollout {}
 
   @Command(name = "start", mixinStandardHelpOptions = true, description = "Start a rollout of POOL to --model NAME@VERSION.")
@@ -147,6 +147,40 @@ public final class PoolCommand {
     @Override
     String action() {
       return "resume";
+    }
+  }
+
+  @Command(name = "split", mixinStandardHelpOptions = true,
+      description = {"Serve a second version of the pool's model beside its own: PERCENT of the runs go to it (an A/B split).",
+          "`pool rollout promote POOL` then rolls the pool to it; `pool rollout abort POOL` ends the split."})
+  static final class Split extends AdminCall {
+    @Parameters(index = "0", paramLabel = "POOL")
+    String pool;
+
+    @Option(names = "--to", required = true, paramLabel = "VERSION", description = "The other version of the pool's model (v2, or name@v2)")
+    String to;
+
+    @Option(names = "--percent", required = true, description = "Share of the runs for --to, 1 to 99")
+    int percent;
+
+    @Override
+    Integer run(PrintWriter out) throws IOException, InterruptedException {
+      JsonNode current = send("GET", "/admin/v1/pools/" + enc(pool));
+      String model = current.path("model").asText("");
+      if (!model.contains("@")) throw new Usage("pool " + pool + " does not serve a catalog version");
+      var split = new LinkedHashMap<String, Object>();
+      split.put(model.substring(model.indexOf('@') + 1), 100 - percent);
+      split.put(to.contains("@") ? to.substring(to.indexOf('@') + 1) : to, percent);
+      print(out, send("PATCH", "/admin/v1/pools/" + enc(pool), java.util.Map.of("split", split)).path("rollout"));
+      return OK;
+    }
+  }
+
+  @Command(name = "promote", mixinStandardHelpOptions = true, description = "End an A/B split by rolling the pool to its new version.")
+  static final class Promote extends Action {
+    @Override
+    String action() {
+      return "promote";
     }
   }
 

@@ -67,6 +67,19 @@ class ModelCliEndToEndTest {
       assertEquals(1, noRollout.code());
       assertTrue(noRollout.err().contains("has no rollout under way"), noRollout.err());
 
+      // An A/B split back to v1 for 30 % of the runs, then aborted.
+      var split = dalang("pool", "split", "cat", "--to", "v1", "--percent", "30", "--url", url, "--key", key);
+      assertEquals(0, split.code(), split.out() + split.err());
+      assertTrue(split.out().startsWith("tiny@v1  split"), split.out());
+      var aborted = dalang("pool", "rollout", "abort", "cat", "--url", url, "--key", key);
+      assertEquals(0, aborted.code(), aborted.err());
+      assertTrue(aborted.out().contains("rolling-back"), aborted.out());
+      long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      while (!ApiClient.json(admin.get("/admin/v1/pools/cat/rollout").body()).path("phase").asText().equals("rolled-back")) {
+        assertTrue(System.nanoTime() < end, "the aborted split rolled back");
+        Thread.sleep(200);
+      }
+
       var inUse = dalang("model", "rm", "tiny@v2", "--url", url, "--key", key);
       assertEquals(1, inUse.code());
       assertTrue(inUse.err().contains("served by pool(s) [cat]"), inUse.err());

@@ -241,6 +241,12 @@ final class PoolRoutes extends AllDirectives implements AdminRoute {
   private CompletionStage<HttpResponse> update(Principal p, String id, byte[] body) {
     admin.allow(p, "pool.update", "", id, platformAdmin(p), "platform-admin");
     var req = Json.parseStrict(body, AdminRequests.UpdatePool.class);
+    if (req.split() != null) {
+      if (req.model() != null || req.replicas() != null || req.engine() != null || req.strategy() != null) {
+        throw AdminValidation.invalid("split", "a split changes nothing else: give 'replicas', 'engine' or 'model' in another request");
+      }
+      return startSplit(p, id, req);
+    }
     if (req.model() != null) {
       if (req.replicas() != null || req.engine() != null) {
         throw AdminValidation.invalid("model", "a rollout ('model') changes nothing else: give 'replicas' or 'engine' in another request");
@@ -296,6 +302,55 @@ final class PoolRoutes extends AllDirectives implements AdminRoute {
         }));
   }
 
+  /**
+   * {@code PATCH {"split": {"v1": 90, "v2": 10}}}: the pool's version and another version of its model, by
+   * version name (or {@code name@version}), with percents adding up to 100.
+   */
+  private CompletionStage<HttpResponse> startSplit(Principal p, String id, AdminRequests.UpdatePool req) {
+    var split = req.split();
+    if (split.size() != 2) throw AdminValidation.invalid("split", "'split' names two versions: the pool's and another");
+    for (var e : split.entrySet()) {
+      if (e.getValue() == null || e.getValue() < 1 || e.getValue() > 99) {
+        throw AdminValidation.invalid("split", "each version of a split gets 1 to 99 percent");
+      }
+    }
+    if (split.values().stream().mapToInt(Integer::intValue).sum() != 100) throw AdminValidation.invalid("split", "the percents of a split add up to 100");
+    var gate = gate(req.healthGate());
+    return existing(id).thenCompose(pool -> {
+      String currentRef = pool.spec().catalogRef();
+      if (currentRef == null) throw AdminValidation.invalid("split", "pool " + id + " serves a model_path, not a catalog version");
+      ModelRef current = ModelRef.parse(currentRef);
+      String other = null;
+      boolean hasCurrent = false;
+      for (String k : split.keySet()) {
+        String version = k.contains("@") ? modelRef(k).version() : k;
+        if (k.contains("@") && !modelRef(k).name().equals(current.name())) {
+          throw AdminValidation.invalid("split", "a split is between versions of " + current.name());
+        }
+        if (version.equals(current.version())) hasCurrent = true;
+        else other = version;
+      }
+      if (!hasCurrent || other == null) {
+        throw AdminValidation.invalid("split", "a split names the pool's version (" + current.version() + ") and one other");
+      }
+      String otherVersion = other;
+      int percent = split.entrySet().stream().filter(e -> !(e.getKey().equals(current.version()) || e.getKey().equals(currentRef)))
+          .mapToInt(Map.Entry::getValue).sum();
+      return catalogVersion(new ModelRef(current.name(), otherVersion)).thenApply(v -> {
+        var next = pool.spec().withModel(blobs.pathOf(v.version().sha256()).toString(), v.version().sha256(), current.name() + "@" + otherVersion);
+        var now = java.time.Instant.now();
+        return new Rollout(next, Rollout.SPLIT_STRATEGY, 1, 0, gate, Rollout.SPLIT, null, now, now,
+            "split " + (100 - percent) + "/" + percent + " by " + p.keyId(), percent);
+      });
+    }).thenCompose(r -> sharding.entityRefFor(PoolEntity.ENTITY_KEY, id).<PoolEntity.PoolView>askWithStatus(x -> new PoolEntity.StartRollout(r, x), timeout)
+        .thenCompose(v -> {
+          reconciler.tell(new ReplicaReconciler.ReconcileNow());
+          audit.record("", p.keyId(), "pool.split.start", id, "ok", "", Map.of("from", String.valueOf(v.spec().catalogRef()),
+              "to", r.target(), "percent_to", "" + r.splitPercent()));
+          return body(v).thenApply(b -> json(StatusCodes.ACCEPTED, b));
+        }));
+  }
+
   private static Rollout.HealthGate gate(AdminRequests.HealthGate g) {
     var d = Rollout.HealthGate.DEFAULT;
     if (g == null) return d;
@@ -324,8 +379,8 @@ final class PoolRoutes extends AllDirectives implements AdminRoute {
   /** {@code pause}, {@code resume} or {@code abort} (back to the old version) a rollout under way. */
   private CompletionStage<HttpResponse> rolloutAction(Principal p, String id, String action) {
     admin.allow(p, "pool.update", "", id, platformAdmin(p), "platform-admin");
-    if (!List.of("pause", "resume", "abort").contains(action)) {
-      throw new DalangException(ErrorCode.NOT_FOUND, "no rollout action '" + action + "': pause, resume or abort");
+    if (!List.of("pause", "resume", "abort", "promote").contains(action)) {
+      throw new DalangException(ErrorCode.NOT_FOUND, "no rollout action '" + action + "': pause, resume, abort or promote");
     }
     return existing(id).thenCompose(v -> {
       if (!v.rollingOut()) throw new DalangException(ErrorCode.CONFLICT, "pool " + id + " has no rollout under way");
@@ -336,11 +391,16 @@ final class PoolRoutes extends AllDirectives implements AdminRoute {
           if (!r.phase().equals(Rollout.PAUSED)) throw new DalangException(ErrorCode.CONFLICT, "the rollout of pool " + id + " is not paused");
           yield r.resumeTo();
         }
+        case "promote" -> {
+          if (!r.phase().equals(Rollout.SPLIT)) throw new DalangException(ErrorCode.CONFLICT, "pool " + id + " has no split to promote");
+          yield Rollout.ROLLING;
+        }
         default -> Rollout.ROLLING_BACK;
       };
       String note = switch (action) {
         case "pause" -> "paused by ";
         case "resume" -> "resumed by ";
+        case "promote" -> "split promoted by ";
         default -> "aborted by ";
       } + p.keyId();
       return sharding.entityRefFor(PoolEntity.ENTITY_KEY, id)
@@ -359,7 +419,8 @@ final class PoolRoutes extends AllDirectives implements AdminRoute {
     int neu = (int) v.slots().stream().filter(PoolEntity.SlotPlacement::next).count();
     return new AdminResponses.Rollout(r.target(), r.strategy(), r.phase(), r.startedAt().toString(), r.updatedAt().toString(), r.note(),
         r.maxSurge(), r.maxUnavailable(), new AdminResponses.HealthGate(g.minRuns(), g.timeoutSeconds(), g.maxErrorRate(), g.maxTtftP95Ratio(),
-            g.minTokensPerSecondRatio(), g.maxRestarts()), v.slots().size() - neu, neu);
+            g.minTokensPerSecondRatio(), g.maxRestarts()), v.slots().size() - neu, neu,
+        r.strategy().equals(Rollout.SPLIT_STRATEGY) ? r.splitPercent() : null);
   }
 
   private CompletionStage<PoolEntity.PoolView> existing(String id) {

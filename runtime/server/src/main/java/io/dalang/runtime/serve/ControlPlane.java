@@ -99,7 +99,15 @@ final class ControlPlane {
     Duration askTimeout = s.askTimeout();
     var topic = GpuAgent.slotStatusTopic(system);
     var placement = system.systemActorOf(PlacementActor.create(topic, s.placement(), metrics), "placement", Props.empty());
-    PoolAdmission.init(system, new PoolAdmission.Settings(s.admission()::apply, s.placement(), s.engineLookahead(), s.breakers()), topic, metrics);
+    // A pool's A/B split, as each pool's admission routes by it.
+    var poolSharding = org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.get(system);
+    java.util.function.Function<String, java.util.concurrent.CompletionStage<io.dalang.actors.admission.TrafficSplit>> splits = pool ->
+        poolSharding.entityRefFor(PoolEntity.ENTITY_KEY, pool).<PoolEntity.PoolView>ask(PoolEntity.GetPool::new, askTimeout).thenApply(v ->
+            v.exists() && v.rollingOut() && v.rollout().phase().equals(io.dalang.actors.pool.Rollout.SPLIT)
+                ? new io.dalang.actors.admission.TrafficSplit(v.spec().catalogRef(), v.rollout().target(), v.rollout().splitPercent())
+                : null);
+    PoolAdmission.init(system, new PoolAdmission.Settings(s.admission()::apply, s.placement(), s.engineLookahead(), s.breakers(), splits),
+        topic, metrics);
     TenantUsage.init(system, s.quotaCheckpointInterval());
     var telemetry = system.systemActorOf(TelemetryActor.create(dataDir.resolve("runs").resolve("runs.jsonl"), s.runsKeptInMemory(),
         s.runsKeptInMemoryBytes(), metrics, s.telemetrySidecar(), s.telemetrySidecarInterval()), "telemetry", Props.empty());
