@@ -16,7 +16,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -46,10 +45,10 @@ class ModelPrefetchEndToEndTest {
       try (var gpu = DalangNode.startNode(new NodeOptions(List.of("127.0.0.1:" + clusterPort), 0, dir.resolve("gpu"), "cpu0:cpu:2048", gpuConf))) {
         var admin = new ApiClient(control.httpPort(), Files.readString(dir.resolve("control").resolve("admin.key")).strip());
         var added = ApiClient.json(admin.post("/admin/v1/models", "{\"name\": \"tiny\", \"from\": \"" + model + "\"}").body());
-        awaitJson(admin, "/admin/v1/model-imports/" + added.get("id").asText(), v -> v.path("status").asText().equals("done"));
+        admin.awaitJson("/admin/v1/model-imports/" + added.get("id").asText(), v -> v.path("status").asText().equals("done"), Duration.ofSeconds(90));
 
         // The GPU node's cache is known to the control node once the receptionist has spread its registration.
-        awaitJson(admin, "/admin/v1/fleet", f -> f.path("model_caches").size() == 1);
+        admin.awaitJson("/admin/v1/fleet", f -> f.path("model_caches").size() == 1, Duration.ofSeconds(90));
         // Before any pool: the GPU node pulls the version into its own cache.
         var prefetch = admin.post("/admin/v1/models/tiny/prefetch", "{}");
         assertEquals(202, prefetch.statusCode(), prefetch.body());
@@ -61,8 +60,8 @@ class ModelPrefetchEndToEndTest {
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (!Files.isRegularFile(cached) && System.nanoTime() < end) Thread.sleep(100);
         assertEquals(digest, Digests.sha256(cached), "pulled and verified into the GPU node's own data dir");
-        var fleet = awaitJson(admin, "/admin/v1/fleet", f -> f.path("model_caches").size() == 1
-            && f.path("model_caches").get(0).path("blobs").size() == 1);
+        var fleet = admin.awaitJson("/admin/v1/fleet", f -> f.path("model_caches").size() == 1
+            && f.path("model_caches").get(0).path("blobs").size() == 1, Duration.ofSeconds(90));
         assertEquals(digest, fleet.get("model_caches").get(0).get("blobs").get(0).get("sha256").asText());
         assertEquals(Files.size(model), fleet.get("model_caches").get(0).get("used_bytes").asLong());
         assertEquals(404, admin.post("/admin/v1/models/tiny/prefetch", "{\"version\": \"v7\"}").statusCode());
@@ -74,7 +73,7 @@ class ModelPrefetchEndToEndTest {
         var tenant = admin.post("/admin/v1/tenants", "{\"id\": \"t\", \"display_name\": \"T\", \"pools\": [\"p\"]}");
         assertEquals(201, tenant.statusCode(), tenant.body());
         var key = ApiClient.json(admin.post("/admin/v1/tenants/t/keys", "{\"key_id\": \"k\", \"role\": \"tenant-user\"}").body()).get("key").asText();
-        awaitJson(admin, "/admin/v1/pools/p", p -> p.path("slots").size() == 1 && p.path("slots").get(0).path("state").asText().equals("Ready"));
+        admin.awaitJson("/admin/v1/pools/p", p -> p.path("slots").size() == 1 && p.path("slots").get(0).path("state").asText().equals("Ready"), Duration.ofSeconds(90));
         var completion = admin.withKey(key).post("/v1/completions", "{\"model\": \"tiny\", \"prompt\": \"Hi\", \"max_tokens\": 2}");
         assertEquals(200, completion.statusCode(), completion.body());
         try (var files = Files.list(dir.resolve("gpu").resolve("model-cache").resolve("sha256"))) {
@@ -82,19 +81,5 @@ class ModelPrefetchEndToEndTest {
         }
       }
     }
-  }
-
-  private static JsonNode awaitJson(ApiClient api, String path, Predicate<JsonNode> done) throws Exception {
-    long end = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-    JsonNode v = null;
-    while (System.nanoTime() < end) {
-      var r = api.get(path);
-      if (r.statusCode() == 200) {
-        v = ApiClient.json(r.body());
-        if (done.test(v)) return v;
-      }
-      Thread.sleep(200);
-    }
-    throw new AssertionError(path + " did not get there: " + v);
   }
 }

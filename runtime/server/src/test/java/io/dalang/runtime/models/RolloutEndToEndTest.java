@@ -18,7 +18,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -52,13 +51,13 @@ class RolloutEndToEndTest {
       var user = admin.withKey(node.demoKey());
       for (var v : List.of(v1, v2, v3)) {
         var added = ApiClient.json(admin.post("/admin/v1/models", "{\"name\": \"tiny\", \"from\": \"" + v + "\"}").body());
-        var done = awaitJson(admin, "/admin/v1/model-imports/" + added.get("id").asText(), i -> !i.path("status").asText().matches("queued|copying|verifying"));
+        var done = admin.awaitJson("/admin/v1/model-imports/" + added.get("id").asText(), i -> !i.path("status").asText().matches("queued|copying|verifying"), Duration.ofSeconds(180));
         assertEquals("done", done.get("status").asText(), done.toString());
       }
       assertEquals(201, admin.post("/admin/v1/pools", "{\"id\": \"cat\", \"model\": \"tiny@v1\", \"replicas\": 2, \"parallel\": 2, "
           + "\"context_per_sequence\": 1024, \"threads\": 1}").statusCode());
       assertEquals(200, admin.post("/admin/v1/tenants/demo/pools", "{\"pool\": \"cat\"}").statusCode());
-      awaitJson(admin, "/admin/v1/pools/cat", p -> ready(p) == 2);
+      admin.awaitJson("/admin/v1/pools/cat", p -> ApiClient.readySlots(p) == 2, Duration.ofSeconds(180));
 
       var traffic = new Traffic(user);
       traffic.start();
@@ -70,9 +69,9 @@ class RolloutEndToEndTest {
         assertEquals("canary", ApiClient.json(started.body()).get("rollout").get("phase").asText());
         assertEquals(409, admin.send("PATCH", "/admin/v1/pools/cat", "{\"model\": \"tiny@v3\"}").statusCode(), "one rollout at a time");
         assertEquals(409, admin.send("DELETE", "/admin/v1/models/tiny/versions/v2", null).statusCode(), "the target is in use");
-        var done = awaitJson(admin, "/admin/v1/pools/cat/rollout", r -> !r.path("phase").asText().matches("canary|rolling"));
+        var done = admin.awaitJson("/admin/v1/pools/cat/rollout", r -> !r.path("phase").asText().matches("canary|rolling"), Duration.ofSeconds(180));
         assertEquals("done", done.get("phase").asText(), done.toString());
-        var pool = awaitJson(admin, "/admin/v1/pools/cat", p -> ready(p) == 2 && p.get("slots").size() == 2);
+        var pool = admin.awaitJson("/admin/v1/pools/cat", p -> ApiClient.readySlots(p) == 2 && p.get("slots").size() == 2, Duration.ofSeconds(180));
         assertEquals("tiny@v2", pool.get("model").asText());
         assertTrue(traffic.ok.get() >= 3, "requests were served during the rollout: " + traffic.ok);
         assertEquals(List.of(), traffic.failures, "no request failed because of the rollout");
@@ -80,9 +79,9 @@ class RolloutEndToEndTest {
         // v2 -> v3, whose engine never starts: rolled back without anyone asking.
         assertEquals(202, admin.send("PATCH", "/admin/v1/pools/cat", "{\"model\": \"tiny@v3\", \"health_gate\": {\"max_restarts\": 1, "
             + "\"timeout_seconds\": 120}}").statusCode());
-        var back = awaitJson(admin, "/admin/v1/pools/cat/rollout", r -> r.path("phase").asText().equals("rolled-back"));
+        var back = admin.awaitJson("/admin/v1/pools/cat/rollout", r -> r.path("phase").asText().equals("rolled-back"), Duration.ofSeconds(180));
         assertTrue(back.get("note").asText().contains("crash loop") || back.get("note").asText().contains("failed"), back.toString());
-        pool = awaitJson(admin, "/admin/v1/pools/cat", p -> ready(p) == 2 && p.get("slots").size() == 2);
+        pool = admin.awaitJson("/admin/v1/pools/cat", p -> ApiClient.readySlots(p) == 2 && p.get("slots").size() == 2, Duration.ofSeconds(180));
         assertEquals("tiny@v2", pool.get("model").asText(), "still on the version that works");
         int servedBefore = traffic.ok.get();
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -118,11 +117,6 @@ class RolloutEndToEndTest {
     Files.write(model, b);
   }
 
-  private static int ready(JsonNode pool) {
-    int n = 0;
-    for (JsonNode s : pool.path("slots")) if (s.path("state").asText().equals("Ready")) n++;
-    return n;
-  }
 
   /**
    * Four clients sending completions one after another each, counting the served and recording every
@@ -159,19 +153,5 @@ class RolloutEndToEndTest {
       running.set(false);
       for (Thread t : threads) t.join(30_000);
     }
-  }
-
-  private static JsonNode awaitJson(ApiClient api, String path, Predicate<JsonNode> done) throws Exception {
-    long end = System.nanoTime() + Duration.ofSeconds(180).toNanos();
-    JsonNode v = null;
-    while (System.nanoTime() < end) {
-      var r = api.get(path);
-      if (r.statusCode() == 200) {
-        v = ApiClient.json(r.body());
-        if (done.test(v)) return v;
-      }
-      Thread.sleep(200);
-    }
-    throw new AssertionError(path + " did not get there: " + v);
   }
 }

@@ -18,7 +18,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -51,7 +50,7 @@ class SplitEndToEndTest {
       var user = admin.withKey(node.demoKey());
       for (var v : List.of(v1, v2)) {
         var id = ApiClient.json(admin.post("/admin/v1/models", "{\"name\": \"tiny\", \"from\": \"" + v + "\"}").body()).get("id").asText();
-        awaitJson(admin, "/admin/v1/model-imports/" + id, i -> i.path("status").asText().equals("done"));
+        admin.awaitJson("/admin/v1/model-imports/" + id, i -> i.path("status").asText().equals("done"), Duration.ofSeconds(180));
       }
       assertEquals(201, admin.post("/admin/v1/pools", "{\"id\": \"cat\", \"model\": \"tiny@v1\", \"replicas\": 2, \"parallel\": 2, "
           + "\"context_per_sequence\": 1024, \"threads\": 1}").statusCode());
@@ -64,7 +63,7 @@ class SplitEndToEndTest {
       var rollout = ApiClient.json(started.body()).get("rollout");
       assertEquals("split", rollout.get("phase").asText());
       assertEquals(PERCENT, rollout.get("split_percent").asInt());
-      awaitJson(admin, "/admin/v1/pools/cat", p -> ready(p) == 3);
+      admin.awaitJson("/admin/v1/pools/cat", p -> ApiClient.readySlots(p) == 3, Duration.ofSeconds(180));
 
       var runIds = new CopyOnWriteArrayList<String>();
       var failures = new CopyOnWriteArrayList<String>();
@@ -93,32 +92,12 @@ class SplitEndToEndTest {
       // Promoted: it rolls on like a rollout and ends on v2.
       var promoted = admin.post("/admin/v1/pools/cat/rollout/promote", "");
       assertEquals(200, promoted.statusCode(), promoted.body());
-      var done = awaitJson(admin, "/admin/v1/pools/cat/rollout", r -> r.path("phase").asText().matches("done|rolled-back"));
+      var done = admin.awaitJson("/admin/v1/pools/cat/rollout", r -> r.path("phase").asText().matches("done|rolled-back"), Duration.ofSeconds(180));
       assertEquals("done", done.get("phase").asText(), done.toString());
       assertEquals("tiny@v2", ApiClient.json(admin.get("/admin/v1/pools/cat").body()).get("model").asText());
       assertEquals(409, admin.post("/admin/v1/pools/cat/rollout/promote", "").statusCode(), "nothing left to promote");
       var audit = ApiClient.json(admin.get("/admin/v1/audit?action=pool.split.start").body()).get("events");
       assertEquals(1, audit.size());
     }
-  }
-
-  private static int ready(JsonNode pool) {
-    int n = 0;
-    for (JsonNode s : pool.path("slots")) if (s.path("state").asText().equals("Ready")) n++;
-    return n;
-  }
-
-  private static JsonNode awaitJson(ApiClient api, String path, Predicate<JsonNode> done) throws Exception {
-    long end = System.nanoTime() + Duration.ofSeconds(180).toNanos();
-    JsonNode v = null;
-    while (System.nanoTime() < end) {
-      var r = api.get(path);
-      if (r.statusCode() == 200) {
-        v = ApiClient.json(r.body());
-        if (done.test(v)) return v;
-      }
-      Thread.sleep(200);
-    }
-    throw new AssertionError(path + " did not get there: " + v);
   }
 }

@@ -95,6 +95,28 @@ public final class ApiClient {
    * A run's record from {@code GET /v1/runs/{id}}, waiting for it: the run sends it to telemetry as it
    * ends, which may be a moment after the client saw the end.
    */
+  /** {@code GET path} until its 200 answer satisfies {@code done}; that answer, or an AssertionError with the last one. */
+  public JsonNode awaitJson(String path, java.util.function.Predicate<JsonNode> done, Duration timeout) throws Exception {
+    long end = System.nanoTime() + timeout.toNanos();
+    JsonNode v = null;
+    while (System.nanoTime() < end) {
+      var r = get(path);
+      if (r.statusCode() == 200) {
+        v = json(r.body());
+        if (done.test(v)) return v;
+      }
+      Thread.sleep(200);
+    }
+    throw new AssertionError(path + " did not get there within " + timeout + ": " + v);
+  }
+
+  /** The replicas of a pool body ({@code GET /admin/v1/pools/{id}}) that are Ready. */
+  public static int readySlots(JsonNode pool) {
+    int n = 0;
+    for (JsonNode s : pool.path("slots")) if (s.path("state").asText().equals("Ready")) n++;
+    return n;
+  }
+
   public JsonNode awaitRun(String runId, Duration timeout) throws Exception {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
