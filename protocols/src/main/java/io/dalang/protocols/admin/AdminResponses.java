@@ -114,7 +114,17 @@ public final class AdminResponses {
       @JsonProperty("updated_at") String updatedAt, String note, @JsonProperty("max_surge") int maxSurge,
       @JsonProperty("max_unavailable") int maxUnavailable, @JsonProperty("health_gate") HealthGate healthGate,
       @JsonProperty("replicas_old") int replicasOld, @JsonProperty("replicas_new") int replicasNew,
-      @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("split_percent") Integer splitPercent) {}
+      @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("split_percent") Integer splitPercent,
+      @JsonInclude(JsonInclude.Include.NON_NULL) List<VersionFigures> versions) {}
+
+  /**
+   * How one version of a pool did since its rollout or split began, from the runs this node recorded:
+   * {@code runs}, {@code errors} (not counting what the client caused or load turned away), and over the
+   * valid runs TTFT p95 and tokens/s p50.
+   */
+  public record VersionFigures(String version, int runs, int errors, @JsonProperty("valid_runs") int validRuns,
+      @JsonProperty("error_rate") double errorRate, @JsonProperty("ttft_p95_ms") double ttftP95Ms,
+      @JsonProperty("tokens_per_second_p50") double tokensPerSecondP50) {}
 
   public record HealthGate(@JsonProperty("min_runs") int minRuns, @JsonProperty("timeout_seconds") long timeoutSeconds,
       @JsonProperty("max_error_rate") double maxErrorRate, @JsonProperty("max_ttft_p95_ratio") double maxTtftP95Ratio,

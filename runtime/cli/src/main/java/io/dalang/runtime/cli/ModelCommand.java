@@ -71,9 +71,11 @@ public final class ModelCommand {
         return OK;
       }
       String shown = "";
+      // A progress bar only where someone watches it; a log or a pipe gets the result line alone.
+      boolean terminal = System.console() != null;
       while (!imp.path("status").asText().equals("done") && !imp.path("status").asText().equals("failed")) {
         String line = progress(imp);
-        if (!line.equals(shown)) {
+        if (terminal && !line.equals(shown)) {
           spec.commandLine().getErr().print("\r" + line);
           spec.commandLine().getErr().flush();
           shown = line;

@@ -70,7 +70,7 @@ public final class AdminApi extends AllDirectives {
         new SecretRoutes(admin, tenants, secrets),
         new AuditRoutes(system, admin, ledger, auditStore, auditBlockSize, timeout),
         new FleetRoutes(system, admin, placement, timeout),
-        new PoolRoutes(system, admin, timeout, audit, pools.reconciler(), pools.engines(), pools.defaultEngine(), models.store()),
+        new PoolRoutes(system, admin, timeout, audit, pools.reconciler(), pools.engines(), pools.defaultEngine(), models.store(), pools.telemetry()),
         new ModelRoutes(system, admin, timeout, audit, models),
         new HostRoutes(system, admin, auditStore, auditBlockSize),
         new ProviderRoutes(system, admin, timeout, audit, secrets),
@@ -79,10 +79,12 @@ public final class AdminApi extends AllDirectives {
   }
 
   /**
-   * What the pool endpoints need: the replica reconciler to nudge, the engines a pool may name, and the
-   * one it gets when it names none ({@code dalang.engine.default}).
+   * What the pool endpoints need: the replica reconciler to nudge, the engines a pool may name, the
+   * one it gets when it names none ({@code dalang.engine.default}), and the telemetry that shows how each
+   * version of a pool in a rollout or split does.
    */
-  public record PoolSettings(ActorRef<ReplicaReconciler.Command> reconciler, List<String> engines, String defaultEngine) {}
+  public record PoolSettings(ActorRef<ReplicaReconciler.Command> reconciler, List<String> engines, String defaultEngine,
+      ActorRef<io.dalang.actors.telemetry.TelemetryActor.Command> telemetry) {}
 
   /** The routes under {@code /admin/v1}; errors are rendered by the enclosing API's handlers. */
   public Route route() {

@@ -10,6 +10,7 @@ import io.dalang.actors.pool.PoolEntity;
 import io.dalang.actors.pool.PoolSpec;
 import io.dalang.actors.pool.ReplicaReconciler;
 import io.dalang.actors.pool.Rollout;
+import io.dalang.actors.telemetry.TelemetryActor;
 import io.dalang.actors.slot.ModelSlotEntity;
 import io.dalang.engine.Digests;
 import io.dalang.engine.InProcessLlamaEngine;
@@ -74,14 +75,16 @@ final class PoolRoutes extends AllDirectives implements AdminRoute {
   private final String defaultEngine;
   private final Executor blocking;
   private final BlobStore blobs;
+  private final ActorRef<TelemetryActor.Command> telemetry;
 
   /**
    * @param reconciler nudged when a pool changes
    * @param engines the engines a pool may name; {@code defaultEngine} the one it gets when it names none ({@code dalang.engine.default})
    */
   PoolRoutes(ActorSystem<?> system, AdminDirectives admin, Duration timeout, AuditSink audit, ActorRef<ReplicaReconciler.Command> reconciler,
-      List<String> engines, String defaultEngine, BlobStore blobs) {
+      List<String> engines, String defaultEngine, BlobStore blobs, ActorRef<TelemetryActor.Command> telemetry) {
     this.blobs = blobs;
+    this.telemetry = telemetry;
     this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.timeout = timeout;
@@ -368,12 +371,28 @@ final class PoolRoutes extends AllDirectives implements AdminRoute {
     return value;
   }
 
+  /** The rollout with each version's figures since it began (the runs this node recorded). */
   private CompletionStage<HttpResponse> rollout(Principal p, String id) {
     admin.allow(p, "pool.read", "", id, platformReader(p), "platform-admin or operator");
-    return existing(id).thenApply(v -> {
+    return existing(id).thenCompose(v -> {
       if (v.rollout() == null) throw new DalangException(ErrorCode.NOT_FOUND, "pool " + id + " has never had a rollout");
-      return json(StatusCodes.OK, rolloutBody(v));
+      return org.apache.pekko.actor.typed.javadsl.AskPattern.<TelemetryActor.Command, TelemetryActor.VersionStats>ask(telemetry,
+          r -> new TelemetryActor.GetVersionStats(id, v.rollout().startedAt().toEpochMilli(), r), timeout, system.scheduler())
+          .thenApply(stats -> {
+            var b = rolloutBody(v);
+            var r = v.rollout();
+            String oldRef = r.phase().equals(Rollout.DONE) ? null : v.spec().catalogRef();
+            var figures = new ArrayList<AdminResponses.VersionFigures>();
+            if (oldRef != null) figures.add(figures(oldRef, stats.of(v.spec().modelDigest())));
+            figures.add(figures(r.target(), stats.of(r.next().modelDigest())));
+            return json(StatusCodes.OK, new AdminResponses.Rollout(b.target(), b.strategy(), b.phase(), b.startedAt(), b.updatedAt(), b.note(),
+                b.maxSurge(), b.maxUnavailable(), b.healthGate(), b.replicasOld(), b.replicasNew(), b.splitPercent(), figures));
+          });
     });
+  }
+
+  private static AdminResponses.VersionFigures figures(String version, TelemetryActor.Stats s) {
+    return new AdminResponses.VersionFigures(version, s.runs(), s.failed(), s.valid(), s.errorRate(), s.ttftP95Ms(), s.tokensPerSecondP50());
   }
 
   /** {@code pause}, {@code resume} or {@code abort} (back to the old version) a rollout under way. */
@@ -420,7 +439,7 @@ final class PoolRoutes extends AllDirectives implements AdminRoute {
     return new AdminResponses.Rollout(r.target(), r.strategy(), r.phase(), r.startedAt().toString(), r.updatedAt().toString(), r.note(),
         r.maxSurge(), r.maxUnavailable(), new AdminResponses.HealthGate(g.minRuns(), g.timeoutSeconds(), g.maxErrorRate(), g.maxTtftP95Ratio(),
             g.minTokensPerSecondRatio(), g.maxRestarts()), v.slots().size() - neu, neu,
-        r.strategy().equals(Rollout.SPLIT_STRATEGY) ? r.splitPercent() : null);
+        r.strategy().equals(Rollout.SPLIT_STRATEGY) ? r.splitPercent() : null, null);
   }
 
   private CompletionStage<PoolEntity.PoolView> existing(String id) {

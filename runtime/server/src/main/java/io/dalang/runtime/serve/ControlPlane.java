@@ -158,7 +158,7 @@ final class ControlPlane {
     var modelImports = new ModelImports(system, catalogStore, new BlobDownloader(catalogStore, Duration.ofSeconds(30), 5), s.catalog(),
         system.address().toString(), askTimeout);
     var admin = new AdminApi(system, auth, keys, audit, placement, askTimeout, secrets, auditLedger, auditStore,
-        s.audit().blockSize(), jobs, new AdminApi.PoolSettings(replicas, RuntimeEngineFactory.KINDS, s.defaultEngine()), chaos, modelImports);
+        s.audit().blockSize(), jobs, new AdminApi.PoolSettings(replicas, RuntimeEngineFactory.KINDS, s.defaultEngine(), telemetry), chaos, modelImports);
     var blobTokens = new BlobTokens();
     var api = new HttpApi(system, auth, runs, placement, telemetry, askTimeout, RuntimeEngineFactory.KINDS, metrics::scrape,
         s.metricsAccess(), admin.route().orElse(new BlobRoutes(catalogStore, blobTokens).route()), new JobsApi(jobs, runs.settings()), s.edge().sseKeepAlive());

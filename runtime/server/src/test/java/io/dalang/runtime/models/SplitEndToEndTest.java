@@ -89,6 +89,15 @@ class SplitEndToEndTest {
       assertTrue(Math.abs(share - PERCENT) <= TOLERANCE, "tiny@v2 served " + share + " % of the runs, asked " + PERCENT + " % ± " + TOLERANCE
           + ": " + byVersion);
 
+      // The rollout's status shows each version's figures from the same runs.
+      var figures = ApiClient.json(admin.get("/admin/v1/pools/cat/rollout").body()).get("versions");
+      assertEquals("tiny@v1", figures.get(0).get("version").asText());
+      assertEquals("tiny@v2", figures.get(1).get("version").asText());
+      assertEquals((int) byVersion.getOrDefault("tiny@v2", 0), figures.get(1).get("runs").asInt(), figures.toString());
+      assertEquals(RUNS, figures.get(0).get("runs").asInt() + figures.get(1).get("runs").asInt(), figures.toString());
+      assertEquals(0, figures.get(1).get("errors").asInt());
+      assertTrue(figures.get(1).get("ttft_p95_ms").asDouble() > 0, figures.toString()); // one-token runs: no tokens/s
+
       // Promoted: it rolls on like a rollout and ends on v2.
       var promoted = admin.post("/admin/v1/pools/cat/rollout/promote", "");
       assertEquals(200, promoted.statusCode(), promoted.body());
