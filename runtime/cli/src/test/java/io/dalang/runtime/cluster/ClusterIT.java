@@ -1,5 +1,6 @@
 package io.dalang.runtime.cluster;
 
+import static io.dalang.runtime.testing.DalangProcess.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -7,10 +8,10 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.dalang.runtime.testing.ApiClient;
+import io.dalang.runtime.testing.DalangProcess;
 import io.dalang.runtime.tls.ClusterTls;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -205,15 +206,7 @@ class ClusterIT {
 
   /** {@code dalang ARGS} in a JVM of its own, its output in {@code <name>.log}. */
   private Process run(String name, List<String> args) throws IOException {
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    var cmd = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:+UseSerialGC", "-Dde.kherud.llama.tmpdir=" + dir.resolve(name + "-native"),
-        "-cp", classPath(), "io.dalang.runtime.Main"));
-    cmd.addAll(args);
-    Files.createDirectories(dir.resolve(name + "-native"));
-    var pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(name + ".log").toFile());
-    pb.environment().put("DALANG_DEMO_KEY", KEY);
-    pb.environment().remove("DALANG_DATA_DIR");
-    return pb.start();
+    return DalangProcess.start(dir, name, args, Map.of("DALANG_DEMO_KEY", KEY));
   }
 
   private static void awaitFile(Path f, Duration timeout) throws InterruptedException {
@@ -224,17 +217,6 @@ class ClusterIT {
     }
   }
 
-  /** The test class path (Surefire and Failsafe put it here; a manifest-only booter jar is all java.class.path holds then). */
-  private static String classPath() {
-    String cp = System.getProperty("surefire.test.class.path");
-    return cp != null && !cp.isBlank() ? cp : System.getProperty("java.class.path");
-  }
-
-  private static int freePort() throws IOException {
-    try (var s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
 
   private String nodeId(String name) throws IOException {
     return Files.readString(dir.resolve(name).resolve("node.id")).strip();

@@ -1,12 +1,12 @@
 package io.dalang.runtime.jobs;
 
+import static io.dalang.runtime.testing.DalangProcess.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.dalang.runtime.testing.ApiClient;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import io.dalang.runtime.serve.DalangNode;
@@ -161,11 +161,5 @@ class JobKillRecoveryIT {
   private static void stop(Process p) throws InterruptedException {
     p.destroy();
     if (!p.waitFor(30, TimeUnit.SECONDS)) p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-  }
-
-  private static int freePort() throws IOException {
-    try (var s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
   }
 }

@@ -1,5 +1,6 @@
 package io.dalang.runtime.models;
 
+import static io.dalang.runtime.testing.DalangProcess.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,13 +11,12 @@ import io.dalang.engine.Digests;
 import io.dalang.gguf.GgmlType;
 import io.dalang.gguf.TinyModel;
 import io.dalang.runtime.testing.ApiClient;
+import io.dalang.runtime.testing.DalangProcess;
 import java.io.IOException;
 import java.io.RandomAccessFile;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -256,29 +256,12 @@ class ModelDistributionIT {
 
   /** {@code dalang ARGS} in a JVM of its own, its output in {@code <name>.log}. */
   private Process run(String name, List<String> args) throws IOException {
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    var cmd = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:+UseSerialGC", "-Dde.kherud.llama.tmpdir=" + dir.resolve(name + "-native"),
-        "-cp", classPath(), "io.dalang.runtime.Main"));
-    cmd.addAll(args);
-    Files.createDirectories(dir.resolve(name + "-native"));
-    var pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(name + ".log").toFile());
-    pb.environment().put("DALANG_DEMO_KEY", DEMO_KEY);
-    pb.environment().remove("DALANG_DATA_DIR");
-    pb.environment().remove("DALANG_MODEL_CACHE_MAX_BYTES");
-    return pb.start();
+    var env = new java.util.HashMap<String, String>();
+    env.put("DALANG_DEMO_KEY", DEMO_KEY);
+    env.put("DALANG_MODEL_CACHE_MAX_BYTES", null); // the quota is the test's
+    return DalangProcess.start(dir, name, args, env);
   }
 
-  /** The test class path (Failsafe puts it here; a manifest-only booter jar is all java.class.path holds then). */
-  private static String classPath() {
-    String cp = System.getProperty("surefire.test.class.path");
-    return cp != null && !cp.isBlank() ? cp : System.getProperty("java.class.path");
-  }
-
-  private static int freePort() throws IOException {
-    try (var s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
 
   private void awaitFile(Path f, Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();

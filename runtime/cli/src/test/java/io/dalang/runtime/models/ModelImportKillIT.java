@@ -1,5 +1,6 @@
 package io.dalang.runtime.models;
 
+import static io.dalang.runtime.testing.DalangProcess.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,9 +13,9 @@ import io.dalang.engine.Digests;
 import io.dalang.gguf.GgmlType;
 import io.dalang.gguf.TinyModel;
 import io.dalang.runtime.testing.ApiClient;
+import io.dalang.runtime.testing.DalangProcess;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -244,16 +245,9 @@ class ModelImportKillIT {
 
   /** {@code dalang serve} on the test's data dir and HTTP port, in a JVM of its own, its output in {@code <name>.log}. */
   private Process serve(String name) throws IOException {
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    Files.createDirectories(dir.resolve(name + "-native"));
-    var cmd = List.of(java, "-Xmx256m", "-XX:+UseSerialGC", "-Dde.kherud.llama.tmpdir=" + dir.resolve(name + "-native"),
-        "-cp", classPath(), "io.dalang.runtime.Main", "serve", "--http-port", Integer.toString(httpPort),
-        "--grpc-port", Integer.toString(freePort()), "--cluster-port", Integer.toString(freePort()),
-        "--data-dir", data.toString(), "--config", dir.resolve("node.conf").toString());
-    var pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(name + ".log").toFile());
-    pb.environment().put("DALANG_DEMO_KEY", "kill-it-" + Long.toHexString(System.nanoTime()));
-    pb.environment().remove("DALANG_DATA_DIR");
-    Process p = pb.start();
+    var args = List.of("serve", "--http-port", Integer.toString(httpPort), "--grpc-port", Integer.toString(freePort()),
+        "--cluster-port", Integer.toString(freePort()), "--data-dir", data.toString(), "--config", dir.resolve("node.conf").toString());
+    Process p = DalangProcess.start(dir, name, args, java.util.Map.of("DALANG_DEMO_KEY", "kill-it-" + Long.toHexString(System.nanoTime())));
     processes.add(p);
     return p;
   }
@@ -279,17 +273,6 @@ class ModelImportKillIT {
     return null;
   }
 
-  /** The test class path (Failsafe puts it here; a manifest-only booter jar is all java.class.path holds then). */
-  private static String classPath() {
-    String cp = System.getProperty("surefire.test.class.path");
-    return cp != null && !cp.isBlank() ? cp : System.getProperty("java.class.path");
-  }
-
-  private static int freePort() throws IOException {
-    try (var s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
 
   private void dumpLogs() {
     for (String name : List.of("serve-1", "serve-2")) {
