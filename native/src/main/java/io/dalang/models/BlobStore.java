@@ -43,6 +43,12 @@ import java.util.stream.Collectors;
  */
 public final class BlobStore {
   private static final Pattern SHA256 = Pattern.compile("[0-9a-fA-F]{64}");
+  private static final Pattern CANONICAL_SHA256 = Pattern.compile("[0-9a-f]{64}");
+
+  /** Whether {@code s} is a digest in the form blobs are named by (64 lower-case hex digits). */
+  public static boolean isDigest(String s) {
+    return s != null && CANONICAL_SHA256.matcher(s).matches();
+  }
   private static final Pattern KEY = Pattern.compile("[a-z0-9-]{1,80}");
   private static final Set<PosixFilePermission> DIR_MODE = PosixFilePermissions.fromString("rwx------");
   private static final Set<PosixFilePermission> FILE_MODE = PosixFilePermissions.fromString("rw-------");

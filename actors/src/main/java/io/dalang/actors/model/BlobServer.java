@@ -46,7 +46,7 @@ public final class BlobServer {
     return Behaviors.setup(ctx -> {
       ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
       return Behaviors.receive(Command.class).onMessage(Locate.class, m -> {
-        if (!validDigest(m.sha256()) || !store.contains(m.sha256())) {
+        if (!BlobStore.isDigest(m.sha256()) || !store.contains(m.sha256())) {
           m.replyTo().tell(Location.none());
           return Behaviors.same();
         }
@@ -68,9 +68,5 @@ public final class BlobServer {
   /** The blob's path on a control node's HTTP edge. */
   public static String path(String sha256) {
     return "/internal/v1/blobs/sha256/" + sha256;
-  }
-
-  static boolean validDigest(String s) {
-    return s != null && s.matches("[0-9a-f]{64}");
   }
 }

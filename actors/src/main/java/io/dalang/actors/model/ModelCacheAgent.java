@@ -57,7 +57,7 @@ public final class ModelCacheAgent {
             return Behaviors.same();
           })
           .onMessage(Prefetch.class, m -> {
-            if (!BlobServer.validDigest(m.sha256())) {
+            if (!BlobStore.isDigest(m.sha256())) {
               m.replyTo().tell(new PrefetchAccepted(nodeId, false, "not a sha256"));
               return Behaviors.same();
             }

@@ -103,7 +103,7 @@ public final class NodeModelCache implements ModelFiles {
       hold(digest);
       return given;
     }
-    if (!BlobServer.validDigest(digest)) {
+    if (!BlobStore.isDigest(digest)) {
       throw new IOException("model file " + given + " is missing and the pool names no sha256 to fetch it by");
     }
     boolean cold = !store.contains(digest);
@@ -134,7 +134,7 @@ public final class NodeModelCache implements ModelFiles {
     synchronized (held) {
       held.merge(digest, 1, Integer::sum);
     }
-    if (BlobServer.validDigest(digest)) store.touch(digest);
+    if (BlobStore.isDigest(digest)) store.touch(digest);
   }
 
   /** Whether {@code digest} is in this node's cache or being pulled into it now. */

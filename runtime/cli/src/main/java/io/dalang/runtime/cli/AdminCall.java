@@ -1,17 +1,13 @@
 package io.dalang.runtime.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.dalang.runtime.http.AdminClient;
 import io.dalang.runtime.http.HttpClients;
-import io.dalang.runtime.http.Json;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
@@ -83,19 +79,11 @@ abstract class AdminCall implements Callable<Integer> {
   JsonNode send(String method, String path, Object body) throws IOException, InterruptedException {
     String key = node.key();
     if (key == null) throw new Usage("no admin key: pass --key, set DALANG_ADMIN_KEY, or point --data-dir at the node's data dir");
-    var builder = HttpRequest.newBuilder(URI.create(node.url.replaceAll("/+$", "") + path)).timeout(Duration.ofMinutes(2))
-        .header("Authorization", "Bearer " + key);
-    if (body != null) {
-      builder.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofByteArray(Json.bytes(body)));
-    } else {
-      builder.method(method, HttpRequest.BodyPublishers.noBody());
+    try {
+      return new AdminClient(node.url, key, HttpClients.toLocalNode(node.dataDir())).send(method, path, body);
+    } catch (AdminClient.Refused e) {
+      throw new Refused(e.getMessage());
     }
-    HttpResponse<String> resp = HttpClients.toLocalNode(node.dataDir()).send(builder.build(), HttpResponse.BodyHandlers.ofString());
-    JsonNode answer = Json.MAPPER.readTree(resp.body().isEmpty() ? "{}" : resp.body());
-    if (resp.statusCode() / 100 != 2) {
-      throw new Refused("HTTP " + resp.statusCode() + ": " + answer.path("error").path("message").asText(resp.body()));
-    }
-    return answer;
   }
 
   static final class Usage extends RuntimeException {

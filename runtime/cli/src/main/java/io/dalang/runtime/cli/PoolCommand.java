@@ -120,35 +120,23 @@ public final class PoolCommand {
     }
   }
 
-  /** {@code pause}, {@code resume}, {@code abort}: one POST each. */
+  /** {@code pause}, {@code resume}, {@code abort}, {@code promote}: one POST each, to the action the command is named after. */
   abstract static class Action extends AdminCall {
     @Parameters(paramLabel = "POOL")
     String pool;
 
-    abstract String action();
-
     @Override
     Integer run(PrintWriter out) throws IOException, InterruptedException {
-      print(out, send("POST", "/admin/v1/pools/" + enc(pool) + "/rollout/" + action()));
+      print(out, send("POST", "/admin/v1/pools/" + enc(pool) + "/rollout/" + spec.name()));
       return OK;
     }
   }
 
   @Command(name = "pause", mixinStandardHelpOptions = true, description = "Hold the rollout where it is: no replica is added or retired.")
-  static final class Pause extends Action {
-    @Override
-    String action() {
-      return "pause";
-    }
-  }
+  static final class Pause extends Action {}
 
   @Command(name = "resume", mixinStandardHelpOptions = true, description = "Go on from where the rollout was paused.")
-  static final class Resume extends Action {
-    @Override
-    String action() {
-      return "resume";
-    }
-  }
+  static final class Resume extends Action {}
 
   @Command(name = "split", mixinStandardHelpOptions = true,
       description = {"Serve a second version of the pool's model beside its own: PERCENT of the runs go to it (an A/B split).",
@@ -177,18 +165,8 @@ public final class PoolCommand {
   }
 
   @Command(name = "promote", mixinStandardHelpOptions = true, description = "End an A/B split by rolling the pool to its new version.")
-  static final class Promote extends Action {
-    @Override
-    String action() {
-      return "promote";
-    }
-  }
+  static final class Promote extends Action {}
 
   @Command(name = "abort", mixinStandardHelpOptions = true, description = "Roll back: the new replicas drain and go, the old ones come back to count.")
-  static final class Abort extends Action {
-    @Override
-    String action() {
-      return "abort";
-    }
-  }
+  static final class Abort extends Action {}
 }

@@ -30,7 +30,7 @@ public final class BlobRoutes extends AllDirectives {
         PathMatchers.segment("blobs").slash("sha256").slash(PathMatchers.segment()), digest -> get(() ->
             optionalHeaderValueByName("Authorization", h -> {
               String token = h.filter(v -> v.startsWith("Bearer ")).map(v -> v.substring(7).strip()).orElse(null);
-              if (!digest.matches("[0-9a-f]{64}") || !tokens.valid(token, digest, Instant.now()) || !store.contains(digest)) {
+              if (!BlobStore.isDigest(digest) || !tokens.valid(token, digest, Instant.now()) || !store.contains(digest)) {
                 throw new DalangException(ErrorCode.NOT_FOUND, "no such blob, or no valid token for it");
               }
               return getFromFile(store.pathOf(digest).toFile(), ContentTypes.APPLICATION_OCTET_STREAM);

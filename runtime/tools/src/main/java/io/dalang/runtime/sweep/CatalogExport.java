@@ -2,15 +2,11 @@ package io.dalang.runtime.sweep;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.dalang.protocols.sweep.SweepSummary;
+import io.dalang.runtime.http.AdminClient;
 import io.dalang.runtime.http.HttpClients;
-import io.dalang.runtime.http.Json;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -28,15 +24,11 @@ import java.util.Map;
  * the node runs on this machine.
  */
 final class CatalogExport {
-  private final URI node;
-  private final String key;
-  private final HttpClient http;
+  private final AdminClient node;
   private final PrintStream err;
 
   CatalogExport(String url, String key, Path dataDir, PrintStream err) throws IOException {
-    this.node = URI.create(url.replaceAll("/+$", ""));
-    this.key = key;
-    this.http = HttpClients.toLocalNode(dataDir);
+    this.node = new AdminClient(url, key, HttpClients.toLocalNode(dataDir));
     this.err = err;
   }
 
@@ -62,7 +54,7 @@ final class CatalogExport {
       body.put("sha256", v.modelDigest());
       body.put("labels", labels);
       if (!v.isReference() && refVersion != null) body.put("parent", v.name() + " of " + name + "@" + refVersion);
-      String version = awaitImport(send("POST", "/admin/v1/models", body).path("id").asText(), v.name());
+      String version = awaitImport(node.send("POST", "/admin/v1/models", body).path("id").asText(), v.name());
       if (v.isReference()) refVersion = version;
       added.put(v.name(), name + "@" + version);
       err.printf("sweep: catalog: %s is %s@%s%n", v.name(), name, version);
@@ -72,16 +64,21 @@ final class CatalogExport {
 
   /** The version of {@code name} that is blob {@code sha256}, or null. */
   private String existingVersionOf(String name, String sha256) throws IOException, InterruptedException {
-    var r = request("GET", "/admin/v1/models/" + URLEncoder.encode(name, StandardCharsets.UTF_8), null);
-    if (r.statusCode() == 404) return null;
-    for (JsonNode v : check(r).path("versions")) if (v.path("sha256").asText().equals(sha256)) return v.path("version").asText();
+    JsonNode model;
+    try {
+      model = node.send("GET", "/admin/v1/models/" + URLEncoder.encode(name, StandardCharsets.UTF_8), null);
+    } catch (AdminClient.Refused e) {
+      if (e.status() == 404) return null; // not in the catalog yet
+      throw e;
+    }
+    for (JsonNode v : model.path("versions")) if (v.path("sha256").asText().equals(sha256)) return v.path("version").asText();
     return null;
   }
 
   private String awaitImport(String id, String variant) throws IOException, InterruptedException {
     long end = System.nanoTime() + Duration.ofMinutes(30).toNanos();
     while (System.nanoTime() < end) {
-      JsonNode imp = send("GET", "/admin/v1/model-imports/" + URLEncoder.encode(id, StandardCharsets.UTF_8), null);
+      JsonNode imp = node.send("GET", "/admin/v1/model-imports/" + URLEncoder.encode(id, StandardCharsets.UTF_8), null);
       switch (imp.path("status").asText()) {
         case "done" -> {
           return imp.path("version").asText();
@@ -91,25 +88,6 @@ final class CatalogExport {
       }
     }
     throw new IOException("adding " + variant + " to the catalog did not finish within 30 minutes");
-  }
-
-  private JsonNode send(String method, String path, Object body) throws IOException, InterruptedException {
-    return check(request(method, path, body));
-  }
-
-  private HttpResponse<String> request(String method, String path, Object body) throws IOException, InterruptedException {
-    var b = HttpRequest.newBuilder(node.resolve(path)).timeout(Duration.ofMinutes(2)).header("Authorization", "Bearer " + key);
-    if (body != null) b.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofByteArray(Json.bytes(body)));
-    else b.method(method, HttpRequest.BodyPublishers.noBody());
-    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-  }
-
-  private static JsonNode check(HttpResponse<String> r) throws IOException {
-    JsonNode body = Json.MAPPER.readTree(r.body().isEmpty() ? "{}" : r.body());
-    if (r.statusCode() / 100 != 2) {
-      throw new IOException("the node answered HTTP " + r.statusCode() + ": " + body.path("error").path("message").asText(r.body()));
-    }
-    return body;
   }
 
   static List<String> describe(Map<String, String> added) {
