@@ -16,7 +16,7 @@ import java.util.function.Consumer;
  */
 public interface Engine extends AutoCloseable {
 
-  /** {@code llama-inprocess} or {@code llama-server}. */
+  /** {@code llama-inprocess}, {@code llama-server}, {@code openai-upstream} or {@code simulated}. */
   String kind();
 
   /** Version and digest of the engine binary or library, known once started. */
@@ -53,6 +53,14 @@ public interface Engine extends AutoCloseable {
    */
   default Offload offload() {
     return Offload.NONE;
+  }
+
+  /**
+   * How busy the engine says it is (requests it runs and queues, all its clients'), as of its last health
+   * check; {@link EngineLoad#UNKNOWN} for an engine whose only client is this slot.
+   */
+  default EngineLoad reportedLoad() {
+    return EngineLoad.UNKNOWN;
   }
 
   default OptionalLong processId() {

@@ -111,16 +111,26 @@ public final class RemoteOpenAiEndpoint {
    */
   public static Engine.Generation generate(String name, String baseUrl, String model, String apiKey, boolean allowPrivate,
       Duration requestTimeout, GenerationRequest request, Consumer<GenerationEvent> sink) {
-    var relay = new LlamaServerEngine.SseRelay(server(name), request, sink, new CompletableFuture<>());
+    return generate("fallback endpoint " + name, KIND, baseUrl, model, apiKey, allowPrivate, requestTimeout, request, sink);
+  }
+
+  /**
+   * As {@link #generate(String, String, String, String, boolean, Duration, GenerationRequest, Consumer)}, with
+   * the words that name the endpoint in errors and the log ({@code label}, e.g. {@code upstream vllm-a}) and
+   * the engine kind its {@code Started} event names.
+   */
+  public static Engine.Generation generate(String label, String kind, String baseUrl, String model, String apiKey, boolean allowPrivate,
+      Duration requestTimeout, GenerationRequest request, Consumer<GenerationEvent> sink) {
+    var relay = new LlamaServerEngine.SseRelay(server(label, kind), request, sink, new CompletableFuture<>());
     String problem = checkBaseUrl(baseUrl);
     if (problem != null) {
-      relay.fail(ErrorCode.ENGINE_UNAVAILABLE, "fallback endpoint " + name + " has an invalid base URL");
+      relay.fail(ErrorCode.ENGINE_UNAVAILABLE, label + " has an invalid base URL");
       return () -> {};
     }
     String base = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
     URI url = URI.create(base + (request.isChat() ? "/chat/completions" : "/completions"));
     var call = RemoteSseCall.start(url, body(model, request), apiKey.isEmpty() ? null : "Bearer " + apiKey, allowPrivate,
-        (int) Math.min(Integer.MAX_VALUE, requestTimeout.toMillis()), new Reader(name, relay));
+        (int) Math.min(Integer.MAX_VALUE, requestTimeout.toMillis()), new Reader(label, relay));
     relay.onSubscribe(new Flow.Subscription() {
       @Override
       public void request(long n) {
@@ -137,6 +147,7 @@ public final class RemoteOpenAiEndpoint {
 
   /** Hands a 200's lines to the relay; keeps an error answer's first lines for the log only. */
   private static final class Reader implements LoopbackSseCall.Handler {
+    /** How messages name the endpoint: {@code fallback endpoint p1}, {@code upstream vllm-a}. */
     private final String name;
     private final LlamaServerEngine.SseRelay relay;
     private final StringBuilder errorBody = new StringBuilder();
@@ -163,10 +174,10 @@ public final class RemoteOpenAiEndpoint {
       if (relay.isCancelled()) {
         relay.fail(ErrorCode.CANCELLED, "generation cancelled");
       } else if (status != 200) {
-        log.warn("fallback endpoint {} answered HTTP {}: {}", name, status, Redaction.current().redact(errorBody));
-        relay.fail(codeOf(status), "fallback endpoint " + name + " answered HTTP " + status);
+        log.warn("{} answered HTTP {}: {}", name, status, Redaction.current().redact(errorBody));
+        relay.fail(codeOf(status), name + " answered HTTP " + status);
       } else if (!relay.started()) {
-        relay.fail(ErrorCode.ENGINE_FAILED, "fallback endpoint " + name + " answered HTTP 200 without any SSE data event");
+        relay.fail(ErrorCode.ENGINE_FAILED, name + " answered HTTP 200 without any SSE data event");
       } else {
         relay.finishIfOpen();
       }
@@ -178,13 +189,13 @@ public final class RemoteOpenAiEndpoint {
         relay.fail(ErrorCode.CANCELLED, "generation cancelled");
         return;
       }
-      log.warn("fallback endpoint {}: {}", name, Redaction.current().redact(String.valueOf(e.getMessage())));
+      log.warn("{}: {}", name, Redaction.current().redact(String.valueOf(e.getMessage())));
       if (e instanceof RemoteSseCall.RefusedException) {
-        relay.fail(ErrorCode.ENGINE_UNAVAILABLE, "fallback endpoint " + name + " refused: " + e.getMessage());
+        relay.fail(ErrorCode.ENGINE_UNAVAILABLE, name + " refused: " + e.getMessage());
       } else if (status == 0) {
-        relay.fail(ErrorCode.ENGINE_UNAVAILABLE, "fallback endpoint " + name + " unreachable");
+        relay.fail(ErrorCode.ENGINE_UNAVAILABLE, name + " unreachable");
       } else {
-        relay.fail(ErrorCode.ENGINE_FAILED, "fallback endpoint " + name + " connection failed before its answer ended");
+        relay.fail(ErrorCode.ENGINE_FAILED, name + " connection failed before its answer ended");
       }
     }
   }
@@ -212,10 +223,10 @@ public final class RemoteOpenAiEndpoint {
    * error event inside the stream is reported without its text (the remote's words never reach the
    * client; they go to the log, redacted).
    */
-  private static LlamaServerEngine.SseRelay.Server server(String name) {
-    return new LlamaServerEngine.SseRelay.Server("fallback endpoint " + name, KIND, text -> {
-      log.warn("fallback endpoint {}: error event: {}", name, Redaction.current().redact(clip(text)));
-      return "fallback endpoint " + name + " sent an error event in its stream";
+  private static LlamaServerEngine.SseRelay.Server server(String label, String kind) {
+    return new LlamaServerEngine.SseRelay.Server(label, kind, text -> {
+      log.warn("{}: error event: {}", label, Redaction.current().redact(clip(text)));
+      return label + " sent an error event in its stream";
     });
   }
 

@@ -39,10 +39,11 @@ import javax.net.ssl.TrustManager;
  *       not the blob is never read;
  *   <li>{@code Accept-Encoding: identity}: the bytes hashed are the bytes sent, not a decompression of them.
  * </ul>
+ * Blob downloads and the health and metrics probes of upstream engines use it.
  * The address check is {@code RemoteSseCall}'s, kept here rather than shared so that the engine's
  * package-private call stays as it is; both rest on the one {@link OutboundAddresses} rule.
  */
-final class HttpGet implements Closeable {
+public final class HttpGet implements Closeable {
   static final int MAX_LINE = 8 * 1024;
   static final int MAX_HEADERS = 100;
   private static final Pattern STATUS = Pattern.compile("HTTP/1\\.[01] (\\d{3})(?: .*)?");
@@ -67,7 +68,7 @@ final class HttpGet implements Closeable {
    *
    * @param from the first byte wanted: above 0 a {@code Range: bytes=from-} header asks for the rest
    */
-  static HttpGet open(URI url, long from, String bearer, boolean allowPrivate, String pinnedCertSha256, int timeoutMs)
+  public static HttpGet open(URI url, long from, String bearer, boolean allowPrivate, String pinnedCertSha256, int timeoutMs)
       throws IOException {
     boolean https = url.getScheme().equalsIgnoreCase("https");
     int port = url.getPort() > 0 ? url.getPort() : https ? 443 : 80;
@@ -100,7 +101,7 @@ final class HttpGet implements Closeable {
     }
   }
 
-  int status() {
+  public int status() {
     return status;
   }
 
@@ -142,7 +143,7 @@ final class HttpGet implements Closeable {
    * closes before that fails the read (so a cut transfer is never taken for a whole one). A body that is
    * framed by neither is refused: its end could not be told from a cut.
    */
-  InputStream body() throws IOException {
+  public InputStream body() throws IOException {
     if (chunked()) return new ChunkedInputStream(in);
     long length = contentLength();
     if (length < 0) throw new IOException("the server sent neither Content-Length nor chunked encoding");

@@ -207,6 +207,7 @@ public final class EngineActor {
 
   /** Runs on the blocking dispatcher: model present and intact, engine ensured, model loaded, healthy. */
   private Started startEngine(EngineFactory factory, Path workDir) {
+    if (!spec.loadsModelFile()) return startEngine(factory, workDir, "", "");
     Path model;
     try {
       model = settings.models().acquire(spec);
@@ -233,6 +234,11 @@ public final class EngineActor {
       throw new IllegalStateException("model file " + model.getFileName() + " is not a readable GGUF file: " + e.getMessage(), e);
     }
     log.info("slot {}: model {} present ({}, sha256 {}…)", spec.slotId(), model.getFileName(), fileType, digest.substring(0, 12));
+    return startEngine(factory, workDir, digest, fileType);
+  }
+
+  /** The engine made, started, healthy and warmed up; its model file (if it has one) is {@code digest}, of {@code fileType}. */
+  private Started startEngine(EngineFactory factory, Path workDir, String digest, String fileType) {
     Engine e = factory.create(spec, device, workDir);
     log.info("slot {}: engine {} ensured ({})", spec.slotId(), e.kind(), e.identity().version());
     long t0 = settings.time().nanoTime();
@@ -528,14 +534,21 @@ public final class EngineActor {
     }
   }
 
+  /**
+   * Published load: an engine that reports its own (an upstream server other clients share) shows no more
+   * free sequences than it says it has room for, and its own queue on top of this slot's.
+   */
   private void publish() {
     Engine e = engine;
     int total = parallelism();
+    var reported = e != null ? e.reportedLoad() : io.dalang.engine.EngineLoad.UNKNOWN;
+    int busy = Math.max(running.size(), Math.max(0, reported.running()));
+    int queued = waiting.size() + Math.max(0, reported.waiting());
     topic.tell(Topic.publish(new SlotStatus(spec.slotId(), spec.poolId(), spec.modelId(), spec.nodeId(), spec.deviceId(),
         state, spec.engine(), e != null ? e.identity().version() : "", device.kind(),
         device.computeCapability() == null ? "" : device.computeCapability(), quantization,
         e != null ? e.extensions() : java.util.Set.of(), spec.contextPerSequence(), total,
-        Math.max(0, total - running.size()), waiting.size(), restarts.get(), e != null ? e.processId().orElse(-1) : -1, e != null ? e.baseUrl() : "",
+        Math.max(0, total - busy), queued, restarts.get(), e != null ? e.processId().orElse(-1) : -1, e != null ? e.baseUrl() : "",
         ctx.getSelf(), settings.time().epochMillis(), e != null ? e.offload().layersOffloaded() : 0, spec.catalogRef())));
     if (e != null) slot().tell(new ModelSlotEntity.ReportLoad(Math.max(0, total - running.size())));
   }

@@ -1,16 +1,14 @@
 package io.dalang.actors.fallback;
 
+import io.dalang.actors.provider.ProviderAccess;
 import io.dalang.actors.provider.ProviderEntity;
-import io.dalang.actors.provider.ProviderSpec;
 import io.dalang.actors.secrets.SecretsClient;
 import io.dalang.engine.Engine;
 import io.dalang.engine.RemoteOpenAiEndpoint;
-import io.dalang.protocols.auth.Role;
 import io.dalang.protocols.error.DalangError;
 import io.dalang.protocols.error.ErrorCode;
 import io.dalang.protocols.generation.GenerationEvent;
 import io.dalang.protocols.generation.GenerationRequest;
-import io.dalang.protocols.redaction.KnownSecrets;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
@@ -29,8 +27,7 @@ public final class Fallbacks {
   /** Who reads fallback keys, as the secrets audit names it. */
   public static final String SECRET_ACTOR = "system:fallback";
 
-  private final SecretsClient secrets;
-  private final Function<String, CompletionStage<ProviderEntity.ProviderView>> providers;
+  private final ProviderAccess access;
   private final MeterRegistry metrics;
   private final Duration remoteTimeout;
 
@@ -42,8 +39,7 @@ public final class Fallbacks {
    */
   public Fallbacks(SecretsClient secrets, Function<String, CompletionStage<ProviderEntity.ProviderView>> providers, MeterRegistry metrics,
       Duration remoteTimeout) {
-    this.secrets = secrets;
-    this.providers = providers;
+    this.access = new ProviderAccess(secrets, providers);
     this.metrics = metrics;
     this.remoteTimeout = remoteTimeout;
   }
@@ -76,29 +72,8 @@ public final class Fallbacks {
   public CompletionStage<Engine.Generation> startRemote(String tenant, FallbackTarget t, GenerationRequest request,
       Consumer<GenerationEvent> sink) {
     if (t.isLegacyUrl()) return CompletableFuture.failedFuture(unavailable(t, "URL targets are no longer used; name a provider").toException());
-    return providers.apply(t.name()).thenCompose(p -> {
-      if (!p.exists()) throw unavailable(t, "there is no such provider").toException();
-      var spec = p.spec();
-      if (!spec.models().contains(t.model())) throw unavailable(t, "it does not serve model " + t.model()).toException();
-      if (!spec.keyBoundHere()) throw unavailable(t, "its key was given for another host").toException();
-      return key(t, spec).thenApply(k -> RemoteOpenAiEndpoint.generate(t.name(), spec.baseUrl(), t.model(), k, spec.allowPrivate(),
-          remoteTimeout, request, sink));
-    });
-  }
-
-  private CompletionStage<String> key(FallbackTarget t, ProviderSpec spec) {
-    if (!spec.hasKey()) return CompletableFuture.completedFuture("");
-    if (secrets == null) return CompletableFuture.failedFuture(unavailable(t, "this node reads no secrets").toException());
-    return secrets.get(Role.PLATFORM_TENANT, ProviderEntity.SECRET_NAMESPACE, t.name(), spec.keyVersion(), SECRET_ACTOR).handle((v, err) -> {
-      if (err != null) throw unavailable(t, "its key cannot be read").toException();
-      try {
-        String k = v.asString();
-        KnownSecrets.GLOBAL.remember(k);
-        return k;
-      } finally {
-        v.destroy();
-      }
-    });
+    return access.connect(t.name(), t.model(), "fallback endpoint " + t.name(), SECRET_ACTOR)
+        .thenApply(c -> RemoteOpenAiEndpoint.generate(t.name(), c.baseUrl(), t.model(), c.apiKey(), c.allowPrivate(), remoteTimeout, request, sink));
   }
 
   private static DalangError unavailable(FallbackTarget t, String why) {

@@ -99,9 +99,15 @@ public final class PoolEntity
   /**
    * Where one replica went: node, device, how many of the model's layers placement put on that device
    * ({@code gpuLayers}; 0 on a CPU device, and for placements recorded before offload existed), and
-   * whether it runs the version a rollout moves to ({@code next}) rather than the pool's spec.
+   * whether it runs the version a rollout moves to ({@code next}) rather than the pool's spec, and, in an
+   * {@code openai-upstream} pool, the provider of the upstream server it fronts ({@code upstream}; null otherwise).
    */
-  public record SlotPlacement(String slotId, String nodeId, String deviceId, int gpuLayers, boolean next) implements CborSerializable {
+  public record SlotPlacement(String slotId, String nodeId, String deviceId, int gpuLayers, boolean next, String upstream)
+      implements CborSerializable {
+    public SlotPlacement(String slotId, String nodeId, String deviceId, int gpuLayers, boolean next) {
+      this(slotId, nodeId, deviceId, gpuLayers, next, null);
+    }
+
     public SlotPlacement(String slotId, String nodeId, String deviceId, int gpuLayers) {
       this(slotId, nodeId, deviceId, gpuLayers, false);
     }
@@ -111,7 +117,7 @@ public final class PoolEntity
     }
 
     SlotPlacement asCurrent() {
-      return next ? new SlotPlacement(slotId, nodeId, deviceId, gpuLayers, false) : this;
+      return next ? new SlotPlacement(slotId, nodeId, deviceId, gpuLayers, false, upstream) : this;
     }
   }
 
@@ -136,8 +142,11 @@ public final class PoolEntity
     /** The spec of one of this pool's slots, as the node that hosts it must run it: a rollout's new replicas run its version. */
     public SlotSpec slotSpec(SlotPlacement p) {
       PoolSpec s = p.next() && rollout != null ? rollout.next() : spec;
+      var upstream = s.upstream(p.upstream());
+      int parallel = upstream != null ? upstream.maxSequences() : s.simulated() != null ? s.simulated().maxSequences() : s.parallel();
       return new SlotSpec(p.slotId(), poolId, s.modelId(), s.modelPath(), s.modelDigest(), s.engine(),
-          p.nodeId(), p.deviceId(), s.contextPerSequence(), s.parallel(), s.threads(), p.gpuLayers(), s.task(), s.catalogRef());
+          p.nodeId(), p.deviceId(), s.contextPerSequence(), parallel, s.threads(), p.gpuLayers(), s.task(), s.catalogRef(), upstream,
+          s.simulated());
     }
 
     Active with(PoolSpec newSpec, List<SlotPlacement> newSlots, int newSlotsAdded, Rollout newRollout) {
@@ -190,13 +199,56 @@ public final class PoolEntity
   static String validate(PoolSpec s) {
     if (s == null) return "spec is required";
     if (s.modelId() == null || s.modelId().isBlank()) return "modelId must not be blank";
-    if (s.modelPath() == null || s.modelPath().isBlank()) return "modelPath must not be blank";
     if (s.engine() == null || s.engine().isBlank()) return "engine must not be blank";
+    String engineProblem = validateEngine(s);
+    if (engineProblem != null) return engineProblem;
     if (s.replicas() < 0 || s.replicas() > 1024) return "replicas must be between 0 and 1024";
     if (s.contextPerSequence() < 16) return "contextPerSequence must be at least 16";
     if (s.parallel() < 1 || s.parallel() > 256) return "parallel must be between 1 and 256";
     if (s.threads() < 1) return "threads must be at least 1";
     return null;
+  }
+
+  /**
+   * What each kind of engine needs: a model file for the llama.cpp engines; for an upstream pool its
+   * servers, one replica each, each provider once, generation only; for a simulated pool its profile.
+   */
+  private static String validateEngine(PoolSpec s) {
+    if (s.loadsModelFile()) {
+      if (s.modelPath() == null || s.modelPath().isBlank()) return "modelPath must not be blank";
+      if (s.upstreams() != null || s.simulated() != null) return "upstreams and simulated are for engines " + PoolSpec.UPSTREAM_ENGINE
+          + " and " + PoolSpec.SIMULATED_ENGINE + " only";
+      return null;
+    }
+    if (s.engine().equals(PoolSpec.SIMULATED_ENGINE)) {
+      if (s.simulated() == null) return "a simulated pool needs its profile (simulated)";
+      if (s.upstreams() != null) return "a simulated pool has no upstreams";
+      String problem = s.simulated().problem();
+      return problem == null ? null : "simulated: " + problem;
+    }
+    var ups = s.upstreams();
+    if (s.simulated() != null) return "an upstream pool is not simulated";
+    if (ups == null || ups.isEmpty() || ups.size() > io.dalang.engine.upstream.UpstreamEndpoint.MAX_ENDPOINTS) {
+      return "upstreams must list 1 to " + io.dalang.engine.upstream.UpstreamEndpoint.MAX_ENDPOINTS + " servers";
+    }
+    var seen = new java.util.HashSet<String>();
+    for (var u : ups) {
+      if (u == null || u.provider() == null || u.provider().isBlank()) return "each upstream names its provider";
+      if (!seen.add(u.provider())) return "upstream provider " + u.provider() + " is listed twice";
+      if (u.model() == null || u.model().isBlank()) return "upstream " + u.provider() + " needs the model name it serves";
+      if (u.maxSequences() < 1 || u.maxSequences() > io.dalang.engine.upstream.UpstreamEndpoint.MAX_SEQUENCES) {
+        return "upstream " + u.provider() + ": max_sequences must be 1 to " + io.dalang.engine.upstream.UpstreamEndpoint.MAX_SEQUENCES;
+      }
+    }
+    if (s.replicas() != ups.size()) return "an upstream pool has one replica per upstream (" + ups.size() + "), not " + s.replicas();
+    if (!s.task().equals(io.dalang.protocols.generation.RunTask.GENERATE.wire())) return "an upstream pool serves generation only";
+    return null;
+  }
+
+  /** Why a pool of {@code from} cannot move to engine {@code to}, or null: only between the llama.cpp engines. */
+  static String engineChange(PoolSpec from, String to) {
+    if (from.loadsModelFile() && PoolSpec.loadsModelFile(to)) return null;
+    return "a pool of engine " + from.engine() + " cannot move to engine " + to + "; create another pool";
   }
 
   @Override
@@ -221,6 +273,8 @@ public final class PoolEntity
         .onCommand(CreatePool.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.conflict("pool " + poolId + " already exists"))))
         .onCommand(SetEngine.class, (s, c) -> s.spec().engine().equals(c.engine())
             ? Effect().reply(c.replyTo(), StatusReply.success(s.view()))
+            : engineChange(s.spec(), c.engine()) != null
+            ? Effect().reply(c.replyTo(), StatusReply.error(Refusal.invalid(engineChange(s.spec(), c.engine()))))
             : s.rollingOut()
             ? Effect().reply(c.replyTo(), StatusReply.error(Refusal.conflict("pool " + poolId + " is rolling out to "
                 + s.rollout().target() + "; change its engine when the rollout has ended")))

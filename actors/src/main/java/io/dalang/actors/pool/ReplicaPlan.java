@@ -52,10 +52,15 @@ public final class ReplicaPlan {
   /**
    * A new replica {@code slotId} of {@code poolId} on {@code nodeId}'s {@code deviceId}, taking
    * {@code memoryMib} there, with {@code gpuLayers} of the model's layers on the device (0 on a CPU), of
-   * the version a rollout moves to when {@code next}.
+   * the version a rollout moves to when {@code next}, fronting the upstream server of provider
+   * {@code upstream} in an {@code openai-upstream} pool (null otherwise).
    */
-  public record Place(String poolId, String slotId, String nodeId, String deviceId, long memoryMib, int gpuLayers, boolean next)
-      implements Action {
+  public record Place(String poolId, String slotId, String nodeId, String deviceId, long memoryMib, int gpuLayers, boolean next,
+      String upstream) implements Action {
+    public Place(String poolId, String slotId, String nodeId, String deviceId, long memoryMib, int gpuLayers, boolean next) {
+      this(poolId, slotId, nodeId, deviceId, memoryMib, gpuLayers, next, null);
+    }
+
     public Place(String poolId, String slotId, String nodeId, String deviceId, long memoryMib, int gpuLayers) {
       this(poolId, slotId, nodeId, deviceId, memoryMib, gpuLayers, false);
     }
@@ -132,7 +137,7 @@ public final class ReplicaPlan {
         continue;
       }
       if (missing == 0) continue;
-      new Placer(pool, nodes, memoryMibByPool, offloadByPool, perNode, reserved).place(missing, false, actions);
+      new Placer(pool, nodes, memoryMibByPool, offloadByPool, perNode, reserved).fronting(kept).place(missing, false, actions);
     }
     return actions;
   }
@@ -221,6 +226,8 @@ public final class ReplicaPlan {
     private final Map<String, Long> reserved;
     private int added;
     private boolean gaveUp;
+    /** An upstream pool's servers that no replica fronts yet, in the pool's order. */
+    private final java.util.ArrayDeque<String> unfronted = new java.util.ArrayDeque<>();
 
     Placer(PoolEntity.PoolView pool, Map<String, Node> nodes, Map<String, Long> memoryMibByPool, Map<String, OffloadProfile> offloadByPool,
         Map<String, Integer> perNode, Map<String, Long> reserved) {
@@ -232,12 +239,26 @@ public final class ReplicaPlan {
       this.reserved = reserved;
     }
 
-    /** Adds up to {@code missing} replicas of the pool's spec (or of its rollout's version when {@code next}). */
+    /** Notes which of an upstream pool's servers the {@code kept} replicas front, so that new ones front the others. */
+    Placer fronting(List<PoolEntity.SlotPlacement> kept) {
+      if (pool.spec().upstreams() == null) return this;
+      var taken = new java.util.HashSet<String>();
+      for (var p : kept) if (p.upstream() != null) taken.add(p.upstream());
+      for (var u : pool.spec().upstreams()) if (!taken.contains(u.provider())) unfronted.add(u.provider());
+      return this;
+    }
+
+    /**
+     * Adds up to {@code missing} replicas of the pool's spec (or of its rollout's version when {@code next}).
+     * A replica of an engine without a model file (an upstream's, the simulator's) takes no memory and goes to
+     * a CPU device; an upstream pool's replica fronts one of its servers that none fronts yet.
+     */
     void place(int missing, boolean next, List<Action> actions) {
       if (missing <= 0 || gaveUp) return;
       String key = next ? nextKey(pool.poolId()) : pool.poolId();
       PoolSpec spec = next ? pool.rollout().next() : pool.spec();
-      Long mib = memoryMibByPool.get(key);
+      if (spec.upstreams() != null) missing = Math.min(missing, unfronted.size());
+      Long mib = spec.loadsModelFile() ? memoryMibByPool.get(key) : Long.valueOf(0);
       if (mib == null) {
         actions.add(new Unplaceable(pool.poolId(), missing, "the memory estimate of model " + spec.modelPath() + " is unknown"));
         gaveUp = true;
@@ -254,7 +275,8 @@ public final class ReplicaPlan {
           return;
         }
         var choice = verdict.candidate();
-        actions.add(new Place(pool.poolId(), slotId, choice.nodeId(), choice.device().id(), verdict.memoryMib(), verdict.gpuLayers(), next));
+        actions.add(new Place(pool.poolId(), slotId, choice.nodeId(), choice.device().id(), verdict.memoryMib(), verdict.gpuLayers(), next,
+            spec.upstreams() != null ? unfronted.poll() : null));
         added++;
         perNode.merge(choice.nodeId(), 1, Integer::sum);
         reserved.merge(SlotFeasibility.deviceKey(choice), verdict.memoryMib(), Long::sum);
@@ -262,9 +284,12 @@ public final class ReplicaPlan {
     }
   }
 
-  /** The device kinds an engine can drive: the in-process engine is CPU-only; llama-server drives every backend. */
+  /**
+   * The device kinds an engine can drive: the in-process engine is CPU-only; llama-server drives every
+   * backend; an engine without a model file (an upstream, the simulator) runs on a CPU and keeps GPUs free.
+   */
   public static Set<String> deviceKinds(String engine) {
-    return IN_PROCESS_ENGINE.equals(engine) ? Set.of(Device.CPU) : SlotFeasibility.ALL_DEVICE_KINDS;
+    return IN_PROCESS_ENGINE.equals(engine) || !PoolSpec.loadsModelFile(engine) ? Set.of(Device.CPU) : SlotFeasibility.ALL_DEVICE_KINDS;
   }
 
   /** {@code io.dalang.engine.InProcessLlamaEngine.KIND}. */

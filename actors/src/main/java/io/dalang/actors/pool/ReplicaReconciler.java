@@ -267,6 +267,7 @@ public final class ReplicaReconciler {
 
   /** The memory of one replica of {@code s}, under {@code key}; left out when the model cannot be read. */
   private void footprint(String poolId, PoolSpec s, String key, Map<String, Long> mib, Map<String, io.dalang.gguf.OffloadProfile> offload) {
+    if (!s.loadsModelFile()) return; // an upstream's or the simulator's replica takes no memory here
     String cacheKey = s.modelPath() + "|" + s.modelDigest() + "|" + s.contextPerSequence() + "|" + s.parallel();
     Footprint f = estimates.get(cacheKey);
     if (f == null) {
@@ -406,7 +407,7 @@ public final class ReplicaReconciler {
   /** Into the pool, provisioned, assigned to the node's executor; the node's agent starts it on its next sync. */
   private CompletionStage<Done> place(ReplicaPlan.Place p) {
     var t = settings.askTimeout();
-    var placement = new PoolEntity.SlotPlacement(p.slotId(), p.nodeId(), p.deviceId(), p.gpuLayers(), p.next());
+    var placement = new PoolEntity.SlotPlacement(p.slotId(), p.nodeId(), p.deviceId(), p.gpuLayers(), p.next(), p.upstream());
     return sharding.entityRefFor(PoolEntity.ENTITY_KEY, p.poolId())
         .<PoolEntity.PoolView>askWithStatus(r -> new PoolEntity.AddSlot(placement, r), t)
         .thenCompose(view -> assign(view.slotSpecs().stream().filter(s -> s.slotId().equals(p.slotId())).findFirst().orElseThrow()))

@@ -174,4 +174,45 @@ class PoolEntityTest {
         java.time.Instant.now(), java.time.Instant.now(), "");
     assertRefused(ErrorCode.INVALID_REQUEST, kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.StartRollout(same, to)).reply());
   }
+
+  static final PoolSpec UPSTREAM = new PoolSpec("m1", "", null, PoolSpec.UPSTREAM_ENGINE, 2, 1024, 8, 1, null, null, null,
+      List.of(new io.dalang.engine.upstream.UpstreamEndpoint("vllm-a", "llama-3", 64), new io.dalang.engine.upstream.UpstreamEndpoint("vllm-b", "llama-3", 32)),
+      null);
+
+  @Test
+  void anUpstreamPoolKeepsItsServersAcrossARestartAndEachReplicaFrontsOne() {
+    assertTrue(create(UPSTREAM).isSuccess());
+    kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.AddSlot(new PoolEntity.SlotPlacement("p1-0", "n1", "cpu0", 0, false, "vllm-b"), to));
+    kit.restart();
+    var view = kit.<PoolEntity.PoolView>runCommand(PoolEntity.GetPool::new).reply();
+    assertEquals(UPSTREAM, view.spec());
+    var slot = view.slotSpecs().get(0);
+    assertEquals("vllm-b", slot.upstream().provider());
+    assertEquals(32, slot.parallel());
+  }
+
+  @Test
+  void anUpstreamPoolHasOneReplicaPerServerAndKeepsItsEngine() {
+    var wrongCount = UPSTREAM.withReplicas(3);
+    assertRefused(ErrorCode.INVALID_REQUEST, create(wrongCount));
+    assertTrue(create(UPSTREAM).isSuccess());
+    var scale = kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.SetReplicas(1, to));
+    assertRefused(ErrorCode.INVALID_REQUEST, scale.reply());
+    var engine = kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.SetEngine("llama-server", to));
+    assertRefused(ErrorCode.INVALID_REQUEST, engine.reply());
+    assertTrue(engine.events().isEmpty());
+  }
+
+  @Test
+  void aSimulatedPoolNeedsAValidProfileAndNoModelFile() {
+    var bad = new PoolSpec("m1", "", null, PoolSpec.SIMULATED_ENGINE, 1, 1024, 8, 1, null, null, null, null,
+        new io.dalang.engine.sim.SimProfile(10, 1, 0, 1.5, 0, 0, 8));
+    var r = create(bad);
+    assertRefused(ErrorCode.INVALID_REQUEST, r);
+    assertTrue(r.getError().getMessage().contains("error_rate"), r.getError().getMessage());
+    var ok = new PoolSpec("m1", "", null, PoolSpec.SIMULATED_ENGINE, 1, 1024, 8, 1, null, null, null, null, io.dalang.engine.sim.SimProfile.DEFAULT);
+    assertTrue(create(ok).isSuccess());
+    kit.restart();
+    assertEquals(ok, kit.<PoolEntity.PoolView>runCommand(PoolEntity.GetPool::new).reply().spec());
+  }
 }

@@ -181,4 +181,36 @@ class ReplicaPlanTest {
         nodes(gpuNode("n1", 500, false, java.util.Set.of("p-0"), slot)), Map.of("p", 400L), Map.of("p", PROFILE));
     assertInstanceOf(ReplicaPlan.Unplaceable.class, unmeasured.get(0));
   }
+
+  static final PoolSpec UPSTREAMS = new PoolSpec("m", "", null, PoolSpec.UPSTREAM_ENGINE, 3, 512, 8, 1, null, null, null,
+      List.of(new io.dalang.engine.upstream.UpstreamEndpoint("a", "served", 8), new io.dalang.engine.upstream.UpstreamEndpoint("b", "served", 4),
+          new io.dalang.engine.upstream.UpstreamEndpoint("c", "served", 2)), null);
+
+  @Test
+  void anUpstreamPoolFrontsEachServerOnceOnACpuWithoutAMemoryEstimate() {
+    var gpuNode = new ReplicaPlan.Node(new ExecutorEntity.ExecutorView(true, "g", "pekko://dalang@h:9", List.of(
+        new Device("cuda0", "cuda", 0, "H100", 80_000, 80_000, "9.0"), new Device("cpu0", Device.CPU, 0, "cpu", 1000, 1000, "")), List.of(), true,
+        "registered", 1), NodeState.LIVE);
+    var pool = new PoolEntity.PoolView(true, "p", UPSTREAMS, List.of(new PoolEntity.SlotPlacement("p-0", "g", "cpu0", 0, false, "b")), 1);
+    var actions = ReplicaPlan.plan(List.of(pool), nodes(gpuNode), Map.of()); // no memory estimate: none is needed
+    assertEquals(List.of(new ReplicaPlan.Place("p", "p-1", "g", "cpu0", 0, 0, false, "a"), new ReplicaPlan.Place("p", "p-2", "g", "cpu0", 0, 0, false, "c")),
+        actions.stream().filter(a -> a instanceof ReplicaPlan.Place).toList());
+    var view = new PoolEntity.Active("p", UPSTREAMS, List.of(new PoolEntity.SlotPlacement("p-0", "g", "cpu0", 0, false, "b")), null, 1);
+    var spec = view.slotSpec(view.slots().get(0));
+    assertEquals("b", spec.upstream().provider());
+    assertEquals(4, spec.parallel(), "a replica runs as many sequences as its server is given");
+    assertTrue(!spec.loadsModelFile());
+  }
+
+  @Test
+  void aSimulatedPoolTakesNoMemoryAndStaysOffTheGpus() {
+    var sim = new PoolSpec("m", "", null, PoolSpec.SIMULATED_ENGINE, 2, 512, 64, 1, null, null, null, null,
+        io.dalang.engine.sim.SimProfile.DEFAULT);
+    var gpuNode = new ReplicaPlan.Node(new ExecutorEntity.ExecutorView(true, "g", "pekko://dalang@h:9", List.of(
+        new Device("cuda0", "cuda", 0, "H100", 80_000, 80_000, "9.0"), new Device("cpu0", Device.CPU, 0, "cpu", 10, 10, "")), List.of(), true,
+        "registered", 1), NodeState.LIVE);
+    var actions = ReplicaPlan.plan(List.of(new PoolEntity.PoolView(true, "p", sim, List.of(), 0)), nodes(gpuNode), Map.of());
+    assertEquals(List.of(new ReplicaPlan.Place("p", "p-0", "g", "cpu0", 0, 0, false, null), new ReplicaPlan.Place("p", "p-1", "g", "cpu0", 0, 0, false, null)),
+        actions);
+  }
 }

@@ -88,6 +88,11 @@ final class ChaosEngine implements Engine {
   }
 
   @Override
+  public io.dalang.engine.EngineLoad reportedLoad() {
+    return engine.reportedLoad();
+  }
+
+  @Override
   public OptionalLong processId() {
     return engine.processId();
   }

@@ -82,12 +82,29 @@ public final class AdminRequests {
    * or {@code name} for its latest version; {@code model_id}, what clients call it, defaults to the name)
    * or, deprecated, a model file at the same path on every node ({@code model_id} and {@code model_path}).
    * {@code task}: {@code generate} (the default), {@code embed} or {@code rerank}, what the pool's engines
-   * are started for.
+   * are started for. A pool of engine {@code openai-upstream} lists its {@code upstreams} instead of a
+   * model (one replica each); a pool of engine {@code simulated} gives its {@code simulated} profile.
    */
   public record CreatePool(String id, @JsonProperty("model_id") String modelId, @JsonProperty("model_path") String modelPath,
       @JsonProperty("model_digest") String modelDigest, String engine, Integer replicas,
       @JsonProperty("context_per_sequence") Integer contextPerSequence, Integer parallel, Integer threads,
-      @JsonProperty("gpu_offload") String gpuOffload, String task, String model) {}
+      @JsonProperty("gpu_offload") String gpuOffload, String task, String model, List<Upstream> upstreams, Simulated simulated) {}
+
+  /**
+   * One server of an {@code openai-upstream} pool: the platform provider that says where it is and holds
+   * its key, the model name it serves ({@code model}, default the pool's {@code model_id}; it must be one of
+   * the provider's models) and how many requests it is sent at once ({@code max_sequences}, default 16).
+   */
+  public record Upstream(String provider, String model, @JsonProperty("max_sequences") Integer maxSequences) {}
+
+  /**
+   * How a {@code simulated} pool's engines behave (absent fields take their defaults): time to the first
+   * token and between tokens, tokens per answer (0: {@code max_tokens}), the share of requests that fail,
+   * timing jitter (0 to 1), the seed, and the sequences each replica runs at once.
+   */
+  public record Simulated(@JsonProperty("ttft_ms") Double ttftMs, @JsonProperty("itl_ms") Double itlMs,
+      @JsonProperty("output_tokens") Integer outputTokens, @JsonProperty("error_rate") Double errorRate, Double jitter, Long seed,
+      @JsonProperty("max_sequences") Integer maxSequences) {}
 
   /**
    * {@code PATCH /admin/v1/pools/{id}}: what to change; absent fields stay. A {@code model} (a catalog

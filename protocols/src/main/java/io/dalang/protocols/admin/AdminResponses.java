@@ -107,7 +107,9 @@ public final class AdminResponses {
   public record Pool(String id, @JsonProperty("model_id") String modelId, @JsonProperty("model_path") String modelPath,
       @JsonProperty("model_digest") String modelDigest, String engine, int replicas,
       @JsonProperty("context_per_sequence") int contextPerSequence, int parallel, int threads,
-      @JsonProperty("gpu_offload") String gpuOffload, String task, String model, List<SlotView> slots, Rollout rollout) {}
+      @JsonProperty("gpu_offload") String gpuOffload, String task, String model, List<SlotView> slots, Rollout rollout,
+      @JsonInclude(JsonInclude.Include.NON_NULL) List<AdminRequests.Upstream> upstreams,
+      @JsonInclude(JsonInclude.Include.NON_NULL) AdminRequests.Simulated simulated) {}
 
   /** A pool's rollout under way, or its last one; {@code replicas_old}/{@code replicas_new} count its replicas of each version now. */
   public record Rollout(String target, String strategy, String phase, @JsonProperty("started_at") String startedAt,

@@ -10,10 +10,13 @@ import io.dalang.actors.pool.PoolEntity;
 import io.dalang.actors.pool.PoolSpec;
 import io.dalang.actors.pool.ReplicaReconciler;
 import io.dalang.actors.pool.Rollout;
+import io.dalang.actors.provider.ProviderEntity;
 import io.dalang.actors.telemetry.TelemetryActor;
 import io.dalang.actors.slot.ModelSlotEntity;
 import io.dalang.engine.Digests;
 import io.dalang.engine.InProcessLlamaEngine;
+import io.dalang.engine.sim.SimProfile;
+import io.dalang.engine.upstream.UpstreamEndpoint;
 import io.dalang.gguf.GgufReader;
 import io.dalang.protocols.admin.AdminRequests;
 import io.dalang.protocols.admin.AdminResponses;
@@ -76,6 +79,7 @@ final class PoolRoutes extends AllDirectives implements AdminRoute {
   private final Executor blocking;
   private final BlobStore blobs;
   private final ActorRef<TelemetryActor.Command> telemetry;
+  private final java.util.function.Function<String, CompletionStage<ProviderEntity.ProviderView>> providers;
 
   /**
    * @param reconciler nudged when a pool changes
@@ -94,6 +98,7 @@ final class PoolRoutes extends AllDirectives implements AdminRoute {
     this.engines = engines;
     this.defaultEngine = defaultEngine;
     this.blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
+    this.providers = ProviderEntity.lookup(system, timeout);
   }
 
   @Override
@@ -115,6 +120,12 @@ final class PoolRoutes extends AllDirectives implements AdminRoute {
     var req = Json.parseStrict(body, AdminRequests.CreatePool.class);
     admin.allow(p, "pool.create", "", req.id() == null ? "" : req.id(), platformAdmin(p), "platform-admin");
     String id = AdminValidation.id("id", req.id());
+    String engineGiven = req.engine() == null ? defaultEngine : engine(req.engine());
+    if (!PoolSpec.loadsModelFile(engineGiven)) return createWithoutModelFile(p, id, engineGiven, req);
+    if (req.upstreams() != null || req.simulated() != null) {
+      throw AdminValidation.invalid(req.upstreams() != null ? "upstreams" : "simulated", "'upstreams' is for engine '" + PoolSpec.UPSTREAM_ENGINE
+          + "' and 'simulated' for engine '" + PoolSpec.SIMULATED_ENGINE + "' only");
+    }
     boolean fromCatalog = req.model() != null;
     if (fromCatalog && (req.modelPath() != null || req.modelDigest() != null)) {
       throw AdminValidation.invalid("model", "give 'model' (a catalog model) or 'model_path', not both");
@@ -144,23 +155,85 @@ final class PoolRoutes extends AllDirectives implements AdminRoute {
       spec = CompletableFuture.supplyAsync(() -> checkedDigest(model, req.modelDigest()), blocking)
           .thenApply(digest -> new PoolSpec(modelId, model.toString(), digest, engine, replicas, context, parallel, threads, offload, task, null));
     }
+    return created(p, id, spec);
+  }
+
+  /** The pool {@code spec} made under {@code id} (an existing pool refuses: 409), the reconciler told, audited. */
+  private CompletionStage<HttpResponse> created(Principal p, String id, CompletionStage<PoolSpec> spec) {
     return spec
-        .thenCompose(s -> {
-          // An existing pool refuses: 409 conflict.
-          return sharding.entityRefFor(PoolEntity.ENTITY_KEY, id).<PoolEntity.PoolView>askWithStatus(r -> new PoolEntity.CreatePool(s, r), timeout);
-        })
+        .thenCompose(s -> sharding.entityRefFor(PoolEntity.ENTITY_KEY, id).<PoolEntity.PoolView>askWithStatus(r -> new PoolEntity.CreatePool(s, r), timeout))
         .thenCompose(v -> {
           reconciler.tell(new ReplicaReconciler.ReconcileNow());
+          var s = v.spec();
           var details = new LinkedHashMap<String, String>();
-          details.put("model_id", modelId);
-          if (v.spec().catalogRef() != null) details.put("model", v.spec().catalogRef());
-          else details.put("model_path", v.spec().modelPath());
-          details.put("engine", engine);
-          details.put("replicas", "" + replicas);
-          details.put("task", task);
+          details.put("model_id", s.modelId());
+          if (s.catalogRef() != null) details.put("model", s.catalogRef());
+          else if (s.loadsModelFile()) details.put("model_path", s.modelPath());
+          if (s.upstreams() != null) details.put("upstreams", String.join(",", s.upstreams().stream().map(UpstreamEndpoint::provider).toList()));
+          details.put("engine", s.engine());
+          details.put("replicas", "" + s.replicas());
+          details.put("task", s.task());
           audit.record("", p.keyId(), "pool.create", id, "ok", "", details);
           return body(v).thenApply(b -> json(StatusCodes.CREATED, b));
         });
+  }
+
+  /**
+   * A pool whose engines have no model file: an {@code openai-upstream} pool's replicas front the servers
+   * it lists (each a provider that serves the model under the name given), a {@code simulated} pool's
+   * replicas pretend with its profile. What clients call the model is {@code model_id}.
+   */
+  private CompletionStage<HttpResponse> createWithoutModelFile(Principal p, String id, String engine, AdminRequests.CreatePool req) {
+    if (req.model() != null || req.modelPath() != null || req.modelDigest() != null) {
+      throw AdminValidation.invalid("model", "a pool of engine '" + engine + "' has no model file: give 'model_id' (what clients call it), not 'model' or 'model_path'");
+    }
+    if (req.gpuOffload() != null) throw AdminValidation.invalid("gpu_offload", "a pool of engine '" + engine + "' uses no GPU of Dalang's");
+    String modelId = AdminValidation.modelId("model_id", req.modelId());
+    int context = AdminValidation.between("context_per_sequence", req.contextPerSequence(), 4096, 16, 1 << 20);
+    String task = task(req.task(), engine);
+    PoolSpec spec;
+    if (engine.equals(PoolSpec.UPSTREAM_ENGINE)) {
+      if (req.simulated() != null) throw AdminValidation.invalid("simulated", "'simulated' is for engine '" + PoolSpec.SIMULATED_ENGINE + "' only");
+      if (!task.equals(RunTask.GENERATE.wire())) throw AdminValidation.invalid("task", "an upstream pool serves generation only");
+      if (req.upstreams() == null || req.upstreams().isEmpty() || req.upstreams().size() > UpstreamEndpoint.MAX_ENDPOINTS) {
+        throw AdminValidation.invalid("upstreams", "'upstreams' must list 1 to " + UpstreamEndpoint.MAX_ENDPOINTS + " servers, each {\"provider\": NAME}");
+      }
+      var ups = new ArrayList<UpstreamEndpoint>();
+      var seen = new java.util.HashSet<String>();
+      for (var u : req.upstreams()) {
+        if (u == null) throw AdminValidation.invalid("upstreams", "each upstream is {\"provider\": NAME, \"model\": NAME, \"max_sequences\": N}");
+        String provider = AdminValidation.id("upstreams[].provider", u.provider());
+        if (!seen.add(provider)) throw AdminValidation.invalid("upstreams", "provider " + provider + " is listed twice");
+        String served = u.model() == null ? modelId : AdminValidation.modelId("upstreams[].model", u.model());
+        int max = AdminValidation.between("upstreams[].max_sequences", u.maxSequences(), 16, 1, UpstreamEndpoint.MAX_SEQUENCES);
+        ups.add(new UpstreamEndpoint(provider, served, max));
+      }
+      if (req.replicas() != null && req.replicas() != ups.size()) {
+        throw AdminValidation.invalid("replicas", "an upstream pool has one replica per upstream (" + ups.size() + ")");
+      }
+      spec = new PoolSpec(modelId, "", null, engine, ups.size(), context, ups.get(0).maxSequences(), 1, null, task, null, ups, null);
+      // Each provider must exist and serve the model under the name given: refused now, not when a slot starts.
+      var checks = ups.stream().map(u -> providers.apply(u.provider()).thenAccept(v -> {
+        if (!v.exists()) throw new DalangException(ErrorCode.NOT_FOUND, "there is no provider " + u.provider() + "; create it under /admin/v1/providers");
+        if (!v.spec().models().contains(u.model())) {
+          throw AdminValidation.invalid("upstreams", "provider " + u.provider() + " does not serve model " + u.model() + " (it serves "
+              + v.spec().models() + "); name the served model in the upstream's 'model'");
+        }
+      }).toCompletableFuture()).toArray(CompletableFuture[]::new);
+      PoolSpec made = spec;
+      return created(p, id, CompletableFuture.allOf(checks).thenApply(d -> made));
+    }
+    if (req.upstreams() != null) throw AdminValidation.invalid("upstreams", "'upstreams' is for engine '" + PoolSpec.UPSTREAM_ENGINE + "' only");
+    var g = req.simulated() == null ? new AdminRequests.Simulated(null, null, null, null, null, null, null) : req.simulated();
+    var d = SimProfile.DEFAULT;
+    var profile = new SimProfile(g.ttftMs() == null ? d.ttftMs() : g.ttftMs(), g.itlMs() == null ? d.itlMs() : g.itlMs(),
+        g.outputTokens() == null ? d.outputTokens() : g.outputTokens(), g.errorRate() == null ? d.errorRate() : g.errorRate(),
+        g.jitter() == null ? d.jitter() : g.jitter(), g.seed() == null ? d.seed() : g.seed(), g.maxSequences() == null ? d.maxSequences() : g.maxSequences());
+    String problem = profile.problem();
+    if (problem != null) throw AdminValidation.invalid("simulated", "'simulated': " + problem);
+    int replicas = AdminValidation.between("replicas", req.replicas(), 1, 0, 1024);
+    spec = new PoolSpec(modelId, "", null, engine, replicas, context, profile.maxSequences(), 1, null, task, null, null, profile);
+    return created(p, id, CompletableFuture.completedFuture(spec));
   }
 
   private static ModelRef modelRef(String text) {
@@ -261,6 +334,7 @@ final class PoolRoutes extends AllDirectives implements AdminRoute {
     }
     if (req.replicas() == null && req.engine() == null) throw AdminValidation.invalid("replicas", "give 'replicas', 'engine', both, or 'model'");
     Integer replicas = req.replicas() == null ? null : AdminValidation.between("replicas", req.replicas(), 0, 0, 1024);
+    // An upstream pool's replica count is its upstreams' (the entity refuses another); its engine stays.
     String engine = req.engine() == null ? null : engine(req.engine());
     var ref = sharding.entityRefFor(PoolEntity.ENTITY_KEY, id);
     // A pool that does not exist refuses: 404 not_found. The reconciler assigns the changed slot specs
@@ -291,6 +365,9 @@ final class PoolRoutes extends AllDirectives implements AdminRoute {
     var gate = gate(req.healthGate());
     return existing(id).thenCombine(catalogVersion(ref), (pool, v) -> {
       var current = pool.spec();
+      if (!current.loadsModelFile()) {
+        throw AdminValidation.invalid("model", "pool " + id + " of engine " + current.engine() + " has no model file to roll out");
+      }
       var next = new PoolSpec(current.modelId(), blobs.pathOf(v.version().sha256()).toString(), v.version().sha256(), current.engine(),
           current.replicas(), current.contextPerSequence(), current.parallel(), current.threads(), current.gpuOffload(), current.task(),
           ref.name() + "@" + v.version().version());
@@ -453,7 +530,8 @@ final class PoolRoutes extends AllDirectives implements AdminRoute {
   private CompletionStage<AdminResponses.Pool> body(PoolEntity.PoolView v) {
     var slots = v.slots().stream().map(s -> sharding.entityRefFor(ModelSlotEntity.ENTITY_KEY, s.slotId())
         .<ModelSlotEntity.SlotView>ask(ModelSlotEntity.GetSlot::new, timeout).toCompletableFuture()
-        .handle((view, err) -> SlotViews.replica(s.slotId(), s.nodeId(), s.deviceId(), s.gpuLayers(), err != null ? "unknown" : view.state())))
+        .handle((view, err) -> SlotViews.replica(s.slotId(), s.nodeId(), s.deviceId(), s.gpuLayers(), err != null ? "unknown" : view.state(),
+            err != null ? null : view.detail())))
         .toList();
     return CompletableFuture.allOf(slots.toArray(CompletableFuture[]::new)).thenApply(d -> {
       var spec = v.spec();
@@ -461,7 +539,17 @@ final class PoolRoutes extends AllDirectives implements AdminRoute {
       list.sort(Comparator.comparing(SlotView::slotId));
       return new AdminResponses.Pool(v.poolId(), spec.modelId(), spec.modelPath(), spec.modelDigest(), spec.engine(), spec.replicas(),
           spec.contextPerSequence(), spec.parallel(), spec.threads(), spec.gpuOffload(), spec.task(), spec.catalogRef(), list,
-          v.rollout() == null ? null : rolloutBody(v));
+          v.rollout() == null ? null : rolloutBody(v), upstreamsBody(spec), simulatedBody(spec));
     });
+  }
+
+  private static List<AdminRequests.Upstream> upstreamsBody(PoolSpec s) {
+    return s.upstreams() == null ? null
+        : s.upstreams().stream().map(u -> new AdminRequests.Upstream(u.provider(), u.model(), u.maxSequences())).toList();
+  }
+
+  private static AdminRequests.Simulated simulatedBody(PoolSpec s) {
+    var g = s.simulated();
+    return g == null ? null : new AdminRequests.Simulated(g.ttftMs(), g.itlMs(), g.outputTokens(), g.errorRate(), g.jitter(), g.seed(), g.maxSequences());
   }
 }

@@ -2,6 +2,7 @@ package io.dalang.runtime.engine;
 
 import com.typesafe.config.Config;
 import io.dalang.actors.engine.EngineFactory;
+import io.dalang.actors.provider.ProviderAccess;
 import io.dalang.actors.slot.SlotSpec;
 import io.dalang.engine.Digests;
 import io.dalang.engine.Engine;
@@ -10,6 +11,7 @@ import io.dalang.engine.EngineException;
 import io.dalang.engine.EngineIdentity;
 import io.dalang.engine.GpuBinding;
 import io.dalang.engine.provision.Backend;
+import io.dalang.engine.upstream.OpenAiUpstreamEngine;
 import io.dalang.gguf.OffloadProfile;
 import io.dalang.protocols.generation.RunTask;
 import io.dalang.protocols.node.Device;
@@ -32,6 +34,9 @@ import org.slf4j.LoggerFactory;
  * provisioner's cache (built on first use), or from {@code dalang.engine.llama-server-binary} when an
  * operator brings their own build.
  *
+ * <p>A slot of an {@code openai-upstream} pool fronts a server Dalang does not start; its address and
+ * key come from the platform's provider of that name ({@link ProviderAccess}).
+ *
  * <p>A llama-server slot on a GPU device gets the build for that device's backend (Vulkan, CUDA, ROCm)
  * and is bound to the device: it sees only that device and puts the slot's {@code gpuLayers} on it
  * (every layer when placement recorded none). The in-process engine runs on the CPU only; placement never
@@ -40,7 +45,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class RuntimeEngineFactory implements EngineFactory {
   private static final Logger log = LoggerFactory.getLogger(RuntimeEngineFactory.class);
-  public static final List<String> KINDS = List.of(InProcessLlamaEngine.KIND, LlamaServerEngine.KIND);
+  public static final List<String> KINDS = List.of(InProcessLlamaEngine.KIND, LlamaServerEngine.KIND, OpenAiUpstreamEngine.KIND);
+  /** Who reads an upstream's key, as the secrets audit names it. */
+  public static final String UPSTREAM_SECRET_READER = "system:upstream";
 
   private final EngineProvisioner provisioner;
   private final EngineSource source;
@@ -49,6 +56,8 @@ public final class RuntimeEngineFactory implements EngineFactory {
   private final boolean nativeLog;
   private final List<String> llamaServerArgs;
   private final Chaos chaos;
+  private final ProviderAccess providers;
+  private final Duration upstreamTimeout;
 
   /**
    * The {@code dalang.engine} keys that say where engines come from and how they run.
@@ -60,20 +69,28 @@ public final class RuntimeEngineFactory implements EngineFactory {
    * @param startTimeout {@code start-timeout}: longest an engine may take to load its model
    * @param nativeLog {@code native-log}: llama.cpp's own log in the node's log
    * @param llamaServerArgs {@code llama-server-args}: extra arguments for every llama-server
+   * @param upstreamTimeout {@code upstream-timeout}: how long an upstream server may be silent, before its answer and within it
    */
   public record Settings(String cacheDir, EngineSource source, String ownBinary, int gpuBuildAttempts, Duration startTimeout,
-      boolean nativeLog, List<String> llamaServerArgs) {
+      boolean nativeLog, List<String> llamaServerArgs, Duration upstreamTimeout) {
 
     public static Settings from(Config config) {
       Config e = config.getConfig("dalang.engine");
       return new Settings(e.getString("cache-dir"), EngineSource.parse(e.getString("llama-server-source")), e.getString("llama-server-binary"),
-          e.getInt("gpu-build-attempts"), e.getDuration("start-timeout"), e.getBoolean("native-log"), e.getStringList("llama-server-args"));
+          e.getInt("gpu-build-attempts"), e.getDuration("start-timeout"), e.getBoolean("native-log"), e.getStringList("llama-server-args"),
+          e.getDuration("upstream-timeout"));
     }
   }
 
-  /** @param chaos the node's fault-injection switchboard; every engine made gets its hooks */
-  public RuntimeEngineFactory(Settings settings, Chaos chaos) {
+  /**
+   * @param chaos the node's fault-injection switchboard; every engine made gets its hooks
+   * @param providers where an upstream slot finds its server's address and key; null on a node that
+   *     cannot reach the providers (upstream slots then fail to start, saying so)
+   */
+  public RuntimeEngineFactory(Settings settings, Chaos chaos, ProviderAccess providers) {
     this.chaos = chaos;
+    this.providers = providers;
+    this.upstreamTimeout = settings.upstreamTimeout();
     this.provisioner = new EngineProvisioner(EngineProvisioner.cacheRoot(settings.cacheDir()), log::info, settings.gpuBuildAttempts());
     this.source = settings.source();
     this.ownBinary = settings.ownBinary();
@@ -103,9 +120,34 @@ public final class RuntimeEngineFactory implements EngineFactory {
     Engine engine = switch (spec.engine()) {
       case InProcessLlamaEngine.KIND -> new InProcessLlamaEngine(cfg);
       case LlamaServerEngine.KIND -> llamaServer(cfg);
+      case OpenAiUpstreamEngine.KIND -> upstream(spec);
       default -> throw new EngineException("unknown engine '" + spec.engine() + "'; known: " + KINDS);
     };
     return chaos.wrap(engine, spec.slotId(), spec.poolId());
+  }
+
+  /**
+   * The slot's upstream server, reached through its provider (address and key). Blocks on the lookup and
+   * the key's read: this runs on the blocking dispatcher.
+   */
+  private Engine upstream(SlotSpec spec) {
+    var endpoint = spec.upstream();
+    if (endpoint == null) throw new EngineException("slot " + spec.slotId() + " of an upstream pool names no upstream server");
+    if (providers == null) throw new EngineException("upstream " + endpoint.provider() + ": this node cannot read providers");
+    ProviderAccess.Connection c;
+    try {
+      c = providers.connect(endpoint.provider(), endpoint.model(), "upstream " + endpoint.provider(), UPSTREAM_SECRET_READER)
+          .toCompletableFuture().get(startTimeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new EngineException(e.getCause() != null ? e.getCause().getMessage() : e.getMessage(), e);
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new EngineException("upstream " + endpoint.provider() + ": its provider could not be read within " + startTimeout.toSeconds() + " s", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new EngineException("interrupted while reading provider " + endpoint.provider(), e);
+    }
+    return new OpenAiUpstreamEngine(new OpenAiUpstreamEngine.Target(c.name(), c.baseUrl(), c.apiKey(), c.allowPrivate()), endpoint,
+        upstreamTimeout, startTimeout);
   }
 
   private Engine llamaServer(EngineConfig cfg) {

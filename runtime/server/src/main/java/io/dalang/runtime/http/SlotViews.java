@@ -15,7 +15,12 @@ public final class SlotViews {
 
   /** A pool's replica ({@code /admin/v1/pools}): where the pool placed it, and its state as its slot entity has it. */
   public static SlotView replica(String slotId, String node, String device, int gpuLayers, String state) {
-    return new SlotView(slotId, null, null, null, node, device, null, gpuLayers, state, null, null, null, null, null, null, null, null);
+    return replica(slotId, node, device, gpuLayers, state, null);
+  }
+
+  /** A pool's replica, with why it failed or was lost ({@code detail}; null when it did not). */
+  public static SlotView replica(String slotId, String node, String device, int gpuLayers, String state, String detail) {
+    return new SlotView(slotId, null, null, null, node, device, null, gpuLayers, state, null, null, null, null, null, null, null, null, detail);
   }
 
   /** {@code GET /v1/capabilities}: what a tenant may know of a slot of its models. */

@@ -20,6 +20,7 @@ import io.dalang.actors.model.ModelEntity;
 import io.dalang.actors.pool.PoolEntity;
 import io.dalang.actors.pool.ReplicaReconciler;
 import io.dalang.actors.pool.RolloutController;
+import io.dalang.actors.provider.ProviderAccess;
 import io.dalang.actors.provider.ProviderEntity;
 import io.dalang.actors.quota.TenantUsage;
 import io.dalang.actors.secrets.MasterKeys;
@@ -138,7 +139,7 @@ final class ControlPlane {
             Map.of("to", step.target(), "from_phase", step.from())));
     String nodeId = null;
     if (settings.hasRole(NodeRoles.GPU)) {
-      nodeId = GpuAgent.start(system, settings, topic, metrics, chaos).nodeId();
+      nodeId = GpuAgent.start(system, settings, topic, metrics, chaos, new ProviderAccess(secrets, ProviderEntity.lookup(system, askTimeout))).nodeId();
       replicas.tell(new ReplicaReconciler.ReconcileNow()); // this node's devices are known now
     }
 

@@ -4,6 +4,11 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.dalang.actors.NodeRoles;
 import io.dalang.actors.placement.PlacementActor;
+import io.dalang.actors.provider.ProviderAccess;
+import io.dalang.actors.provider.ProviderEntity;
+import io.dalang.actors.secrets.MasterKeys;
+import io.dalang.actors.secrets.SecretEntity;
+import io.dalang.actors.secrets.SecretsClient;
 import io.dalang.engine.chaos.Chaos;
 import io.dalang.protocols.files.PrivateFiles;
 import io.dalang.protocols.redaction.Redaction;
@@ -215,11 +220,27 @@ public final class DalangNode implements AutoCloseable {
       joinCluster(system, JOIN_TIMEOUT);
       var metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
       var chaos = ChaosConfig.start(settings.chaos(), metrics);
-      var registered = GpuAgent.start(system, settings, GpuAgent.slotStatusTopic(system), metrics, chaos);
+      var registered = GpuAgent.start(system, settings, GpuAgent.slotStatusTopic(system), metrics, chaos, providers(system, settings));
       log.info("node {} joined the cluster with {} device(s)", registered.nodeId(), registered.devices().size());
       writeWhileRunning(system, pidFile(settings.dataDir()), ProcessHandle.current().pid() + "\n");
       return new DalangNode(system, settings, null, null, null, registered.nodeId(), null, null, chaos, null);
     });
+  }
+
+  /**
+   * How a GPU node's upstream slots reach their providers: the providers through sharding, and their keys
+   * only when this node is given the platform's master key ({@code DALANG_MASTER_KEY}); without it a
+   * provider that has a key cannot be fronted from here (its slot fails to start, saying so).
+   */
+  private static ProviderAccess providers(ActorSystem<?> system, Settings settings) throws java.io.IOException {
+    ProviderEntity.init(system);
+    Duration timeout = settings.control().askTimeout();
+    var lookup = ProviderEntity.lookup(system, timeout);
+    String key = System.getenv(MasterKeys.ENV_CURRENT);
+    if (key == null || key.isBlank()) return new ProviderAccess(null, lookup);
+    var keys = MasterKeys.load(settings.control().secrets(), System.getenv());
+    SecretEntity.init(system, keys, access -> { }); // a proxy here: the entities, and their audit, live on control nodes
+    return new ProviderAccess(new SecretsClient(system, keys, timeout), lookup);
   }
 
   private interface Starter {

@@ -6,6 +6,7 @@ import io.dalang.actors.model.ModelCacheAgent;
 import io.dalang.actors.model.NodeModelCache;
 import io.dalang.actors.node.NodeAgent;
 import io.dalang.actors.placement.SlotStatus;
+import io.dalang.actors.provider.ProviderAccess;
 import io.dalang.actors.slot.ModelSlotEntity;
 import io.dalang.engine.chaos.Chaos;
 import io.dalang.gpu.GpuProbe;
@@ -43,9 +44,13 @@ final class GpuAgent {
     return system.systemActorOf(Topic.create(SlotStatus.class, SlotStatus.TOPIC), "slot-status-topic", Props.empty());
   }
 
-  /** Starts the agent and waits until it registered its executor; returns that registration. */
+  /**
+   * Starts the agent and waits until it registered its executor; returns that registration.
+   *
+   * @param providers where slots of upstream pools find their servers ({@link RuntimeEngineFactory})
+   */
   static NodeAgent.Registered start(ActorSystem<?> system, Settings settings, ActorRef<Topic.Command<SlotStatus>> topic,
-      PrometheusMeterRegistry metrics, Chaos chaos) throws Exception {
+      PrometheusMeterRegistry metrics, Chaos chaos, ProviderAccess providers) throws Exception {
     var s = settings.agent();
     // Hosted on control nodes, proxies elsewhere: the agent registers its executor, engines report their slot.
     ExecutorEntity.init(system);
@@ -61,7 +66,7 @@ final class GpuAgent {
         settings.hasRole(NodeRoles.CONTROL) ? settings.dataDir().resolve("models") : null);
     var engines = s.engines().withModels(modelCache);
     system.systemActorOf(ModelCacheAgent.create(nodeId, modelCache, cacheSettings.maxBytes()), "model-cache", Props.empty());
-    var agent = system.systemActorOf(NodeAgent.create(nodeId, devices, new RuntimeEngineFactory(s.engineBuilds(), chaos), engines, topic,
+    var agent = system.systemActorOf(NodeAgent.create(nodeId, devices, new RuntimeEngineFactory(s.engineBuilds(), chaos, providers), engines, topic,
         metrics, readings), "node-agent", Props.empty());
     var shutdown = CoordinatedShutdown.get(system);
     // Leaving: the slots take no new runs and finish theirs (bounded by dalang.node.drain-timeout)...

@@ -13,13 +13,9 @@ import io.dalang.gguf.TinyModel;
 import io.dalang.runtime.serve.DalangNode;
 import io.dalang.runtime.serve.ServeOptions;
 import io.dalang.runtime.testing.ApiClient;
+import io.dalang.runtime.testing.ExternalLlamaServer;
 import io.dalang.testing.TestModels;
 import java.io.RandomAccessFile;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -47,16 +43,17 @@ class FallbackEndToEndTest {
   DalangNode node;
   ApiClient api;
   ApiClient admin;
-  Process llamaServer;
+  ExternalLlamaServer llamaServer;
   String remoteBase;
 
   @BeforeAll
   void start() throws Exception {
-    Path binary = TestModels.llamaServerBinary();
+    TestModels.llamaServerBinary(); // provisioned (or found in the cache) before the node's clock starts
     node = DalangNode.start(ServeOptions.forDataDir(data.resolve("d")).withPorts(0, 0).withDemoKey(KEY), System.out);
     api = new ApiClient(node.httpPort(), KEY);
     addBrokenPool();
-    llamaServer = startLlamaServer(binary);
+    llamaServer = ExternalLlamaServer.start(REMOTE_KEY, data.resolve("llama-server.log"), "-c", "1024", "-np", "1");
+    remoteBase = llamaServer.baseUrl();
     api.awaitReady(Duration.ofSeconds(90));
     admin = api.withKey(Files.readString(data.resolve("d").resolve("admin.key")).strip());
     createProvider("backup-llm", REMOTE_KEY);
@@ -71,10 +68,7 @@ class FallbackEndToEndTest {
 
   @AfterAll
   void stop() throws Exception {
-    if (llamaServer != null) {
-      llamaServer.destroy();
-      llamaServer.waitFor(10, TimeUnit.SECONDS);
-    }
+    if (llamaServer != null) llamaServer.stop();
     if (node != null) node.close();
   }
 
@@ -105,29 +99,6 @@ class FallbackEndToEndTest {
         Duration.ofSeconds(10)).toCompletableFuture().get(15, TimeUnit.SECONDS);
     sharding.entityRefFor(TenantEntity.ENTITY_KEY, "demo").<TenantEntity.TenantView>askWithStatus(r -> new TenantEntity.GrantPool("broken", r),
         Duration.ofSeconds(10)).toCompletableFuture().get(15, TimeUnit.SECONDS);
-  }
-
-  private Process startLlamaServer(Path binary) throws Exception {
-    int port;
-    try (var s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
-    var p = new ProcessBuilder(binary.toString(), "-m", TestModels.demoModel().toString(), "--host", "127.0.0.1", "--port", "" + port,
-        "-c", "1024", "-np", "1", "-t", "1", "--api-key", REMOTE_KEY)
-        .redirectErrorStream(true).redirectOutput(data.resolve("llama-server.log").toFile()).start();
-    remoteBase = "http://127.0.0.1:" + port + "/v1";
-    var http = HttpClient.newHttpClient();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (true) {
-      try {
-        var r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health")).build(), HttpResponse.BodyHandlers.ofString());
-        if (r.statusCode() == 200) return p;
-      } catch (java.io.IOException notYet) {
-        // not listening yet
-      }
-      if (!p.isAlive() || System.nanoTime() > deadline) throw new AssertionError("llama-server did not come up: " + Files.readString(data.resolve("llama-server.log")));
-      Thread.sleep(100);
-    }
   }
 
   private void setFallbacks(String targetsJson) throws Exception {
