@@ -154,6 +154,27 @@ class SimEngineServerTest {
     }
   }
 
+  @Test
+  void aStreamingClientThatHangsUpCancelsItsRequest() throws Exception {
+    try (var slow = SimEngineServer.start(new SimProfile(1, 50, 0, 0, 0, 1, 4), "slow", "127.0.0.1", 0)) {
+      String base = slow.baseUrl().replace("/v1", "");
+      var response = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/completions"))
+          .POST(HttpRequest.BodyPublishers.ofString("{\"model\": \"slow\", \"prompt\": \"p\", \"max_tokens\": 1000, \"stream\": true}")).build(),
+          HttpResponse.BodyHandlers.ofInputStream());
+      try (var body = response.body()) {
+        assertTrue(new String(body.readNBytes(6)).startsWith("data: "));
+      }
+      long deadline = System.nanoTime() + 5_000_000_000L;
+      String metrics = "";
+      while (System.nanoTime() < deadline && !metrics.contains("outcome=\"cancelled\"} 1")) {
+        metrics = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+        Thread.sleep(20);
+      }
+      assertTrue(metrics.contains("dalang_sim_requests_ended_total{model_name=\"slow\",outcome=\"cancelled\"} 1"), metrics);
+      assertTrue(metrics.contains("vllm:num_requests_running{model_name=\"slow\"} 0"), metrics);
+    }
+  }
+
   private HttpResponse<String> get(String path) throws Exception {
     return http.send(HttpRequest.newBuilder(URI.create(server.baseUrl().replace("/v1", "") + path)).build(), HttpResponse.BodyHandlers.ofString());
   }
