@@ -142,12 +142,7 @@ class SimEngineServerTest {
             .POST(HttpRequest.BodyPublishers.ofString("{\"model\": \"slow\", \"prompt\": \"p" + i + "\", \"max_tokens\": 5}")).build(),
             HttpResponse.BodyHandlers.ofString()));
       }
-      long deadline = System.nanoTime() + 5_000_000_000L;
-      String metrics = "";
-      while (System.nanoTime() < deadline && !metrics.contains("vllm:num_requests_waiting{model_name=\"slow\"} 2")) {
-        metrics = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
-        Thread.sleep(20);
-      }
+      String metrics = awaitMetrics(base, "vllm:num_requests_waiting{model_name=\"slow\"} 2");
       assertTrue(metrics.contains("vllm:num_requests_running{model_name=\"slow\"} 1"), metrics);
       assertTrue(metrics.contains("vllm:num_requests_waiting{model_name=\"slow\"} 2"), metrics);
       for (var a : answers) assertEquals(200, a.get().statusCode());
@@ -164,15 +159,21 @@ class SimEngineServerTest {
       try (var body = response.body()) {
         assertTrue(new String(body.readNBytes(6)).startsWith("data: "));
       }
-      long deadline = System.nanoTime() + 5_000_000_000L;
-      String metrics = "";
-      while (System.nanoTime() < deadline && !metrics.contains("outcome=\"cancelled\"} 1")) {
-        metrics = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
-        Thread.sleep(20);
-      }
+      String metrics = awaitMetrics(base, "outcome=\"cancelled\"} 1");
       assertTrue(metrics.contains("dalang_sim_requests_ended_total{model_name=\"slow\",outcome=\"cancelled\"} 1"), metrics);
       assertTrue(metrics.contains("vllm:num_requests_running{model_name=\"slow\"} 0"), metrics);
     }
+  }
+
+  /** The server's metrics once they contain {@code line}, or as they are after 5 seconds. */
+  private String awaitMetrics(String base, String line) throws Exception {
+    long deadline = System.nanoTime() + 5_000_000_000L;
+    String metrics = "";
+    while (System.nanoTime() < deadline && !metrics.contains(line)) {
+      metrics = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+      Thread.sleep(20);
+    }
+    return metrics;
   }
 
   private HttpResponse<String> get(String path) throws Exception {
