@@ -277,7 +277,7 @@ public final class HttpApi extends AllDirectives {
   }
 
   /** {@link #sse(Source, OpenAiRendering, Duration)} at the default interval, for edges without the setting at hand. */
-  static HttpResponse sse(Source<GenerationEvent, ?> events, OpenAiRendering rendering) {
+  public static HttpResponse sse(Source<GenerationEvent, ?> events, OpenAiRendering rendering) {
     return sse(events, rendering, DEFAULT_SSE_KEEP_ALIVE);
   }
 

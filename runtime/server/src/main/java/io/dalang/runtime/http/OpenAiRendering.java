@@ -24,9 +24,10 @@ import org.apache.pekko.util.ByteString;
  * as an SSE {@code error} object, which the OpenAI clients raise as an API error.
  *
  * <p>One instance renders one response, in order (it keeps each choice's text offset for the
- * completions API's logprobs).
+ * completions API's logprobs). Public for the other OpenAI-compatible servers Dalang ships
+ * ({@code dalang sim engine}), which answer in exactly the same format.
  */
-final class OpenAiRendering {
+public final class OpenAiRendering {
   static final String FINGERPRINT = "dalang";
   static final ByteString DONE = ByteString.fromString("data: [DONE]\n\n");
 
@@ -47,7 +48,7 @@ final class OpenAiRendering {
    * {@code ALWAYS} also in each choice's final chunk, as Dalang did before it honoured
    * {@code stream_options} ({@code dalang.http.stream-usage = always}, for clients written against that).
    */
-  enum StreamUsage {
+  public enum StreamUsage {
     ASKED, ALWAYS
   }
 
@@ -55,7 +56,7 @@ final class OpenAiRendering {
     this(chat, runId, () -> model, System.currentTimeMillis() / 1000, GenerationOptions.NONE, false, StreamUsage.ASKED);
   }
 
-  OpenAiRendering(boolean chat, String runId, java.util.function.Supplier<String> model, GenerationOptions options, boolean includeUsage,
+  public OpenAiRendering(boolean chat, String runId, java.util.function.Supplier<String> model, GenerationOptions options, boolean includeUsage,
       StreamUsage usage) {
     this(chat, runId, model, System.currentTimeMillis() / 1000, options, includeUsage, usage);
   }
@@ -78,7 +79,7 @@ final class OpenAiRendering {
   }
 
   /** The SSE frames for one event; the terminal one is followed by {@code [DONE]}. */
-  List<ByteString> sse(GenerationEvent e) {
+  public List<ByteString> sse(GenerationEvent e) {
     if (e instanceof GenerationEvent.Started) {
       if (!chat) return List.of();
       var out = new ArrayList<ByteString>(options.choices());
@@ -148,7 +149,7 @@ final class OpenAiRendering {
   }
 
   /** Everything a run's events say about each choice, collected for a whole (non-streaming) answer. */
-  static final class Collected {
+  public static final class Collected {
     final StringBuilder[] text;
     final List<List<io.dalang.protocols.generation.TokenLogprob>> logprobs;
     final List<TreeMap<Integer, String[]>> calls;
@@ -165,7 +166,7 @@ final class OpenAiRendering {
     }
 
     /** Adds a token or tool-call piece; other events are not the answer's content. */
-    void add(GenerationEvent e) {
+    public void add(GenerationEvent e) {
       if (e instanceof GenerationEvent.Token t && t.choice() >= 0 && t.choice() < text.length) {
         text[t.choice()].append(t.text());
         logprobs.get(t.choice()).addAll(t.logprobs());
@@ -179,12 +180,12 @@ final class OpenAiRendering {
   }
 
   /** A whole response with a fresh collector for this request's choices. */
-  Collected collector() {
+  public Collected collector() {
     return new Collected(options.choices());
   }
 
   /** The whole (non-streaming) answer of {@code c}. */
-  Object whole(Collected c, GenerationEvent.End end) {
+  public Object whole(Collected c, GenerationEvent.End end) {
     Usage u = end.usage();
     int n = Math.min(c.text.length, Math.max(1, end.finishReasons().size()));
     if (chat) {

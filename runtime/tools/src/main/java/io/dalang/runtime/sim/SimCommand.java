@@ -2,7 +2,7 @@ package io.dalang.runtime.sim;
 
 import picocli.CommandLine.Command;
 
-/** {@code dalang sim ...}: the control plane at sizes this machine cannot host for real. */
-@Command(name = "sim", mixinStandardHelpOptions = true, description = "Simulations of the control plane (no engines).",
-    subcommands = {FleetSim.class})
+/** {@code dalang sim ...}: the control plane at sizes this machine cannot host for real, and an engine that needs no GPU. */
+@Command(name = "sim", mixinStandardHelpOptions = true, description = "Simulations: the control plane at fleet size, and a simulated engine.",
+    subcommands = {FleetSim.class, SimEngineCommand.class})
 public final class SimCommand {}
