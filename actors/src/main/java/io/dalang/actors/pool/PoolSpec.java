@@ -43,8 +43,8 @@ public record PoolSpec(
   public static final String OFFLOAD_PARTIAL = "partial";
   /** The engine of pools whose replicas are OpenAI-compatible servers Dalang does not start. */
   public static final String UPSTREAM_ENGINE = OpenAiUpstreamEngine.KIND;
-  /** The engine that only pretends (timers, no model): {@code io.dalang.engine.sim.SimulatedEngine}. */
-  public static final String SIMULATED_ENGINE = "simulated";
+  /** The engine that only pretends (timers, no model). */
+  public static final String SIMULATED_ENGINE = io.dalang.engine.sim.SimulatedEngine.KIND;
 
   /** Whether a slot of {@code engine} loads a model file (the llama.cpp engines) or has none (upstreams, the simulator). */
   public static boolean loadsModelFile(String engine) {

@@ -11,6 +11,8 @@ import io.dalang.engine.EngineException;
 import io.dalang.engine.EngineIdentity;
 import io.dalang.engine.GpuBinding;
 import io.dalang.engine.provision.Backend;
+import io.dalang.engine.sim.SimProfile;
+import io.dalang.engine.sim.SimulatedEngine;
 import io.dalang.engine.upstream.OpenAiUpstreamEngine;
 import io.dalang.gguf.OffloadProfile;
 import io.dalang.protocols.generation.RunTask;
@@ -34,7 +36,8 @@ import org.slf4j.LoggerFactory;
  * provisioner's cache (built on first use), or from {@code dalang.engine.llama-server-binary} when an
  * operator brings their own build.
  *
- * <p>A slot of an {@code openai-upstream} pool fronts a server Dalang does not start; its address and
+ * <p>A slot of a {@code simulated} pool runs the timer-driven {@link SimulatedEngine} with its pool's profile.
+ * A slot of an {@code openai-upstream} pool fronts a server Dalang does not start; its address and
  * key come from the platform's provider of that name ({@link ProviderAccess}).
  *
  * <p>A llama-server slot on a GPU device gets the build for that device's backend (Vulkan, CUDA, ROCm)
@@ -45,7 +48,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class RuntimeEngineFactory implements EngineFactory {
   private static final Logger log = LoggerFactory.getLogger(RuntimeEngineFactory.class);
-  public static final List<String> KINDS = List.of(InProcessLlamaEngine.KIND, LlamaServerEngine.KIND, OpenAiUpstreamEngine.KIND);
+  public static final List<String> KINDS = List.of(InProcessLlamaEngine.KIND, LlamaServerEngine.KIND, OpenAiUpstreamEngine.KIND,
+      SimulatedEngine.KIND);
   /** Who reads an upstream's key, as the secrets audit names it. */
   public static final String UPSTREAM_SECRET_READER = "system:upstream";
 
@@ -121,6 +125,7 @@ public final class RuntimeEngineFactory implements EngineFactory {
       case InProcessLlamaEngine.KIND -> new InProcessLlamaEngine(cfg);
       case LlamaServerEngine.KIND -> llamaServer(cfg);
       case OpenAiUpstreamEngine.KIND -> upstream(spec);
+      case SimulatedEngine.KIND -> new SimulatedEngine(spec.simulated() != null ? spec.simulated() : SimProfile.DEFAULT, RunTask.parse(spec.task()));
       default -> throw new EngineException("unknown engine '" + spec.engine() + "'; known: " + KINDS);
     };
     return chaos.wrap(engine, spec.slotId(), spec.poolId());

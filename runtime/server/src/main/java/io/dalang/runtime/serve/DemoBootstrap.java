@@ -10,6 +10,7 @@ import io.dalang.actors.pool.PoolSpec;
 import io.dalang.actors.slot.SlotSpec;
 import io.dalang.actors.tenant.TenantEntity;
 import io.dalang.engine.Digests;
+import io.dalang.engine.sim.SimProfile;
 import io.dalang.gguf.TinyModel;
 import io.dalang.protocols.files.PrivateFiles;
 import io.dalang.protocols.generation.RunTask;
@@ -88,6 +89,10 @@ final class DemoBootstrap {
 
   /** Before the node agent starts: tenant, key, model file and pool spec, so the node runs the right engine at once. */
   String prepare(String demoKey) throws Exception {
+    if (PoolSpec.UPSTREAM_ENGINE.equals(engine)) {
+      throw new IllegalArgumentException("the demo pool cannot run engine " + engine + " (it needs a provider to front): choose llama-inprocess,"
+          + " llama-server or simulated for dalang.engine.default, and create upstream pools under /admin/v1/pools (docs/engines.md)");
+    }
     var t = await(sharding.entityRefFor(TenantEntity.ENTITY_KEY, tenant).<TenantEntity.TenantView>ask(TenantEntity.GetTenant::new, TIMEOUT));
     String key = demoKey;
     if (!t.exists()) {
@@ -113,10 +118,16 @@ final class DemoBootstrap {
     var poolRef = sharding.entityRefFor(PoolEntity.ENTITY_KEY, pool);
     var view = await(poolRef.<PoolEntity.PoolView>ask(PoolEntity.GetPool::new, TIMEOUT));
     if (!view.exists()) {
-      var spec = new PoolSpec(modelId, model.toAbsolutePath().toString(), digest, engine, demo.replicas(),
-          demo.contextPerSequence(), demo.parallel(), demo.threads());
+      var spec = simulated()
+          ? new PoolSpec(modelId, "", null, engine, demo.replicas(), demo.contextPerSequence(), SimProfile.DEFAULT.maxSequences(), 1, null, null,
+              null, null, SimProfile.DEFAULT)
+          : new PoolSpec(modelId, model.toAbsolutePath().toString(), digest, engine, demo.replicas(), demo.contextPerSequence(), demo.parallel(),
+              demo.threads());
       await(poolRef.<PoolEntity.PoolView>askWithStatus(r -> new PoolEntity.CreatePool(spec, r), TIMEOUT));
       log.info("created pool '{}' serving model '{}' on engine {}", pool, modelId, engine);
+    } else if (!view.spec().engine().equals(engine) && view.spec().loadsModelFile() != PoolSpec.loadsModelFile(engine)) {
+      log.warn("pool '{}' runs engine {} and cannot move to {} (one has a model file, the other not); it keeps {}: start with another"
+          + " --data-dir for a {} demo", pool, view.spec().engine(), engine, view.spec().engine(), engine);
     } else if (!view.spec().engine().equals(engine)) {
       view = await(poolRef.<PoolEntity.PoolView>askWithStatus(r -> new PoolEntity.SetEngine(engine, r), TIMEOUT));
       log.info("pool '{}' now uses engine {}", pool, engine);
@@ -126,6 +137,11 @@ final class DemoBootstrap {
     }
     ensureEmbedPool(model, digest, t.exists());
     return key;
+  }
+
+  /** Whether the demo runs on the simulated engine ({@code dalang serve --engine simulated}): pools without a model file. */
+  private boolean simulated() {
+    return PoolSpec.SIMULATED_ENGINE.equals(engine);
   }
 
   private List<String> demoPools() {
@@ -140,8 +156,11 @@ final class DemoBootstrap {
     if (demo.embedPool().isBlank()) return;
     var ref = sharding.entityRefFor(PoolEntity.ENTITY_KEY, demo.embedPool());
     if (await(ref.<PoolEntity.PoolView>ask(PoolEntity.GetPool::new, TIMEOUT)).exists()) return;
-    var spec = new PoolSpec(demo.embedModelId(), model.toAbsolutePath().toString(), digest, engine, 1, EMBED_CONTEXT, demo.parallel(),
-        demo.threads(), PoolSpec.OFFLOAD_PARTIAL, RunTask.EMBED.wire());
+    var spec = simulated()
+        ? new PoolSpec(demo.embedModelId(), "", null, engine, 1, EMBED_CONTEXT, SimProfile.DEFAULT.maxSequences(), 1, null, RunTask.EMBED.wire(),
+            null, null, SimProfile.DEFAULT)
+        : new PoolSpec(demo.embedModelId(), model.toAbsolutePath().toString(), digest, engine, 1, EMBED_CONTEXT, demo.parallel(),
+            demo.threads(), PoolSpec.OFFLOAD_PARTIAL, RunTask.EMBED.wire());
     await(ref.<PoolEntity.PoolView>askWithStatus(r -> new PoolEntity.CreatePool(spec, r), TIMEOUT));
     if (tenantExisted) {
       await(sharding.entityRefFor(TenantEntity.ENTITY_KEY, tenant)
