@@ -30,7 +30,7 @@ public final class ServeCommand implements Callable<Integer> {
   @Option(names = "--config", description = "HOCON file whose keys override the defaults")
   Path config;
 
-  @Option(names = "--engine", description = "Engine of the demo pool: llama-inprocess (default) or llama-server")
+  @Option(names = "--engine", description = "Engine of the demo pool: llama-inprocess (default), llama-server or simulated (no model file)")
   String engine;
 
   @Option(names = "--backend", paramLabel = "auto|cpu|vulkan|cuda",
