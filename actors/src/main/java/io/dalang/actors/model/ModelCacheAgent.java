@@ -40,9 +40,27 @@ public final class ModelCacheAgent {
 
   public record Blob(String sha256, long size, String lastUsed) implements CborSerializable {}
 
-  /** @param maxBytes the quota; 0 for none */
-  public record CacheView(String nodeId, long usedBytes, long maxBytes, List<Blob> blobs, List<NodeModelCache.Pull> pulls)
+  /**
+   * @param maxBytes the quota; 0 for none
+   * @param diskFreeBytes what the file system under the cache has free for it; -1 when unknown
+   */
+  public record CacheView(String nodeId, long usedBytes, long maxBytes, List<Blob> blobs, List<NodeModelCache.Pull> pulls, long diskFreeBytes)
       implements CborSerializable {}
+
+  /** Every node's cache as it answers within {@code timeout}, by node id; a node that does not answer in time is left out. */
+  public static java.util.concurrent.CompletionStage<List<CacheView>> all(org.apache.pekko.actor.typed.ActorSystem<?> system,
+      java.time.Duration timeout) {
+    return org.apache.pekko.actor.typed.javadsl.AskPattern.<Receptionist.Command, Receptionist.Listing>ask(system.receptionist(),
+            r -> Receptionist.find(KEY, r), timeout, system.scheduler())
+        .thenCompose(listing -> {
+          var views = listing.getServiceInstances(KEY).stream()
+              .map(a -> org.apache.pekko.actor.typed.javadsl.AskPattern.<Command, CacheView>ask(a, GetCache::new, timeout, system.scheduler())
+                  .toCompletableFuture().exceptionally(e -> null))
+              .toList();
+          return CompletableFuture.allOf(views.toArray(CompletableFuture[]::new)).thenApply(d -> views.stream().map(CompletableFuture::join)
+              .filter(v -> v != null).sorted(java.util.Comparator.comparing(CacheView::nodeId)).toList());
+        });
+  }
 
   public static Behavior<Command> create(String nodeId, NodeModelCache cache, long maxBytes) {
     return Behaviors.setup(ctx -> {
@@ -92,11 +110,17 @@ public final class ModelCacheAgent {
 
   private static CacheView view(String nodeId, NodeModelCache cache, long maxBytes) {
     BlobStore store = cache.store();
+    long free;
+    try {
+      free = java.nio.file.Files.getFileStore(store.root()).getUsableSpace();
+    } catch (java.io.IOException | RuntimeException e) {
+      free = -1;
+    }
     try {
       var blobs = store.list().stream().map(b -> new Blob(b.sha256(), b.size(), b.lastUsed().toString())).toList();
-      return new CacheView(nodeId, blobs.stream().mapToLong(Blob::size).sum(), maxBytes, blobs, cache.pulls());
+      return new CacheView(nodeId, blobs.stream().mapToLong(Blob::size).sum(), maxBytes, blobs, cache.pulls(), free);
     } catch (java.io.IOException e) {
-      return new CacheView(nodeId, -1, maxBytes, List.of(), cache.pulls());
+      return new CacheView(nodeId, -1, maxBytes, List.of(), cache.pulls(), free);
     }
   }
 }

@@ -103,6 +103,17 @@ public final class ReplicaPlan {
    */
   public static List<Action> plan(List<PoolEntity.PoolView> pools, Map<String, Node> nodes, Map<String, Long> memoryMibByPool,
       Map<String, OffloadProfile> offloadByPool, Set<String> ready) {
+    return plan(pools, nodes, memoryMibByPool, offloadByPool, ready, DiskRoom.UNKNOWN, Map.of());
+  }
+
+  /**
+   * @param disk the GPU nodes' model caches: a replica of a catalog model goes only where its blob fits ({@link DiskRoom})
+   * @param blobBytesByPool the size of each pool's model blob (and of a rollout's version, under {@link #nextKey}); a
+   *     pool without one is not held to the disk
+   */
+  public static List<Action> plan(List<PoolEntity.PoolView> pools, Map<String, Node> nodes, Map<String, Long> memoryMibByPool,
+      Map<String, OffloadProfile> offloadByPool, Set<String> ready, DiskRoom disk, Map<String, Long> blobBytesByPool) {
+    var diskPass = disk.pass(nodes);
     var nextDigests = new HashMap<String, String>();
     for (var p : pools) if (p.exists() && p.rollingOut()) nextDigests.put(p.poolId(), p.rollout().next().modelDigest());
     var reserved = reservations(nodes, memoryMibByPool, offloadByPool, nextDigests);
@@ -128,7 +139,7 @@ public final class ReplicaPlan {
         if (n != null && !n.executor().slots().contains(spec)) actions.add(new Assign(pool.poolId(), spec));
       }
       if (pool.rollingOut()) {
-        actions.addAll(rollout(pool, kept, perNode, nodes, memoryMibByPool, offloadByPool, reserved, ready));
+        actions.addAll(rollout(pool, kept, perNode, nodes, memoryMibByPool, offloadByPool, reserved, ready, diskPass, blobBytesByPool));
         continue;
       }
       int missing = pool.spec().replicas() - present;
@@ -137,7 +148,7 @@ public final class ReplicaPlan {
         continue;
       }
       if (missing == 0) continue;
-      new Placer(pool, nodes, memoryMibByPool, offloadByPool, perNode, reserved).fronting(kept).place(missing, false, actions);
+      new Placer(pool, nodes, memoryMibByPool, offloadByPool, perNode, reserved, diskPass, blobBytesByPool).fronting(kept).place(missing, false, actions);
     }
     return actions;
   }
@@ -153,7 +164,7 @@ public final class ReplicaPlan {
    */
   private static List<Action> rollout(PoolEntity.PoolView pool, List<PoolEntity.SlotPlacement> kept, Map<String, Integer> perNode,
       Map<String, Node> nodes, Map<String, Long> memoryMibByPool, Map<String, OffloadProfile> offloadByPool, Map<String, Long> reserved,
-      Set<String> ready) {
+      Set<String> ready, DiskRoom.Pass disk, Map<String, Long> blobBytesByPool) {
     Rollout r = pool.rollout();
     int replicas = pool.spec().replicas();
     int floor = replicas - r.maxUnavailable();
@@ -163,7 +174,7 @@ public final class ReplicaPlan {
     int readyOld = (int) old.stream().filter(isReady).count();
     int readyNew = (int) neu.stream().filter(isReady).count();
     var actions = new ArrayList<Action>();
-    var placer = new Placer(pool, nodes, memoryMibByPool, offloadByPool, perNode, reserved);
+    var placer = new Placer(pool, nodes, memoryMibByPool, offloadByPool, perNode, reserved, disk, blobBytesByPool);
     switch (r.phase()) {
       case Rollout.CANARY, Rollout.SPLIT -> {
         placer.place(replicas - old.size(), false, actions);
@@ -229,8 +240,13 @@ public final class ReplicaPlan {
     /** An upstream pool's servers that no replica fronts yet, in the pool's order. */
     private final java.util.ArrayDeque<String> unfronted = new java.util.ArrayDeque<>();
 
+    private final DiskRoom.Pass disk;
+    private final Map<String, Long> blobBytesByPool;
+
     Placer(PoolEntity.PoolView pool, Map<String, Node> nodes, Map<String, Long> memoryMibByPool, Map<String, OffloadProfile> offloadByPool,
-        Map<String, Integer> perNode, Map<String, Long> reserved) {
+        Map<String, Integer> perNode, Map<String, Long> reserved, DiskRoom.Pass disk, Map<String, Long> blobBytesByPool) {
+      this.disk = disk;
+      this.blobBytesByPool = blobBytesByPool;
       this.pool = pool;
       this.nodes = nodes;
       this.memoryMibByPool = memoryMibByPool;
@@ -264,13 +280,27 @@ public final class ReplicaPlan {
         gaveUp = true;
         return;
       }
+      // A catalog model's blob must fit the node's model cache (a model_path pool's file is on every node already).
+      long blob = spec.catalogRef() != null ? blobBytesByPool.getOrDefault(key, 0L) : 0L;
       for (int k = 0; k < missing; k++) {
         String slotId = pool.nextSlotId(added);
         var r = new SlotFeasibility.Requirements(mib, "", true, Set.of(), offloadByPool.get(key), spec.partialOffloadAllowed(),
             deviceKinds(spec.engine()));
-        var verdict = chooseSpreading(r, nodes, perNode, reserved);
+        var roomy = new HashMap<String, Node>();
+        var noRoom = new ArrayList<String>();
+        for (var e : nodes.entrySet()) {
+          String why = e.getValue().state() == NodeState.LIVE ? disk.why(e.getKey(), spec.modelDigest(), blob) : null;
+          if (why == null) roomy.put(e.getKey(), e.getValue());
+          else noRoom.add(why);
+        }
+        var verdict = chooseSpreading(r, roomy, perNode, reserved);
         if (verdict == null) {
-          actions.add(new Unplaceable(pool.poolId(), missing - k, explain(slotId, pool.poolId(), r, nodes, reserved)));
+          String reason = explain(slotId, pool.poolId(), r, roomy, reserved);
+          if (!noRoom.isEmpty()) {
+            java.util.Collections.sort(noRoom);
+            reason = reason + "; not on a node whose model cache lacks room: " + String.join("; ", noRoom);
+          }
+          actions.add(new Unplaceable(pool.poolId(), missing - k, reason));
           gaveUp = true;
           return;
         }
@@ -278,6 +308,7 @@ public final class ReplicaPlan {
         actions.add(new Place(pool.poolId(), slotId, choice.nodeId(), choice.device().id(), verdict.memoryMib(), verdict.gpuLayers(), next,
             spec.upstreams() != null ? unfronted.poll() : null));
         added++;
+        disk.take(choice.nodeId(), spec.modelDigest(), blob);
         perNode.merge(choice.nodeId(), 1, Integer::sum);
         reserved.merge(SlotFeasibility.deviceKey(choice), verdict.memoryMib(), Long::sum);
       }

@@ -89,7 +89,12 @@ public final class ReplicaReconciler {
    * of the replicas of pools in a rollout are Ready (their slot entities say so).
    */
   private record Snapshot(List<PoolEntity.PoolView> pools, List<ExecutorEntity.ExecutorView> executors, Map<String, Long> memoryMib,
-      Map<String, io.dalang.gguf.OffloadProfile> offload, Set<String> ready) {}
+      Map<String, io.dalang.gguf.OffloadProfile> offload, Set<String> ready, Map<String, Long> blobBytes, DiskRoom disk) {
+    Snapshot(List<PoolEntity.PoolView> pools, List<ExecutorEntity.ExecutorView> executors, Map<String, Long> memoryMib,
+        Map<String, io.dalang.gguf.OffloadProfile> offload, Set<String> ready) {
+      this(pools, executors, memoryMib, offload, ready, Map.of(), DiskRoom.UNKNOWN);
+    }
+  }
 
   /** A pool's memory per replica on the CPU, and per layer for a GPU. */
   private record Footprint(long mib, io.dalang.gguf.OffloadProfile offload) {}
@@ -227,9 +232,17 @@ public final class ReplicaReconciler {
             settings.askTimeout())));
     // Reading model headers touches the disk: not on the actor's thread.
     var ready = pools.thenCompose(this::readyInRollouts);
+    var disk = caches();
     return pools.thenCombine(executors, (p, e) -> new Snapshot(p, e, Map.of(), Map.of(), Set.of()))
         .thenApplyAsync(s -> footprints(s.pools(), s.executors()), blocking)
-        .thenCombine(ready, (s, r) -> new Snapshot(s.pools(), s.executors(), s.memoryMib(), s.offload(), r));
+        .thenCombine(ready, (s, r) -> new Snapshot(s.pools(), s.executors(), s.memoryMib(), s.offload(), r, s.blobBytes(), s.disk()))
+        .thenCombine(disk, (s, d) -> new Snapshot(s.pools(), s.executors(), s.memoryMib(), s.offload(), s.ready(), s.blobBytes(), d));
+  }
+
+  /** The GPU nodes' model caches as they answer now; a node that does not answer in time is left out (not held back). */
+  private CompletionStage<DiskRoom> caches() {
+    return io.dalang.actors.model.ModelCacheAgent.all(ctx.getSystem(), Duration.ofSeconds(3)).thenApply(DiskRoom::of)
+        .exceptionally(e -> DiskRoom.UNKNOWN);
   }
 
   /** The Ready replicas of pools in a rollout: a new one Ready lets an old one go. */
@@ -257,12 +270,27 @@ public final class ReplicaReconciler {
   private Snapshot footprints(List<PoolEntity.PoolView> pools, List<ExecutorEntity.ExecutorView> executors) {
     var mib = new HashMap<String, Long>();
     var offload = new HashMap<String, io.dalang.gguf.OffloadProfile>();
+    var blobs = new HashMap<String, Long>();
     for (PoolEntity.PoolView v : pools) {
       if (!v.exists()) continue;
       footprint(v.poolId(), v.spec(), v.poolId(), mib, offload);
-      if (v.rollingOut()) footprint(v.poolId(), v.rollout().next(), ReplicaPlan.nextKey(v.poolId()), mib, offload);
+      blobBytes(v.spec(), v.poolId(), blobs);
+      if (v.rollingOut()) {
+        footprint(v.poolId(), v.rollout().next(), ReplicaPlan.nextKey(v.poolId()), mib, offload);
+        blobBytes(v.rollout().next(), ReplicaPlan.nextKey(v.poolId()), blobs);
+      }
     }
-    return new Snapshot(pools, executors, mib, offload, Set.of());
+    return new Snapshot(pools, executors, mib, offload, Set.of(), blobs, DiskRoom.UNKNOWN);
+  }
+
+  /** The size of a catalog model's blob (in the control node's store), which a GPU node's cache must take. */
+  private static void blobBytes(PoolSpec s, String key, Map<String, Long> out) {
+    if (s.catalogRef() == null || !s.loadsModelFile()) return;
+    try {
+      out.put(key, java.nio.file.Files.size(Path.of(s.modelPath())));
+    } catch (java.io.IOException | RuntimeException e) {
+      // unknown: the disk does not hold the replica back (its pull says why, should it fail)
+    }
   }
 
   /** The memory of one replica of {@code s}, under {@code key}; left out when the model cannot be read. */
@@ -292,7 +320,8 @@ public final class ReplicaReconciler {
       return done();
     }
     var nodes = nodeStates(m.snapshot().executors());
-    var actions = ReplicaPlan.plan(m.snapshot().pools(), nodes, m.snapshot().memoryMib(), m.snapshot().offload(), m.snapshot().ready());
+    var snap = m.snapshot();
+    var actions = ReplicaPlan.plan(snap.pools(), nodes, snap.memoryMib(), snap.offload(), snap.ready(), snap.disk(), snap.blobBytes());
     if (!settled(m.snapshot().executors())) {
       // Placing waits; losing and repairing do not.
       actions = actions.stream().filter(a -> a instanceof ReplicaPlan.Lose || a instanceof ReplicaPlan.Assign || a instanceof ReplicaPlan.Retire).toList();

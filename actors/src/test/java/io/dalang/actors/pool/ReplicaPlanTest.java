@@ -213,4 +213,57 @@ class ReplicaPlanTest {
     assertEquals(List.of(new ReplicaPlan.Place("p", "p-0", "g", "cpu0", 0, 0, false, null), new ReplicaPlan.Place("p", "p-1", "g", "cpu0", 0, 0, false, null)),
         actions);
   }
+
+  static final String X = "a".repeat(64);
+  static final String Y = "b".repeat(64);
+  static final long MIB_BYTES = 1L << 20;
+
+  static io.dalang.actors.model.ModelCacheAgent.CacheView cache(String node, long maxMib, long diskFreeMib, String... cached) {
+    var blobs = java.util.Arrays.stream(cached).map(d -> new io.dalang.actors.model.ModelCacheAgent.Blob(d, 800 * MIB_BYTES, "2026-12-08T00:00:00Z")).toList();
+    return new io.dalang.actors.model.ModelCacheAgent.CacheView(node, blobs.size() * 800 * MIB_BYTES, maxMib * MIB_BYTES, blobs, List.of(),
+        diskFreeMib * MIB_BYTES);
+  }
+
+  static PoolEntity.PoolView catalogPool(int replicas) {
+    var spec = new PoolSpec("m", "/store/sha256/" + Y, Y, "llama-inprocess", replicas, 512, 2, 2, null, null, "m@v2");
+    return new PoolEntity.PoolView(true, "p", spec, List.of(), 0);
+  }
+
+  static SlotSpec catalogSlot(String slotId, String node, String digest) {
+    return new SlotSpec(slotId, "other", "o", "/store/sha256/" + digest, digest, "llama-inprocess", node, "cpu0", 512, 2, 2, 0, null, "o@v1");
+  }
+
+  @Test
+  void aCatalogReplicaGoesOnlyWhereItsBlobFitsTheNodesModelCache() {
+    // n1: a 1000 MiB quota with 800 MiB held by a running model; n2: room. The 500 MiB blob goes to n2,
+    // though n1 comes first and has more memory.
+    var n1 = node("n1", NodeState.LIVE, 8192, catalogSlot("o-0", "n1", X));
+    var n2 = node("n2", NodeState.LIVE, 1024);
+    var disk = DiskRoom.of(List.of(cache("n1", 1000, 100_000, X), cache("n2", 10_000, 100_000)));
+    var actions = ReplicaPlan.plan(List.of(catalogPool(1)), nodes(n1, n2), MIB, Map.of(), java.util.Set.of(), disk, Map.of("p", 500 * MIB_BYTES));
+    assertEquals(List.of(new ReplicaPlan.Place("p", "p-0", "n2", "cpu0", 100)), actions);
+  }
+
+  @Test
+  void evictableBlobsMakeRoomButTheDiskAndHeldBlobsBound() {
+    // n1 caches X, which nothing there holds any more: eviction frees it, so the blob fits under the quota.
+    var n1 = node("n1", NodeState.LIVE, 8192);
+    var fits = ReplicaPlan.plan(List.of(catalogPool(2)), nodes(n1), MIB, Map.of(), java.util.Set.of(),
+        DiskRoom.of(List.of(cache("n1", 1000, 100_000, X))), Map.of("p", 500 * MIB_BYTES));
+    assertEquals(2, fits.size(), "two replicas of one blob take its room once: " + fits);
+    // The disk is the other bound: 100 MiB free plus 800 evictable is not 1000.
+    var full = ReplicaPlan.plan(List.of(catalogPool(1)), nodes(n1), MIB, Map.of(), java.util.Set.of(),
+        DiskRoom.of(List.of(cache("n1", 0, 100, X))), Map.of("p", 1000 * MIB_BYTES));
+    var u = assertInstanceOf(ReplicaPlan.Unplaceable.class, full.get(0));
+    assertTrue(u.reason().contains("node n1's model cache has room for 900 MiB, the blob needs 1000 MiB"), u.reason());
+    // A node that holds the blob already needs no room at all.
+    var held = ReplicaPlan.plan(List.of(catalogPool(1)), nodes(n1), MIB, Map.of(), java.util.Set.of(),
+        DiskRoom.of(List.of(cache("n1", 1, 0, Y))), Map.of("p", 1000 * MIB_BYTES));
+    assertEquals(List.of(new ReplicaPlan.Place("p", "p-0", "n1", "cpu0", 100)), held);
+    // A node whose cache did not answer is not held back.
+    var unknown = ReplicaPlan.plan(List.of(catalogPool(1)), nodes(n1), MIB, Map.of(), java.util.Set.of(), DiskRoom.UNKNOWN,
+        Map.of("p", 1000 * MIB_BYTES));
+    assertEquals(1, unknown.size());
+    assertInstanceOf(ReplicaPlan.Place.class, unknown.get(0));
+  }
 }

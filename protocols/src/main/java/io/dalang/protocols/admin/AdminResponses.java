@@ -82,9 +82,13 @@ public final class AdminResponses {
   /** Every slot placement knows of, and each GPU node's model cache (what it holds, what it pulls now). */
   public record Fleet(List<SlotView> slots, @JsonProperty("model_caches") List<ModelCache> modelCaches) {}
 
-  /** One node's model cache; {@code max_bytes} 0 means no quota. */
+  /**
+   * One node's model cache; {@code max_bytes} 0 means no quota; {@code disk_free_bytes} what its file system has
+   * free (-1: unknown). Placement puts a replica of a catalog model only where its blob fits both.
+   */
   public record ModelCache(@JsonProperty("node_id") String nodeId, @JsonProperty("used_bytes") long usedBytes,
-      @JsonProperty("max_bytes") long maxBytes, List<CachedBlob> blobs, List<BlobPull> pulls) {}
+      @JsonProperty("max_bytes") long maxBytes, @JsonProperty("disk_free_bytes") long diskFreeBytes, List<CachedBlob> blobs,
+      List<BlobPull> pulls) {}
 
   public record CachedBlob(String sha256, long size, @JsonProperty("last_used") String lastUsed) {}
 

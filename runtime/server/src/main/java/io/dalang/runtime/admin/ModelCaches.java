@@ -4,7 +4,6 @@ import io.dalang.actors.model.ModelCacheAgent;
 import io.dalang.protocols.admin.AdminResponses;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -24,16 +23,11 @@ final class ModelCaches {
 
   /** Every node's cache, by node id; a node that does not answer in time is left out. */
   static CompletionStage<List<ModelCacheAgent.CacheView>> all(ActorSystem<?> system, Duration timeout) {
-    return agents(system, timeout).thenCompose(agents -> {
-      var views = agents.stream().map(a -> AskPattern.<ModelCacheAgent.Command, ModelCacheAgent.CacheView>ask(a, ModelCacheAgent.GetCache::new,
-          timeout, system.scheduler()).toCompletableFuture().exceptionally(e -> null)).toList();
-      return CompletableFuture.allOf(views.toArray(CompletableFuture[]::new)).thenApply(d -> views.stream().map(CompletableFuture::join)
-          .filter(v -> v != null).sorted(Comparator.comparing(ModelCacheAgent.CacheView::nodeId)).toList());
-    });
+    return ModelCacheAgent.all(system, timeout);
   }
 
   static AdminResponses.ModelCache body(ModelCacheAgent.CacheView v) {
-    return new AdminResponses.ModelCache(v.nodeId(), v.usedBytes(), v.maxBytes(),
+    return new AdminResponses.ModelCache(v.nodeId(), v.usedBytes(), v.maxBytes(), v.diskFreeBytes(),
         v.blobs().stream().map(b -> new AdminResponses.CachedBlob(b.sha256(), b.size(), b.lastUsed())).toList(),
         v.pulls().stream().map(p -> new AdminResponses.BlobPull(p.sha256(), p.bytesDone(), p.bytesTotal())).toList());
   }

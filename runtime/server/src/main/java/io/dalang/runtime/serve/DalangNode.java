@@ -220,7 +220,7 @@ public final class DalangNode implements AutoCloseable {
       joinCluster(system, JOIN_TIMEOUT);
       var metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
       var chaos = ChaosConfig.start(settings.chaos(), metrics);
-      var registered = GpuAgent.start(system, settings, GpuAgent.slotStatusTopic(system), metrics, chaos, providers(system, settings));
+      var registered = GpuAgent.start(system, settings, GpuAgent.slotStatusTopic(system), metrics, chaos, providers(system, config, settings));
       log.info("node {} joined the cluster with {} device(s)", registered.nodeId(), registered.devices().size());
       writeWhileRunning(system, pidFile(settings.dataDir()), ProcessHandle.current().pid() + "\n");
       return new DalangNode(system, settings, null, null, null, registered.nodeId(), null, null, chaos, null);
@@ -232,16 +232,19 @@ public final class DalangNode implements AutoCloseable {
    * only when this node is given the platform's master key ({@code DALANG_MASTER_KEY}); without it a
    * provider that has a key cannot be fronted from here (its slot fails to start, saying so).
    */
-  private static ProviderAccess providers(ActorSystem<?> system, Settings settings) throws java.io.IOException {
+  private static ProviderAccess providers(ActorSystem<?> system, Config config, Settings settings) throws java.io.IOException {
     ProviderEntity.init(system);
-    Duration timeout = settings.control().askTimeout();
+    Duration timeout = GPU_NODE_ASK_TIMEOUT;
     var lookup = ProviderEntity.lookup(system, timeout);
     String key = System.getenv(MasterKeys.ENV_CURRENT);
     if (key == null || key.isBlank()) return new ProviderAccess(null, lookup);
-    var keys = MasterKeys.load(settings.control().secrets(), System.getenv());
+    var keys = MasterKeys.load(io.dalang.actors.secrets.SecretsSettings.from(config, settings.dataDir()), System.getenv());
     SecretEntity.init(system, keys, access -> { }); // a proxy here: the entities, and their audit, live on control nodes
     return new ProviderAccess(new SecretsClient(system, keys, timeout), lookup);
   }
+
+  /** How long a GPU node's engines wait for a provider or its key (it has no edges, so no dalang.http.ask-timeout of its own). */
+  private static final Duration GPU_NODE_ASK_TIMEOUT = Duration.ofSeconds(10);
 
   private interface Starter {
     DalangNode start(ActorSystem<Void> system) throws Exception;
