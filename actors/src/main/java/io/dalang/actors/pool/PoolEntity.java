@@ -39,6 +39,28 @@ public final class PoolEntity
     ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId())).withRole(NodeRoles.CONTROL));
   }
 
+  /**
+   * Every pool there is, by id: the views of the pools named by {@code idsOf("Pool")} (the journal's, see
+   * {@link ReplicaReconciler#journalIds}) that exist. A pool that does not answer within {@code timeout} fails
+   * the whole stage: a caller that guards something by the list (a model version in use is not removed)
+   * must not act on part of it. The admin routes, the replica reconciler and the rollout controller all
+   * list pools this way.
+   */
+  public static java.util.concurrent.CompletionStage<List<PoolView>> all(ClusterSharding sharding,
+      java.util.function.Function<String, java.util.concurrent.CompletionStage<List<String>>> idsOf, java.time.Duration timeout) {
+    return idsOf.apply(ENTITY_KEY.name()).thenCompose(ids -> {
+      var views = ids.stream().sorted().map(id -> sharding.entityRefFor(ENTITY_KEY, id).<PoolView>ask(GetPool::new, timeout)
+          .toCompletableFuture()).toList();
+      return java.util.concurrent.CompletableFuture.allOf(views.toArray(java.util.concurrent.CompletableFuture[]::new))
+          .thenApply(d -> views.stream().map(java.util.concurrent.CompletableFuture::join).filter(PoolView::exists).toList());
+    });
+  }
+
+  /** As {@link #all(ClusterSharding, java.util.function.Function, java.time.Duration)}, the ids read from the journal. */
+  public static java.util.concurrent.CompletionStage<List<PoolView>> all(ActorSystem<?> system, java.time.Duration timeout) {
+    return all(ClusterSharding.get(system), type -> ReplicaReconciler.journalIds(system, type), timeout);
+  }
+
   public static Behavior<Command> create(String poolId) {
     return new PoolEntity(poolId);
   }

@@ -225,8 +225,7 @@ public final class ReplicaReconciler {
   }
 
   private CompletionStage<Snapshot> gather() {
-    var pools = idsOf.apply("Pool").thenCompose(ids -> all(ids, id ->
-        sharding.entityRefFor(PoolEntity.ENTITY_KEY, id).<PoolEntity.PoolView>ask(PoolEntity.GetPool::new, settings.askTimeout())));
+    var pools = PoolEntity.all(sharding, idsOf, settings.askTimeout());
     var executors = idsOf.apply("Executor").thenCompose(ids -> all(ids, id ->
         sharding.entityRefFor(ExecutorEntity.ENTITY_KEY, id).<ExecutorEntity.ExecutorView>ask(ExecutorEntity.GetExecutor::new,
             settings.askTimeout())));

@@ -151,14 +151,13 @@ public final class RolloutController {
           .build();
     }
 
-    /** Every pool in a rollout, with its slots and runs; a pool that cannot be read now is left out. */
+    /** Every pool in a rollout, with its slots and runs; when a pool cannot be read now, the look fails (the next pass looks again). */
     private CompletionStage<List<Seen>> look() {
       var t = settings.askTimeout();
-      return idsOf.apply("Pool").thenCompose(ids -> all(ids.stream().map(id -> sharding.entityRefFor(PoolEntity.ENTITY_KEY, id)
-          .<PoolEntity.PoolView>ask(PoolEntity.GetPool::new, t).exceptionally(e -> null)).toList())).thenCompose(pools -> {
-            var rolling = pools.stream().filter(p -> p != null && p.exists() && p.rollingOut()).toList();
-            return all(rolling.stream().map(this::read).toList()).thenApply(seen -> seen.stream().filter(x -> x != null).toList());
-          });
+      return PoolEntity.all(sharding, idsOf, t).thenCompose(pools -> {
+        var rolling = pools.stream().filter(PoolEntity.PoolView::rollingOut).toList();
+        return all(rolling.stream().map(this::read).toList()).thenApply(seen -> seen.stream().filter(x -> x != null).toList());
+      });
     }
 
     private CompletionStage<Seen> read(PoolEntity.PoolView pool) {

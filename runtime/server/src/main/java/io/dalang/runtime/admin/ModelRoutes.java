@@ -223,19 +223,14 @@ final class ModelRoutes extends AllDirectives implements AdminRoute {
 
   /** Each pool that serves a catalog model, with the version it names ({@code name@v}); a rollout's target as {@code "<pool> (rolling out)"}. */
   private CompletionStage<Map<String, String>> pools() {
-    return ReplicaReconciler.journalIds(system, PoolEntity.ENTITY_KEY.name()).thenCompose(ids -> {
-      var views = ids.stream().sorted().map(id -> sharding.entityRefFor(PoolEntity.ENTITY_KEY, id)
-          .<PoolEntity.PoolView>ask(PoolEntity.GetPool::new, timeout).toCompletableFuture()).toList();
-      return CompletableFuture.allOf(views.toArray(CompletableFuture[]::new)).thenApply(d -> {
-        var out = new LinkedHashMap<String, String>();
-        for (var f : views) {
-          var v = f.join();
-          if (v.exists() && v.spec().catalogRef() != null) out.put(v.poolId(), v.spec().catalogRef());
-          // A rollout's target is in use too: its new replicas run it, and a rollback needs the old one.
-          if (v.exists() && v.rollingOut()) out.put(v.poolId() + " (rolling out)", v.rollout().target());
-        }
-        return out;
-      });
+    return PoolEntity.all(system, timeout).thenApply(views -> {
+      var out = new LinkedHashMap<String, String>();
+      for (var v : views) {
+        if (v.spec().catalogRef() != null) out.put(v.poolId(), v.spec().catalogRef());
+        // A rollout's target is in use too: its new replicas run it, and a rollback needs the old one.
+        if (v.rollingOut()) out.put(v.poolId() + " (rolling out)", v.rollout().target());
+      }
+      return out;
     });
   }
 

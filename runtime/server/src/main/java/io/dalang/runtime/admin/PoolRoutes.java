@@ -297,15 +297,10 @@ final class PoolRoutes extends AllDirectives implements AdminRoute {
 
   private CompletionStage<HttpResponse> list(Principal p) {
     admin.allow(p, "pool.read", "", "pools", platformReader(p), "platform-admin or operator");
-    return ReplicaReconciler.journalIds(system, PoolEntity.ENTITY_KEY.name()).thenCompose(ids -> {
-      var views = ids.stream().sorted().map(id -> sharding.entityRefFor(PoolEntity.ENTITY_KEY, id)
-          .<PoolEntity.PoolView>ask(PoolEntity.GetPool::new, timeout).toCompletableFuture()).toList();
-      return CompletableFuture.allOf(views.toArray(CompletableFuture[]::new)).thenCompose(d -> {
-        var bodies = views.stream().map(CompletableFuture::join).filter(PoolEntity.PoolView::exists)
-            .map(v -> body(v).toCompletableFuture()).toList();
-        return CompletableFuture.allOf(bodies.toArray(CompletableFuture[]::new))
-            .thenApply(x -> json(StatusCodes.OK, new AdminResponses.Pools(bodies.stream().map(CompletableFuture::join).toList())));
-      });
+    return PoolEntity.all(system, timeout).thenCompose(pools -> {
+      var bodies = pools.stream().map(v -> body(v).toCompletableFuture()).toList();
+      return CompletableFuture.allOf(bodies.toArray(CompletableFuture[]::new))
+          .thenApply(x -> json(StatusCodes.OK, new AdminResponses.Pools(bodies.stream().map(CompletableFuture::join).toList())));
     });
   }
 
