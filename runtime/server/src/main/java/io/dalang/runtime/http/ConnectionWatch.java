@@ -4,8 +4,10 @@ import io.dalang.protocols.error.DalangError;
 import io.dalang.protocols.error.ErrorCode;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.NotUsed;
@@ -34,8 +36,13 @@ import org.apache.pekko.util.ByteString;
  *
  * <p>The same stage holds every connection to the {@link EdgeLimits}: Pekko HTTP's idle timeout restarts
  * with every byte, so a client that sends its headers a byte at a time (Slowloris) would hold its
- * connection for ever; here the headers must be complete within a deadline, and one address may hold
- * only so many connections.
+ * connection for ever; here the headers must be complete within a deadline, and one address, and all
+ * of them together, may hold only so many connections.
+ *
+ * <p>The route runs on {@code routes}, not on the stream's own dispatcher: that one has a single thread on
+ * a small node (config/dispatchers.conf), and a flood of requests routed there one by one (authentication,
+ * JSON, validation) kept the next connections' headers from being read, until the header timeout cut them
+ * unanswered (issue 19). The stream's thread now only reads, counts and refuses connections.
  */
 public final class ConnectionWatch {
   /** The connection a request came on. */
@@ -48,10 +55,10 @@ public final class ConnectionWatch {
    * {@code bindFlow}. A connection whose next request's headers are not complete in time (the header or
    * keep-alive timeout; never while a response is in flight) is closed; the first request of a connection
    * over its address's cap is answered {@code 429} with {@code Connection: close} without reaching the
-   * handler.
+   * handler; so is one over the node's cap. The handler runs on {@code routes}.
    */
   public static Flow<HttpRequest, HttpResponse, NotUsed> wrap(
-      org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>> handler, EdgeLimits limits) {
+      org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>> handler, EdgeLimits limits, Executor routes) {
     return Flow.<HttpRequest, HttpResponse, NotUsed>fromMaterializer((mat, attributes) -> {
       var connection = new Connection(limits);
       return Flow.<HttpRequest>create()
@@ -64,17 +71,33 @@ public final class ConnectionWatch {
             done.whenComplete((d, err) -> connection.close());
             return m;
           })
-          .mapAsync(1, r -> connection.received(r)
-              ? handler.apply(r.addAttribute(CONNECTION, connection))
-              // The body is read (it is capped) before the answer: a close with unread bytes would be a reset.
-              : r.discardEntityBytes(mat).completionStage().thenApply(done -> tooManyConnections(limits)))
+          .mapAsync(1, r -> {
+            EdgeLimits.Admission admission = connection.received(r);
+            if (admission == EdgeLimits.Admission.OPEN) return route(handler, r.addAttribute(CONNECTION, connection), routes);
+            // The body is read (it is capped) before the answer: a close with unread bytes would be a reset.
+            return r.discardEntityBytes(mat).completionStage().thenApply(done -> tooManyConnections(limits, admission));
+          })
           .map(connection::responding);
     }).mapMaterializedValue(m -> NotUsed.getInstance());
   }
 
-  private static HttpResponse tooManyConnections(EdgeLimits limits) {
-    return ErrorMapper.response(new DalangError(ErrorCode.CAPACITY_EXHAUSTED, "too many open connections from this address "
-        + "(dalang.http.max-connections-per-address = " + limits.maxConnectionsPerAddress() + "); reuse one", null, 1))
+  private static CompletionStage<HttpResponse> route(
+      org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>> handler, HttpRequest request, Executor routes) {
+    return CompletableFuture.supplyAsync(() -> {
+      try {
+        return handler.apply(request);
+      } catch (Exception e) {
+        return CompletableFuture.<HttpResponse>failedFuture(e);
+      }
+    }, routes).thenCompose(r -> r);
+  }
+
+  private static HttpResponse tooManyConnections(EdgeLimits limits, EdgeLimits.Admission admission) {
+    String message = admission == EdgeLimits.Admission.OVER_ADDRESS_CAP
+        ? "too many open connections from this address (dalang.http.max-connections-per-address = " + limits.maxConnectionsPerAddress()
+            + "); reuse one"
+        : "too many open connections to this node (dalang.http.max-connections = " + limits.maxConnections() + "); retry shortly";
+    return ErrorMapper.response(new DalangError(ErrorCode.CAPACITY_EXHAUSTED, message, null, 1))
         .addHeader(org.apache.pekko.http.javadsl.model.headers.Connection.create("close"));
   }
 
@@ -114,13 +137,13 @@ public final class ConnectionWatch {
       arm(limits.headerTimeout());
     }
 
-    /** A request's headers are in: stops the clock; false when this connection is over its address's cap. */
-    boolean received(HttpRequest request) {
+    /** A request's headers are in: stops the clock; whether this connection is over a connection cap. */
+    EdgeLimits.Admission received(HttpRequest request) {
       epoch.incrementAndGet();
       inFlight.incrementAndGet();
       Cancellable c = clock;
       if (c != null) c.cancel();
-      if (address != null) return true;
+      if (address != null) return EdgeLimits.Admission.OPEN;
       address = ClientAddress.of(request);
       return limits.open(address);
     }

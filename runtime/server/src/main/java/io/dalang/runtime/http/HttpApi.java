@@ -104,7 +104,15 @@ public final class HttpApi extends AllDirectives {
   }
 
   public Route route() {
-    return handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> concat(
+    // Built once: the suppliers below run for every request, which then rebuilt the whole tree and the
+    // rejection handler each time; under a flood that is work the node can least afford (issue 19).
+    RejectionHandler rejections = rejections();
+    Route routes = routes();
+    return handleExceptions(exceptions(), () -> handleRejections(rejections, () -> routes));
+  }
+
+  private Route routes() {
+    return concat(
         path(PathMatchers.segment("healthz"), () -> get(() -> complete(json(StatusCodes.OK, Map.of("status", "alive"))))),
         path(PathMatchers.segment("readyz"), () -> get(() -> completeWithFuture(readyz()))),
         path(PathMatchers.segment("metrics"), () -> get(() -> metricsReader(() -> complete(HttpResponse.create().withEntity(
@@ -128,7 +136,7 @@ public final class HttpApi extends AllDirectives {
             path(PathMatchers.segment("placements").slash(PathMatchers.segment()), runId ->
                 get(() -> authenticated(p -> completeWithFuture(placementOf(p, runId))))))),
         admin
-    )));
+    );
   }
 
   // Directives

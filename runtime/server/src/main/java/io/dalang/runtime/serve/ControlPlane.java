@@ -171,7 +171,7 @@ final class ControlPlane {
     String host = s.httpHost();
     ServerBinding binding = EdgeTls.secure(Http.get(system).newServerAt(host, s.httpPort()), tls)
         .adaptSettings(h -> h.withEnableHttp2(false).withPreviewServerSettings(h.getPreviewServerSettings().withEnableHttp2(false)))
-        .bindFlow(ConnectionWatch.wrap(api.route().handler(system), s.edge()))
+        .bindFlow(ConnectionWatch.wrap(api.route().handler(system), s.edge(), system.executionContext()))
         .toCompletableFuture().get(30, TimeUnit.SECONDS);
     binding.addToCoordinatedShutdown(Duration.ofSeconds(10), system);
     String scheme = tls.isPresent() ? "https" : "http";

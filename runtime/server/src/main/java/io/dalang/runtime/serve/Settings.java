@@ -87,7 +87,7 @@ public record Settings(Path dataDir, List<String> roles, RedactionSettings redac
    * @param grpcHost {@code dalang.grpc.host}
    * @param grpcPort {@code dalang.grpc.port}; 0: a free one
    * @param streamBuffer {@code dalang.http.stream-buffer}: events buffered between a run and its edge
-   * @param edge {@code dalang.http.{header-timeout, keep-alive-timeout, max-connections-per-address, sse-keep-alive}}
+   * @param edge {@code dalang.http.{header-timeout, keep-alive-timeout, max-connections-per-address, max-connections, sse-keep-alive}}
    * @param metricsAccess {@code dalang.metrics.auth}
    * @param auth {@code dalang.http.auth-*}
    * @param defaultEngine {@code dalang.engine.default}: the demo pool's engine
