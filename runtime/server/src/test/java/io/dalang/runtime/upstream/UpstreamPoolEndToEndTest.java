@@ -26,7 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
  * its own (Dalang does not start or own it), guarded by {@code --api-key}: the provider {@code ls-a} holds
  * its address and key, and the pool's one replica fronts it. Runs stream through it like any slot's, its
  * HTTP errors come back typed without its words or key, the slot leaves Ready while the server is down and
- * comes back when it is up again, and the pool refuses what it cannot be.
+ * comes back when it is up again (the tenant's fallback serving meanwhile), and the pool refuses what it
+ * cannot be.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -137,6 +138,13 @@ class UpstreamPoolEndToEndTest {
     awaitReplicas("up", 0);
     var r = api.post("/v1/completions", "{\"model\": \"up-model\", \"prompt\": \"Once\", \"max_tokens\": 2}");
     assertTrue(r.statusCode() == 503 || r.statusCode() == 429 || r.statusCode() == 504, r.statusCode() + " " + r.body());
+    // The tenant's fallback treats the upstream pool like any other: while its server is down, the demo pool serves.
+    var set = api.send("PUT", "/admin/v1/tenants/demo/fallbacks", "{\"targets\": [{\"pool\": \"demo\", \"for_model\": \"up-model\"}]}");
+    assertEquals(200, set.statusCode(), set.body());
+    var fellBack = api.post("/v1/completions", "{\"model\": \"up-model\", \"prompt\": \"Once\", \"max_tokens\": 2}");
+    assertEquals(200, fellBack.statusCode(), fellBack.body());
+    assertEquals("pool:demo", fellBack.headers().firstValue("x-dalang-served-by").orElseThrow());
+    assertEquals(200, api.send("PUT", "/admin/v1/tenants/demo/fallbacks", "{\"targets\": []}").statusCode());
     llamaServer.start();
     awaitReplicas("up", 1);
     var again = api.post("/v1/completions", "{\"model\": \"up-model\", \"prompt\": \"Once\", \"max_tokens\": 3}");
