@@ -92,6 +92,15 @@ public final class RemoteOpenAiEndpoint {
     }
   }
 
+  /**
+   * How many streams to remote engines (fallback providers, upstream pools' servers) this process holds
+   * open at once, each with its reader thread ({@code dalang.engine.remote-streams-max}); one more fails at
+   * once with {@code capacity_exhausted}.
+   */
+  public static void maxStreams(int max) {
+    RemoteSseCall.maxStreams(max);
+  }
+
   /** Scheme, host and port of a URL that {@link #checkBaseUrl} accepted: what a provider's key is bound to. */
   public static String origin(String url) {
     URI uri = URI.create(url);
@@ -187,6 +196,11 @@ public final class RemoteOpenAiEndpoint {
     public void failed(IOException e) {
       if (relay.isCancelled()) {
         relay.fail(ErrorCode.CANCELLED, "generation cancelled");
+        return;
+      }
+      if (e instanceof RemoteSseCall.BusyException) {
+        // Not logged: a flood would write a line per refused run; the run's record and its 429 say it.
+        relay.fail(ErrorCode.CAPACITY_EXHAUSTED, name + " not called: " + e.getMessage());
         return;
       }
       log.warn("{}: {}", name, Redaction.current().redact(String.valueOf(e.getMessage())));

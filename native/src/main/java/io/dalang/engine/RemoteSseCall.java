@@ -44,11 +44,48 @@ final class RemoteSseCall implements Runnable {
     }
   }
 
+  /** The node has as many streams to remote engines open as it may; its message says so. */
+  static final class BusyException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    BusyException(String message) {
+      super(message);
+    }
+  }
+
   private static final ExecutorService READERS = Executors.newCachedThreadPool(r -> {
     Thread t = new Thread(r, "provider-stream");
     t.setDaemon(true);
     return t;
   });
+
+  /** The default of {@link #maxStreams()}: each stream holds a reader thread, so this bounds the threads too. */
+  static final int DEFAULT_MAX_STREAMS = 4096;
+  private static volatile java.util.concurrent.Semaphore streams = new java.util.concurrent.Semaphore(DEFAULT_MAX_STREAMS);
+  private static volatile int maxStreams = DEFAULT_MAX_STREAMS;
+
+  /**
+   * Sets how many streams to remote engines (providers of fallbacks, servers of upstream pools) this
+   * process holds open at once ({@code dalang.engine.remote-streams-max}); one more fails at once with
+   * {@code capacity_exhausted} instead of starting another reader thread. Set before serving.
+   */
+  static synchronized void maxStreams(int max) {
+    if (max < 1) throw new IllegalArgumentException("dalang.engine.remote-streams-max must be at least 1");
+    if (max == maxStreams) return;
+    streams = new java.util.concurrent.Semaphore(max);
+    maxStreams = max;
+  }
+
+  static int maxStreams() {
+    return maxStreams;
+  }
+
+  /** Streams open now (tests, metrics). */
+  static int openStreams() {
+    return maxStreams - streams.availablePermits();
+  }
+
+  private java.util.concurrent.Semaphore held;
 
   private final URI url;
   private final byte[] body;
@@ -76,7 +113,18 @@ final class RemoteSseCall implements Runnable {
   static RemoteSseCall start(URI url, byte[] body, String authorization, boolean allowPrivate, int timeoutMs,
       LoopbackSseCall.Handler handler) {
     var call = new RemoteSseCall(url, body, authorization, allowPrivate, timeoutMs, handler);
-    READERS.execute(call);
+    var permits = streams;
+    if (!permits.tryAcquire()) {
+      handler.failed(new BusyException("this node has " + maxStreams + " streams to remote engines open (dalang.engine.remote-streams-max)"));
+      return call;
+    }
+    call.held = permits;
+    try {
+      READERS.execute(call);
+    } catch (RuntimeException e) {
+      permits.release();
+      throw e;
+    }
     return call;
   }
 
@@ -90,6 +138,14 @@ final class RemoteSseCall implements Runnable {
 
   @Override
   public void run() {
+    try {
+      call();
+    } finally {
+      held.release();
+    }
+  }
+
+  private void call() {
     try (socket) {
       boolean https = url.getScheme().equals("https");
       int port = url.getPort() > 0 ? url.getPort() : https ? 443 : 80;

@@ -39,12 +39,28 @@ class RemoteOpenAiEndpointTest {
         // the reader gave up: what is tested
       }
     });
+    server.createContext("/slow", ex -> {
+      requests.incrementAndGet();
+      ex.getRequestBody().readAllBytes();
+      try {
+        release.await(20, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      ex.sendResponseHeaders(500, -1);
+      ex.close();
+    });
+    server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
     server.start();
   }
 
+  final java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+
   @AfterEach
   void stop() {
+    release.countDown();
     server.stop(0);
+    RemoteOpenAiEndpoint.maxStreams(RemoteSseCall.DEFAULT_MAX_STREAMS);
   }
 
   private GenerationEvent.Failed run(boolean allowPrivate) throws Exception {
@@ -69,5 +85,32 @@ class RemoteOpenAiEndpointTest {
     assertEquals(ErrorCode.ENGINE_UNAVAILABLE, f.error().code());
     assertTrue(f.error().message().contains("loopback"), f.error().message());
     assertEquals(0, requests.get());
+  }
+
+  @Test
+  void beyondTheNodesStreamCapACallFailsAtOnceAsCapacityExhaustedWithoutAThreadOrAConnection() throws Exception {
+    RemoteOpenAiEndpoint.maxStreams(2);
+    String base = "http://127.0.0.1:" + server.getAddress().getPort() + "/slow/v1";
+    var ends = new java.util.ArrayList<CompletableFuture<GenerationEvent.Failed>>();
+    for (int i = 0; i < 3; i++) {
+      var failed = new CompletableFuture<GenerationEvent.Failed>();
+      RemoteOpenAiEndpoint.generate("p1", base, "m", "", true, Duration.ofSeconds(10), EngineContract.text("r" + i, "hi", 4, null), e -> {
+        if (e instanceof GenerationEvent.Failed f) failed.complete(f);
+      });
+      ends.add(failed);
+    }
+    var third = ends.get(2).get(5, TimeUnit.SECONDS);
+    assertEquals(ErrorCode.CAPACITY_EXHAUSTED, third.error().code());
+    assertTrue(third.error().message().contains("remote-streams-max"), third.error().message());
+    assertFalse(ends.get(0).isDone() || ends.get(1).isDone(), "the two streams under the cap are still open");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (requests.get() < 2 && System.nanoTime() < deadline) Thread.sleep(20);
+    assertEquals(2, requests.get(), "the refused call never connected");
+    release.countDown();
+    assertEquals(ErrorCode.ENGINE_FAILED, ends.get(0).get(10, TimeUnit.SECONDS).error().code());
+    ends.get(1).get(10, TimeUnit.SECONDS);
+    deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (RemoteSseCall.openStreams() > 0 && System.nanoTime() < deadline) Thread.sleep(20);
+    assertEquals(0, RemoteSseCall.openStreams(), "every ended stream gave its place back");
   }
 }

@@ -257,6 +257,7 @@ public final class DalangNode implements AutoCloseable {
   private static DalangNode withSystem(Config config, Settings settings, boolean formsCluster, Starter starter) throws Exception {
     // Before the actor system starts, so its first log line already follows dalang.redaction.
     Redaction.install(Redactor.of(settings.redaction()));
+    io.dalang.engine.RemoteOpenAiEndpoint.maxStreams(config.getInt("dalang.engine.remote-streams-max"));
     Path dataDir = settings.dataDir();
     PrivateFiles.createDirectories(dataDir);
     int loosened = PrivateFiles.tighten(dataDir);
