@@ -255,15 +255,21 @@ public final class TelemetryActor {
       r = ValidRunPolicy.withSidecar(r, sidecar.since(r.receivedAtEpochMs()));
     }
     keep(r, append(r));
-    var tags = List.of(io.micrometer.core.instrument.Tag.of("model", r.model()), io.micrometer.core.instrument.Tag.of("outcome", r.outcome()));
+    // The catalog version that served the run ("" for a model_path pool or a remote): few per model, so a
+    // rollout's or a split's versions compare on a dashboard without the run log.
+    String version = r.modelVersion() == null ? "" : r.modelVersion();
+    var tags = List.of(io.micrometer.core.instrument.Tag.of("model", r.model()), io.micrometer.core.instrument.Tag.of("model_version", version),
+        io.micrometer.core.instrument.Tag.of("outcome", r.outcome()));
     metrics.counter("dalang_runs", tags).increment();
     if (!ValidRunPolicy.VALID.equals(r.runQuality())) return; // KPIs take valid runs only, always
-    DistributionSummary.builder("dalang_ttft_ms").tag("model", r.model()).publishPercentileHistogram().register(metrics).record(r.ttftMs());
+    DistributionSummary.builder("dalang_ttft_ms").tag("model", r.model()).tag("model_version", version).publishPercentileHistogram()
+        .register(metrics).record(r.ttftMs());
     if (r.meanInterTokenMs() > 0) {
       DistributionSummary.builder("dalang_inter_token_latency_ms").description("Mean time between tokens of a run")
-          .tag("model", r.model()).publishPercentileHistogram().register(metrics).record(r.meanInterTokenMs());
+          .tag("model", r.model()).tag("model_version", version).publishPercentileHistogram().register(metrics).record(r.meanInterTokenMs());
     }
-    DistributionSummary.builder("dalang_tokens_per_second").tag("model", r.model()).register(metrics).record(r.tokensPerSecond());
+    DistributionSummary.builder("dalang_tokens_per_second").tag("model", r.model()).tag("model_version", version).register(metrics)
+        .record(r.tokensPerSecond());
     DistributionSummary.builder("dalang_queue_ms").tag("model", r.model()).register(metrics).record(r.queueMs());
     DistributionSummary.builder("dalang_orchestration_overhead_ratio").tag("model", r.model()).register(metrics)
         .record(r.orchestrationOverheadRatio());

@@ -245,8 +245,8 @@ class ServeEndToEndTest implements RunTelemetryContract {
 
   @Test
   void aClientThatHangsUpOnAWholeCompletionCancelsItsRun() throws Exception {
-    String cancelled = "dalang_runs_total{model=\"dalang-demo\",outcome=\"cancelled\"}";
-    String ok = "dalang_runs_total{model=\"dalang-demo\",outcome=\"ok\"}";
+    String cancelled = "dalang_runs_total{model=\"dalang-demo\",model_version=\"\",outcome=\"cancelled\"}";
+    String ok = "dalang_runs_total{model=\"dalang-demo\",model_version=\"\",outcome=\"ok\"}";
     double cancelledBefore = api.metric(cancelled);
     double okBefore = api.metric(ok);
     // A non-streaming run of 4000 tokens: nothing is sent to the client until it ends, so only the
@@ -292,7 +292,7 @@ class ServeEndToEndTest implements RunTelemetryContract {
     api.post("/v1/completions", "{\"model\": \"dalang-demo\", \"prompt\": \"x\", \"max_tokens\": 2}");
     var metrics = api.withKey(null).get("/metrics");
     assertEquals(200, metrics.statusCode());
-    assertTrue(metrics.body().contains("dalang_runs_total{model=\"dalang-demo\",outcome=\"ok\"}"), metrics.body());
+    assertTrue(metrics.body().contains("dalang_runs_total{model=\"dalang-demo\",model_version=\"\",outcome=\"ok\"}"), metrics.body());
     assertTrue(metrics.body().contains("dalang_ttft_ms_bucket"), "TTFT is a histogram");
     assertTrue(metrics.body().contains("dalang_placement_decision_seconds_bucket"), "placement latency is a histogram");
     assertTrue(metrics.body().contains("dalang_placement_cache_total{result=\"hit\"}"), metrics.body());

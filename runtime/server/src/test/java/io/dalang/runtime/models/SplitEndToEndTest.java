@@ -89,6 +89,10 @@ class SplitEndToEndTest {
       assertTrue(Math.abs(share - PERCENT) <= TOLERANCE, "tiny@v2 served " + share + " % of the runs, asked " + PERCENT + " % ± " + TOLERANCE
           + ": " + byVersion);
 
+      // So do the node's metrics, by model_version.
+      double v2Metric = admin.metric("dalang_runs_total{model=\"tiny\",model_version=\"tiny@v2\",outcome=\"ok\"}");
+      assertTrue(v2Metric >= byVersion.get("tiny@v2") && v2Metric < byVersion.get("tiny@v2") + 10, v2Metric + " vs " + byVersion);
+
       // The rollout's status shows each version's figures from the same runs.
       var figures = ApiClient.json(admin.get("/admin/v1/pools/cat/rollout").body()).get("versions");
       assertEquals("tiny@v1", figures.get(0).get("version").asText());

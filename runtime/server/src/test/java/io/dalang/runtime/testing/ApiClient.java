@@ -160,7 +160,7 @@ public final class ApiClient {
 
   /**
    * The value of one series in {@code /metrics}, given as its exact Prometheus text before the value
-   * (e.g. {@code dalang_runs_total{model="m",outcome="ok"}}); 0 while the series does not exist yet.
+   * (e.g. {@code dalang_runs_total{model="m",model_version="",outcome="ok"}}); 0 while the series does not exist yet.
    */
   public double metric(String series) throws IOException, InterruptedException {
     for (String line : withKey(null).get("/metrics").body().split("\n")) {
