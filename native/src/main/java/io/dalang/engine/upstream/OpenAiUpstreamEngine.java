@@ -73,6 +73,7 @@ public final class OpenAiUpstreamEngine implements Engine {
   private final Duration startTimeout;
   private final String label;
   private final URI origin;
+  private final EngineIdentity identity;
   private final CompletableFuture<String> terminated = new CompletableFuture<>();
   private volatile boolean closed;
   /** Whether {@code /health} is missing there, so that {@code /models} is the probe. */
@@ -95,6 +96,7 @@ public final class OpenAiUpstreamEngine implements Engine {
     this.startTimeout = startTimeout;
     this.label = "upstream " + target.provider();
     this.origin = URI.create(RemoteOpenAiEndpoint.origin(target.baseUrl()));
+    this.identity = new EngineIdentity(KIND, target.provider(), Digests.sha256(target.baseUrl() + "\n" + endpoint.model()));
   }
 
   @Override
@@ -105,7 +107,7 @@ public final class OpenAiUpstreamEngine implements Engine {
   /** The version is the provider's name; the digest names the base URL and model, so another upstream is another identity. */
   @Override
   public EngineIdentity identity() {
-    return new EngineIdentity(KIND, target.provider(), Digests.sha256(target.baseUrl() + "\n" + endpoint.model()));
+    return identity; // asked for every run: computed once
   }
 
   /** Waits until the upstream answers its health probe; throws with the last reason when it does not within the start timeout. */
