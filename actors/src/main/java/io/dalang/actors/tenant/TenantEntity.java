@@ -71,12 +71,23 @@ public final class TenantEntity
 
   public record SetQuotas(Quotas quotas, ActorRef<StatusReply<TenantView>> replyTo) implements Command {}
 
-  /** Replaces the tenant's ordered fallback list (empty: none). */
+  /** Replaces the tenant's ordered fallback list (empty: none); a provider target must be one granted to the tenant. */
   public record SetFallbacks(List<FallbackTarget> targets, ActorRef<StatusReply<TenantView>> replyTo) implements Command {}
+
+  /** Lets the tenant's fallbacks name provider {@code provider} (whose existence the caller checked). */
+  public record GrantProvider(String provider, ActorRef<StatusReply<TenantView>> replyTo) implements Command {}
+
+  /** Takes provider {@code provider} from the tenant, and with it every fallback target that names it. */
+  public record RevokeProvider(String provider, ActorRef<StatusReply<TenantView>> replyTo) implements Command {}
 
   public sealed interface Event extends CborSerializable {}
 
-  public record TenantCreated(String tenantId, String displayName, List<String> pools, Instant createdAt) implements Event {}
+  /**
+   * @param providerGrants true for tenants made since provider grants existed (they start with none); null in
+   *     older events, whose tenants keep the providers their fallbacks name ({@link Active#providerSet()})
+   */
+  public record TenantCreated(String tenantId, String displayName, List<String> pools, Instant createdAt, Boolean providerGrants)
+      implements Event {}
 
   public record PoolGranted(String poolId) implements Event {}
 
@@ -87,6 +98,10 @@ public final class TenantEntity
   public record QuotasSet(Quotas quotas) implements Event {}
 
   public record FallbacksSet(List<FallbackTarget> targets) implements Event {}
+
+  public record ProviderGranted(String provider) implements Event {}
+
+  public record ProviderRevoked(String provider) implements Event {}
 
   /**
    * A tenant's limits; 0 means no limit.
@@ -122,13 +137,38 @@ public final class TenantEntity
   /**
    * @param keys by key id, in issue order; null in snapshots taken before keys were listed
    * @param fallbacks in order; null in snapshots taken before fallbacks existed
+   * @param providers the platform's providers its fallbacks may name; null in tenants from before grants
+   *     existed, which keep the providers their fallbacks named then ({@link #providerSet()})
    */
   public record Active(String tenantId, String displayName, Set<String> pools, Instant createdAt, List<KeyInfo> keys, Quotas quotas,
-      List<FallbackTarget> fallbacks) implements State {
+      List<FallbackTarget> fallbacks, Set<String> providers) implements State {
+    Active(String tenantId, String displayName, Set<String> pools, Instant createdAt, List<KeyInfo> keys, Quotas quotas,
+        List<FallbackTarget> fallbacks) {
+      this(tenantId, displayName, pools, createdAt, keys, quotas, fallbacks, null);
+    }
+
     Active withPool(String pool) {
       var p = new TreeSet<>(pools);
       p.add(pool);
-      return new Active(tenantId, displayName, Set.copyOf(p), createdAt, keys, quotas, fallbacks);
+      return new Active(tenantId, displayName, Set.copyOf(p), createdAt, keys, quotas, fallbacks, providers);
+    }
+
+    /** The providers granted: those given, or for a tenant from before grants, those its fallbacks named. */
+    Set<String> providerSet() {
+      if (providers != null) return providers;
+      var named = new TreeSet<String>();
+      for (FallbackTarget t : fallbackList()) if (!t.isPool() && !t.isLegacyUrl() && t.name() != null) named.add(t.name());
+      return Set.copyOf(named);
+    }
+
+    Active withProvider(String provider, boolean granted) {
+      var p = new TreeSet<>(providerSet());
+      if (granted) p.add(provider);
+      else p.remove(provider);
+      // A provider taken away leaves the fallback list too: no run moves to it any more.
+      List<FallbackTarget> f = granted ? fallbacks
+          : fallbackList().stream().filter(t -> t.isPool() || t.isLegacyUrl() || !provider.equals(t.name())).toList();
+      return new Active(tenantId, displayName, pools, createdAt, keys, quotas, f, Set.copyOf(p));
     }
 
     List<KeyInfo> keyList() {
@@ -142,21 +182,21 @@ public final class TenantEntity
     Active withKey(KeyInfo k) {
       var ks = new java.util.ArrayList<>(keyList());
       ks.add(k);
-      return new Active(tenantId, displayName, pools, createdAt, List.copyOf(ks), quotas, fallbacks);
+      return new Active(tenantId, displayName, pools, createdAt, List.copyOf(ks), quotas, fallbacks, providers);
     }
 
     Active withKeyRevoked(String keyId, Instant at) {
       var ks = keyList().stream().map(k -> k.keyId().equals(keyId) && k.active()
           ? new KeyInfo(k.keyId(), k.keyHash(), k.role(), false, k.issuedAt(), at) : k).toList();
-      return new Active(tenantId, displayName, pools, createdAt, ks, quotas, fallbacks);
+      return new Active(tenantId, displayName, pools, createdAt, ks, quotas, fallbacks, providers);
     }
 
     Active withQuotas(Quotas q) {
-      return new Active(tenantId, displayName, pools, createdAt, keys, q, fallbacks);
+      return new Active(tenantId, displayName, pools, createdAt, keys, q, fallbacks, providers);
     }
 
     Active withFallbacks(List<FallbackTarget> f) {
-      return new Active(tenantId, displayName, pools, createdAt, keys, quotas, f);
+      return new Active(tenantId, displayName, pools, createdAt, keys, quotas, f, providers);
     }
 
     List<FallbackTarget> fallbackList() {
@@ -164,15 +204,28 @@ public final class TenantEntity
     }
 
     TenantView view() {
-      return new TenantView(true, tenantId, displayName, List.copyOf(new TreeSet<>(pools)), createdAt, keyList(), quotaSpec(), fallbackList());
+      return new TenantView(true, tenantId, displayName, List.copyOf(new TreeSet<>(pools)), createdAt, keyList(), quotaSpec(), fallbackList(),
+          List.copyOf(new TreeSet<>(providerSet())));
     }
   }
 
-  /** What callers see of a tenant; {@code fallbacks} in order, names and secret references only. */
+  /**
+   * What callers see of a tenant; {@code fallbacks} in order, names and secret references only; {@code providers}
+   * the platform providers its fallbacks may name.
+   */
   public record TenantView(boolean exists, String tenantId, String displayName, List<String> pools, Instant createdAt,
-      List<KeyInfo> keys, Quotas quotas, List<FallbackTarget> fallbacks) implements CborSerializable {
+      List<KeyInfo> keys, Quotas quotas, List<FallbackTarget> fallbacks, List<String> providers) implements CborSerializable {
+    public TenantView {
+      providers = providers == null ? List.of() : providers;
+    }
+
+    public TenantView(boolean exists, String tenantId, String displayName, List<String> pools, Instant createdAt, List<KeyInfo> keys,
+        Quotas quotas, List<FallbackTarget> fallbacks) {
+      this(exists, tenantId, displayName, pools, createdAt, keys, quotas, fallbacks, List.of());
+    }
+
     static TenantView missing(String id) {
-      return new TenantView(false, id, null, List.of(), null, List.of(), Quotas.NONE, List.of());
+      return new TenantView(false, id, null, List.of(), null, List.of(), Quotas.NONE, List.of(), List.of());
     }
 
     public java.util.Optional<KeyInfo> key(String keyId) {
@@ -193,7 +246,7 @@ public final class TenantEntity
           if (c.displayName() == null || c.displayName().isBlank()) {
             return Effect().reply(c.replyTo(), StatusReply.error(Refusal.invalid("displayName must not be blank")));
           }
-          return Effect().persist(new TenantCreated(tenantId, c.displayName(), List.copyOf(c.pools()), Instant.now()))
+          return Effect().persist(new TenantCreated(tenantId, c.displayName(), List.copyOf(c.pools()), Instant.now(), true))
               .thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view()));
         })
         .onCommand(GrantPool.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.notFound("no tenant " + tenantId))))
@@ -201,6 +254,8 @@ public final class TenantEntity
         .onCommand(MarkKeyRevoked.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.notFound("no tenant " + tenantId))))
         .onCommand(SetQuotas.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.notFound("no tenant " + tenantId))))
         .onCommand(SetFallbacks.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.notFound("no tenant " + tenantId))))
+        .onCommand(GrantProvider.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.notFound("no tenant " + tenantId))))
+        .onCommand(RevokeProvider.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.notFound("no tenant " + tenantId))))
         .onCommand(GetTenant.class, (s, c) -> Effect().reply(c.replyTo(), TenantView.missing(tenantId)));
     b.forStateType(Active.class)
         .onCommand(CreateTenant.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error(Refusal.conflict("tenant " + tenantId + " already exists"))))
@@ -225,8 +280,21 @@ public final class TenantEntity
           if (!foreign.isEmpty()) {
             return Effect().reply(c.replyTo(), StatusReply.error(Refusal.invalid("fallback pools " + foreign + " are not pools of tenant " + tenantId)));
           }
+          var granted = s.providerSet();
+          var ungranted = c.targets().stream().filter(t -> !t.isPool() && !t.isLegacyUrl() && !granted.contains(t.name()))
+              .map(FallbackTarget::name).distinct().toList();
+          if (!ungranted.isEmpty()) {
+            return Effect().reply(c.replyTo(), StatusReply.error(Refusal.invalid("providers " + ungranted + " are not granted to tenant " + tenantId
+                + "; a platform-admin grants one with POST /admin/v1/tenants/" + tenantId + "/providers")));
+          }
           return Effect().persist(new FallbacksSet(List.copyOf(c.targets()))).thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view()));
-        });
+        })
+        .onCommand(GrantProvider.class, (s, c) -> s.providers() != null && s.providers().contains(c.provider())
+            ? Effect().reply(c.replyTo(), StatusReply.success(s.view()))
+            : Effect().persist(new ProviderGranted(c.provider())).thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view())))
+        .onCommand(RevokeProvider.class, (s, c) -> !s.providerSet().contains(c.provider())
+            ? Effect().reply(c.replyTo(), StatusReply.error(Refusal.notFound("provider " + c.provider() + " is not granted to tenant " + tenantId)))
+            : Effect().persist(new ProviderRevoked(c.provider())).thenReply(c.replyTo(), st -> StatusReply.success(((Active) st).view())));
     return b.build();
   }
 
@@ -234,13 +302,15 @@ public final class TenantEntity
   public EventHandler<State, Event> eventHandler() {
     var b = newEventHandlerBuilder();
     b.forStateType(Empty.class).onEvent(TenantCreated.class, (s, e) -> new Active(e.tenantId(), e.displayName(), Set.copyOf(e.pools()),
-        e.createdAt(), List.of(), Quotas.NONE, List.of()));
+        e.createdAt(), List.of(), Quotas.NONE, List.of(), Boolean.TRUE.equals(e.providerGrants()) ? Set.of() : null));
     b.forStateType(Active.class)
         .onEvent(PoolGranted.class, (s, e) -> s.withPool(e.poolId()))
         .onEvent(KeyRegistered.class, (s, e) -> s.withKey(new KeyInfo(e.keyId(), e.keyHash(), e.role(), true, e.issuedAt(), null)))
         .onEvent(KeyMarkedRevoked.class, (s, e) -> s.withKeyRevoked(e.keyId(), e.revokedAt()))
         .onEvent(QuotasSet.class, (s, e) -> s.withQuotas(e.quotas()))
-        .onEvent(FallbacksSet.class, (s, e) -> s.withFallbacks(e.targets()));
+        .onEvent(FallbacksSet.class, (s, e) -> s.withFallbacks(e.targets()))
+        .onEvent(ProviderGranted.class, (s, e) -> s.withProvider(e.provider(), true))
+        .onEvent(ProviderRevoked.class, (s, e) -> s.withProvider(e.provider(), false));
     return b.build();
   }
 

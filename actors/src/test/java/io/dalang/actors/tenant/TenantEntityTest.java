@@ -114,4 +114,38 @@ class TenantEntityTest {
     assertRefused(ErrorCode.NOT_FOUND, back);
     assertEquals("no tenant acme", Refusal.parse(back.getError().getMessage(), ErrorCode.CONFLICT).message());
   }
+
+  @Test
+  void aTenantsFallbacksNameOnlyGrantedProvidersAndARevokeTakesThemOut() {
+    kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.CreateTenant("Acme", List.of("p1"), to));
+    var provider = io.dalang.actors.fallback.FallbackTarget.provider("costly", "m");
+    var pool = io.dalang.actors.fallback.FallbackTarget.pool("p1");
+    var refused = kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.SetFallbacks(List.of(pool, provider), to));
+    assertRefused(ErrorCode.INVALID_REQUEST, refused.reply());
+    assertTrue(refused.events().isEmpty());
+
+    kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.GrantProvider("costly", to));
+    assertTrue(kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.SetFallbacks(List.of(pool, provider), to))
+        .reply().isSuccess());
+    kit.restart();
+    var granted = kit.<TenantEntity.TenantView>runCommand(TenantEntity.GetTenant::new).reply();
+    assertEquals(List.of("costly"), granted.providers());
+    assertEquals(2, granted.fallbacks().size());
+
+    var revoked = kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.RevokeProvider("costly", to)).reply();
+    assertEquals(List.of(pool), revoked.getValue().fallbacks(), "the provider left the fallback list; the pool target stayed");
+    assertEquals(List.of(), revoked.getValue().providers());
+    assertRefused(ErrorCode.NOT_FOUND, kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.RevokeProvider("costly", to)).reply());
+  }
+
+  @Test
+  void aTenantFromBeforeGrantsKeepsTheProvidersItsFallbacksNamed() {
+    var old = new TenantEntity.Active("acme", "Acme", java.util.Set.of("p1"), java.time.Instant.EPOCH, List.of(), TenantEntity.Quotas.NONE,
+        List.of(io.dalang.actors.fallback.FallbackTarget.provider("legacy", "m"), io.dalang.actors.fallback.FallbackTarget.pool("p1")), null);
+    assertEquals(java.util.Set.of("legacy"), old.providerSet());
+    assertEquals(List.of("legacy"), old.view().providers());
+    // A new tenant starts with none.
+    kit.<StatusReply<TenantEntity.TenantView>>runCommand(to -> new TenantEntity.CreateTenant("Acme", List.of(), to));
+    assertEquals(List.of(), kit.<TenantEntity.TenantView>runCommand(TenantEntity.GetTenant::new).reply().providers());
+  }
 }

@@ -23,6 +23,9 @@ public final class AdminRequests {
   /** {@code POST /admin/v1/tenants/{id}/pools}. */
   public record GrantPool(String pool) {}
 
+  /** {@code POST /admin/v1/tenants/{id}/providers}: a platform provider the tenant's fallbacks may name. */
+  public record GrantProvider(String provider) {}
+
   /**
    * {@code PUT /admin/v1/tenants/{id}/quotas}: the first four required; 0 means no limit. The durable-job
    * limits are optional: left out, the node's {@code dalang.jobs} default holds.

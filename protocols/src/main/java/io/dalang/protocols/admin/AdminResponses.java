@@ -15,7 +15,8 @@ public final class AdminResponses {
 
   /** A tenant; {@code keys} is left out for a tenant-user. */
   public record Tenant(String id, @JsonProperty("display_name") String displayName, List<String> pools,
-      @JsonProperty("created_at") String createdAt, @JsonInclude(JsonInclude.Include.NON_NULL) List<Key> keys, Quotas quotas) {}
+      @JsonProperty("created_at") String createdAt, @JsonInclude(JsonInclude.Include.NON_NULL) List<Key> keys, Quotas quotas,
+      List<String> providers) {}
 
   /** A key as listed: never the key itself. */
   public record Key(@JsonProperty("key_id") String keyId, String role, boolean active, @JsonProperty("issued_at") String issuedAt,

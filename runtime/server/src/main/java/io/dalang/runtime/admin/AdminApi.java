@@ -63,7 +63,7 @@ public final class AdminApi extends AllDirectives {
     this.admin = new AdminDirectives(auth, audit, new AuditGate(ledger, system.scheduler(), timeout));
     var tenants = new Tenants(system, timeout);
     this.features = List.of(
-        new TenantRoutes(admin, tenants, auth, audit),
+        new TenantRoutes(admin, tenants, auth, audit, ProviderEntity.lookup(system, timeout)),
         new QuotaRoutes(system, admin, tenants, auth, audit),
         new KeyRoutes(admin, tenants, keys, auth, audit),
         new FallbackRoutes(admin, tenants, ProviderEntity.lookup(system, timeout), auth, audit),

@@ -35,8 +35,15 @@ final class TenantRoutes extends AllDirectives implements AdminRoute {
   private final Authenticator auth;
   private final AuditSink audit;
 
-  /** @param auth its cached principals are dropped when a grant changes what the tenant's keys reach */
-  TenantRoutes(AdminDirectives admin, Tenants tenants, Authenticator auth, AuditSink audit) {
+  private final java.util.function.Function<String, CompletionStage<io.dalang.actors.provider.ProviderEntity.ProviderView>> providers;
+
+  /**
+   * @param auth its cached principals are dropped when a grant changes what the tenant's keys reach
+   * @param providers a provider by name: one is granted only if it exists
+   */
+  TenantRoutes(AdminDirectives admin, Tenants tenants, Authenticator auth, AuditSink audit,
+      java.util.function.Function<String, CompletionStage<io.dalang.actors.provider.ProviderEntity.ProviderView>> providers) {
+    this.providers = providers;
     this.admin = admin;
     this.tenants = tenants;
     this.auth = auth;
@@ -49,7 +56,38 @@ final class TenantRoutes extends AllDirectives implements AdminRoute {
         path("tenants", () -> post(() -> admin.body(b -> completeWithFuture(create(p, b))))),
         path(PathMatchers.segment("tenants").slash(PathMatchers.segment()), tenant -> get(() -> completeWithFuture(read(p, tenant)))),
         path(PathMatchers.segment("tenants").slash(PathMatchers.segment()).slash("pools"), tenant ->
-            post(() -> admin.body(b -> completeWithFuture(grantPool(p, tenant, b))))));
+            post(() -> admin.body(b -> completeWithFuture(grantPool(p, tenant, b))))),
+        path(PathMatchers.segment("tenants").slash(PathMatchers.segment()).slash("providers"), tenant ->
+            post(() -> admin.body(b -> completeWithFuture(grantProvider(p, tenant, b))))),
+        path(PathMatchers.segment("tenants").slash(PathMatchers.segment()).slash("providers").slash(PathMatchers.segment()), (tenant, name) ->
+            delete(() -> completeWithFuture(revokeProvider(p, tenant, name)))));
+  }
+
+  /** A provider the tenant's fallbacks may name from now on; 404 when there is no such provider. */
+  private CompletionStage<HttpResponse> grantProvider(Principal p, String tenant, byte[] body) {
+    admin.allow(p, "provider.grant", tenant, tenant, platformAdmin(p), "platform-admin");
+    var req = Json.parseStrict(body, AdminRequests.GrantProvider.class);
+    String provider = AdminValidation.id("provider", req.provider());
+    return providers.apply(provider).thenCompose(view -> {
+      if (!view.exists()) {
+        throw new io.dalang.protocols.error.DalangException(io.dalang.protocols.error.ErrorCode.NOT_FOUND, "there is no provider " + provider);
+      }
+      return tenants.change(tenant, r -> new TenantEntity.GrantProvider(provider, r));
+    }).thenApply(v -> {
+      audit.record(tenant, p.keyId(), "provider.grant", provider, "ok", "", Map.of());
+      return json(StatusCodes.OK, Tenants.body(v, true));
+    });
+  }
+
+  /** Takes a provider from the tenant, and every fallback target that names it. */
+  private CompletionStage<HttpResponse> revokeProvider(Principal p, String tenant, String name) {
+    admin.allow(p, "provider.revoke", tenant, tenant, platformAdmin(p), "platform-admin");
+    String provider = AdminValidation.id("provider", name);
+    return tenants.change(tenant, r -> new TenantEntity.RevokeProvider(provider, r)).thenApply(v -> {
+      auth.invalidateAll(); // its keys' cached fallbacks may name the provider
+      audit.record(tenant, p.keyId(), "provider.revoke", provider, "ok", "", Map.of());
+      return json(StatusCodes.OK, Tenants.body(v, true));
+    });
   }
 
   private CompletionStage<HttpResponse> create(Principal p, byte[] body) {

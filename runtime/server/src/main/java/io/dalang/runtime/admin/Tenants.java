@@ -65,7 +65,7 @@ final class Tenants {
 
   static AdminResponses.Tenant body(TenantEntity.TenantView v, boolean withKeys) {
     return new AdminResponses.Tenant(v.tenantId(), v.displayName(), v.pools(), text(v.createdAt()),
-        withKeys ? v.keys().stream().map(Tenants::key).toList() : null, quotas(v.quotas()));
+        withKeys ? v.keys().stream().map(Tenants::key).toList() : null, quotas(v.quotas()), v.providers());
   }
 
   static AdminResponses.Key key(TenantEntity.KeyInfo k) {

@@ -17,7 +17,7 @@ class AdminBodiesTest {
   static final Instant T = Instant.parse("2026-12-01T00:00:00Z");
   static final TenantEntity.Quotas QUOTAS = new TenantEntity.Quotas(60, 1000, 2, 8, new JobLimits(5L, null, null));
   static final TenantEntity.TenantView TENANT = new TenantEntity.TenantView(true, "acme", "Acme", List.of("p1"), T,
-      List.of(new TenantEntity.KeyInfo("k1", "h", "tenant-admin", true, T, null)), QUOTAS, List.of());
+      List.of(new TenantEntity.KeyInfo("k1", "h", "tenant-admin", true, T, null)), QUOTAS, List.of(), List.of("backup"));
 
   static String json(Object o) {
     return new String(Json.bytes(o), StandardCharsets.UTF_8);
@@ -30,8 +30,8 @@ class AdminBodiesTest {
   void aTenantShowsItsKeysUnlessTheCallerIsATenantUser() {
     String head = "{\"id\":\"acme\",\"display_name\":\"Acme\",\"pools\":[\"p1\"],\"created_at\":\"2026-12-01T00:00:00Z\",";
     assertEquals(head + "\"keys\":[{\"key_id\":\"k1\",\"role\":\"tenant-admin\",\"active\":true,\"issued_at\":\"2026-12-01T00:00:00Z\","
-        + "\"revoked_at\":null}],\"quotas\":" + QUOTAS_JSON + "}}", json(Tenants.body(TENANT, true)));
-    assertEquals(head + "\"quotas\":" + QUOTAS_JSON + "}}", json(Tenants.body(TENANT, false)));
+        + "\"revoked_at\":null}],\"quotas\":" + QUOTAS_JSON + "},\"providers\":[\"backup\"]}", json(Tenants.body(TENANT, true)));
+    assertEquals(head + "\"quotas\":" + QUOTAS_JSON + "},\"providers\":[\"backup\"]}", json(Tenants.body(TENANT, false)));
   }
 
   @Test

@@ -64,6 +64,7 @@ class FallbackEndToEndTest {
     var r = admin.post("/admin/v1/providers", "{\"name\": \"" + name + "\", \"base_url\": \"" + remoteBase
         + "\", \"models\": [\"tiny\"], \"api_key\": \"" + key + "\", \"allow_private\": true}");
     assertEquals(201, r.statusCode(), r.body());
+    assertEquals(200, admin.post("/admin/v1/tenants/demo/providers", "{\"provider\": \"" + name + "\"}").statusCode());
   }
 
   @AfterAll

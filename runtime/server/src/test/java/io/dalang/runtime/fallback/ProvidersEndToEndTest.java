@@ -145,8 +145,37 @@ class ProvidersEndToEndTest {
       var r = createProvider(name, base(upstream, path), true);
       assertEquals(201, r.statusCode(), r.body());
     }
+    var grant = admin.post("/admin/v1/tenants/demo/providers", "{\"provider\": \"" + name + "\"}");
+    assertEquals(200, grant.statusCode(), grant.body());
     var set = tenantAdmin.send("PUT", "/admin/v1/tenants/demo/fallbacks", "{\"targets\": [{\"provider\": \"" + name + "\", \"model\": \"up-model\", \"for_model\": \"broken-model\"}]}");
     assertEquals(200, set.statusCode(), set.body());
+  }
+
+  @Test
+  void aTenantNamesOnlyTheProvidersThePlatformGrantedIt() throws Exception {
+    var r = createProvider("costly", base(upstream, "/ok/v1"), true);
+    assertEquals(201, r.statusCode(), r.body());
+    var refused = tenantAdmin.send("PUT", "/admin/v1/tenants/demo/fallbacks",
+        "{\"targets\": [{\"provider\": \"costly\", \"model\": \"up-model\", \"for_model\": \"broken-model\"}]}");
+    error(refused, 400, "invalid_request");
+    assertTrue(refused.body().contains("not granted to tenant demo"), refused.body());
+    assertEquals(403, tenantAdmin.post("/admin/v1/tenants/demo/providers", "{\"provider\": \"costly\"}").statusCode(),
+        "a tenant-admin cannot grant itself a provider");
+    assertEquals(404, admin.post("/admin/v1/tenants/demo/providers", "{\"provider\": \"nobody\"}").statusCode());
+
+    assertEquals(200, admin.post("/admin/v1/tenants/demo/providers", "{\"provider\": \"costly\"}").statusCode());
+    var set = tenantAdmin.send("PUT", "/admin/v1/tenants/demo/fallbacks",
+        "{\"targets\": [{\"pool\": \"demo\", \"for_model\": \"broken-model\"}, {\"provider\": \"costly\", \"model\": \"up-model\", \"for_model\": \"broken-model\"}]}");
+    assertEquals(200, set.statusCode(), set.body());
+    assertTrue(ApiClient.json(admin.get("/admin/v1/tenants/demo").body()).get("providers").toString().contains("costly"));
+
+    // Revoked: it leaves the fallback list too, and the pool target stays.
+    var revoked = admin.send("DELETE", "/admin/v1/tenants/demo/providers/costly", null);
+    assertEquals(200, revoked.statusCode(), revoked.body());
+    var fallbacks = tenantAdmin.get("/admin/v1/tenants/demo/fallbacks").body();
+    assertFalse(fallbacks.contains("costly"), fallbacks);
+    assertTrue(fallbacks.contains("pool:demo") || fallbacks.contains("\"demo\""), fallbacks);
+    assertEquals(404, admin.send("DELETE", "/admin/v1/tenants/demo/providers/costly", null).statusCode());
   }
 
   private HttpResponse<String> complete() throws Exception {

@@ -73,6 +73,9 @@ class EdgeFuzzIT {
       new Route("POST", "/admin/v1/tenants/{}/keys/{}/rotate", true, true),
       new Route("PUT", "/admin/v1/tenants/demo/secrets/{}/{}", true, true),
       new Route("POST", "/admin/v1/providers", true, true),
+      new Route("POST", "/admin/v1/tenants/demo/providers", true, true),
+      new Route("DELETE", "/admin/v1/tenants/demo/providers/{}", false, true),
+      new Route("POST", "/admin/v1/pools", true, true),
       new Route("GET", "/admin/v1/audit", false, true));
 
   static final String[] WRONG_VALUES = {"{}", "[]", "null", "\"\"", "-1", "1e400", "[[[]]]", "{\"a\": {\"b\": []}}", "\"\\u0000\"",
