@@ -226,7 +226,9 @@ public final class PoolEntity
     if (engineProblem != null) return engineProblem;
     if (s.replicas() < 0 || s.replicas() > 1024) return "replicas must be between 0 and 1024";
     if (s.contextPerSequence() < 16) return "contextPerSequence must be at least 16";
-    if (s.parallel() < 1 || s.parallel() > 256) return "parallel must be between 1 and 256";
+    // An upstream's or the simulator's sequences are bounded by their own rules (validateEngine).
+    if (s.loadsModelFile() && (s.parallel() < 1 || s.parallel() > 256)) return "parallel must be between 1 and 256";
+    if (s.parallel() < 1) return "parallel must be at least 1";
     if (s.threads() < 1) return "threads must be at least 1";
     return null;
   }

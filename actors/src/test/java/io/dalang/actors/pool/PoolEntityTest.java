@@ -175,8 +175,8 @@ class PoolEntityTest {
     assertRefused(ErrorCode.INVALID_REQUEST, kit.<StatusReply<PoolEntity.PoolView>>runCommand(to -> new PoolEntity.StartRollout(same, to)).reply());
   }
 
-  static final PoolSpec UPSTREAM = new PoolSpec("m1", "", null, PoolSpec.UPSTREAM_ENGINE, 2, 1024, 8, 1, null, null, null,
-      List.of(new io.dalang.engine.upstream.UpstreamEndpoint("vllm-a", "llama-3", 64), new io.dalang.engine.upstream.UpstreamEndpoint("vllm-b", "llama-3", 32)),
+  static final PoolSpec UPSTREAM = new PoolSpec("m1", "", null, PoolSpec.UPSTREAM_ENGINE, 2, 1024, 1024, 1, null, null, null,
+      List.of(new io.dalang.engine.upstream.UpstreamEndpoint("vllm-a", "llama-3", 1024), new io.dalang.engine.upstream.UpstreamEndpoint("vllm-b", "llama-3", 32)),
       null);
 
   @Test
@@ -210,7 +210,8 @@ class PoolEntityTest {
     var r = create(bad);
     assertRefused(ErrorCode.INVALID_REQUEST, r);
     assertTrue(r.getError().getMessage().contains("error_rate"), r.getError().getMessage());
-    var ok = new PoolSpec("m1", "", null, PoolSpec.SIMULATED_ENGINE, 1, 1024, 8, 1, null, null, null, null, io.dalang.engine.sim.SimProfile.DEFAULT);
+    var ok = new PoolSpec("m1", "", null, PoolSpec.SIMULATED_ENGINE, 1, 1024, 4096, 1, null, null, null, null,
+        new io.dalang.engine.sim.SimProfile(20, 5, 0, 0, 0, 0, 4096)); // more sequences than a llama.cpp slot may have
     assertTrue(create(ok).isSuccess());
     kit.restart();
     assertEquals(ok, kit.<PoolEntity.PoolView>runCommand(PoolEntity.GetPool::new).reply().spec());

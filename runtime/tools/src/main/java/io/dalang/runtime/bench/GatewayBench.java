@@ -50,8 +50,6 @@ import picocli.CommandLine.Option;
 public final class GatewayBench implements Callable<Integer> {
   static final String SIM_MODEL = "sim";
   private static final Duration READY_TIMEOUT = Duration.ofMinutes(3);
-  /** The most sequences one slot of a pool may run (PoolEntity's bound on parallel). */
-  static final int MAX_PARALLEL = 256;
 
   @Option(names = "--concurrency", defaultValue = "1,64,1000", split = ",", description = "Concurrency levels (default ${DEFAULT-VALUE})")
   int[] levels;
@@ -201,14 +199,10 @@ public final class GatewayBench implements Callable<Integer> {
     try (ChildJvm sim = ChildJvm.start(cpuSim, List.of(), simArgs, Map.of(), dir.resolve(name + "-sim.log"))) {
       String base = sim.awaitLine("sim engine listening on ", 120_000);
       System.err.printf("bench: level %d: sim engine pid %d at %s, ITL %.1f ms%n", c, sim.pid(), base, itl);
-      // A slot runs at most MAX_PARALLEL sequences and a pool names each provider once: enough providers
-      // (all the same sim engine) that the pool has a sequence for every stream and never queues.
-      var upstreams = new ArrayList<Map<String, Object>>();
-      for (int u = 0; u < (c + MAX_PARALLEL - 1) / MAX_PARALLEL; u++) {
-        String provider = name + "-" + u;
-        adminPost("/admin/v1/providers", Map.of("name", provider, "base_url", base, "models", List.of(SIM_MODEL), "allow_private", true));
-        upstreams.add(Map.of("provider", provider, "model", SIM_MODEL, "max_sequences", MAX_PARALLEL));
-      }
+      // One upstream with a sequence for every stream: the pool never queues.
+      String provider = name + "-sim";
+      adminPost("/admin/v1/providers", Map.of("name", provider, "base_url", base, "models", List.of(SIM_MODEL), "allow_private", true));
+      var upstreams = List.of(Map.<String, Object>of("provider", provider, "model", SIM_MODEL, "max_sequences", Math.max(1, c)));
       adminPost("/admin/v1/pools", Map.of("id", name, "engine", "openai-upstream", "model_id", name, "upstreams", upstreams));
       adminPost("/admin/v1/tenants/demo/pools", Map.of("pool", name));
       awaitReadyPool(name);
