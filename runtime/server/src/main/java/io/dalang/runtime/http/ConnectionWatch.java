@@ -73,7 +73,13 @@ public final class ConnectionWatch {
           })
           .mapAsync(1, r -> {
             EdgeLimits.Admission admission = connection.received(r);
-            if (admission == EdgeLimits.Admission.OPEN) return route(handler, r.addAttribute(CONNECTION, connection), routes);
+            if (admission == EdgeLimits.Admission.OPEN) {
+              // Probes are never shed: a busy node is alive, and its orchestrator must not restart it for being busy.
+              if (probe(r)) return route(handler, r.addAttribute(CONNECTION, connection), routes, null);
+              if (limits.enterRouting()) return route(handler, r.addAttribute(CONNECTION, connection), routes, limits);
+              // The node is behind: refused before any routing work, the connection kept.
+              return r.discardEntityBytes(mat).completionStage().thenApply(done -> busy(limits));
+            }
             // The body is read (it is capped) before the answer: a close with unread bytes would be a reset.
             return r.discardEntityBytes(mat).completionStage().thenApply(done -> tooManyConnections(limits, admission));
           })
@@ -82,14 +88,28 @@ public final class ConnectionWatch {
   }
 
   private static CompletionStage<HttpResponse> route(
-      org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>> handler, HttpRequest request, Executor routes) {
+      org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>> handler, HttpRequest request, Executor routes,
+      EdgeLimits limits) {
     return CompletableFuture.supplyAsync(() -> {
+      if (limits != null) limits.leftRouting();
       try {
         return handler.apply(request);
       } catch (Exception e) {
         return CompletableFuture.<HttpResponse>failedFuture(e);
       }
     }, routes).thenCompose(r -> r);
+  }
+
+  /** The liveness, readiness and metrics probes: cheap, and answered even when the node sheds requests. */
+  static boolean probe(HttpRequest r) {
+    String path = r.getUri().path();
+    return r.method() == org.apache.pekko.http.javadsl.model.HttpMethods.GET
+        && (path.equals("/healthz") || path.equals("/readyz") || path.equals("/metrics"));
+  }
+
+  private static HttpResponse busy(EdgeLimits limits) {
+    return ErrorMapper.response(new DalangError(ErrorCode.CAPACITY_EXHAUSTED, "the node is busy: " + limits.maxRoutingBacklog()
+        + " requests wait to be routed (dalang.http.max-routing-backlog); retry shortly", null, 1));
   }
 
   private static HttpResponse tooManyConnections(EdgeLimits limits, EdgeLimits.Admission admission) {

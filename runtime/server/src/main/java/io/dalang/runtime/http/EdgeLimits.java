@@ -18,6 +18,8 @@ public final class EdgeLimits {
   private final Duration sseKeepAlive;
   private final ConcurrentHashMap<String, Integer> open = new ConcurrentHashMap<>();
   private final AtomicInteger openInAll = new AtomicInteger();
+  private final int maxRoutingBacklog;
+  private final AtomicInteger routing = new AtomicInteger();
 
   /** Why a connection's first request is refused, if it is. */
   enum Admission { OPEN, OVER_ADDRESS_CAP, OVER_NODE_CAP }
@@ -34,6 +36,22 @@ public final class EdgeLimits {
    */
   public EdgeLimits(Duration headerTimeout, Duration keepAliveTimeout, int maxConnectionsPerAddress, int maxConnections,
       Duration sseKeepAlive) {
+    this(headerTimeout, keepAliveTimeout, maxConnectionsPerAddress, maxConnections, sseKeepAlive, DEFAULT_ROUTING_BACKLOG);
+  }
+
+  /** {@code dalang.http.max-routing-backlog}'s default. */
+  public static final int DEFAULT_ROUTING_BACKLOG = 512;
+
+  /**
+   * @param maxRoutingBacklog requests read but not yet taken up by a route thread (authentication, JSON,
+   *     validation, the run's start): one more is answered {@code 429 capacity_exhausted} at once, without
+   *     that work, so that a burst larger than the node routes in a moment is refused fast instead of
+   *     waiting its turn to be refused
+   */
+  public EdgeLimits(Duration headerTimeout, Duration keepAliveTimeout, int maxConnectionsPerAddress, int maxConnections,
+      Duration sseKeepAlive, int maxRoutingBacklog) {
+    if (maxRoutingBacklog < 1) throw new IllegalArgumentException("dalang.http.max-routing-backlog must be at least 1");
+    this.maxRoutingBacklog = maxRoutingBacklog;
     if (maxConnectionsPerAddress < 1) throw new IllegalArgumentException("dalang.http.max-connections-per-address must be at least 1");
     if (maxConnections < 1) throw new IllegalArgumentException("dalang.http.max-connections must be at least 1");
     for (Duration d : new Duration[] {headerTimeout, keepAliveTimeout, sseKeepAlive}) {
@@ -51,7 +69,7 @@ public final class EdgeLimits {
   public static EdgeLimits from(Config c) {
     return new EdgeLimits(c.getDuration("dalang.http.header-timeout"), c.getDuration("dalang.http.keep-alive-timeout"),
         c.getInt("dalang.http.max-connections-per-address"), c.getInt("dalang.http.max-connections"),
-        c.getDuration("dalang.http.sse-keep-alive"));
+        c.getDuration("dalang.http.sse-keep-alive"), c.getInt("dalang.http.max-routing-backlog"));
   }
 
   public Duration headerTimeout() {
@@ -84,6 +102,27 @@ public final class EdgeLimits {
     int inAll = openInAll.incrementAndGet();
     if (ofAddress > maxConnectionsPerAddress) return Admission.OVER_ADDRESS_CAP;
     return inAll > maxConnections ? Admission.OVER_NODE_CAP : Admission.OPEN;
+  }
+
+  public int maxRoutingBacklog() {
+    return maxRoutingBacklog;
+  }
+
+  /** Counts a request waiting for a route thread; false (and not counted) when the backlog is full. */
+  boolean enterRouting() {
+    if (routing.incrementAndGet() <= maxRoutingBacklog) return true;
+    routing.decrementAndGet();
+    return false;
+  }
+
+  /** A route thread took up a request counted by {@link #enterRouting}. */
+  void leftRouting() {
+    routing.decrementAndGet();
+  }
+
+  /** Requests waiting for a route thread now. */
+  int routingBacklog() {
+    return routing.get();
   }
 
   /** Counts one connection of {@code address} less. */
