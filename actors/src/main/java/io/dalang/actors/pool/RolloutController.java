@@ -119,6 +119,10 @@ public final class RolloutController {
       return Behaviors.receive(Command.class)
           .onMessageEquals(Tick.INSTANCE, Behaviors::same)
           .onMessage(Looked.class, m -> {
+            boolean leaving = org.apache.pekko.actor.CoordinatedShutdown.get(ctx.getSystem()).getShutdownReason().isPresent();
+            if (m.error() != null && leaving) {
+              return idle(); // the node is stopping: its pools' shards are going away, nothing to report
+            }
             if (m.error() != null) {
               ctx.getLog().warn("rollouts: the pools could not be read (the next look goes on): {}", m.error().getMessage());
               return idle();
