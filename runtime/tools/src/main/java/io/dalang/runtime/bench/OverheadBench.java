@@ -140,7 +140,10 @@ public final class OverheadBench implements Callable<Integer> {
       URI edge = URI.create("http://127.0.0.1:" + node.httpPort());
       SlotStatus slot = awaitReadySlot(node, edge);
       engine = engineProcess(slot.engineUrl());
-      var direct = new Target("direct", URI.create(slot.engineUrl()).resolve("/v1/chat/completions"), null);
+      // Dalang gives each llama-server it starts a random key (docs/security.md): the direct side sends it too.
+      String engineKey = engineKey(engine);
+      if (engineKey == null) throw new IllegalStateException("cannot read the key of the llama-server Dalang started (its environment)");
+      var direct = new Target("direct", URI.create(slot.engineUrl()).resolve("/v1/chat/completions"), "Bearer " + engineKey);
       var dalang = new Target("dalang", edge.resolve("/v1/chat/completions"), "Bearer " + key);
       warmUp(direct, dalang);
       var d = new ArrayList<Phase>();
@@ -243,6 +246,23 @@ public final class OverheadBench implements Callable<Integer> {
     return ProcessHandle.allProcesses()
         .filter(p -> p.info().commandLine().map(c -> c.contains("llama-server") && (c + " ").contains(port)).orElse(false))
         .findFirst().orElse(null);
+  }
+
+  /**
+   * The key Dalang gave the llama-server it started ({@code LLAMA_API_KEY} in the child's environment,
+   * which only the user that runs both may read, from {@code /proc/<pid>/environ}); null if not readable.
+   */
+  static String engineKey(ProcessHandle p) {
+    if (p == null) return null;
+    try {
+      byte[] env = java.nio.file.Files.readAllBytes(java.nio.file.Path.of("/proc", String.valueOf(p.pid()), "environ"));
+      for (String kv : new String(env, java.nio.charset.StandardCharsets.UTF_8).split("\0")) {
+        if (kv.startsWith("LLAMA_API_KEY=")) return kv.substring("LLAMA_API_KEY=".length());
+      }
+      return null;
+    } catch (java.io.IOException e) {
+      return null;
+    }
   }
 
   /** CPU time the engine process used so far, in nanoseconds; -1 where the OS does not say. */
