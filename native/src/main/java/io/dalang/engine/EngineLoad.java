@@ -48,11 +48,11 @@ public record EngineLoad(int running, int waiting) {
     }
   }
 
-  /** As {@link #parse(String)}, reading at most {@link #MAX_BYTES} of {@code in}. */
+  /** As {@link #parse(String)}; more than {@link #MAX_BYTES} of {@code in} fails the read (the load stays unknown). */
   public static EngineLoad parse(InputStream in) throws IOException {
     double running = -1;
     double waiting = -1;
-    var reader = new BufferedReader(new InputStreamReader(new Capped(in, MAX_BYTES), StandardCharsets.UTF_8));
+    var reader = new BufferedReader(new InputStreamReader(new BoundedInputStream(in, MAX_BYTES), StandardCharsets.UTF_8));
     String line;
     while ((line = reader.readLine()) != null) {
       if (line.isEmpty() || line.charAt(0) == '#' || line.length() > MAX_LINE) continue;
@@ -98,31 +98,5 @@ public record EngineLoad(int running, int waiting) {
 
   private static int clamp(double v) {
     return v < 0 ? -1 : (int) Math.min(Integer.MAX_VALUE, Math.round(v));
-  }
-
-  /** Ends the stream after {@code max} bytes. */
-  private static final class Capped extends java.io.FilterInputStream {
-    private long left;
-
-    Capped(InputStream in, long max) {
-      super(in);
-      this.left = max;
-    }
-
-    @Override
-    public int read() throws IOException {
-      if (left <= 0) return -1;
-      int b = super.read();
-      if (b >= 0) left--;
-      return b;
-    }
-
-    @Override
-    public int read(byte[] b, int off, int len) throws IOException {
-      if (left <= 0) return -1;
-      int n = super.read(b, off, (int) Math.min(len, left));
-      if (n > 0) left -= n;
-      return n;
-    }
   }
 }

@@ -1,7 +1,6 @@
 package io.dalang.engine;
 
 import java.io.BufferedInputStream;
-import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -164,7 +163,7 @@ final class RemoteSseCall implements Runnable {
       out.write(head.getBytes(StandardCharsets.US_ASCII));
       out.write(body);
       out.flush();
-      InputStream in = new Bounded(new BufferedInputStream(s.getInputStream(), 16 * 1024), MAX_BODY);
+      InputStream in = new BoundedInputStream(new BufferedInputStream(s.getInputStream(), 16 * 1024), MAX_BODY);
       LoopbackSseCall.readResponse(in, handler, MAX_LINE);
       handler.ended();
     } catch (IOException e) {
@@ -179,34 +178,5 @@ final class RemoteSseCall implements Runnable {
     ssl.setSSLParameters(p);
     ssl.startHandshake();
     return ssl;
-  }
-
-  /** Fails a read past {@code max} bytes, so a provider cannot make Dalang read without end. */
-  private static final class Bounded extends FilterInputStream {
-    private long left;
-
-    Bounded(InputStream in, long max) {
-      super(in);
-      this.left = max;
-    }
-
-    @Override
-    public int read() throws IOException {
-      int c = super.read();
-      if (c >= 0) count(1);
-      return c;
-    }
-
-    @Override
-    public int read(byte[] b, int off, int len) throws IOException {
-      int n = super.read(b, off, len);
-      if (n > 0) count(n);
-      return n;
-    }
-
-    private void count(int n) throws IOException {
-      left -= n;
-      if (left < 0) throw new IOException("the response is longer than " + MAX_BODY + " bytes");
-    }
   }
 }

@@ -41,4 +41,11 @@ class EngineLoadTest {
     assertFalse(EngineLoad.parse("").known());
     assertFalse(EngineLoad.parse("vllm:num_requests_running{unterminated=\"1} 4\n").known());
   }
+
+  @Test
+  void metricsLongerThanTheBoundFailTheReadRatherThanGivePartialSums() {
+    byte[] big = new byte[(int) EngineLoad.MAX_BYTES + 1];
+    java.util.Arrays.fill(big, (byte) '#');
+    org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, () -> EngineLoad.parse(new java.io.ByteArrayInputStream(big)));
+  }
 }

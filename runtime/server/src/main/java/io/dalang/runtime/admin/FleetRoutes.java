@@ -41,7 +41,7 @@ final class FleetRoutes extends AllDirectives implements AdminRoute {
 
   private CompletionStage<HttpResponse> fleet(Principal p) {
     admin.allow(p, "fleet.read", "", "fleet", platformReader(p), "platform-admin or operator");
-    var caches = ModelCaches.all(system, timeout);
+    var caches = io.dalang.actors.model.ModelCacheAgent.all(system, timeout);
     return AskPattern.<PlacementActor.Command, PlacementActor.Fleet>ask(placement, PlacementActor.GetFleet::new, timeout, system.scheduler())
         .thenCombine(caches, (f, c) -> json(StatusCodes.OK, new AdminResponses.Fleet(f.slots().stream().map(SlotViews::fleet).toList(),
             c.stream().map(ModelCaches::body).toList())));

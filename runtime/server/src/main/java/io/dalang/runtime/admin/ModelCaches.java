@@ -21,11 +21,6 @@ final class ModelCaches {
         timeout, system.scheduler()).thenApply(l -> new ArrayList<>(l.getServiceInstances(ModelCacheAgent.KEY)));
   }
 
-  /** Every node's cache, by node id; a node that does not answer in time is left out. */
-  static CompletionStage<List<ModelCacheAgent.CacheView>> all(ActorSystem<?> system, Duration timeout) {
-    return ModelCacheAgent.all(system, timeout);
-  }
-
   static AdminResponses.ModelCache body(ModelCacheAgent.CacheView v) {
     return new AdminResponses.ModelCache(v.nodeId(), v.usedBytes(), v.maxBytes(), v.diskFreeBytes(),
         v.blobs().stream().map(b -> new AdminResponses.CachedBlob(b.sha256(), b.size(), b.lastUsed())).toList(),
